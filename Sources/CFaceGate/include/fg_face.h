@@ -1,0 +1,55 @@
+#ifndef FG_FACE_H
+#define FG_FACE_H
+#include "fg_image.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct { float x, y, w, h, score; } fg_detection;
+
+typedef enum { FG_DET_HOG = 0, FG_DET_MMOD = 1, FG_DET_HAAR = 2, FG_DET_DNN_SSD = 3, FG_DET_YUNET = 4 } fg_detector_kind;
+
+typedef struct fg_detector fg_detector;
+/* model: MMOD .dat, Haar .xml, YuNet .onnx, or SSD "deploy.prototxt|weights.caffemodel"; ignored for HOG. */
+fg_detector *fg_detector_create(fg_detector_kind kind, const char *model, char *err, int errlen);
+/* Detects faces. The image is downscaled so its longer side is at most max_side (0 = as is); boxes come back in
+ * full-frame pixels. upsample: dlib pyramid up-sampling count (HOG/MMOD). Returns the number written (<= max). */
+int fg_detect(fg_detector *d, const fg_image *img, int max_side, int upsample, fg_detection *out, int max);
+/* Same, limited to a region of interest (x,y,w,h in full-frame pixels). */
+int fg_detect_roi(fg_detector *d, const fg_image *img, int rx, int ry, int rw, int rh, int max_side,
+                  fg_detection *out, int max);
+void fg_detector_free(fg_detector *d);
+
+typedef struct fg_shape_model fg_shape_model;
+fg_shape_model *fg_shape_model_load(const char *path, char *err, int errlen);
+/* Number of parts (68 or 5). */
+int fg_shape_model_parts(const fg_shape_model *m);
+/* Predicts landmarks inside box; writes 2*parts floats (x0,y0,x1,y1,...). Returns parts. */
+int fg_shape_predict(const fg_shape_model *m, const fg_image *img, float x, float y, float w, float h, float *out);
+void fg_shape_model_free(fg_shape_model *m);
+
+/* Head pose from 68 landmarks via solvePnP against a generic 3-D face (focal length = image width).
+ * Writes yaw, pitch, roll in degrees (see HeadPose conventions) and, if non-null, rvec[3], tvec[3]. */
+int fg_head_pose(const float *pts68, int width, int height, double *yaw, double *pitch, double *roll,
+                 double *rvec, double *tvec);
+/* Projects n 3-D points (model coordinates, mm) with rvec/tvec and focal = width; writes 2n floats. */
+void fg_project_points(const double *pts3, int n, const double *rvec, const double *tvec, int width, int height,
+                       float *out);
+
+typedef struct fg_embedder fg_embedder;
+fg_embedder *fg_embedder_load(const char *path, char *err, int errlen);
+/* 128-d descriptor from an aligned 150x150 chip (dlib get_face_chip_details, padding 0.25) built from the given
+ * landmarks (5 or 68 points). jitter > 0 averages that many jittered chips. Returns 0 on success. */
+int fg_embed(fg_embedder *e, const fg_image *img, const float *pts, int npts, int jitter, float *out128);
+/* The aligned chip itself (size x size, padding), e.g. for crops and thumbnails. */
+fg_image *fg_face_chip(const fg_image *img, const float *pts, int npts, int size, double padding);
+void fg_embedder_free(fg_embedder *e);
+
+/* Sharpness (variance of the Laplacian) and mean brightness (0..255) of a region. */
+double fg_sharpness(const fg_image *img, int x, int y, int w, int h);
+double fg_brightness(const fg_image *img, int x, int y, int w, int h);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,140 @@
+// dlib DNN code: MMOD CNN face detector and the ResNet face descriptor. Slow to compile; kept apart.
+#include "dnn_dlib.hpp"
+#include <dlib/dnn.h>
+#include <dlib/image_processing.h>
+#include <dlib/image_transforms.h>
+#include <dlib/opencv.h>
+#include <opencv2/imgproc.hpp>
+#include <memory>
+#include <climits>
+
+namespace mmod {
+using namespace dlib;
+template <long num_filters, typename SUBNET> using con5d = con<num_filters, 5, 5, 2, 2, SUBNET>;
+template <long num_filters, typename SUBNET> using con5 = con<num_filters, 5, 5, 1, 1, SUBNET>;
+template <typename SUBNET> using downsampler = relu<affine<con5d<32, relu<affine<con5d<32, relu<affine<con5d<16, SUBNET>>>>>>>>>;
+template <typename SUBNET> using rcon5 = relu<affine<con5<45, SUBNET>>>;
+using net_type = loss_mmod<con<1, 9, 9, 1, 1, rcon5<rcon5<rcon5<downsampler<input_rgb_image_pyramid<pyramid_down<6>>>>>>>>;
+}  // namespace mmod
+
+namespace resnet {
+using namespace dlib;
+template <template <int, template <typename> class, int, typename> class block, int N,
+          template <typename> class BN, typename SUBNET>
+using residual = add_prev1<block<N, BN, 1, tag1<SUBNET>>>;
+template <template <int, template <typename> class, int, typename> class block, int N,
+          template <typename> class BN, typename SUBNET>
+using residual_down = add_prev2<avg_pool<2, 2, 2, 2, skip1<tag2<block<N, BN, 2, tag1<SUBNET>>>>>>;
+template <int N, template <typename> class BN, int stride, typename SUBNET>
+using block = BN<con<N, 3, 3, 1, 1, relu<BN<con<N, 3, 3, stride, stride, SUBNET>>>>>;
+template <int N, typename SUBNET> using ares = relu<residual<block, N, affine, SUBNET>>;
+template <int N, typename SUBNET> using ares_down = relu<residual_down<block, N, affine, SUBNET>>;
+template <typename SUBNET> using alevel0 = ares_down<256, SUBNET>;
+template <typename SUBNET> using alevel1 = ares<256, ares<256, ares_down<256, SUBNET>>>;
+template <typename SUBNET> using alevel2 = ares<128, ares<128, ares_down<128, SUBNET>>>;
+template <typename SUBNET> using alevel3 = ares<64, ares<64, ares<64, ares_down<64, SUBNET>>>>;
+template <typename SUBNET> using alevel4 = ares<32, ares<32, ares<32, SUBNET>>>;
+using anet_type = loss_metric<fc_no_bias<128, avg_pool_everything<alevel0<alevel1<alevel2<alevel3<alevel4<
+    max_pool<3, 3, 2, 2, relu<affine<con<32, 7, 7, 2, 2, input_rgb_image_sized<150>>>>>>>>>>>>>;
+}  // namespace resnet
+
+struct fg_mmod {
+    mmod::net_type net;
+};
+
+struct fg_embedder {
+    resnet::anet_type net;
+    dlib::rand rnd;
+};
+
+fg_mmod *fg_mmod_load(const char *path, char *err, int errlen) {
+    auto m = std::make_unique<fg_mmod>();
+    try {
+        dlib::deserialize(path) >> m->net;
+    } catch (const std::exception &e) {
+        fg_set_err(err, errlen, std::string("not a dlib MMOD detector: ") + e.what());
+        return nullptr;
+    }
+    return m.release();
+}
+
+void fg_mmod_detect(fg_mmod *m, const cv::Mat &bgr, int upsample, std::vector<fg_detection> &out) {
+    dlib::matrix<dlib::rgb_pixel> img;
+    dlib::assign_image(img, dlib::cv_image<dlib::bgr_pixel>(bgr));
+    double f = 1;
+    for (int i = 0; i < upsample; i++) { dlib::pyramid_up(img); f *= 2; }
+    auto dets = m->net(img);
+    for (auto &d : dets) {
+        out.push_back({(float)(d.rect.left() / f), (float)(d.rect.top() / f), (float)(d.rect.width() / f),
+                       (float)(d.rect.height() / f), (float)d.detection_confidence});
+    }
+}
+
+void fg_mmod_free(fg_mmod *m) { delete m; }
+
+namespace {
+bool make_shape(const fg_image *img, const float *pts, int npts, dlib::full_object_detection &shape) {
+    if (npts != 5 && npts != 68) return false;
+    std::vector<dlib::point> parts;
+    long x0 = LONG_MAX, y0 = LONG_MAX, x1 = LONG_MIN, y1 = LONG_MIN;
+    for (int i = 0; i < npts; i++) {
+        dlib::point p((long)std::lround(pts[2 * i]), (long)std::lround(pts[2 * i + 1]));
+        parts.push_back(p);
+        x0 = std::min(x0, p.x()); y0 = std::min(y0, p.y()); x1 = std::max(x1, p.x()); y1 = std::max(y1, p.y());
+    }
+    (void)img;
+    shape = dlib::full_object_detection(dlib::rectangle(x0, y0, x1, y1), parts);
+    return true;
+}
+}  // namespace
+
+extern "C" {
+
+fg_embedder *fg_embedder_load(const char *path, char *err, int errlen) {
+    auto e = std::make_unique<fg_embedder>();
+    try {
+        dlib::deserialize(path) >> e->net;
+    } catch (const std::exception &ex) {
+        fg_set_err(err, errlen, std::string("not a dlib ResNet face model: ") + ex.what());
+        return nullptr;
+    }
+    return e.release();
+}
+
+int fg_embed(fg_embedder *e, const fg_image *img, const float *pts, int npts, int jitter, float *out128) {
+    if (!e || !img || !pts || !out128) return -1;
+    dlib::full_object_detection shape;
+    if (!make_shape(img, pts, npts, shape)) return -1;
+    try {
+        dlib::cv_image<dlib::bgr_pixel> cimg(img->mat);
+        dlib::matrix<dlib::rgb_pixel> chip;
+        dlib::extract_image_chip(cimg, dlib::get_face_chip_details(shape, 150, 0.25), chip);
+        dlib::matrix<float, 0, 1> d;
+        if (jitter <= 0) {
+            d = e->net(chip);
+        } else {
+            std::vector<dlib::matrix<dlib::rgb_pixel>> crops;
+            for (int i = 0; i < jitter; i++) crops.push_back(dlib::jitter_image(chip, e->rnd));
+            d = dlib::mean(dlib::mat(e->net(crops)));
+        }
+        for (int i = 0; i < 128; i++) out128[i] = d(i);
+    } catch (...) {
+        return -1;
+    }
+    return 0;
+}
+
+fg_image *fg_face_chip(const fg_image *img, const float *pts, int npts, int size, double padding) {
+    if (!img || !pts || size <= 0) return nullptr;
+    dlib::full_object_detection shape;
+    if (!make_shape(img, pts, npts, shape)) return nullptr;
+    dlib::cv_image<dlib::bgr_pixel> cimg(img->mat);
+    dlib::matrix<dlib::bgr_pixel> chip;
+    dlib::extract_image_chip(cimg, dlib::get_face_chip_details(shape, (unsigned long)size, padding), chip);
+    cv::Mat m = dlib::toMat(chip).clone();
+    return fg_wrap(m);
+}
+
+void fg_embedder_free(fg_embedder *e) { delete e; }
+
+}  // extern "C"
