@@ -81,6 +81,7 @@ let package = Package(
         .target(
             name: "FaceGate",
             dependencies: ["FaceGateCore", "FaceGateVision", "FaceGateStore", "FaceGateActions",
+                           .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "Logging", package: "swift-log")]
         ),
         .target(
@@ -102,6 +103,9 @@ let package = Package(
         ),
         .testTarget(name: "FaceGateCoreTests", dependencies: ["FaceGateCore"]),
         .testTarget(name: "FaceGateVisionTests", dependencies: ["FaceGate", "FaceGateVision", "FaceGateCore"]),
+        .testTarget(name: "FaceGateStoreTests", dependencies: ["FaceGateStore", "FaceGateCore"]),
+        .testTarget(name: "FaceGateActionsTests", dependencies: ["FaceGateActions", "FaceGate", "FaceGateCore"]),
+        .testTarget(name: "FaceGateServerTests", dependencies: ["FaceGateServer", "FaceGate"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -6,6 +6,11 @@
 extern "C" {
 #endif
 
+/* Limits native worker threads (OpenCV and OpenBLAS) to n; n <= 0 restores the default. */
+void fg_set_threads(int n);
+/* Peak resident set size of this process in bytes. */
+long fg_peak_rss(void);
+
 /* An 8-bit BGR image (cv::Mat CV_8UC3), always continuous. */
 typedef struct fg_image fg_image;
 

@@ -2,6 +2,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <cstdlib>
+#include <dlfcn.h>
+#include <sys/resource.h>
 #include <fstream>
 #include <vector>
 
@@ -30,6 +32,18 @@ cv::Mat to_bgr(const cv::Mat &m) {
 }  // namespace
 
 extern "C" {
+
+void fg_set_threads(int n) {
+    cv::setNumThreads(n > 0 ? n : -1);
+    using setter = void (*)(int);
+    if (auto f = (setter)dlsym(RTLD_DEFAULT, "openblas_set_num_threads")) f(n > 0 ? n : 0);
+}
+
+long fg_peak_rss(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss * 1024L;
+}
 
 fg_image *fg_image_decode(const uint8_t *data, size_t len, char *err, int errlen) {
     if (!data || len < 8) { fg_set_err(err, errlen, "not an image (too short)"); return nullptr; }

@@ -1,0 +1,184 @@
+import CFaceGate
+import FaceGateCore
+import Foundation
+
+/// A raw detection in full-frame pixels.
+public struct Detection: Sendable, Hashable {
+    public var box: Rect
+    public var score: Double
+    public init(box: Rect, score: Double) { self.box = box; self.score = score }
+}
+
+/// Which face detector to run.
+public enum DetectorKind: Sendable, Hashable, CustomStringConvertible {
+    /// dlib HOG + linear SVM: fast (≈5 ms at 320x240), frontal and moderately turned faces ≥ 80 px in detector space.
+    case hog
+    /// dlib MMOD CNN: accurate, slow (≈500 ms at 640x480 on this machine).
+    case mmod(model: String)
+    /// OpenCV Haar cascade: fast-ish, many false positives.
+    case haar(cascade: String)
+    /// An SSD-style Caffe detector: "deploy.prototxt|weights.caffemodel" (e.g. Silent-Face's RetinaFace).
+    case ssd(spec: String)
+    /// OpenCV's YuNet ONNX detector (cv::FaceDetectorYN).
+    case yunet(model: String)
+
+    public var description: String {
+        switch self {
+        case .hog: return "hog"
+        case .mmod: return "mmod"
+        case .haar: return "haar"
+        case .ssd(let s): return "ssd:\(s)"
+        case .yunet(let m): return "yunet:\(m)"
+        }
+    }
+}
+
+/// A face detector owning its native model. Not thread-safe: one per task/thread.
+public final class FaceDetector {
+    let handle: OpaquePointer
+    public let kind: DetectorKind
+
+    public init(_ kind: DetectorKind) throws {
+        let (cKind, model): (fg_detector_kind, String) = switch kind {
+        case .hog: (FG_DET_HOG, "")
+        case .mmod(let m): (FG_DET_MMOD, m)
+        case .haar(let c): (FG_DET_HAAR, c)
+        case .ssd(let s): (FG_DET_DNN_SSD, s)
+        case .yunet(let m): (FG_DET_YUNET, m)
+        }
+        if !model.isEmpty {
+            for part in model.split(separator: "|").map(String.init) where !FileManager.default.fileExists(atPath: part) {
+                throw FaceGateError.missingFile(part)
+            }
+        }
+        let (h, msg) = withErrorBuffer { fg_detector_create(cKind, model, $0, $1) }
+        guard let h else { throw FaceGateError.unreadableMedia(path: model, detail: msg) }
+        self.handle = h
+        self.kind = kind
+    }
+    deinit { fg_detector_free(handle) }
+
+    /// Detects faces after downscaling so the longer side is ≤ `maxSide` (0 = full size). Sorted by score.
+    public func detect(_ image: Image, maxSide: Int = 0, upsample: Int = 0, limit: Int = 32) -> [Detection] {
+        var buf = [fg_detection](repeating: fg_detection(), count: limit)
+        let n = buf.withUnsafeMutableBufferPointer {
+            fg_detect(handle, image.handle, Int32(maxSide), Int32(upsample), $0.baseAddress, Int32(limit))
+        }
+        return buf.prefix(Int(n)).map { Detection(box: Rect(x: Double($0.x), y: Double($0.y), width: Double($0.w), height: Double($0.h)), score: Double($0.score)) }
+    }
+
+    /// Detects only inside `roi` (full-frame pixels).
+    public func detect(_ image: Image, in roi: Rect, maxSide: Int = 0, limit: Int = 8) -> [Detection] {
+        var buf = [fg_detection](repeating: fg_detection(), count: limit)
+        let n = buf.withUnsafeMutableBufferPointer {
+            fg_detect_roi(handle, image.handle, Int32(roi.x), Int32(roi.y), Int32(roi.width), Int32(roi.height),
+                          Int32(maxSide), $0.baseAddress, Int32(limit))
+        }
+        return buf.prefix(Int(n)).map { Detection(box: Rect(x: Double($0.x), y: Double($0.y), width: Double($0.w), height: Double($0.h)), score: Double($0.score)) }
+    }
+}
+
+/// dlib shape predictor (68- or 5-point). Thread-safe for concurrent prediction (the model is read-only).
+public final class LandmarkModel: @unchecked Sendable {
+    let handle: OpaquePointer
+    public let parts: Int
+    public init(path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else { throw FaceGateError.missingFile(path) }
+        let (h, msg) = withErrorBuffer { fg_shape_model_load(path, $0, $1) }
+        guard let h else { throw FaceGateError.unreadableMedia(path: path, detail: msg) }
+        self.handle = h
+        self.parts = Int(fg_shape_model_parts(h))
+    }
+    deinit { fg_shape_model_free(handle) }
+
+    /// Landmarks inside `box`.
+    public func predict(_ image: Image, box: Rect) -> [Point2] {
+        var out = [Float](repeating: 0, count: parts * 2)
+        let n = out.withUnsafeMutableBufferPointer {
+            fg_shape_predict(handle, image.handle, Float(box.x), Float(box.y), Float(box.width), Float(box.height), $0.baseAddress)
+        }
+        return (0..<Int(n)).map { Point2(Double(out[2 * $0]), Double(out[2 * $0 + 1])) }
+    }
+}
+
+/// Head pose by solvePnP against a generic 3-D face (see `HeadPose` for sign conventions).
+public enum PoseEstimator {
+    public struct Solution: Sendable {
+        public var pose: HeadPose
+        public var rvec: [Double]
+        public var tvec: [Double]
+    }
+
+    public static func solve(_ lm: Landmarks68, width: Int, height: Int) -> Solution? {
+        var pts = [Float](repeating: 0, count: 136)
+        for (i, p) in lm.points.enumerated() { pts[2 * i] = Float(p.x); pts[2 * i + 1] = Float(p.y) }
+        var yaw = 0.0, pitch = 0.0, roll = 0.0
+        var rvec = [Double](repeating: 0, count: 3), tvec = [Double](repeating: 0, count: 3)
+        let rc = pts.withUnsafeBufferPointer { p in
+            rvec.withUnsafeMutableBufferPointer { r in
+                tvec.withUnsafeMutableBufferPointer { t in
+                    fg_head_pose(p.baseAddress, Int32(width), Int32(height), &yaw, &pitch, &roll, r.baseAddress, t.baseAddress)
+                }
+            }
+        }
+        guard rc == 0, yaw.isFinite, pitch.isFinite, roll.isFinite else { return nil }
+        return Solution(pose: HeadPose(yaw: yaw, pitch: pitch, roll: roll), rvec: rvec, tvec: tvec)
+    }
+
+    public static func pose(_ lm: Landmarks68, width: Int, height: Int) -> HeadPose {
+        solve(lm, width: width, height: height)?.pose ?? HeadPose(yaw: 0, pitch: 0, roll: HeadPose.roll(from: lm))
+    }
+
+    /// Projects 3-D points (mm, model frame: x to the subject's left, y down, z away from the camera).
+    public static func project(_ pts: [(Double, Double, Double)], solution: Solution, width: Int, height: Int) -> [Point2] {
+        var flat: [Double] = []
+        for p in pts { flat += [p.0, p.1, p.2] }
+        var out = [Float](repeating: 0, count: pts.count * 2)
+        flat.withUnsafeBufferPointer { f in
+            solution.rvec.withUnsafeBufferPointer { r in
+                solution.tvec.withUnsafeBufferPointer { t in
+                    out.withUnsafeMutableBufferPointer { o in
+                        fg_project_points(f.baseAddress, Int32(pts.count), r.baseAddress, t.baseAddress, Int32(width), Int32(height), o.baseAddress)
+                    }
+                }
+            }
+        }
+        return (0..<pts.count).map { Point2(Double(out[2 * $0]), Double(out[2 * $0 + 1])) }
+    }
+}
+
+/// dlib ResNet face descriptor (128-d). Not thread-safe: one per task/thread.
+public final class FaceEmbedder {
+    let handle: OpaquePointer
+    public init(path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else { throw FaceGateError.missingFile(path) }
+        let (h, msg) = withErrorBuffer { fg_embedder_load(path, $0, $1) }
+        guard let h else { throw FaceGateError.unreadableMedia(path: path, detail: msg) }
+        self.handle = h
+    }
+    deinit { fg_embedder_free(handle) }
+
+    /// Embeds the face aligned by `points` (5-point or 68-point landmarks) into a 150x150 chip.
+    public func embed(_ image: Image, points: [Point2], jitter: Int = 0) -> Embedding? {
+        guard points.count == 5 || points.count == 68 else { return nil }
+        var pts = [Float](repeating: 0, count: points.count * 2)
+        for (i, p) in points.enumerated() { pts[2 * i] = Float(p.x); pts[2 * i + 1] = Float(p.y) }
+        var out = [Float](repeating: 0, count: 128)
+        let rc = pts.withUnsafeBufferPointer { p in
+            out.withUnsafeMutableBufferPointer { o in
+                fg_embed(handle, image.handle, p.baseAddress, Int32(points.count), Int32(jitter), o.baseAddress)
+            }
+        }
+        return rc == 0 ? Embedding(out) : nil
+    }
+}
+
+/// Aligned face chip (dlib `get_face_chip_details`), e.g. for crops and thumbnails.
+public func faceChip(_ image: Image, points: [Point2], size: Int = 150, padding: Double = 0.25) -> Image? {
+    guard points.count == 5 || points.count == 68 else { return nil }
+    var pts = [Float](repeating: 0, count: points.count * 2)
+    for (i, p) in points.enumerated() { pts[2 * i] = Float(p.x); pts[2 * i + 1] = Float(p.y) }
+    return pts.withUnsafeBufferPointer { p in
+        fg_face_chip(image.handle, p.baseAddress, Int32(points.count), Int32(size), padding).map(Image.init(handle:))
+    }
+}

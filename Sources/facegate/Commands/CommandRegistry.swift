@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// All top-level subcommands. Add one line per command.
+enum CommandRegistry {
+    static let all: [any ParsableCommand.Type] = [
+        AnalyzeCommand.self,
+        EmbedCommand.self,
+        CompareCommand.self,
+        BenchCommand.self,
+    ]
+}
