@@ -6,9 +6,8 @@ import Testing
 func templateFace(center: Point2 = Point2(320, 240), scale: Double = 1, eyeOpen: Double = 1, mouthOpen: Double = 0) -> Landmarks68 {
     var p = [Point2](repeating: .zero, count: 68)
     for i in 0...16 {  // jaw, from the subject's right (image left) round the chin
-        let a = Double.pi * (1 - Double(i) / 16)
-        p[i] = Point2(-70 * cos(a), 10 + 80 * sin(a) * (i < 8 || i > 8 ? 0.95 : 1))
-        p[i].y = -10 + 90 * sin(Double.pi * Double(i) / 16)
+        let a = Double.pi * Double(i) / 16
+        p[i] = Point2(-70 * cos(a), -10 + 90 * sin(a))
     }
     for i in 0..<5 { p[17 + i] = Point2(-60 + Double(i) * 12, -45); p[22 + i] = Point2(12 + Double(i) * 12, -45) }
     for i in 0..<4 { p[27 + i] = Point2(0, -30 + Double(i) * 10) }
