@@ -107,7 +107,14 @@ public enum PoseEstimator {
         public var pose: HeadPose
         public var rvec: [Double]
         public var tvec: [Double]
+        public init(pose: HeadPose, rvec: [Double], tvec: [Double]) { self.pose = pose; self.rvec = rvec; self.tvec = tvec }
     }
+
+    /// The generic 3-D face the solver fits (landmark index → model point, mm), for synthetic tests and drawing.
+    public static let modelPoints: [Int: (Double, Double, Double)] = [
+        30: (0, 0, 0), 8: (0, 63.6, 12.5), 36: (-43.3, -32.7, 26), 45: (43.3, -32.7, 26), 39: (-14, -31, 22),
+        42: (14, -31, 22), 48: (-28.9, 28.9, 24.1), 54: (28.9, 28.9, 24.1), 27: (0, -33, 14), 31: (-12, 3, 16), 35: (12, 3, 16),
+    ]
 
     public static func solve(_ lm: Landmarks68, width: Int, height: Int) -> Solution? {
         var pts = [Float](repeating: 0, count: 136)

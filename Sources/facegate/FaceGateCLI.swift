@@ -15,4 +15,24 @@ struct FaceGateCLI: AsyncParsableCommand {
         // Each command lives in its own file under Commands/; register it here (one line each).
         subcommands: CommandRegistry.all
     )
+
+    /// Runs the command, mapping ArgumentParser's usage status (64) to FaceGate's documented 2.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                let message = fullMessage(for: error)
+                FileHandle.standardError.write(Data((message + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }
