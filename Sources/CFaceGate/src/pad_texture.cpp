@@ -1,0 +1,89 @@
+// Passive liveness: colour-texture features (multi-scale uniform LBP in YCbCr and HSV).
+#include "internal.hpp"
+#include <opencv2/imgproc.hpp>
+#include <array>
+#include <cmath>
+
+namespace {
+
+// Maps an 8-bit LBP code to its uniform-pattern bin: 58 patterns with at most two 0/1 transitions, bin 58 for the rest.
+const std::array<uint8_t, 256> &uniformTable() {
+    static const std::array<uint8_t, 256> table = [] {
+        std::array<uint8_t, 256> t{};
+        int next = 0;
+        for (int c = 0; c < 256; c++) {
+            int transitions = 0;
+            for (int b = 0; b < 8; b++) {
+                int a = (c >> b) & 1, n = (c >> ((b + 1) % 8)) & 1;
+                transitions += a != n;
+            }
+            t[c] = transitions <= 2 ? (uint8_t)next++ : (uint8_t)58;
+        }
+        return t;
+    }();
+    return table;
+}
+
+// One channel, one radius: 8 neighbours on a circle (bilinear), histogram into hist[59], L1-normalised.
+void lbpHistogram(const cv::Mat &ch, int radius, float *hist) {
+    const auto &table = uniformTable();
+    double counts[FG_PAD_LBP_BINS] = {0};
+    struct Tap { int x0, y0; float w00, w01, w10, w11; };
+    Tap taps[8];
+    for (int k = 0; k < 8; k++) {
+        double a = 2 * M_PI * k / 8;
+        double dx = radius * std::cos(a), dy = -radius * std::sin(a);
+        int x0 = (int)std::floor(dx), y0 = (int)std::floor(dy);
+        float fx = (float)(dx - x0), fy = (float)(dy - y0);
+        if (fx < 1e-6f) fx = 0; if (fy < 1e-6f) fy = 0;
+        taps[k] = {x0, y0, (1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy};
+    }
+    int total = 0;
+    for (int y = radius; y < ch.rows - radius - 1; y++) {
+        const uint8_t *row = ch.ptr<uint8_t>(y);
+        for (int x = radius; x < ch.cols - radius - 1; x++) {
+            float c = row[x];
+            int code = 0;
+            for (int k = 0; k < 8; k++) {
+                const Tap &t = taps[k];
+                const uint8_t *r0 = ch.ptr<uint8_t>(y + t.y0), *r1 = ch.ptr<uint8_t>(y + t.y0 + 1);
+                int xx = x + t.x0;
+                float v = t.w00 * r0[xx] + t.w01 * r0[xx + 1] + t.w10 * r1[xx] + t.w11 * r1[xx + 1];
+                code |= (v >= c - 1e-3f) << k;
+            }
+            counts[table[code]] += 1;
+            total++;
+        }
+    }
+    for (int b = 0; b < FG_PAD_LBP_BINS; b++) hist[b] = total > 0 ? (float)(counts[b] / total) : 0.f;
+}
+
+}  // namespace
+
+extern "C" {
+
+int fg_pad_lbp_features(const fg_image *crop, float *out, int max) {
+    if (!crop || !out || max < FG_PAD_LBP_FEATURES || crop->mat.empty()) return -1;
+    cv::Mat small;
+    cv::resize(crop->mat, small, cv::Size(FG_PAD_LBP_SIDE, FG_PAD_LBP_SIDE), 0, 0,
+               crop->mat.cols > FG_PAD_LBP_SIDE ? cv::INTER_AREA : cv::INTER_LINEAR);
+    cv::Mat ycrcb, hsv;
+    cv::cvtColor(small, ycrcb, cv::COLOR_BGR2YCrCb);
+    cv::cvtColor(small, hsv, cv::COLOR_BGR2HSV);
+    std::vector<cv::Mat> chans(6);
+    cv::Mat parts[3];
+    cv::split(ycrcb, parts);
+    chans[0] = parts[0]; chans[1] = parts[1]; chans[2] = parts[2];
+    cv::split(hsv, parts);
+    chans[3] = parts[0]; chans[4] = parts[1]; chans[5] = parts[2];
+    int o = 0;
+    for (int c = 0; c < 6; c++) {
+        for (int r = 1; r <= 3; r++) {
+            lbpHistogram(chans[c], r, out + o);
+            o += FG_PAD_LBP_BINS;
+        }
+    }
+    return o;
+}
+
+}  // extern "C"

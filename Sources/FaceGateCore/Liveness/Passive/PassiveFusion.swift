@@ -1,0 +1,79 @@
+import Foundation
+
+/// How strict the passive decision is.
+public enum PassiveMode: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Deny-only: live unless a deny cue fires (single images, kiosks with a challenge on top).
+    case light
+    /// Also needs a confirm cue (3-D residual, nose depth, depth relief, blink) with no deny cue.
+    case strict
+}
+
+/// The fused passive verdict.
+public struct PassiveVerdict: Sendable, Hashable, Codable {
+    public enum Reason: String, Sendable, Hashable, Codable {
+        /// At least one deny cue fired.
+        case denied = "deny-cue"
+        /// Strict mode and no confirm cue.
+        case unconfirmed = "no-confirm-cue"
+        /// A confirm cue and no deny cue.
+        case confirmed
+        /// Light mode, deny cues looked and none fired.
+        case noDenyCue = "no-deny-cue"
+        /// Light mode, every cue abstained: nothing to go on (live by the light rule, flagged).
+        case allAbstained = "all-abstained"
+    }
+    public var live: Bool
+    /// Continuous liveness score 0…1 (higher = more live); 0.5 is the decision boundary of the cues' levels.
+    public var score: Double
+    public var mode: PassiveMode
+    public var reason: Reason
+    /// The cue(s) that decided: the deny cues that fired; or the confirm cues that confirmed; or (strict, unconfirmed)
+    /// the confirm-capable cues that failed to confirm; or (light, no deny) the deny cues that looked.
+    public var decidedBy: [String]
+    public var cues: [PadCueReading]
+
+    public var cueSummaries: [CueSummary] { cues.map(\.summary) }
+}
+
+/// Deny cues override confirm cues; light = deny-only, strict = also needs a confirm cue.
+public enum PassiveFusion {
+    /// Readings less confident than this do not vote (e.g. one frame of a cue that needs several).
+    public static let minimumConfidence = 0.2
+
+    public static func fuse(_ readings: [PadCueReading], mode: PassiveMode) -> PassiveVerdict {
+        let voting = readings.filter { $0.state != .abstain && $0.confidence >= minimumConfidence }
+        let denies = voting.filter { $0.role.canDeny && $0.state == .spoof }
+            .sorted { ($0.level ?? 0) * $0.confidence > ($1.level ?? 0) * $1.confidence }
+        let confirms = voting.filter { $0.role.canConfirm && $0.state == .live }
+        let denyLooked = voting.filter { $0.role.canDeny }
+        let confirmCapable = readings.filter { $0.role.canConfirm }
+
+        // Score: the most damning deny-capable level bounds it from above; in strict mode the best confirm level
+        // bounds it too (no confirmation → at most 0.5).
+        let maxDeny = denyLooked.compactMap(\.level).max()
+        var score = 1 - (maxDeny ?? 0.45)
+        if mode == .strict {
+            let bestConfirm = voting.filter { $0.role.canConfirm }.compactMap(\.level).min()
+            score = min(score, 1 - (bestConfirm.map { $0 } ?? 0.55))
+        }
+        score = min(1, max(0, score))
+
+        if !denies.isEmpty {
+            return PassiveVerdict(live: false, score: min(score, 0.5 - 1e-6), mode: mode, reason: .denied,
+                                  decidedBy: denies.map(\.name), cues: readings)
+        }
+        if !confirms.isEmpty {
+            return PassiveVerdict(live: true, score: max(score, 0.5), mode: mode, reason: .confirmed,
+                                  decidedBy: confirms.map(\.name), cues: readings)
+        }
+        if mode == .strict {
+            return PassiveVerdict(live: false, score: min(score, 0.5 - 1e-6), mode: mode, reason: .unconfirmed,
+                                  decidedBy: confirmCapable.map(\.name), cues: readings)
+        }
+        if denyLooked.isEmpty {
+            return PassiveVerdict(live: true, score: 0.5, mode: mode, reason: .allAbstained, decidedBy: [], cues: readings)
+        }
+        return PassiveVerdict(live: true, score: max(score, 0.5), mode: mode, reason: .noDenyCue,
+                              decidedBy: denyLooked.map(\.name), cues: readings)
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+
+/// Median of a non-empty array (0 when empty).
+func padMedian(_ v: [Double]) -> Double {
+    guard !v.isEmpty else { return 0 }
+    let s = v.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+/// Frames → confidence: one frame is a fair look, `full` frames are as good as it gets.
+func padFrameConfidence(_ frames: Int, full: Int) -> Double {
+    guard frames > 0 else { return 0 }
+    return min(1, 0.5 + 0.5 * Double(frames - 1) / Double(max(1, full - 1)))
+}
+
+/// Moiré: a re-captured display adds sharp, isolated peaks to the face's otherwise smooth (1/f) spectrum.
+public struct MoireCue: Sendable {
+    /// Median peak ratio at or above which the face counts as re-captured. Real faces in the fixture clips and photos
+    /// stay below ~6 (skin, beards, glasses); simulator screens at 2–4 px grid pitch reach 12+.
+    public static let spoofPeakRatio = 9.0
+    /// A peak ratio this low is typical of live skin.
+    public static let livePeakRatio = 4.0
+    /// Ratio that is certainly a display grid.
+    public static let certainPeakRatio = 20.0
+    /// Frames after which the median is trusted fully.
+    public static let fullConfidenceFrames = 8
+
+    public private(set) var ratios: [Double] = []
+    public init() {}
+
+    public mutating func add(_ m: MoireMeasurement?) {
+        guard let m, m.side > 0 else { return }
+        ratios.append(m.peakRatio)
+    }
+
+    public var reading: PadCueReading {
+        guard !ratios.isEmpty else { return .abstain(PadCueName.moire, role: .deny, "face too small for a spectrum") }
+        let med = padMedian(ratios)
+        let level = PadCueReading.level(med, live: Self.livePeakRatio, threshold: Self.spoofPeakRatio, spoof: Self.certainPeakRatio)
+        return PadCueReading(name: PadCueName.moire, role: .deny, state: med >= Self.spoofPeakRatio ? .spoof : .neutral,
+                             level: level, confidence: padFrameConfidence(ratios.count, full: Self.fullConfidenceFrames),
+                             note: String(format: "median spectral peak ratio %.1f over %d frame(s) (spoof ≥ %.0f)", med, ratios.count, Self.spoofPeakRatio))
+    }
+}
+
+/// Glare: a screen or glossy print reflects a light source as one large, flat, compact sheet; skin scatters
+/// highlights into small textured spots.
+public struct GlareCue: Sendable {
+    /// Largest specular blob, as a fraction of the face box, from which a frame counts as glare. Skin highlights in the
+    /// fixture clips stay under ~2 % (forehead, nose tip); glasses reflections under ~3 %.
+    public static let sheetArea = 0.06
+    /// The sheet must be compact (area / hull area).
+    public static let sheetSolidity = 0.75
+    /// …and flat inside (mean gradient, grey levels per pixel): saturated sheets are ~0–4, textured skin highlights more.
+    public static let sheetTexture = 6.0
+    /// Share of frames with a sheet needed to deny (a glint that comes and goes is a reflection on glasses or sweat).
+    public static let frameShare = 0.4
+    public static let fullConfidenceFrames = 8
+
+    public private(set) var frames = 0
+    public private(set) var sheetFrames = 0
+    public private(set) var largest: [Double] = []
+    public init() {}
+
+    public static func isSheet(_ g: GlareMeasurement) -> Bool {
+        g.largestArea >= sheetArea && g.largestSolidity >= sheetSolidity && g.largestTexture <= sheetTexture
+    }
+
+    public mutating func add(_ g: GlareMeasurement?) {
+        guard let g else { return }
+        frames += 1
+        largest.append(Self.isSheet(g) ? g.largestArea : min(g.largestArea, Self.sheetArea * 0.99) * 0.5)
+        if Self.isSheet(g) { sheetFrames += 1 }
+    }
+
+    public var reading: PadCueReading {
+        guard frames > 0 else { return .abstain(PadCueName.glare, role: .deny, "no face region") }
+        let share = Double(sheetFrames) / Double(frames)
+        let spoof = share >= Self.frameShare
+        // Level: the share of glare frames mapped so the deny share sits at 0.5, raised by the sheet size.
+        var level = PadCueReading.level(share, live: 0, threshold: Self.frameShare, spoof: 1)
+        if !spoof { level = min(level, PadCueReading.level(padMedian(largest), live: 0, threshold: Self.sheetArea, spoof: Self.sheetArea * 3)) }
+        return PadCueReading(name: PadCueName.glare, role: .deny, state: spoof ? .spoof : .neutral, level: level,
+                             confidence: padFrameConfidence(frames, full: Self.fullConfidenceFrames),
+                             note: String(format: "flat specular sheet in %d of %d frame(s), median largest blob %.1f %% of face", sheetFrames, frames, padMedian(largest) * 100))
+    }
+}
+
+/// Bezel: the edges of a phone, tablet or monitor around the face (a device-shaped quadrilateral enclosing it).
+public struct BezelCue: Sendable {
+    /// Fraction of the quad's sides on image edges needed to count it. Doors and picture frames behind a person are
+    /// occluded by the head and rarely reach it; a held device's rim is continuous.
+    public static let minimumEdgeSupport = 0.7
+    /// Quad area / face area range of a device showing a face (a phone at arm's length: ~2–12; a monitor: up to ~25).
+    public static let areaRange = 1.5...25.0
+    /// Share of frames with the quad needed to deny (persistent object, not a chance alignment of edges).
+    public static let frameShare = 0.4
+    public static let fullConfidenceFrames = 8
+
+    public private(set) var frames = 0
+    public private(set) var hits = 0
+    public private(set) var bestSupport = 0.0
+    public init() {}
+
+    public static func isDevice(_ b: BezelMeasurement) -> Bool {
+        b.found && b.edgeSupport >= minimumEdgeSupport && areaRange.contains(b.areaRatio)
+    }
+
+    public mutating func add(_ b: BezelMeasurement?) {
+        guard let b else { return }
+        frames += 1
+        if Self.isDevice(b) { hits += 1 }
+        if b.found { bestSupport = max(bestSupport, b.edgeSupport) }
+    }
+
+    public var reading: PadCueReading {
+        guard frames > 0 else { return .abstain(PadCueName.bezel, role: .deny, "no frame with a face") }
+        let share = Double(hits) / Double(frames)
+        let spoof = share >= Self.frameShare
+        let level = spoof ? PadCueReading.level(share, live: 0, threshold: Self.frameShare, spoof: 1)
+                          : min(0.45, PadCueReading.level(bestSupport, live: 0.3, threshold: Self.minimumEdgeSupport, spoof: 1) * 0.9)
+        return PadCueReading(name: PadCueName.bezel, role: .deny, state: spoof ? .spoof : .neutral, level: level,
+                             confidence: padFrameConfidence(frames, full: Self.fullConfidenceFrames),
+                             note: String(format: "device-shaped frame around the face in %d of %d frame(s) (best edge support %.2f)", hits, frames, bestSupport))
+    }
+}
