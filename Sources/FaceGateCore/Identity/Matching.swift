@@ -1,0 +1,154 @@
+import Foundation
+
+/// How the distance between a probe and a user with several templates is computed.
+public enum ScoreRule: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// Smallest distance to any template.
+    case best
+    /// Mean of the `k` smallest distances (all templates when the user has fewer than `k`).
+    case meanOfBest(Int)
+
+    /// Default rule. Both rules are implemented; see docs/identity.md for the comparison on the fixtures.
+    public static let `default` = ScoreRule.best
+
+    public var description: String {
+        switch self {
+        case .best: return "best"
+        case .meanOfBest(let k): return "mean-of-best-\(k)"
+        }
+    }
+
+    /// Parses `best` or `mean-of-best-K` / `meanK`.
+    public init?(parsing s: String) {
+        let t = s.lowercased()
+        if t == "best" { self = .best; return }
+        for prefix in ["mean-of-best-", "mean"] where t.hasPrefix(prefix) {
+            if let k = Int(t.dropFirst(prefix.count)), k >= 1 { self = .meanOfBest(k); return }
+        }
+        return nil
+    }
+
+    /// Combines per-template distances (any order) into one user score.
+    public func combine(_ distances: [Double]) -> Double? {
+        guard !distances.isEmpty else { return nil }
+        switch self {
+        case .best: return distances.min()
+        case .meanOfBest(let k):
+            let s = distances.sorted().prefix(max(1, k))
+            return s.reduce(0, +) / Double(s.count)
+        }
+    }
+}
+
+/// Result of a 1:1 comparison.
+public struct VerifyResult: Sendable, Hashable, Codable {
+    public var match: Bool
+    public var distance: Double
+    public var threshold: Double
+    public init(match: Bool, distance: Double, threshold: Double) {
+        self.match = match; self.distance = distance; self.threshold = threshold
+    }
+}
+
+/// One ranked user in a 1:N search.
+public struct IdentityCandidate: Sendable, Hashable, Codable {
+    public var user: String
+    public var distance: Double
+    /// The threshold that applies to this user (per-user override or the global one).
+    public var threshold: Double
+    public init(user: String, distance: Double, threshold: Double) {
+        self.user = user; self.distance = distance; self.threshold = threshold
+    }
+}
+
+/// Result of a 1:N search: the accepted user (or nil when nobody is close enough) and the nearest candidates.
+public struct IdentifyResult: Sendable, Hashable, Codable {
+    public var user: String?
+    /// Distance of the nearest candidate (nil only for an empty gallery).
+    public var distance: Double?
+    public var candidates: [IdentityCandidate]
+    public init(user: String?, distance: Double?, candidates: [IdentityCandidate]) {
+        self.user = user; self.distance = distance; self.candidates = candidates
+    }
+}
+
+/// Identity decision policy: threshold (global + per user) and score rule.
+public struct IdentityPolicy: Sendable, Hashable, Codable {
+    /// Global same-person threshold on Euclidean distance.
+    public var threshold: Double
+    public var rule: ScoreRule
+    /// How many candidates `identify` reports.
+    public var candidateCount: Int
+
+    /// Five candidates, as `facegate identify --json` reports.
+    public static let defaultCandidateCount = 5
+
+    public init(threshold: Double = IdentityThreshold.default, rule: ScoreRule = .default,
+                candidateCount: Int = IdentityPolicy.defaultCandidateCount) {
+        self.threshold = threshold; self.rule = rule; self.candidateCount = candidateCount
+    }
+
+    /// The threshold for a user: their override if set, the global one otherwise.
+    public func threshold(override: Double?) -> Double { override ?? threshold }
+
+    /// 1:1: is `probe` the person whose templates are given?
+    public func verify(templates: [Embedding], probe: Embedding, thresholdOverride: Double? = nil) throws -> VerifyResult {
+        try IdentityPolicy.check(probe)
+        let d = templates.map { $0.distance(to: probe) }
+        guard let score = rule.combine(d) else {
+            throw IdentityError.noTemplates(user: nil)
+        }
+        let t = threshold(override: thresholdOverride)
+        return VerifyResult(match: score <= t, distance: score, threshold: t)
+    }
+
+    /// Ranks already-scored users and applies the threshold of the nearest one only: an unknown face is rejected
+    /// rather than matched to the next-best user.
+    public func decide(scored: [IdentityCandidate]) -> IdentifyResult {
+        let ranked = scored.sorted { $0.distance < $1.distance || ($0.distance == $1.distance && $0.user < $1.user) }
+        let top = Array(ranked.prefix(max(1, candidateCount)))
+        guard let best = ranked.first else { return IdentifyResult(user: nil, distance: nil, candidates: []) }
+        return IdentifyResult(user: best.distance <= best.threshold ? best.user : nil, distance: best.distance,
+                              candidates: top)
+    }
+
+    /// Exhaustive 1:N over small in-memory lists (the index does the same at scale).
+    public func identify(users: [(name: String, templates: [Embedding], threshold: Double?)], probe: Embedding) throws -> IdentifyResult {
+        try IdentityPolicy.check(probe)
+        guard !users.isEmpty else { throw IdentityError.emptyGallery }
+        var scored: [IdentityCandidate] = []
+        for u in users {
+            guard let s = rule.combine(u.templates.map { $0.distance(to: probe) }) else { continue }
+            scored.append(IdentityCandidate(user: u.name, distance: s, threshold: threshold(override: u.threshold)))
+        }
+        return decide(scored: scored)
+    }
+
+    /// A probe must have the embedding dimension and finite values.
+    public static func check(_ e: Embedding) throws {
+        guard e.values.count == Embedding.dimension else {
+            throw IdentityError.badEmbedding("probe has \(e.values.count) values, expected \(Embedding.dimension)")
+        }
+        guard e.values.allSatisfy({ $0.isFinite }) else { throw IdentityError.badEmbedding("probe has non-finite values") }
+    }
+}
+
+/// Errors from identity matching. Each says what to do next.
+public enum IdentityError: Error, Sendable, Equatable, CustomStringConvertible {
+    case emptyGallery
+    case unknownUser(String)
+    case noTemplates(user: String?)
+    case badEmbedding(String)
+
+    public var description: String {
+        switch self {
+        case .emptyGallery:
+            return "the gallery is empty: nobody is enrolled — enroll someone first (`facegate enroll --user NAME --images FILE…`)"
+        case .unknownUser(let n):
+            return "no enrolled user named '\(n)' — see `facegate users list`"
+        case .noTemplates(let u):
+            return "user \(u.map { "'\($0)' " } ?? "")has no templates — re-enroll (`facegate enroll --user NAME …`)"
+        case .badEmbedding(let d):
+            return "invalid face embedding: \(d) — embeddings are \(Embedding.dimension) finite floats from `facegate embed`"
+        }
+    }
+}

@@ -1,0 +1,172 @@
+import Crypto
+import FaceGateCore
+import Foundation
+
+/// The AES-256-GCM key that encrypts templates and thumbnails at rest.
+public struct GalleryKey: @unchecked Sendable {  // SymmetricKey is an immutable value
+    public let key: SymmetricKey
+    /// Where the key came from (for messages): a file path or an environment variable name.
+    public let source: String
+
+    public init(_ key: SymmetricKey, source: String) throws {
+        guard key.bitCount == 256 else { throw GalleryError.badKey("key from \(source) has \(key.bitCount / 8) bytes, need 32") }
+        self.key = key; self.source = source
+    }
+
+    /// A fresh random key.
+    public static func generate(source: String = "generated") -> GalleryKey {
+        // bitCount is 256 by construction.
+        try! GalleryKey(SymmetricKey(size: .bits256), source: source)
+    }
+
+    /// Parses base64 text (surrounding whitespace ignored) or exactly 32 raw bytes.
+    public init(material: Data, source: String) throws {
+        if let text = String(data: material, encoding: .utf8),
+           let d = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)), d.count == 32 {
+            try self.init(SymmetricKey(data: d), source: source)
+        } else if material.count == 32 {
+            try self.init(SymmetricKey(data: material), source: source)
+        } else {
+            throw GalleryError.badKey("\(source) is neither base64 of 32 bytes nor 32 raw bytes")
+        }
+    }
+
+    /// Short public identifier of the key (safe to print): first 8 bytes of SHA-256 over a domain tag and the key.
+    public var fingerprint: String {
+        var h = SHA256()
+        h.update(data: Data("facegate-key-id-v1".utf8))
+        key.withUnsafeBytes { h.update(bufferPointer: $0) }
+        return h.finalize().prefix(8).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Base64 of the key (to write a key file).
+    public var base64: String { key.withUnsafeBytes { Data($0).base64EncodedString() } }
+
+    /// `FACEGATE_KEY_FILE`, else `FACEGATE_KEY` (base64), else `<data dir>/facegate.key`, created with mode 0600
+    /// on first use.
+    public static func resolve(environment: [String: String] = ProcessInfo.processInfo.environment,
+                               createIfMissing: Bool = true) throws -> GalleryKey {
+        if let f = environment["FACEGATE_KEY_FILE"], !f.isEmpty {
+            return try load(file: GalleryLocation.expand(f))
+        }
+        if let k = environment["FACEGATE_KEY"], !k.isEmpty {
+            return try GalleryKey(material: Data(k.utf8), source: "environment variable FACEGATE_KEY")
+        }
+        let path = defaultKeyPath(environment: environment)
+        if !FileManager.default.fileExists(atPath: path) && createIfMissing {
+            return try create(file: path)
+        }
+        return try load(file: path)
+    }
+
+    public static func defaultKeyPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        GalleryLocation.dataDirectory(environment: environment) + "/facegate.key"
+    }
+
+    public static func load(file path: String) throws -> GalleryKey {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw GalleryError.badKey("key file \(path) does not exist")
+        }
+        guard let d = FileManager.default.contents(atPath: path) else {
+            throw GalleryError.badKey("cannot read key file \(path) (permissions?)")
+        }
+        return try GalleryKey(material: d, source: "key file \(path)")
+    }
+
+    /// Writes a new random key to `path` (mode 0600, directory 0700); fails if the file exists.
+    public static func create(file path: String) throws -> GalleryKey {
+        let k = generate(source: "key file \(path)")
+        try k.write(to: path, exclusive: true)
+        return k
+    }
+
+    /// Writes this key (base64 + newline) with mode 0600. `exclusive` refuses to overwrite.
+    public func write(to path: String, exclusive: Bool) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        if !dir.isEmpty {
+            try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
+                                                     attributes: [.posixPermissions: 0o700])
+        }
+        let flags = O_WRONLY | O_CREAT | (exclusive ? O_EXCL : O_TRUNC)
+        let fd = open(path, flags, 0o600)
+        guard fd >= 0 else {
+            throw GalleryError.badKey("cannot create key file \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        fchmod(fd, 0o600)
+        let bytes = Array((base64 + "\n").utf8)
+        guard Foundation.write(fd, bytes, bytes.count) == bytes.count, fsync(fd) == 0 else {
+            throw GalleryError.badKey("cannot write key file \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+/// Sealing of stored records. Each record is AES-256-GCM with associated data naming what it is and whose it is,
+/// so a ciphertext moved to another user or column fails to open.
+enum RecordCrypto {
+    static let keyCheckPlaintext = Data("facegate key check v1".utf8)
+    static let keyCheckAAD = Data("facegate.keycheck.v1".utf8)
+    static let templateVersion: UInt8 = 1
+
+    static func templateAAD(_ user: UUID) -> Data { Data("facegate.template.v1|\(user.uuidString)".utf8) }
+    static func thumbnailAAD(_ user: UUID) -> Data { Data("facegate.thumbnail.v1|\(user.uuidString)".utf8) }
+
+    static func seal(_ plain: Data, aad: Data, key: GalleryKey) throws -> Data {
+        do {
+            guard let c = try AES.GCM.seal(plain, using: key.key, authenticating: aad).combined else {
+                throw GalleryError.database("AES-GCM produced no combined box")
+            }
+            return c
+        } catch let e as GalleryError { throw e } catch { throw GalleryError.database("encryption failed: \(error)") }
+    }
+
+    /// nil when the box does not authenticate under this key and associated data.
+    static func open(_ box: Data, aad: Data, key: GalleryKey) -> Data? {
+        guard let b = try? AES.GCM.SealedBox(combined: box) else { return nil }
+        return try? AES.GCM.open(b, using: key.key, authenticating: aad)
+    }
+
+    static func keyCheck(_ key: GalleryKey) throws -> Data { try seal(keyCheckPlaintext, aad: keyCheckAAD, key: key) }
+
+    static func verifyKeyCheck(_ box: Data, key: GalleryKey) -> Bool {
+        open(box, aad: keyCheckAAD, key: key) == keyCheckPlaintext
+    }
+
+    /// Version byte + 128 little-endian float32.
+    static func encodeEmbedding(_ e: Embedding) throws -> Data {
+        guard e.values.count == Embedding.dimension else {
+            throw GalleryError.invalidTemplate("embedding has \(e.values.count) values, expected \(Embedding.dimension)")
+        }
+        guard e.values.allSatisfy({ $0.isFinite }) else { throw GalleryError.invalidTemplate("embedding has non-finite values") }
+        var d = Data([templateVersion])
+        d.reserveCapacity(1 + 4 * e.values.count)
+        for v in e.values { withUnsafeBytes(of: v.bitPattern.littleEndian) { d.append(contentsOf: $0) } }
+        return d
+    }
+
+    static func decodeEmbedding(_ d: Data) -> Embedding? {
+        guard d.count == 1 + 4 * Embedding.dimension, d.first == templateVersion else { return nil }
+        var out = [Float](repeating: 0, count: Embedding.dimension)
+        d.withUnsafeBytes { raw in
+            for i in 0..<Embedding.dimension {
+                out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 1 + 4 * i, as: UInt32.self)))
+            }
+        }
+        guard out.allSatisfy({ $0.isFinite }) else { return nil }
+        return Embedding(out)
+    }
+
+    static func sealTemplate(_ e: Embedding, user: UUID, key: GalleryKey) throws -> Data {
+        try seal(encodeEmbedding(e), aad: templateAAD(user), key: key)
+    }
+
+    static func openTemplate(_ box: Data, user: UUID, userName: String, key: GalleryKey) throws -> Embedding {
+        guard let plain = open(box, aad: templateAAD(user), key: key) else {
+            throw GalleryError.corruptRecord(user: userName, detail: "a template fails authentication (altered or damaged ciphertext)")
+        }
+        guard let e = decodeEmbedding(plain) else {
+            throw GalleryError.corruptRecord(user: userName, detail: "a template decrypts but is not a valid embedding")
+        }
+        return e
+    }
+}

@@ -1,0 +1,413 @@
+import FaceGateCore
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Gallery in PostgreSQL (postgres-nio): the same schema and behaviour as `SQLiteGallery`. Every mutation runs in
+/// one transaction that also appends to `changes` and sends `NOTIFY facegate_gallery`, so other processes sharing
+/// the database refresh their in-memory index (see `IdentityIndexService`).
+public final class PostgresGallery: Gallery, @unchecked Sendable {
+    public let location: GalleryLocation
+    let client: PostgresClient
+    private let runTask: Task<Void, Never>
+    private let logger: Logger
+    private let lock = NSLock()
+    private var _key: GalleryKey
+    private var listeners: [Task<Void, Never>] = []
+    var key: GalleryKey { lock.withLock { _key } }
+    public var keyFingerprint: String { key.fingerprint }
+
+    /// NOTIFY channel for gallery changes.
+    public static let channel = "facegate_gallery"
+    /// Serialises schema creation between processes starting at the same time.
+    static let migrationLockID: Int64 = 0x4661_6365_4761_7465   // "FaceGate"
+    /// Seconds to wait before re-establishing a dropped LISTEN connection.
+    static let listenRetrySeconds = 1.0
+
+    public init(url: PostgresURL, key: GalleryKey, logger: Logger = Logger(label: "facegate.store.postgres")) async throws {
+        location = .postgres(url)
+        _key = key
+        self.logger = logger
+        let tls: PostgresClient.Configuration.TLS
+        switch url.tls {
+        case .disable: tls = .disable
+        case .prefer: tls = .prefer(.makeClientConfiguration())
+        case .require: tls = .require(.makeClientConfiguration())
+        }
+        var config = PostgresClient.Configuration(host: url.host, port: url.port, username: url.user,
+                                                  password: url.password, database: url.database, tls: tls)
+        config.options.connectTimeout = .seconds(5)
+        let client = PostgresClient(configuration: config, backgroundLogger: logger)
+        self.client = client
+        runTask = Task { await client.run() }
+        do {
+            try await migrate()
+            try await checkKey()
+        } catch {
+            runTask.cancel()
+            throw error
+        }
+    }
+
+    deinit { runTask.cancel(); for l in listeners { l.cancel() } }
+
+    // MARK: plumbing
+
+    private func mapError(_ error: any Error, _ what: String) -> any Error {
+        if let e = error as? GalleryError { return e }
+        if let e = error as? IdentityError { return e }
+        if let t = error as? PostgresTransactionError {
+            if let c = t.closureError { return mapError(c, what) }
+            if let c = t.beginError ?? t.commitError { return mapError(c, what) }
+        }
+        if let p = error as? PSQLError {
+            if p.serverInfo?[.sqlState] == "23505" { return GalleryError.userExists("(name or key already taken)") }
+            let msg = p.serverInfo?[.message] ?? "\(p.code)"
+            return GalleryError.database("\(what) on \(location): \(msg)")
+        }
+        return GalleryError.database("\(what) on \(location): \(error)")
+    }
+
+    private func transaction<T: Sendable>(_ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withTransaction(logger: logger) { conn in try await body(conn) }
+        } catch { throw mapError(error, what) }
+    }
+
+    private func read<T: Sendable>(_ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withConnection { conn in try await body(conn) }
+        } catch { throw mapError(error, what) }
+    }
+
+    private func migrate() async throws {
+        let logger = self.logger
+        _ = try await transaction("create schema") { c in
+            try await c.query("SELECT pg_advisory_xact_lock(\(Self.migrationLockID))", logger: logger)
+            try await c.query("CREATE TABLE IF NOT EXISTS facegate_schema (version INT NOT NULL)", logger: logger)
+            var version = 0
+            for try await v in try await c.query("SELECT COALESCE(MAX(version), 0) FROM facegate_schema", logger: logger).decode(Int.self) { version = v }
+            if version < 1 {
+                for ddl: PostgresQuery in [
+                    "CREATE TABLE meta (key TEXT PRIMARY KEY, value BYTEA NOT NULL)",
+                    """
+                    CREATE TABLE users (id BIGSERIAL PRIMARY KEY, uid TEXT NOT NULL UNIQUE, name TEXT NOT NULL UNIQUE,
+                        threshold DOUBLE PRECISION, created DOUBLE PRECISION NOT NULL, thumbnail BYTEA)
+                    """,
+                    """
+                    CREATE TABLE templates (id BIGSERIAL PRIMARY KEY,
+                        user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE, pose TEXT NOT NULL,
+                        quality DOUBLE PRECISION NOT NULL, created DOUBLE PRECISION NOT NULL, embedding BYTEA NOT NULL)
+                    """,
+                    "CREATE INDEX templates_user ON templates(user_id)",
+                    "CREATE TABLE changes (seq BIGSERIAL PRIMARY KEY, uid TEXT NOT NULL, at DOUBLE PRECISION NOT NULL)",
+                    "INSERT INTO facegate_schema(version) VALUES (1)",
+                ] { try await c.query(ddl, logger: logger) }
+            }
+            return version
+        }
+    }
+
+    private static func meta(_ c: PostgresConnection, _ k: String, _ logger: Logger) async throws -> Data? {
+        var out: Data?
+        for try await v in try await c.query("SELECT value FROM meta WHERE key = \(k)", logger: logger).decode(Data.self) { out = v }
+        return out
+    }
+
+    private static func writeKeyCheck(_ c: PostgresConnection, _ key: GalleryKey, _ logger: Logger) async throws {
+        let check = try RecordCrypto.keyCheck(key), id = Data(key.fingerprint.utf8)
+        try await c.query("""
+            INSERT INTO meta(key, value) VALUES ('key_check', \(check)), ('key_id', \(id))
+            ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
+            """, logger: logger)
+    }
+
+    private func checkKey() async throws {
+        let key = self.key, logger = self.logger
+        _ = try await transaction("check the gallery key") { c in
+            try await c.query("SELECT pg_advisory_xact_lock(\(Self.migrationLockID))", logger: logger)
+            if let box = try await Self.meta(c, "key_check", logger) {
+                guard RecordCrypto.verifyKeyCheck(box, key: key) else {
+                    let expected = try await Self.meta(c, "key_id", logger).flatMap { String(data: $0, encoding: .utf8) } ?? "unknown"
+                    throw GalleryError.wrongKey(expected: expected, got: key.fingerprint, source: key.source)
+                }
+                return 0
+            }
+            var n = 0
+            for try await v in try await c.query("SELECT COUNT(*) FROM templates", logger: logger).decode(Int.self) { n = v }
+            guard n == 0 else {
+                throw GalleryError.corruptRecord(user: "*", detail: "the key check value is missing although templates are stored")
+            }
+            try await Self.writeKeyCheck(c, key, logger)
+            return 0
+        }
+    }
+
+    private static func logChange(_ c: PostgresConnection, _ uid: String, _ logger: Logger) async throws {
+        let now = Date().timeIntervalSince1970
+        try await c.query("INSERT INTO changes(uid, at) VALUES (\(uid), \(now))", logger: logger)
+        try await c.query("DELETE FROM changes WHERE seq <= (SELECT MAX(seq) FROM changes) - \(changeLogRetention)", logger: logger)
+        try await c.query("SELECT pg_notify(\(Self.channel), \(uid))", logger: logger)
+    }
+
+    private static func userID(_ c: PostgresConnection, name: String, _ logger: Logger) async throws -> (Int64, String)? {
+        var out: (Int64, String)?
+        for try await (id, uid) in try await c.query("SELECT id, uid FROM users WHERE name = \(name)", logger: logger).decode((Int64, String).self) {
+            out = (id, uid)
+        }
+        return out
+    }
+
+    // MARK: Gallery
+
+    @discardableResult
+    public func enroll(_ e: Enrollment) async throws -> UserSummary {
+        try validate(e)
+        let key = self.key, logger = self.logger
+        _ = try await transaction("enroll \(e.name)") { c in
+            let userID: Int64
+            let uid: UUID
+            if let (id, u) = try await Self.userID(c, name: e.name, logger) {
+                guard e.mode != .create else { throw GalleryError.userExists(e.name) }
+                userID = id; uid = UUID(uuidString: u) ?? UUID()
+                if e.mode == .replace { try await c.query("DELETE FROM templates WHERE user_id = \(userID)", logger: logger) }
+                if let t = e.threshold { try await c.query("UPDATE users SET threshold = \(t) WHERE id = \(userID)", logger: logger) }
+            } else {
+                uid = e.key ?? UUID()
+                var taken = 0
+                for try await n in try await c.query("SELECT COUNT(*) FROM users WHERE uid = \(uid.uuidString)", logger: logger).decode(Int.self) { taken = n }
+                if taken > 0 { throw GalleryError.userExists("\(e.name) (same key \(uid.uuidString) as another user)") }
+                var newID: Int64 = 0
+                for try await id in try await c.query("""
+                    INSERT INTO users(uid, name, threshold, created) VALUES (\(uid.uuidString), \(e.name), \(e.threshold), \(e.created.timeIntervalSince1970))
+                    RETURNING id
+                    """, logger: logger).decode(Int64.self) { newID = id }
+                userID = newID
+            }
+            if let jpeg = e.thumbnailJPEG {
+                let box = try RecordCrypto.seal(jpeg, aad: RecordCrypto.thumbnailAAD(uid), key: key)
+                try await c.query("UPDATE users SET thumbnail = \(box) WHERE id = \(userID)", logger: logger)
+            }
+            // Each template is validated and sealed inside the transaction: an invalid one rolls back all.
+            for t in e.templates {
+                let box = try RecordCrypto.sealTemplate(t.embedding, user: uid, key: key)
+                try await c.query("""
+                    INSERT INTO templates(user_id, pose, quality, created, embedding)
+                    VALUES (\(userID), \(t.metadata.pose.rawValue), \(t.metadata.quality), \(t.metadata.created.timeIntervalSince1970), \(box))
+                    """, logger: logger)
+            }
+            try await Self.logChange(c, uid.uuidString, logger)
+            return 0
+        }
+        return try await user(named: e.name).summary
+    }
+
+    private static let summarySQL = """
+        SELECT u.id, u.uid, u.name, u.threshold, u.created, u.thumbnail IS NOT NULL,
+               (SELECT COUNT(*) FROM templates t WHERE t.user_id = u.id)
+        FROM users u
+        """
+
+    private typealias SummaryRow = (Int64, String, String, Double?, Double, Bool, Int)
+    private static func summary(_ r: SummaryRow) -> UserSummary {
+        UserSummary(key: UUID(uuidString: r.1) ?? UUID(), name: r.2, threshold: r.3,
+                    created: Date(timeIntervalSince1970: r.4), templateCount: r.6, hasThumbnail: r.5)
+    }
+
+    private typealias TemplateRow = (Int64, Int64, String, Double, Double, Data)
+    private static func template(_ r: TemplateRow, uid: UUID, name: String, key: GalleryKey) throws -> StoredTemplate {
+        let e = try RecordCrypto.openTemplate(r.5, user: uid, userName: name, key: key)
+        let meta = TemplateMetadata(pose: PoseBucket(rawValue: r.2) ?? .unknown, quality: r.3, created: Date(timeIntervalSince1970: r.4))
+        return StoredTemplate(id: r.0, template: FaceTemplate(embedding: e, metadata: meta))
+    }
+
+    public func listUsers() async throws -> [UserSummary] {
+        let logger = self.logger
+        return try await read("list users") { c in
+            var out: [UserSummary] = []
+            let rows = try await c.query(PostgresQuery(unsafeSQL: Self.summarySQL + " ORDER BY u.name"), logger: logger)
+            for try await r in rows.decode(SummaryRow.self) { out.append(Self.summary(r)) }
+            return out
+        }
+    }
+
+    private func fetchUser(byName name: String?, key uid: UUID?) async throws -> UserRecord? {
+        let key = self.key, logger = self.logger
+        return try await read("read user") { c -> UserRecord? in
+            var q = PostgresQuery(unsafeSQL: Self.summarySQL + " WHERE " + (name != nil ? "u.name = $1" : "u.uid = $1"))
+            try q.binds.append(name ?? uid!.uuidString, context: .default)
+            var found: (Int64, UserSummary)?
+            for try await r in try await c.query(q, logger: logger).decode(SummaryRow.self) { found = (r.0, Self.summary(r)) }
+            guard let (id, s) = found else { return nil }
+            var ts: [StoredTemplate] = []
+            let rows = try await c.query("SELECT id, user_id, pose, quality, created, embedding FROM templates WHERE user_id = \(id) ORDER BY id", logger: logger)
+            for try await r in rows.decode(TemplateRow.self) { ts.append(try Self.template(r, uid: s.key, name: s.name, key: key)) }
+            return UserRecord(summary: s, templates: ts)
+        }
+    }
+
+    public func user(named name: String) async throws -> UserRecord {
+        guard let u = try await fetchUser(byName: name, key: nil) else { throw GalleryError.unknownUser(name) }
+        return u
+    }
+
+    public func user(key: UUID) async throws -> UserRecord? { try await fetchUser(byName: nil, key: key) }
+
+    public func allUsers() async throws -> [UserRecord] {
+        let key = self.key, logger = self.logger
+        return try await read("read all users") { c in
+            var byID: [Int64: (UserSummary, [StoredTemplate])] = [:]
+            var order: [Int64] = []
+            for try await r in try await c.query(PostgresQuery(unsafeSQL: Self.summarySQL + " ORDER BY u.id"), logger: logger).decode(SummaryRow.self) {
+                byID[r.0] = (Self.summary(r), []); order.append(r.0)
+            }
+            let rows = try await c.query("SELECT id, user_id, pose, quality, created, embedding FROM templates ORDER BY user_id, id", logger: logger)
+            for try await r in rows.decode(TemplateRow.self) {
+                guard let s = byID[r.1]?.0 else { continue }
+                byID[r.1]!.1.append(try Self.template(r, uid: s.key, name: s.name, key: key))
+            }
+            return order.map { UserRecord(summary: byID[$0]!.0, templates: byID[$0]!.1) }
+        }
+    }
+
+    public func removeUser(named name: String) async throws {
+        let logger = self.logger
+        _ = try await transaction("remove \(name)") { c in
+            guard let (id, uid) = try await Self.userID(c, name: name, logger) else { throw GalleryError.unknownUser(name) }
+            try await c.query("DELETE FROM users WHERE id = \(id)", logger: logger)
+            try await Self.logChange(c, uid, logger)
+            return 0
+        }
+    }
+
+    public func renameUser(_ old: String, to new: String) async throws {
+        try GalleryError.checkName(new)
+        let logger = self.logger
+        _ = try await transaction("rename \(old)") { c in
+            guard let (id, uid) = try await Self.userID(c, name: old, logger) else { throw GalleryError.unknownUser(old) }
+            if old == new { return 0 }
+            if try await Self.userID(c, name: new, logger) != nil { throw GalleryError.userExists(new) }
+            try await c.query("UPDATE users SET name = \(new) WHERE id = \(id)", logger: logger)
+            try await Self.logChange(c, uid, logger)
+            return 0
+        }
+    }
+
+    public func setThreshold(user name: String, _ threshold: Double?) async throws {
+        if let t = threshold, !(t > 0 && t.isFinite) { throw GalleryError.invalidTemplate("threshold must be a positive number, got \(t)") }
+        let logger = self.logger
+        _ = try await transaction("set threshold of \(name)") { c in
+            guard let (id, uid) = try await Self.userID(c, name: name, logger) else { throw GalleryError.unknownUser(name) }
+            try await c.query("UPDATE users SET threshold = \(threshold) WHERE id = \(id)", logger: logger)
+            try await Self.logChange(c, uid, logger)
+            return 0
+        }
+    }
+
+    public func thumbnail(user name: String) async throws -> Data? {
+        let key = self.key, logger = self.logger
+        return try await read("read thumbnail of \(name)") { c -> Data? in
+            var found: (String, Data?)?
+            for try await r in try await c.query("SELECT uid, thumbnail FROM users WHERE name = \(name)", logger: logger).decode((String, Data?).self) { found = r }
+            guard let (u, box) = found else { throw GalleryError.unknownUser(name) }
+            guard let box else { return nil }
+            guard let uid = UUID(uuidString: u), let jpeg = RecordCrypto.open(box, aad: RecordCrypto.thumbnailAAD(uid), key: key) else {
+                throw GalleryError.corruptRecord(user: name, detail: "the thumbnail fails authentication")
+            }
+            return jpeg
+        }
+    }
+
+    @discardableResult
+    public func rotateKey(to newKey: GalleryKey) async throws -> Int {
+        let old = self.key, logger = self.logger
+        let n = try await transaction("rotate key") { c -> Int in
+            // Lock out concurrent writers for the whole rotation.
+            try await c.query("LOCK TABLE users, templates, meta IN EXCLUSIVE MODE", logger: logger)
+            guard let box = try await Self.meta(c, "key_check", logger), RecordCrypto.verifyKeyCheck(box, key: old) else {
+                throw GalleryError.wrongKey(expected: "stored", got: old.fingerprint, source: old.source)
+            }
+            var n = 0
+            var rows: [(Int64, Data, String, String)] = []
+            for try await r in try await c.query("SELECT t.id, t.embedding, u.uid, u.name FROM templates t JOIN users u ON u.id = t.user_id", logger: logger)
+                .decode((Int64, Data, String, String).self) { rows.append(r) }
+            for (id, box, u, name) in rows {
+                guard let uid = UUID(uuidString: u) else { continue }
+                let e = try RecordCrypto.openTemplate(box, user: uid, userName: name, key: old)
+                let sealed = try RecordCrypto.sealTemplate(e, user: uid, key: newKey)
+                try await c.query("UPDATE templates SET embedding = \(sealed) WHERE id = \(id)", logger: logger)
+                n += 1
+            }
+            var thumbs: [(Int64, String, String, Data)] = []
+            for try await r in try await c.query("SELECT id, uid, name, thumbnail FROM users WHERE thumbnail IS NOT NULL", logger: logger)
+                .decode((Int64, String, String, Data).self) { thumbs.append(r) }
+            for (id, u, name, box) in thumbs {
+                guard let uid = UUID(uuidString: u), let jpeg = RecordCrypto.open(box, aad: RecordCrypto.thumbnailAAD(uid), key: old) else {
+                    throw GalleryError.corruptRecord(user: name, detail: "the thumbnail fails authentication")
+                }
+                let sealed = try RecordCrypto.seal(jpeg, aad: RecordCrypto.thumbnailAAD(uid), key: newKey)
+                try await c.query("UPDATE users SET thumbnail = \(sealed) WHERE id = \(id)", logger: logger)
+                n += 1
+            }
+            try await Self.writeKeyCheck(c, newKey, logger)
+            try await Self.logChange(c, "*", logger)
+            return n
+        }
+        lock.withLock { _key = newKey }
+        return n
+    }
+
+    public func latestChange() async throws -> Int64 {
+        let logger = self.logger
+        return try await read("read change log") { c in
+            var s: Int64 = 0
+            for try await v in try await c.query("SELECT COALESCE(MAX(seq), 0) FROM changes", logger: logger).decode(Int64.self) { s = v }
+            return s
+        }
+    }
+
+    public func changes(after seq: Int64) async throws -> GalleryChanges {
+        let logger = self.logger
+        return try await read("read change log") { c in
+            var minSeq: Int64 = 0
+            for try await v in try await c.query("SELECT COALESCE(MIN(seq), 0) FROM changes", logger: logger).decode(Int64.self) { minSeq = v }
+            var users = Set<UUID>(), latest = seq, all = minSeq > seq + 1
+            for try await (s, u) in try await c.query("SELECT seq, uid FROM changes WHERE seq > \(seq) ORDER BY seq", logger: logger).decode((Int64, String).self) {
+                latest = max(latest, s)
+                if let id = UUID(uuidString: u) { users.insert(id) } else { all = true }
+            }
+            return GalleryChanges(latest: latest, users: users, reloadAll: all)
+        }
+    }
+
+    /// LISTEN on a dedicated pooled connection; reconnects after failures until `close()`.
+    public func changeSignals() -> AsyncStream<Void>? {
+        let (stream, cont) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let client = self.client, logger = self.logger
+        let task = Task {
+            while !Task.isCancelled {
+                do {
+                    try await client.withConnection { conn in
+                        try await conn.listen(on: Self.channel) { seq in
+                            cont.yield()   // (re)connected: changes may have been missed
+                            for try await _ in seq { cont.yield() }
+                        }
+                    }
+                } catch {
+                    logger.debug("LISTEN \(Self.channel) failed: \(error)")
+                }
+                try? await Task.sleep(nanoseconds: UInt64(Self.listenRetrySeconds * 1e9))
+            }
+            cont.finish()
+        }
+        lock.withLock { listeners.append(task) }
+        cont.onTermination = { _ in task.cancel() }
+        return stream
+    }
+
+    public func close() async {
+        let ls = lock.withLock { let l = listeners; listeners = []; return l }
+        for l in ls { l.cancel() }
+        runTask.cancel()
+    }
+}
