@@ -1,0 +1,206 @@
+import Foundation
+
+/// A frame's position in the stream: index and timestamp (seconds).
+public struct FrameStamp: Sendable, Hashable, Codable {
+    public var index: Int
+    public var timestamp: Double
+    public init(index: Int, timestamp: Double) { self.index = index; self.timestamp = timestamp }
+}
+
+/// One pose axis, in `HeadPose` degrees.
+public enum PoseAxis: String, Sendable, Hashable, Codable { case yaw, pitch, roll }
+
+/// What the challenge detectors read from one face in one frame.
+public struct FaceSignal: Sendable, Hashable {
+    public var stamp: FrameStamp
+    public var yaw: Double
+    public var pitch: Double
+    public var roll: Double
+    /// Mean eye aspect ratio of both eyes.
+    public var ear: Double
+    /// Mouth aspect ratio (inner lips).
+    public var mar: Double
+    /// Inter-ocular distance in pixels: how much detail the landmarks have.
+    public var interocular: Double
+
+    public init(stamp: FrameStamp, yaw: Double, pitch: Double, roll: Double, ear: Double, mar: Double, interocular: Double) {
+        self.stamp = stamp; self.yaw = yaw; self.pitch = pitch; self.roll = roll
+        self.ear = ear; self.mar = mar; self.interocular = interocular
+    }
+
+    public init(face: FaceObservation, stamp: FrameStamp) {
+        self.init(stamp: stamp, yaw: face.pose.yaw, pitch: face.pose.pitch, roll: face.pose.roll,
+                  ear: face.ear.mean, mar: face.mar, interocular: face.interocular)
+    }
+
+    public func value(_ axis: PoseAxis) -> Double {
+        switch axis {
+        case .yaw: return yaw
+        case .pitch: return pitch
+        case .roll: return roll
+        }
+    }
+}
+
+/// When landmarks carry too little information to judge an action.
+public enum SignalLimits {
+    /// Pose needs ≥ 20 px between the eye centres: below that (a face < ~50 px wide) dlib's 68 points jitter by
+    /// several degrees of estimated yaw/pitch from frame to frame, as large as the movements we look for.
+    public static let minInterocularForPose = 20.0
+    /// Eye aspect ratio needs ≥ 28 px between the eye centres: the eye opening is then ~4–5 px, so a 1 px landmark
+    /// error is ~20 % of the EAR, just below the 30 % dip a blink must reach.
+    public static let minInterocularForEyes = 28.0
+    /// An open-eye EAR below 0.15 means the eyes are not measurable (occluded, sunglasses, landmarks on a frame
+    /// edge); dlib open eyes measure ~0.22–0.35 even with glasses or narrow eyes.
+    public static let minOpenEAR = 0.15
+    /// Beyond ±30° of yaw from neutral the far eye's landmarks are guessed, not seen; EAR is not trusted there.
+    public static let maxYawForEyes = 30.0
+}
+
+/// Median over a short time window of the pose angles and mouth ratio: removes single-frame landmark glitches
+/// without smearing real movements. EAR is passed through raw, because a blink may last a single frame at 10 fps.
+public struct SignalSmoother: Sendable {
+    /// 0.21 s holds 3 frames at 10 fps, 4 at 15 fps and 7 at 30 fps (a true median that removes one-frame
+    /// glitches at every rate). The lag (~0.1 s) is small against a 0.3–1 s head movement.
+    public static let window = 0.21
+    private var recent: [FaceSignal] = []
+
+    public init() {}
+
+    public mutating func reset() { recent.removeAll(keepingCapacity: true) }
+
+    public mutating func push(_ s: FaceSignal) -> FaceSignal {
+        recent.append(s)
+        let t0 = s.stamp.timestamp - Self.window
+        recent.removeAll { $0.stamp.timestamp <= t0 }
+        if recent.count == 1 { return s }
+        var out = s
+        out.yaw = Self.median(recent.map(\.yaw))
+        out.pitch = Self.median(recent.map(\.pitch))
+        out.roll = Self.median(recent.map(\.roll))
+        out.mar = Self.median(recent.map(\.mar))
+        return out
+    }
+
+    public static func median(_ v: [Double]) -> Double {
+        guard !v.isEmpty else { return 0 }
+        let s = v.sorted()
+        let m = s.count / 2
+        return s.count % 2 == 1 ? s[m] : (s[m - 1] + s[m]) / 2
+    }
+
+    /// Robust standard deviation (1.4826 × median absolute deviation).
+    public static func robustSigma(_ v: [Double]) -> Double {
+        guard v.count >= 2 else { return 0 }
+        let m = median(v)
+        return 1.4826 * median(v.map { abs($0 - m) })
+    }
+}
+
+/// The person's own neutral state, measured in the first stable frames; every detector threshold is relative to it.
+public struct ActiveBaseline: Sendable, Hashable, Codable {
+    public var yaw: Double
+    public var pitch: Double
+    public var roll: Double
+    /// Open-eye EAR (median over the calibration window; robust to a blink inside it).
+    public var openEAR: Double
+    /// Frame-to-frame EAR noise (robust sigma).
+    public var earNoise: Double
+    /// Resting mouth ratio.
+    public var mar: Double
+    public var marNoise: Double
+    public var yawNoise: Double
+    public var pitchNoise: Double
+    public var rollNoise: Double
+    public var interocular: Double
+    /// The frame calibration completed on: the early identity anchor.
+    public var frame: FrameStamp
+
+    public init(yaw: Double, pitch: Double, roll: Double, openEAR: Double, earNoise: Double, mar: Double, marNoise: Double,
+                yawNoise: Double, pitchNoise: Double, rollNoise: Double, interocular: Double, frame: FrameStamp) {
+        self.yaw = yaw; self.pitch = pitch; self.roll = roll; self.openEAR = openEAR; self.earNoise = earNoise
+        self.mar = mar; self.marNoise = marNoise; self.yawNoise = yawNoise; self.pitchNoise = pitchNoise
+        self.rollNoise = rollNoise; self.interocular = interocular; self.frame = frame
+    }
+
+    public func neutral(_ axis: PoseAxis) -> Double {
+        switch axis {
+        case .yaw: return yaw
+        case .pitch: return pitch
+        case .roll: return roll
+        }
+    }
+    public func noise(_ axis: PoseAxis) -> Double {
+        switch axis {
+        case .yaw: return yawNoise
+        case .pitch: return pitchNoise
+        case .roll: return rollNoise
+        }
+    }
+    /// True when blinks can be judged at all for this person/setup.
+    public var eyesMeasurable: Bool {
+        openEAR >= SignalLimits.minOpenEAR && interocular >= SignalLimits.minInterocularForEyes
+    }
+}
+
+/// Finds a stable neutral window at the start of a session and measures the baseline from it.
+public struct BaselineCalibrator: Sendable {
+    /// 0.6 s of stillness: long enough to hold ≥ 6 frames at 10 fps for a median, short enough not to bore a user.
+    public static let window = 0.6
+    /// At least 5 frames: the median of fewer is not robust to one bad landmark fit.
+    public static let minFrames = 5
+    /// A window is "still" when each angle spans ≤ 8°: dlib+PnP jitter on a still webcam face is ~1–3°, natural
+    /// sway while waiting adds a few more; larger spreads mean the person is already moving.
+    public static let maxPoseSpread = 8.0
+    /// The neutral pose must be within 35° yaw / 25° pitch of frontal: beyond that the landmark fit (and the
+    /// pose estimate built on it) degrades, and a turn away from neutral may leave the detector's range.
+    public static let maxNeutralYaw = 35.0
+    public static let maxNeutralPitch = 25.0
+
+    private var samples: [FaceSignal] = []
+    /// Why the last frames did not calibrate, for a UI hint.
+    public private(set) var hint: String? = nil
+
+    public init() {}
+
+    public mutating func reset() { samples.removeAll(); hint = nil }
+
+    /// Adds a frame's raw signal; returns a baseline once the trailing window is long and still enough.
+    public mutating func add(_ s: FaceSignal) -> ActiveBaseline? {
+        guard s.interocular >= SignalLimits.minInterocularForPose else {
+            samples.removeAll()
+            hint = "face too small (\(Int(s.interocular)) px between the eyes, need ≥ \(Int(SignalLimits.minInterocularForPose))) — move closer"
+            return nil
+        }
+        guard abs(s.yaw) <= Self.maxNeutralYaw, abs(s.pitch) <= Self.maxNeutralPitch else {
+            samples.removeAll()
+            hint = "face the camera"
+            return nil
+        }
+        samples.append(s)
+        let t = s.stamp.timestamp
+        // Keep just what is needed: frames inside the window plus the one before it.
+        while samples.count > Self.minFrames, let second = samples.dropFirst().first,
+              t - second.stamp.timestamp >= Self.window { samples.removeFirst() }
+        guard samples.count >= Self.minFrames, let first = samples.first, t - first.stamp.timestamp >= Self.window else {
+            hint = "hold still"
+            return nil
+        }
+        func spread(_ v: [Double]) -> Double { (v.max() ?? 0) - (v.min() ?? 0) }
+        let yaws = samples.map(\.yaw), pitches = samples.map(\.pitch), rolls = samples.map(\.roll)
+        guard spread(yaws) <= Self.maxPoseSpread, spread(pitches) <= Self.maxPoseSpread, spread(rolls) <= Self.maxPoseSpread else {
+            samples.removeFirst()
+            hint = "hold still"
+            return nil
+        }
+        let ears = samples.map(\.ear), mars = samples.map(\.mar)
+        hint = nil
+        return ActiveBaseline(
+            yaw: SignalSmoother.median(yaws), pitch: SignalSmoother.median(pitches), roll: SignalSmoother.median(rolls),
+            openEAR: SignalSmoother.median(ears), earNoise: SignalSmoother.robustSigma(ears),
+            mar: SignalSmoother.median(mars), marNoise: SignalSmoother.robustSigma(mars),
+            yawNoise: SignalSmoother.robustSigma(yaws), pitchNoise: SignalSmoother.robustSigma(pitches),
+            rollNoise: SignalSmoother.robustSigma(rolls),
+            interocular: SignalSmoother.median(samples.map(\.interocular)), frame: s.stamp)
+    }
+}

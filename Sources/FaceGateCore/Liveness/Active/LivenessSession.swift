@@ -1,0 +1,350 @@
+import Foundation
+
+/// Timing and continuity rules of an active-liveness session.
+public struct LivenessConfiguration: Sendable, Hashable {
+    /// 5 s per challenge: reading a prompt and moving takes 1–2 s for most people; 5 s lets a slow user finish
+    /// while keeping a whole 3-challenge session under ~20 s.
+    public static let defaultChallengeTimeout = 5.0
+    /// 5 s to find a still, frontal face before the first prompt (getting into frame, settling).
+    public static let defaultCalibrationTimeout = 5.0
+    /// 150 ms: the fastest simple visual reaction times are ~180 ms; a response starting sooner after the prompt
+    /// was not a response to it.
+    public static let defaultMinReactionTime = 0.15
+    /// 0.7 s without a face fails: trackers lose a turned face for a few frames at the far end of a turn
+    /// (≈ 0.2–0.5 s at 10–30 fps); a longer gap is time enough to swap a face or a screen.
+    public static let defaultMaxFaceGap = 0.7
+    /// A second face must be seen on 2 consecutive frames: one-frame false detections are common, a person or
+    /// photo entering the view stays.
+    public static let secondFaceFrames = 2
+    /// A second face counts when its eye distance is ≥ 25 % of the subject's (or ≥ 12 px): smaller detections are
+    /// texture false positives or faces far behind; the identity check covers a swap regardless.
+    public static let secondFaceRelativeSize = 0.25
+    public static let secondFaceMinInterocular = 12.0
+    /// Detections overlapping the subject's box by IoU > 0.3 are the same face detected twice, not a second face.
+    public static let duplicateIoU = 0.3
+
+    public var challengeTimeout: Double
+    /// nil → calibration timeout + N × challenge timeout.
+    public var sessionTimeout: Double?
+    public var calibrationTimeout: Double
+    public var minReactionTime: Double
+    public var maxFaceGap: Double
+    /// Embedding distance above which early and late frames are different people.
+    public var identityThreshold: Double
+
+    public init(challengeTimeout: Double = defaultChallengeTimeout, sessionTimeout: Double? = nil,
+                calibrationTimeout: Double = defaultCalibrationTimeout, minReactionTime: Double = defaultMinReactionTime,
+                maxFaceGap: Double = defaultMaxFaceGap, identityThreshold: Double = IdentityThreshold.default) {
+        self.challengeTimeout = challengeTimeout; self.sessionTimeout = sessionTimeout
+        self.calibrationTimeout = calibrationTimeout; self.minReactionTime = minReactionTime
+        self.maxFaceGap = maxFaceGap; self.identityThreshold = identityThreshold
+    }
+
+    public func totalTimeout(challenges n: Int) -> Double {
+        sessionTimeout ?? (calibrationTimeout + Double(n) * challengeTimeout)
+    }
+}
+
+/// Where a session is.
+public enum LivenessPhase: Sendable, Equatable {
+    /// Waiting for a still, frontal face; `hint` says what is missing.
+    case calibrating(hint: String?)
+    /// Challenge `index` of the plan is asked.
+    case challenge(index: Int, type: ChallengeType, status: DetectorStatus)
+    case finished(live: Bool)
+}
+
+/// Something that happened on a frame.
+public enum LivenessEvent: Sendable, Equatable {
+    case calibrated(ActiveBaseline)
+    /// Show this prompt now.
+    case prompt(index: Int, type: ChallengeType, text: String, at: FrameStamp)
+    case passed(index: Int, outcome: ChallengeOutcome)
+    /// An action other than the one asked, not contradicting it (e.g. a blink during a turn).
+    case otherAction(DetectedAction)
+    case failed(LivenessFailure)
+    case finished(LivenessResult)
+}
+
+/// What `process` returns: the phase after this frame and what happened on it.
+public struct LivenessUpdate: Sendable, Equatable {
+    public var phase: LivenessPhase
+    public var events: [LivenessEvent]
+    /// Text to show now (calibration hint or the current challenge's prompt); nil when finished.
+    public var prompt: String?
+    /// Overall progress 0…1 (completed challenges plus the current one's progress).
+    public var progress: Double
+}
+
+/// An active-liveness session: a plain value driven frame by frame.
+///
+/// Flow: calibrate on a still frontal face → prompt challenge 1 → detect it (or a contradicting action, timeout,
+/// too-fast reaction) → prompt the next at the completion frame → … → result. All ten detectors run on every frame
+/// (`ActionEngine`) and are re-armed only when the person is back at neutral, so each challenge needs a fresh
+/// movement that starts after its prompt. Continuity: exactly one face, no gap longer than `maxFaceGap`, and the
+/// runner reports embedding distances between the identity anchor frames (`reportEmbedding`/`reportIdentityDistance`).
+public struct LivenessSession: Sendable {
+    public let plan: ChallengePlan
+    public let configuration: LivenessConfiguration
+
+    public private(set) var phase: LivenessPhase = .calibrating(hint: nil)
+    public private(set) var result: LivenessResult? = nil
+    public private(set) var outcomes: [ChallengeOutcome]
+    public private(set) var evidence: [EvidenceFrame] = []
+    public private(set) var frames = 0
+    public private(set) var baseline: ActiveBaseline? = nil
+
+    private var calibrator = BaselineCalibrator()
+    private var engine: ActionEngine? = nil
+    private var current = 0
+    private var startTime: Double? = nil
+    private var lastTimestamp: Double? = nil
+    private var lastFaceTime: Double? = nil
+    private var secondFaceStreak = 0
+    // per-challenge bookkeeping
+    private var challengeFrames = 0
+    private var insufficientFrames = 0
+    private var lastInsufficient: String? = nil
+    private var sawReady = false
+    /// Actions count only after the head was seen near neutral on every axis since the prompt.
+    private var neutralSeen = false
+    // identity
+    private var referenceEmbedding: Embedding? = nil
+    private var identityDistance: Double? = nil
+
+    public init(plan: ChallengePlan, configuration: LivenessConfiguration = LivenessConfiguration()) {
+        self.plan = plan
+        self.configuration = configuration
+        self.outcomes = plan.challenges.map { ChallengeOutcome(type: $0) }
+    }
+
+    public var isFinished: Bool { result != nil }
+    /// The current challenge (nil while calibrating or when finished).
+    public var currentChallenge: ChallengeType? {
+        if case .challenge(_, let t, _) = phase { return t }
+        return nil
+    }
+    /// What a UI should show now.
+    public var prompt: String? {
+        switch phase {
+        case .calibrating(let hint): return "Look at the camera and hold still" + (hint.map { " (\($0))" } ?? "")
+        case .challenge(_, let t, _): return t.prompt
+        case .finished: return nil
+        }
+    }
+    public var progress: Double {
+        let n = Double(max(plan.count, 1))
+        let done = Double(outcomes.filter(\.passed).count)
+        if case .challenge(_, _, let st) = phase { return min(1, (done + st.progress) / n) }
+        return min(1, done / n)
+    }
+
+    // MARK: frames
+
+    public mutating func process(_ frame: FrameAnalysis) -> LivenessUpdate {
+        var events: [LivenessEvent] = []
+        defer { if case .challenge(let i, let t, _) = phase, let e = engine { phase = .challenge(index: i, type: t, status: e.status(of: t)) } }
+        guard result == nil else { return update(events) }
+        let t = frame.timestamp
+        if let last = lastTimestamp, t <= last { return update(events) }   // out-of-order or duplicate timestamp
+        lastTimestamp = t
+        frames += 1
+        if startTime == nil { startTime = t }
+        let elapsed = t - (startTime ?? t)
+
+        if elapsed > configuration.totalTimeout(challenges: plan.count) {
+            fail(.sessionTimeout(seconds: configuration.totalTimeout(challenges: plan.count)), events: &events)
+            return update(events)
+        }
+        // continuity: a second face
+        let others = secondFaces(frame)
+        secondFaceStreak = others > 0 ? secondFaceStreak + 1 : 0
+        if secondFaceStreak >= LivenessConfiguration.secondFaceFrames {
+            fail(.multipleFaces(count: others + 1), events: &events)
+            return update(events)
+        }
+        // continuity: gaps
+        guard let face = frame.primary else {
+            if let lf = lastFaceTime, t - lf > configuration.maxFaceGap {
+                fail(.faceLost(seconds: t - lf), events: &events)
+            } else if lastFaceTime == nil, elapsed > configuration.calibrationTimeout {
+                fail(.noStableFace(hint: "no face found"), events: &events)
+            } else {
+                checkChallengeTimeout(at: t, events: &events)
+            }
+            return update(events)
+        }
+        if let lf = lastFaceTime, t - lf > configuration.maxFaceGap {
+            fail(.faceLost(seconds: t - lf), events: &events)
+            return update(events)
+        }
+        if let lf = lastFaceTime, t - lf > 0.25 { engine?.resetSmoothing() }
+        lastFaceTime = t
+        let stamp = FrameStamp(index: frame.index, timestamp: t)
+        let signal = FaceSignal(face: face, stamp: stamp)
+
+        switch phase {
+        case .finished:
+            break
+        case .calibrating:
+            if let b = calibrator.add(signal) {
+                baseline = b
+                engine = ActionEngine(baseline: b)
+                evidence.append(EvidenceFrame(stamp, role: .calibration, challenge: nil))
+                events.append(.calibrated(b))
+                _ = engine?.step(signal)      // prime the smoother with the calibration frame
+                startChallenge(0, at: stamp, events: &events)
+            } else if elapsed > configuration.calibrationTimeout {
+                let hint = calibrator.hint ?? "hold still"
+                if hint.hasPrefix("face too small") {
+                    fail(.insufficientSignal(challenge: nil, detail: hint), events: &events)
+                } else {
+                    fail(.noStableFace(hint: hint), events: &events)
+                }
+            } else {
+                phase = .calibrating(hint: calibrator.hint)
+            }
+        case .challenge(let i, let asked, _):
+            guard var e = engine else { break }
+            var actions = e.step(signal)
+            engine = e
+            challengeFrames += 1
+            if !neutralSeen {
+                // Between challenges the person must come back to neutral; movements before that do not count.
+                if e.isNearNeutral { neutralSeen = true; engine?.resetDetectors() }
+                actions = []
+            }
+            let st = e.status(of: asked)
+            if case .insufficientSignal(let why) = st { insufficientFrames += 1; lastInsufficient = why }
+            if neutralSeen && (st == .ready || st.progress > 0) { sawReady = true }
+            // contradictions first (stricter), then the asked action
+            if let wrong = actions.first(where: { asked.conflicts.contains($0.type) }) {
+                outcomes[i].status = .failed
+                fail(.wrongAction(expected: asked, performed: wrong.type), events: &events)
+                return update(events)
+            }
+            for a in actions where a.type != asked {
+                outcomes[i].otherActions.append(a.type)
+                events.append(.otherAction(a))
+            }
+            if let a = actions.first(where: { $0.type == asked }) {
+                let promptAt = outcomes[i].promptAt?.timestamp ?? t
+                let latency = a.onset.timestamp - promptAt
+                outcomes[i].action = a
+                outcomes[i].latency = latency
+                if latency < configuration.minReactionTime {
+                    outcomes[i].status = .failed
+                    fail(.reactionTooFast(challenge: asked, latencyMs: Int((latency * 1000).rounded())), events: &events)
+                    return update(events)
+                }
+                outcomes[i].status = .passed
+                evidence.append(EvidenceFrame(a.onset, role: .onset, challenge: i))
+                evidence.append(EvidenceFrame(a.peak, role: .peak, challenge: i))
+                evidence.append(EvidenceFrame(a.completion, role: .completion, challenge: i))
+                events.append(.passed(index: i, outcome: outcomes[i]))
+                if i + 1 < plan.count {
+                    startChallenge(i + 1, at: stamp, events: &events)
+                } else {
+                    finish(live: true, failure: nil, events: &events)
+                }
+                return update(events)
+            }
+            checkChallengeTimeout(at: t, events: &events)
+        }
+        return update(events)
+    }
+
+    /// The input ended (end of a video): fails an unfinished session and returns the result.
+    @discardableResult
+    public mutating func endOfInput() -> LivenessResult {
+        if let r = result { return r }
+        var events: [LivenessEvent] = []
+        fail(.inputEnded(challenge: currentChallenge), events: &events)
+        return result!
+    }
+
+    // MARK: identity
+
+    /// Reports the embedding distance between an early and a late identity anchor (see
+    /// `LivenessResult.identityAnchors`). Above the identity threshold the session fails (or a finished live
+    /// result turns not live).
+    public mutating func reportIdentityDistance(_ distance: Double) {
+        identityDistance = max(identityDistance ?? 0, distance)
+        result?.identityDistance = identityDistance
+        guard distance > configuration.identityThreshold else { return }
+        let f = LivenessFailure.identityChanged(distance: distance, threshold: configuration.identityThreshold)
+        if var r = result {
+            if r.live { r.live = false; r.failure = f; result = r; phase = .finished(live: false) }
+        } else {
+            var events: [LivenessEvent] = []
+            fail(f, events: &events)
+        }
+    }
+
+    /// Reports the embedding of the face on an identity anchor frame: the first one becomes the reference, every
+    /// later one is compared with it.
+    public mutating func reportEmbedding(_ e: Embedding) {
+        guard let ref = referenceEmbedding else { referenceEmbedding = e; return }
+        reportIdentityDistance(e.distance(to: ref))
+    }
+
+    // MARK: internals
+
+    private func update(_ events: [LivenessEvent]) -> LivenessUpdate {
+        var phase = self.phase
+        if case .challenge(let i, let t, _) = phase, let e = engine { phase = .challenge(index: i, type: t, status: e.status(of: t)) }
+        return LivenessUpdate(phase: phase, events: events, prompt: prompt, progress: progress)
+    }
+
+    private func secondFaces(_ frame: FrameAnalysis) -> Int {
+        guard let p = frame.primary, frame.faces.count > 1 else { return 0 }
+        let minIOD = max(LivenessConfiguration.secondFaceMinInterocular,
+                         LivenessConfiguration.secondFaceRelativeSize * p.interocular)
+        return frame.faces.dropFirst().filter { f in
+            f.interocular >= minIOD && f.box.iou(p.box) <= LivenessConfiguration.duplicateIoU
+        }.count
+    }
+
+    private mutating func startChallenge(_ i: Int, at stamp: FrameStamp, events: inout [LivenessEvent]) {
+        current = i
+        engine?.resetDetectors()
+        outcomes[i].promptAt = stamp
+        challengeFrames = 0; insufficientFrames = 0; lastInsufficient = nil; sawReady = false
+        neutralSeen = engine?.isNearNeutral ?? false
+        let t = plan.challenges[i]
+        phase = .challenge(index: i, type: t, status: .waitingForNeutral)
+        events.append(.prompt(index: i, type: t, text: t.prompt, at: stamp))
+    }
+
+    private mutating func checkChallengeTimeout(at t: Double, events: inout [LivenessEvent]) {
+        guard case .challenge(let i, let asked, _) = phase, let p = outcomes[i].promptAt,
+              t - p.timestamp > configuration.challengeTimeout else { return }
+        outcomes[i].status = .failed
+        let st = engine?.status(of: asked) ?? .ready
+        let f: LivenessFailure
+        if challengeFrames > 0 && insufficientFrames * 2 >= challengeFrames {
+            f = .insufficientSignal(challenge: asked, detail: lastInsufficient ?? "too little signal")
+        } else if case .awaitingReturn = st {
+            f = .noReturnToNeutral(challenge: asked)
+        } else if !neutralSeen || !sawReady {
+            f = .noReturnToNeutral(challenge: asked)
+        } else {
+            f = .challengeTimeout(challenge: asked, seconds: configuration.challengeTimeout)
+        }
+        fail(f, events: &events)
+    }
+
+    private mutating func fail(_ f: LivenessFailure, events: inout [LivenessEvent]) {
+        if case .challenge(let i, _, _) = phase, outcomes[i].status == .notReached { outcomes[i].status = .failed }
+        events.append(.failed(f))
+        finish(live: false, failure: f, events: &events)
+    }
+
+    private mutating func finish(live: Bool, failure: LivenessFailure?, events: inout [LivenessEvent]) {
+        let r = LivenessResult(live: live, plan: plan, challenges: outcomes, failure: failure, frames: frames,
+                               evidence: evidence, baseline: baseline, identityDistance: identityDistance)
+        result = r
+        phase = .finished(live: live)
+        events.append(.finished(r))
+    }
+}

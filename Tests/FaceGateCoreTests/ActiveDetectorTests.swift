@@ -1,0 +1,156 @@
+import FaceGateCore
+import Foundation
+import Testing
+
+/// Runs the engine over a synthetic stream: calibrates on the first still frames, then collects every action.
+func activeEngineActions(_ stream: inout SynthStream, seconds: Double) -> [DetectedAction] {
+    var calibrator = BaselineCalibrator()
+    var engine: ActionEngine? = nil
+    var out: [DetectedAction] = []
+    var i = 0
+    while stream.time(ofFrame: i) <= seconds {
+        let f = stream.frame(i)
+        i += 1
+        guard let face = f.primary else { continue }
+        let s = FaceSignal(face: face, stamp: FrameStamp(index: f.index, timestamp: f.timestamp))
+        if var e = engine {
+            out += e.step(s)
+            engine = e
+        } else if let b = calibrator.add(s) {
+            engine = ActionEngine(baseline: b)
+        }
+    }
+    return out
+}
+
+@Suite struct ActiveDetectorTests {
+    @Test func syntheticFaceFollowsThePoseConventions() {
+        func lm(_ y: Double, _ p: Double, _ r: Double, eye: Double = 0, mouth: Double = 0) -> Landmarks68 {
+            Landmarks68(points: ActiveSynthFace.landmarks(yaw: y, pitch: p, roll: r, eyeClosure: eye, mouthOpen: mouth))
+        }
+        let front = lm(0, 0, 0)
+        let mid = (front.leftEyeCenter + front.rightEyeCenter) / 2
+        #expect(abs(front.interocular - 60) < 1)
+        // yaw > 0 (own left): nose tip moves towards the image's right
+        #expect(lm(20, 0, 0)[30].x - lm(20, 0, 0).rightEyeCenter.x > front[30].x - front.rightEyeCenter.x + 5)
+        #expect(lm(20, 0, 0)[30].x > mid.x)
+        // pitch > 0 (up): nose tip rises relative to the eyes
+        let up = lm(0, 20, 0)
+        #expect(up[30].y - up.rightEyeCenter.y < front[30].y - front.rightEyeCenter.y - 5)
+        // roll > 0 (towards the left shoulder): the subject's left eye (image right) drops
+        let tilt = lm(0, 0, 20)
+        #expect(tilt.leftEyeCenter.y > tilt.rightEyeCenter.y + 10)
+        #expect(abs(HeadPose.roll(from: tilt) - 20) < 1.5)
+        // morphs
+        #expect(front.eyeAspect.mean > 0.28 && front.eyeAspect.mean < 0.36)
+        #expect(lm(0, 0, 0, eye: 1).eyeAspect.mean < 0.05)
+        #expect(front.mouthAspectRatio < 0.1)
+        #expect(lm(0, 0, 0, mouth: 1).mouthAspectRatio > 0.6)
+    }
+
+    @Test(arguments: [30.0, 15.0, 10.0])
+    func everyActionIsDetectedAsItself(fps: Double) {
+        for (n, c) in ChallengeType.allCases.enumerated() {
+            var s = SynthStream.noisy(fps: fps, seed: UInt64(100 + n))
+            s.add(c, at: 1.5)
+            let got = activeEngineActions(&s, seconds: 4.5)
+            let mine = got.filter { $0.type == c }
+            #expect(mine.count == 1, "\(c) at \(fps) fps: detected \(got.map(\.type))")
+            let wrong = got.filter { c.conflicts.contains($0.type) }
+            #expect(wrong.isEmpty, "\(c) at \(fps) fps also looked like \(wrong.map(\.type))")
+            if let a = mine.first {
+                #expect(a.onset.timestamp >= 1.45 && a.onset.timestamp < 2.0, "\(c) onset \(a.onset.timestamp)")
+                #expect(a.completion.timestamp > a.onset.timestamp)
+            }
+        }
+    }
+
+    @Test(arguments: [30.0, 10.0])
+    func aStaticNoisyFacePerformsNothing(fps: Double) {
+        for seed in 0..<3 {
+            var s = SynthStream.noisy(fps: fps, seed: UInt64(seed))
+            s.poseNoise = 2.0; s.landmarkNoise = 0.7
+            let got = activeEngineActions(&s, seconds: 20)
+            #expect(got.isEmpty, "static face at \(fps) fps produced \(got.map(\.type))")
+        }
+    }
+
+    @Test func nearMissesAreNotActions() {
+        func run(_ build: (inout SynthStream) -> Void) -> [ChallengeType] {
+            var s = SynthStream.noisy(fps: 30, seed: 9)
+            build(&s)
+            return activeEngineActions(&s, seconds: 14).map(\.type)
+        }
+        // too small
+        #expect(!run { $0.add(.turnLeft, at: 1.5, amplitude: 12) }.contains(.turnLeft))
+        #expect(!run { $0.add(.tiltRight, at: 1.5, amplitude: 9) }.contains(.tiltRight))
+        #expect(!run { $0.add(.lookUp, at: 1.5, amplitude: 7) }.contains(.lookUp))
+        #expect(!run { $0.add(.nod, at: 1.5, amplitude: 4) }.contains(.nod))
+        #expect(!run { $0.add(.shake, at: 1.5, amplitude: 5) }.contains(.shake))
+        #expect(!run { $0.add(.openMouth, at: 1.5, amplitude: 0.25) }.contains(.openMouth))
+        // too slow: a 30° turn drifting over ~6 s is a posture change, not a response
+        #expect(!run { $0.add(.turnLeft, at: 1.5, speed: 0.07) }.contains(.turnLeft))
+        // a slow, long eye closure (1 s) is not a blink
+        #expect(!run { $0.motions.append(SynthMotion(channel: .eye, keys: [(0, 0), (0.1, 1), (1.1, 1), (1.2, 0)], start: 1.5)) }.contains(.blink))
+        // syllable-length mouth openings (talking) are not "open mouth"
+        #expect(!run { s in
+            for k in 0..<6 { s.motions.append(SynthMotion(channel: .mouth, keys: [(0, 0), (0.07, 0.6), (0.14, 0)], start: 1.5 + Double(k) * 0.3)) }
+        }.contains(.openMouth))
+        // no return: turned and held
+        #expect(!run { $0.motions.append(SynthMotion(channel: .yaw, keys: [(0, 0), (0.4, 30)], start: 1.5)) }.contains(.turnLeft))
+        // a single turn-and-back is not a shake
+        #expect(!run { $0.add(.turnRight, at: 1.5) }.contains(.shake))
+        // a one-frame EAR glitch at 30 fps is not a blink
+        #expect(!run { $0.motions.append(SynthMotion(channel: .eye, keys: [(0, 0), (0.001, 1), (0.03, 1), (0.031, 0)], start: 1.51)) }.contains(.blink))
+    }
+
+    @Test func wrongDirectionsAreSeenAsTheOtherAction() {
+        var s = SynthStream.noisy(fps: 15, seed: 3)
+        s.add(.turnRight, at: 1.5)
+        s.add(.tiltLeft, at: 3.5)
+        s.add(.lookDown, at: 5.5)
+        let got = activeEngineActions(&s, seconds: 8).map(\.type)
+        #expect(got.contains(.turnRight) && !got.contains(.turnLeft))
+        #expect(got.contains(.tiltLeft) && !got.contains(.tiltRight))
+        #expect(got.contains(.lookDown) && !got.contains(.lookUp))
+    }
+
+    @Test func blinkDetectorAbstainsOnSmallFaces() {
+        var s = SynthStream.noisy(fps: 30, seed: 5)
+        s.interocular = 24      // enough for pose, too small for eyes
+        var cal = BaselineCalibrator()
+        var engine: ActionEngine? = nil
+        var i = 0
+        while engine == nil, i < 60 {
+            let f = s.frame(i); i += 1
+            if let face = f.primary, let b = cal.add(FaceSignal(face: face, stamp: FrameStamp(index: f.index, timestamp: f.timestamp))) {
+                engine = ActionEngine(baseline: b)
+            }
+        }
+        var e = try! #require(engine)
+        let f = s.frame(i)
+        _ = e.step(try! #require(f.primary), stamp: FrameStamp(index: f.index, timestamp: f.timestamp))
+        #expect(e.status(of: .blink).isInsufficient)
+        #expect(!e.status(of: .turnLeft).isInsufficient)
+        // a face that is too small for anything never calibrates
+        var tiny = SynthStream(fps: 30)
+        tiny.interocular = 14
+        var cal2 = BaselineCalibrator()
+        for j in 0..<60 {
+            let g = tiny.frame(j)
+            #expect(cal2.add(FaceSignal(face: g.primary!, stamp: FrameStamp(index: j, timestamp: g.timestamp))) == nil)
+        }
+        #expect(cal2.hint?.hasPrefix("face too small") == true)
+    }
+
+    @Test func calibrationIsRelativeToThePerson() {
+        // someone sitting 25° turned, with narrow eyes: the detectors work from their own neutral
+        var s = SynthStream.noisy(fps: 15, seed: 11)
+        s.neutral = SynthState(yaw: -25, pitch: 8, roll: -5)
+        s.add(.turnLeft, at: 1.5)
+        s.add(.blink, at: 3.5)
+        let got = activeEngineActions(&s, seconds: 6).map(\.type)
+        #expect(got.contains(.turnLeft) && got.contains(.blink))
+        #expect(!got.contains(.turnRight))
+    }
+}

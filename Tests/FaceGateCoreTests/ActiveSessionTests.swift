@@ -1,0 +1,254 @@
+import FaceGateCore
+import Foundation
+import Testing
+
+@Suite struct ActiveSessionTests {
+    func session(_ list: [ChallengeType], _ config: LivenessConfiguration = LivenessConfiguration()) throws -> LivenessSession {
+        LivenessSession(plan: try ChallengePlan(explicit: list), configuration: config)
+    }
+
+    @Test(arguments: ChallengeType.allCases)
+    func everyChallengePasses(_ c: ChallengeType) throws {
+        for fps in [30.0, 12.0] {
+            var s = try session([c])
+            var stream = SynthStream.noisy(fps: fps, seed: 7)
+            let r = SynthActor(reaction: 0.5).run(&s, stream: &stream)
+            #expect(r.live, "\(c) at \(fps) fps: \(r.reason ?? "")")
+            let o = r.challenges[0]
+            #expect(o.passed)
+            let latency = try #require(o.latency)
+            #expect(latency >= 0.45 && latency < 1.0, "\(c) latency \(latency)")
+            #expect(r.evidence.contains { $0.role == .calibration })
+            #expect(r.evidence.contains { $0.role == .completion && $0.challenge == 0 })
+        }
+    }
+
+    @Test func randomPlansPassWithNoiseAndDroppedFrames() throws {
+        for fps in [10.0, 15.0, 30.0] {
+            for seed in 0..<8 {
+                let plan = try ChallengePlan(seed: UInt64(seed), count: 3)
+                var s = LivenessSession(plan: plan)
+                var stream = SynthStream.noisy(fps: fps, seed: UInt64(seed) + 1000)
+                stream.dropRate = 0.12
+                let r = SynthActor(reaction: 0.6).run(&s, stream: &stream)
+                #expect(r.live, "plan \(plan.challenges) at \(fps) fps: \(r.reason ?? "")")
+                #expect(r.challenges.allSatisfy { $0.passed })
+                #expect(r.identityAnchors.count == 4)
+            }
+        }
+    }
+
+    @Test(arguments: ChallengeType.allCases)
+    func aStaticFacePassesNothing(_ c: ChallengeType) throws {
+        var s = try session([c])
+        var stream = SynthStream.noisy(fps: 15, seed: 21)
+        let r = SynthActor(respond: { _ in nil }).run(&s, stream: &stream)
+        #expect(!r.live)
+        #expect(r.failure == .challengeTimeout(challenge: c, seconds: 5))
+        #expect(r.challenges[0].status == .failed)
+    }
+
+    @Test func wrongActionFails() throws {
+        let pairs: [(ChallengeType, ChallengeType)] = [(.turnLeft, .turnRight), (.tiltRight, .tiltLeft), (.lookUp, .lookDown),
+                                                       (.nod, .shake), (.blink, .turnLeft)]
+        for (asked, done) in pairs {
+            var s = try session([asked])
+            var stream = SynthStream.noisy(fps: 15, seed: 4)
+            let r = SynthActor(respond: { _ in done }).run(&s, stream: &stream)
+            // a shake contains turns; whichever completes first is the contradicting action
+            let ok: Set<ChallengeType> = done == .shake ? [.shake, .turnLeft, .turnRight] : [done]
+            guard case .wrongAction(asked, let seen) = r.failure, ok.contains(seen) else {
+                Issue.record("\(asked)/\(done): \(r.reason ?? "")"); continue
+            }
+        }
+    }
+
+    @Test func nearMissesFail() throws {
+        // too small an angle
+        var s = try session([.turnLeft])
+        var st = SynthStream.noisy(fps: 15, seed: 5)
+        #expect(SynthActor(amplitude: 12).run(&s, stream: &st).failure == .challengeTimeout(challenge: .turnLeft, seconds: 5))
+        // too slow: the movement does not finish within the challenge timeout
+        s = try session([.tiltLeft])
+        st = SynthStream.noisy(fps: 15, seed: 5)
+        #expect(!SynthActor(reaction: 4.2).run(&s, stream: &st).live)
+        // too slow a drift (reaches the angle after > 2 s)
+        s = try session([.turnRight])
+        st = SynthStream.noisy(fps: 15, seed: 5)
+        #expect(!SynthActor(speed: 0.17).run(&s, stream: &st).live)
+        // no return to neutral
+        s = try session([.turnLeft])
+        st = SynthStream.noisy(fps: 15, seed: 5)
+        st.motions.append(SynthMotion(channel: .yaw, keys: [(0, 0), (0.45, 30)], start: 1.3))
+        #expect(SynthActor(respond: { _ in nil }).run(&s, stream: &st).failure == .noReturnToNeutral(challenge: .turnLeft))
+    }
+
+    @Test func thePersonMustReturnToNeutralBetweenChallenges() throws {
+        // turns left, comes back only to 12° (enough to complete the turn) and blinks there: the blink does not count
+        var s = try session([.turnLeft, .blink])
+        var st = SynthStream.noisy(fps: 30, seed: 8)
+        st.motions.append(SynthMotion(channel: .yaw, keys: [(0, 0), (0.45, 30), (0.75, 30), (1.2, 12)], start: 1.3))
+        var i = 0
+        var blinkScheduled = false
+        while s.result == nil, st.time(ofFrame: i) < 20 {
+            let u = s.process(st.frame(i))
+            for e in u.events { if case .prompt(1, _, _, let at) = e, !blinkScheduled { blinkScheduled = true; st.add(.blink, at: at.timestamp + 0.5) } }
+            i += 1
+        }
+        let r = try #require(s.result)
+        #expect(r.challenges[0].passed)
+        #expect(r.failure == .noReturnToNeutral(challenge: .blink))
+    }
+
+    @Test func spontaneousBlinksDuringATurnAreFine() throws {
+        var s = try session([.turnLeft])
+        var st = SynthStream.noisy(fps: 30, seed: 12)
+        st.add(.blink, at: 0.75)    // calibration ends ≈0.6 s; the turn starts at ≈1.1 s
+        let r = SynthActor(reaction: 0.5).run(&s, stream: &st)
+        #expect(r.live, "\(r.reason ?? "")")
+        #expect(r.challenges[0].otherActions.contains(.blink))
+    }
+
+    @Test func reactionFasterThanHumanIsFlagged() throws {
+        var s = try session([.blink])
+        var st = SynthStream(fps: 30, seed: 2)
+        let r = SynthActor(reaction: 0.07).run(&s, stream: &st)
+        guard case .reactionTooFast(.blink, let ms) = r.failure else {
+            Issue.record("expected reactionTooFast, got \(String(describing: r.failure))"); return
+        }
+        #expect(ms < 150)
+        #expect(r.challenges[0].latency != nil)
+        // a normal reaction passes the same check
+        var s2 = try session([.blink])
+        var st2 = SynthStream(fps: 30, seed: 2)
+        #expect(SynthActor(reaction: 0.3).run(&s2, stream: &st2).live)
+    }
+
+    @Test func aSecondFaceFails() throws {
+        var s = try session([.turnLeft, .blink])
+        var st = SynthStream.noisy(fps: 15, seed: 6)
+        st.dropRate = 0
+        st.secondFaceFrom = 1.5
+        let r = SynthActor(reaction: 0.5).run(&s, stream: &st)
+        #expect(r.failure == .multipleFaces(count: 2))
+    }
+
+    @Test func losingTheFaceFails() throws {
+        var s = try session([.turnLeft, .blink])
+        var st = SynthStream(fps: 15, seed: 6)
+        st.absent = 1.2...2.4
+        let r = SynthActor(reaction: 0.5).run(&s, stream: &st)
+        guard case .faceLost(let gap) = r.failure else { Issue.record("got \(String(describing: r.failure))"); return }
+        #expect(gap > 0.7)
+        // short gaps (a few dropped frames) are tolerated
+        var s2 = try session([.turnLeft, .blink])
+        var st2 = SynthStream(fps: 15, seed: 6)
+        st2.absent = 1.2...1.6
+        #expect(SynthActor(reaction: 0.5).run(&s2, stream: &st2).live)
+    }
+
+    @Test func identityChangeFails() throws {
+        var s = try session([.blink])
+        var st = SynthStream(fps: 30, seed: 3)
+        var r = SynthActor(reaction: 0.4).run(&s, stream: &st)
+        #expect(r.live)
+        s.reportIdentityDistance(0.35)
+        #expect(s.result?.live == true)
+        let a = Embedding([Float](repeating: 0, count: 128))
+        var v = [Float](repeating: 0, count: 128); v[0] = 0.9
+        s.reportEmbedding(a)
+        s.reportEmbedding(Embedding(v))
+        r = try #require(s.result)
+        #expect(!r.live)
+        #expect(r.failure == .identityChanged(distance: 0.9000000357627869, threshold: 0.6) || r.failure?.code == "identity_changed")
+        #expect(abs((r.identityDistance ?? 0) - 0.9) < 1e-5)
+    }
+
+    @Test func insufficientSignalIsReportedNotGuessed() throws {
+        // eyes too small to measure: blink cannot be judged
+        var s = try session([.blink])
+        var st = SynthStream(fps: 30, seed: 3)
+        st.interocular = 24
+        let r = SynthActor(reaction: 0.5).run(&s, stream: &st)
+        guard case .insufficientSignal(.blink, let why) = r.failure else { Issue.record("got \(String(describing: r.failure))"); return }
+        #expect(why.contains("too small"))
+        // a face too small for anything never starts
+        var s2 = try session([.turnLeft])
+        var st2 = SynthStream(fps: 30, seed: 3)
+        st2.interocular = 14
+        let r2 = SynthActor(reaction: 0.5).run(&s2, stream: &st2)
+        guard case .insufficientSignal(nil, _) = r2.failure else { Issue.record("got \(String(describing: r2.failure))"); return }
+    }
+
+    @Test func timeoutsAreConfigurable() throws {
+        var s = try session([.turnLeft, .blink], LivenessConfiguration(challengeTimeout: 2))
+        var st = SynthStream(fps: 15, seed: 3)
+        let r = SynthActor(reaction: 2.5).run(&s, stream: &st)
+        #expect(r.failure == .challengeTimeout(challenge: .turnLeft, seconds: 2))
+        var s2 = try session([.turnLeft, .blink], LivenessConfiguration(sessionTimeout: 2.5))
+        var st2 = SynthStream(fps: 15, seed: 3)
+        let r2 = SynthActor(reaction: 1.0).run(&s2, stream: &st2)
+        #expect(r2.failure == .sessionTimeout(seconds: 2.5))
+        // the recording ends before the plan is done
+        var s3 = try session([.turnLeft, .blink])
+        var st3 = SynthStream(fps: 15, seed: 3)
+        let r3 = SynthActor(reaction: 0.5).run(&s3, stream: &st3, seconds: 1.5)
+        #expect(r3.failure == .inputEnded(challenge: .turnLeft))
+    }
+
+    @Test func promptsAndProgressForUIs() throws {
+        var s = try session([.turnLeft, .blink])
+        #expect(s.prompt?.hasPrefix("Look at the camera") == true)
+        var st = SynthStream(fps: 30, seed: 3)
+        var prompts: [String] = []
+        var maxProgress = 0.0
+        var i = 0
+        var scheduled = Set<Int>()
+        while s.result == nil, i < 600 {
+            let u = s.process(st.frame(i))
+            maxProgress = max(maxProgress, u.progress)
+            for e in u.events {
+                if case .prompt(let k, let t, let text, let at) = e, !scheduled.contains(k) {
+                    scheduled.insert(k); prompts.append(text); st.add(t, at: at.timestamp + 0.5)
+                }
+            }
+            i += 1
+        }
+        #expect(prompts == ["Turn your head to your left", "Blink"])
+        #expect(s.result?.live == true)
+        #expect(maxProgress == 1)
+    }
+
+    @Test func resultJSONHasTheIssueShape() throws {
+        var s = try LivenessSession(plan: ChallengePlan(seed: 5, count: 2, allowed: [.blink, .turnLeft, .openMouth]))
+        var st = SynthStream(fps: 30, seed: 3)
+        let r = SynthActor(reaction: 0.5).run(&s, stream: &st)
+        #expect(r.live)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        let data = try enc.encode(r)
+        let obj = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(obj["live"] as? Bool == true)
+        #expect(obj["reason"] is NSNull)
+        #expect(obj["frames"] as? Int == r.frames)
+        let ch = try #require(obj["challenges"] as? [[String: Any]])
+        #expect(ch.count == 2)
+        #expect(ch[0]["type"] as? String == r.plan.challenges[0].rawValue)
+        #expect(ch[0]["passed"] as? Bool == true)
+        #expect(ch[0]["latency_ms"] as? Int != nil)
+        #expect(ch[0]["at"] as? Double != nil)
+        // round trip, including the plan reproduced from its nonce
+        let back = try JSONDecoder().decode(LivenessResult.self, from: data)
+        #expect(back.live == r.live && back.plan == r.plan && back.frames == r.frames)
+        #expect(back.challenges.map(\.type) == r.challenges.map(\.type))
+        #expect(back.evidence == r.evidence)
+        // a failed session has a reason string and a typed failure
+        var f = try session([.blink])
+        var st2 = SynthStream(fps: 30, seed: 3)
+        let rf = SynthActor(respond: { _ in nil }).run(&f, stream: &st2)
+        let o2 = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(rf)) as? [String: Any])
+        #expect(o2["live"] as? Bool == false)
+        #expect((o2["reason"] as? String)?.contains("blink") == true)
+        #expect(try JSONDecoder().decode(LivenessResult.self, from: JSONEncoder().encode(rf)).failure == rf.failure)
+    }
+}

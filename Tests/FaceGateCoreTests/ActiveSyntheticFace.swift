@@ -1,0 +1,226 @@
+import FaceGateCore
+import Foundation
+
+/// A synthetic face for active-liveness tests: a frontal 68-point 3-D template (millimetres, origin between the
+/// eyes, x to the subject's left = image right, y down, z towards the camera) rotated by yaw/pitch/roll with the
+/// `HeadPose` sign conventions, morphed for eye closing and mouth opening, and projected with a pinhole camera.
+enum ActiveSynthFace {
+    /// 68 model points (iBUG order). Eye width 28 mm, opening 9 mm → EAR ≈ 0.32; inner-lip MAR ≈ 0.08 closed.
+    static let model: [(Double, Double, Double)] = {
+        var p = [(Double, Double, Double)](repeating: (0, 0, 0), count: 68)
+        for i in 0...16 {  // jaw: subject's right ear level (image left), round the chin, to the left ear
+            let a = Double.pi * Double(i) / 16
+            p[i] = (-70 * cos(a), 5 + 112 * sin(a), -40 * abs(cos(a)) - 5)
+        }
+        for k in 0..<5 {  // brows
+            let arch = -4 * sin(Double.pi * Double(k) / 4)
+            p[17 + k] = (-55 + Double(k) * 10.5, -18 + arch, 6)
+            p[26 - k] = (55 - Double(k) * 10.5, -18 + arch, 6)
+        }
+        for k in 0..<4 { p[27 + k] = (0, Double(k) * 11, 8 + Double(k) * 7.5) }           // nose bridge to tip
+        let nl: [(Double, Double, Double)] = [(-14, 38, 16), (-7, 40, 21), (0, 42, 23), (7, 40, 21), (14, 38, 16)]
+        for k in 0..<5 { p[31 + k] = nl[k] }
+        // right eye (image left): outer corner, upper lid ×2, inner corner, lower lid ×2
+        p[36] = (-45, 0, 0); p[37] = (-36, -4.5, 2); p[38] = (-26, -4.5, 2); p[39] = (-17, 0, 0); p[40] = (-26, 4.5, 2); p[41] = (-36, 4.5, 2)
+        // left eye (image right): inner corner, upper lid ×2, outer corner, lower lid ×2
+        p[42] = (17, 0, 0); p[43] = (26, -4.5, 2); p[44] = (36, -4.5, 2); p[45] = (45, 0, 0); p[46] = (36, 4.5, 2); p[47] = (26, 4.5, 2)
+        let outer: [(Double, Double)] = [(-25, 70), (-15, 64), (-6, 62), (0, 63), (6, 62), (15, 64), (25, 70),
+                                         (15, 77), (6, 80), (0, 80.5), (-6, 80), (-15, 77)]
+        for k in 0..<12 { p[48 + k] = (outer[k].0, outer[k].1, abs(outer[k].0) > 20 ? 6 : 12) }
+        let inner: [(Double, Double)] = [(-20, 70), (-7, 68.5), (0, 68.5), (7, 68.5), (20, 70), (7, 71.5), (0, 71.5), (-7, 71.5)]
+        for k in 0..<8 { p[60 + k] = (inner[k].0, inner[k].1, abs(inner[k].0) > 15 ? 8 : 12) }
+        return p
+    }()
+
+    static let upperLids: Set<Int> = [37, 38, 43, 44]
+    static let lowerLids: Set<Int> = [40, 41, 46, 47]
+    static let lowerLips: Set<Int> = [55, 56, 57, 58, 59, 65, 66, 67]
+    static let chin: Set<Int> = [6, 7, 8, 9, 10]
+
+    /// Landmarks in pixels for a head pose (degrees), eye closure 0…1 and mouth opening 0…1.
+    static func landmarks(yaw: Double, pitch: Double, roll: Double, eyeClosure: Double = 0, mouthOpen: Double = 0,
+                          interocular: Double = 60, center: Point2 = Point2(320, 240)) -> [Point2] {
+        let distance = 600.0
+        let f = interocular * distance / 62     // model eye centres are 62 mm apart
+        let pivot = (0.0, 40.0, -90.0)          // the head turns about the neck, behind the face
+        let (cy, sy) = (cos(yaw * .pi / 180), sin(yaw * .pi / 180))
+        let (cp, sp) = (cos(pitch * .pi / 180), sin(pitch * .pi / 180))
+        let (cr, sr) = (cos(roll * .pi / 180), sin(roll * .pi / 180))
+        let c = min(1, max(0, eyeClosure)), o = min(1, max(0, mouthOpen))
+        return model.enumerated().map { i, m in
+            var (x, y, z) = m
+            if upperLids.contains(i) { y += 8 * c }          // upper lid comes down
+            if lowerLids.contains(i) { y -= 1 * c }          // lower lid rises a little
+            if lowerLips.contains(i) { y += 30 * o }
+            if chin.contains(i) { y += 18 * o }
+            x -= pivot.0; y -= pivot.1; z -= pivot.2
+            // yaw (about the vertical axis): + turns the nose (z > 0) towards image right
+            (x, z) = (x * cy + z * sy, -x * sy + z * cy)
+            // pitch (about the horizontal axis): + raises the nose (image up = −y)
+            (y, z) = (y * cp - z * sp, y * sp + z * cp)
+            // roll (in the image plane): + drops the subject's left eye (image right, +x) → +y
+            (x, y) = (x * cr - y * sr, x * sr + y * cr)
+            x += pivot.0; y += pivot.1; z += pivot.2
+            let depth = distance - z
+            return Point2(center.x + f * x / depth, center.y + f * y / depth)
+        }
+    }
+}
+
+/// Pose + morph state of the synthetic person.
+struct SynthState {
+    var yaw = 0.0, pitch = 0.0, roll = 0.0, eye = 0.0, mouth = 0.0
+}
+
+/// A scripted movement: keyframes (seconds from its start, value) on one channel, eased with a cosine.
+struct SynthMotion {
+    enum Channel { case yaw, pitch, roll, eye, mouth }
+    var channel: Channel
+    var keys: [(Double, Double)]
+    var start: Double = 0
+
+    func value(at t: Double) -> Double {
+        let u = t - start
+        guard let first = keys.first, let last = keys.last else { return 0 }
+        if u <= first.0 { return first.1 }
+        if u >= last.0 { return last.1 }
+        for (a, b) in zip(keys, keys.dropFirst()) where u <= b.0 {
+            let w = (1 - cos(.pi * (u - a.0) / max(b.0 - a.0, 1e-9))) / 2
+            return a.1 + (b.1 - a.1) * w
+        }
+        return last.1
+    }
+
+    /// The movement a cooperative person makes for a challenge (amplitudes typical of prompted webcam users).
+    static func perform(_ c: ChallengeType, amplitude: Double? = nil, speed: Double = 1) -> [SynthMotion] {
+        func k(_ pts: [(Double, Double)]) -> [(Double, Double)] { pts.map { ($0.0 / speed, $0.1) } }
+        switch c {
+        case .turnLeft, .turnRight:
+            let a = (amplitude ?? 30) * (c == .turnLeft ? 1 : -1)
+            return [SynthMotion(channel: .yaw, keys: k([(0, 0), (0.45, a), (0.75, a), (1.2, 0)]))]
+        case .tiltLeft, .tiltRight:
+            let a = (amplitude ?? 22) * (c == .tiltLeft ? 1 : -1)
+            return [SynthMotion(channel: .roll, keys: k([(0, 0), (0.45, a), (0.75, a), (1.2, 0)]))]
+        case .lookUp, .lookDown:
+            let a = (amplitude ?? 20) * (c == .lookUp ? 1 : -1)
+            return [SynthMotion(channel: .pitch, keys: k([(0, 0), (0.4, a), (0.7, a), (1.1, 0)]))]
+        case .nod:
+            let a = amplitude ?? 15
+            return [SynthMotion(channel: .pitch, keys: k([(0, 0), (0.3, -a), (0.65, a / 3), (0.9, 0)]))]
+        case .shake:
+            let a = amplitude ?? 20
+            return [SynthMotion(channel: .yaw, keys: k([(0, 0), (0.3, a), (0.75, -a), (1.05, 0)]))]
+        case .blink:
+            return [SynthMotion(channel: .eye, keys: k([(0, 0), (0.08, 1), (0.14, 1), (0.26, 0)]))]
+        case .openMouth:
+            return [SynthMotion(channel: .mouth, keys: k([(0, 0), (0.2, amplitude ?? 1), (0.8, amplitude ?? 1), (1.0, 0)]))]
+        }
+    }
+}
+
+/// A camera stream of one synthetic person: neutral pose, scheduled motions, noise, dropped frames.
+struct SynthStream {
+    var fps: Double = 30
+    var neutral = SynthState(yaw: 6, pitch: -4, roll: 2)   // people rarely sit exactly frontal
+    var interocular = 60.0
+    /// Pose estimation noise, degrees (1σ).
+    var poseNoise = 0.0
+    /// Landmark noise, pixels (1σ).
+    var landmarkNoise = 0.0
+    /// Probability that a frame has no face (detector miss).
+    var dropRate = 0.0
+    /// Timestamp jitter, seconds (1σ), as from a real capture clock.
+    var jitter = 0.0
+    var motions: [SynthMotion] = []
+    /// Extra faces (e.g. a second person) from this time on.
+    var secondFaceFrom: Double? = nil
+    /// No face at all in this time range.
+    var absent: ClosedRange<Double>? = nil
+    var rng = Xoshiro256StarStar(seed: 1)
+
+    init(fps: Double = 30, seed: UInt64 = 1) { self.fps = fps; rng = Xoshiro256StarStar(seed: seed) }
+
+    /// A noisy webcam at low frame rate: what the issue asks detectors to tolerate.
+    static func noisy(fps: Double, seed: UInt64) -> SynthStream {
+        var s = SynthStream(fps: fps, seed: seed)
+        s.poseNoise = 1.5; s.landmarkNoise = 0.5; s.dropRate = 0.08; s.jitter = 0.004
+        return s
+    }
+
+    mutating func gaussian() -> Double {
+        let u1 = max(Double(rng.next() >> 11) / Double(1 << 53), 1e-12)
+        let u2 = Double(rng.next() >> 11) / Double(1 << 53)
+        return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
+    }
+
+    mutating func add(_ c: ChallengeType, at t: Double, amplitude: Double? = nil, speed: Double = 1) {
+        for var m in SynthMotion.perform(c, amplitude: amplitude, speed: speed) { m.start = t; motions.append(m) }
+    }
+
+    func state(at t: Double) -> SynthState {
+        var s = neutral
+        for m in motions {
+            let v = m.value(at: t)
+            switch m.channel {
+            case .yaw: s.yaw += v
+            case .pitch: s.pitch += v
+            case .roll: s.roll += v
+            case .eye: s.eye = max(s.eye, v)
+            case .mouth: s.mouth = max(s.mouth, v)
+            }
+        }
+        return s
+    }
+
+    func time(ofFrame i: Int) -> Double { Double(i) / fps }
+
+    mutating func frame(_ i: Int) -> FrameAnalysis {
+        let t = time(ofFrame: i) + (i > 0 ? jitter * gaussian() : 0)
+        let s = state(at: t)
+        var faces: [FaceObservation] = []
+        let dropped = dropRate > 0 && Double(rng.next() >> 11) / Double(1 << 53) < dropRate
+        if !dropped && !(absent?.contains(t) ?? false) {
+            faces.append(face(s, center: Point2(320, 240), interocular: interocular))
+            if let t2 = secondFaceFrom, t >= t2 {
+                faces.append(face(SynthState(), center: Point2(520, 200), interocular: interocular * 0.8))
+            }
+        }
+        return FrameAnalysis(index: i, timestamp: t, width: 640, height: 480, faces: faces)
+    }
+
+    mutating func face(_ s: SynthState, center: Point2, interocular: Double) -> FaceObservation {
+        var pts = ActiveSynthFace.landmarks(yaw: s.yaw, pitch: s.pitch, roll: s.roll, eyeClosure: s.eye,
+                                            mouthOpen: s.mouth, interocular: interocular, center: center)
+        if landmarkNoise > 0 {
+            for j in pts.indices { pts[j].x += landmarkNoise * gaussian(); pts[j].y += landmarkNoise * gaussian() }
+        }
+        let lm = Landmarks68(points: pts)
+        let pose = HeadPose(yaw: s.yaw + poseNoise * gaussian(), pitch: s.pitch + poseNoise * gaussian(),
+                            roll: s.roll + poseNoise * gaussian())
+        return FaceObservation(box: lm.boundingBox.expanded(by: 0.1), score: 1, landmarks: lm, pose: pose)
+    }
+}
+
+/// Drives a session with a synthetic person who reacts to each prompt after `reaction` seconds by performing
+/// `respond(asked)` (nil: does nothing).
+struct SynthActor {
+    var reaction = 0.5
+    var respond: @Sendable (ChallengeType) -> ChallengeType? = { $0 }
+    var amplitude: Double? = nil
+    var speed: Double = 1
+
+    func run(_ session: inout LivenessSession, stream: inout SynthStream, seconds: Double = 30) -> LivenessResult {
+        var i = 0
+        while stream.time(ofFrame: i) <= seconds {
+            let u = session.process(stream.frame(i))
+            for e in u.events {
+                if case .prompt(_, let type, _, let at) = e, let act = respond(type) {
+                    stream.add(act, at: at.timestamp + reaction, amplitude: amplitude, speed: speed)
+                }
+            }
+            if let r = session.result { return r }
+            i += 1
+        }
+        return session.endOfInput()
+    }
+}
