@@ -29,7 +29,7 @@ import Testing
         #expect(cfg.lockout.policy == LockoutPolicy(maxFailures: 5, window: 180, duration: 900))
         #expect(cfg.lock.command == ["loginctl", "lock-session"])
         #expect(cfg.lock.fallback == ["xdg-screensaver", "lock"])
-        #expect(cfg.store.database == "/home/x/.local/share/facegate/facegate.sqlite")
+        #expect(cfg.store.database == nil)
         #expect(cfg.voice.enabled == .auto)
         #expect(cfg.identity.threshold == IdentityThreshold.default)
     }

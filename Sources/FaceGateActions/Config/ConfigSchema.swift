@@ -80,13 +80,13 @@ public enum ConfigSchema {
         // [identity]
         .init("identity", "threshold", .double(0.05...1.5), .double(0.6),
               "Same-person threshold on dlib ResNet embedding distance (lower = stricter)."),
-        // [store]
-        .init("store", "database", .string, .string("~/.local/share/facegate/facegate.sqlite"),
-              "Gallery + audit database: a SQLite file path, or a postgres:// URL."),
-        .init("store", "key_file", .string, .string("~/.config/facegate/template.key"),
-              "File holding the 32-byte AES-GCM key that encrypts templates and audit snapshots."),
+        // [store] — resolved by FaceGateStore (GalleryLocation / GalleryKey) when empty.
+        .init("store", "database", .string, .string(""),
+              "Gallery + audit database: a SQLite path or postgres:// URL. Empty = $FACEGATE_DB, else $XDG_DATA_HOME/facegate/facegate.sqlite (~/.local/share/facegate/facegate.sqlite)."),
+        .init("store", "key_file", .string, .string(""),
+              "File with the AES-256-GCM key (base64) for templates and audit snapshots. Empty = $FACEGATE_KEY_FILE, else <data dir>/facegate.key (created on first use)."),
         .init("store", "key", .string, .string(""),
-              "The key itself (base64); prefer key_file or FACEGATE_STORE_KEY.", secret: true),
+              "The key itself (base64). Prefer key_file, or the environment (FACEGATE_STORE_KEY or FACEGATE_KEY).", secret: true),
         // [liveness]
         .init("liveness", "mode", .choice(["active", "passive", "both"]), .string("both"),
               "Which liveness checks run: challenges (active), texture/screen/depth cues (passive), or both."),

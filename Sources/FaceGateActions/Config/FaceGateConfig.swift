@@ -5,9 +5,11 @@ import Foundation
 public struct FaceGateConfig: Sendable {
     public struct Identity: Sendable { public var threshold: Double }
     public struct Store: Sendable {
-        public var database: String
-        public var keyFile: String
-        /// Key given directly (config or FACEGATE_STORE_KEY), base64; nil when the key file is to be used.
+        /// SQLite path or postgres:// URL; nil = FaceGateStore's default resolution (FACEGATE_DB, data directory).
+        public var database: String?
+        /// nil = FaceGateStore's default key resolution (FACEGATE_KEY_FILE, FACEGATE_KEY, data directory).
+        public var keyFile: String?
+        /// Key given directly (config or FACEGATE_STORE_KEY), base64.
         public var key: String?
     }
     public struct Liveness: Sendable {
@@ -117,7 +119,8 @@ public struct FaceGateConfig: Sendable {
 
         loaded = c
         identity = .init(threshold: d("identity.threshold"))
-        store = .init(database: path("store.database"), keyFile: path("store.key_file"), key: opt("store.key"))
+        store = .init(database: opt("store.database").map { ConfigLoader.expandTilde($0, environment: environment) },
+                      keyFile: opt("store.key_file").map { ConfigLoader.expandTilde($0, environment: environment) }, key: opt("store.key"))
         liveness = .init(mode: .init(rawValue: s("liveness.mode")) ?? .both, challenges: i("liveness.challenges"),
                          challengeTypes: list("liveness.challenge_types"), timeout: d("liveness.timeout"),
                          challengeTimeout: d("liveness.challenge_timeout"))
