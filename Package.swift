@@ -93,6 +93,10 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             resources: [.copy("Public")]
         ),
@@ -105,7 +109,9 @@ let package = Package(
         .testTarget(name: "FaceGateVisionTests", dependencies: ["FaceGate", "FaceGateVision", "FaceGateCore"]),
         .testTarget(name: "FaceGateStoreTests", dependencies: ["FaceGateStore", "FaceGateCore"]),
         .testTarget(name: "FaceGateActionsTests", dependencies: ["FaceGateActions", "FaceGate", "FaceGateCore"]),
-        .testTarget(name: "FaceGateServerTests", dependencies: ["FaceGateServer", "FaceGate"]),
+        .testTarget(name: "FaceGateServerTests", dependencies: ["FaceGateServer", "FaceGate",
+                                                               .product(name: "HummingbirdTesting", package: "hummingbird"),
+                                                               .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket")]),
     ],
     cxxLanguageStandard: .cxx17
 )

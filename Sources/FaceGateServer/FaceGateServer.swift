@@ -1,1 +1,191 @@
-// FaceGateServer
+import FaceGate
+import FaceGateCore
+import FaceGateStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import ServiceLifecycle
+
+/// Errors that stop the server from starting. Each says what to do.
+public enum ServerStartError: Error, CustomStringConvertible, Sendable {
+    case noKeysOffLoopback(host: String)
+    case resourcesMissing(String)
+    public var description: String {
+        switch self {
+        case .noKeysOffLoopback(let h):
+            return "refusing to listen on \(h) without an API key — create one with `facegate keys create --scope admin` (same --db), or bind 127.0.0.1 behind a TLS reverse proxy"
+        case .resourcesMissing(let d): return "browser page resources are missing (\(d)) — rebuild with `swift build`"
+        }
+    }
+}
+
+/// The FaceGate HTTP + WebSocket server: state shared by every route.
+public final class FaceGateServer: Sendable {
+    public let config: ServerConfiguration
+    public let store: any ServerStore
+    public let gallery: any Gallery
+    public let index: IdentityIndexService
+    public let keys: KeyVerifier
+    public let pool: WorkerPool
+    public let metrics: ServerMetrics
+    public let lockout: LockoutService
+    public let sessions: SessionRegistry
+    let sealer: BlobSealer
+    let keyLimiter: RateLimiter
+    let ipLimiter: RateLimiter
+    let assets: Assets
+    public let logger: Logger
+
+    /// Opens the database, loads the gallery index and one face engine per worker.
+    public init(config: ServerConfiguration, galleryKey: GalleryKey, logger: Logger = Logger(label: "facegate.server")) async throws {
+        self.config = config
+        self.logger = logger
+        assets = try Assets.load()
+        let gallery = try await GalleryFactory.open(config.database, key: galleryKey)
+        self.gallery = gallery
+        store = try await ServerStoreFactory.open(config.database)
+        index = IdentityIndexService(gallery: gallery, policy: IdentityPolicy(threshold: config.identityThreshold),
+                                     threads: 1)
+        try await index.load()
+        await index.startFollowing()
+        keys = KeyVerifier(store: store)
+        let models = config.models, detector = config.detector
+        pool = try WorkerPool(count: max(1, config.workers)) { try FaceEngine(models: models, detector: detector) }
+        metrics = ServerMetrics()
+        lockout = LockoutService(store: store, policy: config.lockout, enabled: config.lockoutEnabled)
+        sessions = SessionRegistry()
+        sealer = BlobSealer(key: galleryKey)
+        keyLimiter = RateLimiter(config.keyRate)
+        ipLimiter = RateLimiter(config.ipRate)
+    }
+
+    /// Refuses a non-loopback bind without any API key.
+    public func checkBindPolicy() async throws {
+        guard config.requireKeysOffLoopback, !ServerConfiguration.isLoopback(config.host) else { return }
+        if try await keys.activeKeys() == 0 { throw ServerStartError.noKeysOffLoopback(host: config.host) }
+    }
+
+    /// Key-less mode: loopback bind and no API key exists (a local demo / `make run`).
+    func localMode() async throws -> Bool {
+        guard ServerConfiguration.isLoopback(config.host) else { return false }
+        return try await keys.activeKeys() == 0
+    }
+
+    // MARK: application
+
+    public func router() -> Router<ServerContext> {
+        let router = Router(context: ServerContext.self)
+        router.add(middleware: RequestLogMiddleware(server: self))
+        router.add(middleware: CORSAllowListMiddleware(origins: config.corsOrigins))
+        addOperationRoutes(router)
+        addSessionRoutes(router)
+        addIdentityRoutes(router)
+        addPageRoutes(router)
+        return router
+    }
+
+    func webSocketRouter() -> Router<ServerContext> {
+        let router = Router(context: ServerContext.self)
+        addStreamRoute(router)
+        return router
+    }
+
+    /// The Hummingbird application (HTTP/1.1 with WebSocket upgrade), plus the janitor service.
+    public func application(onRunning: (@Sendable (Int) async -> Void)? = nil) -> some ApplicationProtocol {
+        let wsConfig = WebSocketServerConfiguration(maxFrameSize: config.maxFrameBytes * 2 + 64)
+        var app = Application(
+            router: router(),
+            server: .http1WebSocketUpgrade(webSocketRouter: webSocketRouter(), configuration: .init(ws: wsConfig)),
+            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "FaceGate"),
+            onServerRunning: { channel in await onRunning?(channel.localAddress?.port ?? 0) },
+            logger: logger)
+        app.addServices(Janitor(server: self))
+        return app
+    }
+
+    /// Runs until SIGINT/SIGTERM; in-flight sessions are failed cleanly (close 1001) before the process exits.
+    public func run() async throws {
+        try await checkBindPolicy()
+        let app = application()
+        let local = try await localMode()
+        logger.info("listening", metadata: ["address": "\(config.host):\(config.port)", "workers": "\(pool.count)",
+                                            "db": "\(config.database)", "local_mode": "\(local)"])
+        if local { logger.warning("no API key exists: loopback clients get admin rights without a key (create one with `facegate keys create`)") }
+        try await app.runService()
+        await shutdown()
+    }
+
+    public func shutdown() async {
+        await sessions.shutdownAll()
+        pool.shutdown()
+        await index.stopFollowing()
+    }
+
+    // MARK: auth
+
+    /// Authenticates a request: API key (Authorization: Bearer, or X-API-Key) or local mode; enforces the scope,
+    /// the per-key and per-IP rate limits.
+    func authorize(_ request: Request, _ context: ServerContext, _ needed: APIScope) async throws -> Principal {
+        let ip = clientIP(request, context)
+        if let wait = ipLimiter.take("ip:" + ip) { throw rateLimited(wait) }
+        var presented: String?
+        if let a = request.headers[.authorization] {
+            let parts = a.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer" { presented = String(parts[1]).trimmingCharacters(in: .whitespaces) }
+        }
+        if presented == nil, let x = request.headers[HTTPField.Name("X-API-Key")!] { presented = x }
+        guard let presented, !presented.isEmpty else {
+            if try await localMode() { return Principal(id: "local", scope: .admin, ip: ip, key: nil) }
+            throw APIError.unauthorized()
+        }
+        guard let rec = try await keys.verify(presented) else { throw APIError.unauthorized() }
+        if let wait = keyLimiter.take("key:" + rec.id) { throw rateLimited(wait) }
+        guard rec.scope.allows(needed) else { throw APIError.forbidden(needed) }
+        return Principal(id: rec.id, scope: rec.scope, ip: ip, key: rec)
+    }
+
+    /// Per-IP limit only (routes authorised by a capability token, such as enrollment links).
+    func limitIP(_ request: Request, _ context: ServerContext) throws -> String {
+        let ip = clientIP(request, context)
+        if let wait = ipLimiter.take("ip:" + ip) { throw rateLimited(wait) }
+        return ip
+    }
+
+    func rateLimited(_ wait: Double) -> APIError {
+        APIError(.tooManyRequests, "rate_limited", "too many requests — retry after \(Int(wait.rounded(.up))) s",
+                 retryAfter: max(1, Int(wait.rounded(.up))))
+    }
+
+    func clientIP(_ request: Request, _ context: ServerContext) -> String { context.peerIP }
+
+    /// Base URL for links and the websocket address: the configured public URL, else from the Host header.
+    func baseURL(_ request: Request) -> (http: String, ws: String) {
+        if let p = config.publicURL?.trimmingCharacters(in: CharacterSet(charactersIn: "/")) {
+            let ws = p.hasPrefix("https://") ? "wss://" + p.dropFirst(8) : "ws://" + p.dropFirst(p.hasPrefix("http://") ? 7 : 0)
+            return (p, String(ws))
+        }
+        let host = request.head.authority ?? "\(config.host):\(config.port)"
+        return ("http://\(host)", "ws://\(host)")
+    }
+}
+
+/// Expires sessions in the database and fails streaming sessions cleanly on shutdown.
+struct Janitor: Service {
+    let server: FaceGateServer
+    /// Every 5 s: session expiry (2 min) is then visible within 5 s even on instances that did not run the stream.
+    static let period: Duration = .seconds(5)
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                _ = try? await server.store.expireSessions(now: Date())
+                server.metrics.queueDepth.set(Double(server.pool.queueDepth))
+                try? await Task.sleep(for: Self.period)
+            }
+        } onGracefulShutdown: {
+            Task { await server.sessions.shutdownAll() }
+        }
+    }
+}

@@ -7,5 +7,7 @@ enum CommandRegistry {
         EmbedCommand.self,
         CompareCommand.self,
         BenchCommand.self,
+        ServeCommand.self,
+        KeysCommand.self,
     ]
 }

@@ -1,0 +1,236 @@
+import FaceGate
+import FaceGateCore
+import FaceGateStore
+import FaceGateVision
+import Foundation
+import Hummingbird
+
+extension FaceGateServer {
+    struct CreateUser: Decodable {
+        var name: String
+        var threshold: Double?
+        /// Base64 JPEG/PNG images, one face each.
+        var images: [String]?
+    }
+    struct UserBody: Encodable {
+        var name: String
+        var templates: Int
+        var createdAt: Date
+        var threshold: Double?
+        /// True until the first template is added.
+        var pending: Bool
+    }
+    struct UsersBody: Encodable { var users: [UserBody] }
+    struct AddTemplates: Decodable {
+        var images: [String]?
+        /// A succeeded liveness session whose frames become templates (single use).
+        var session: String?
+    }
+    struct TemplatesAdded: Encodable { var user: String; var added: Int; var templates: Int }
+    struct LinkCreated: Encodable { var url: String; var token: String; var expiresAt: Date; var user: String }
+    struct LinkInfo: Encodable { var user: String; var expiresAt: Date }
+    struct Probe: Decodable {
+        var user: String?
+        var image: String?
+        var session: String?
+    }
+    struct VerifyBody: Encodable { var user: String; var match: Bool; var distance: Double; var threshold: Double }
+    struct IdentifyBody: Encodable {
+        var user: String?
+        var distance: Double?
+        var candidates: [IdentityCandidate]
+    }
+
+    /// At most 10 images per request: enough for a multi-pose enrollment, bounded work per request.
+    static let maxImages = 10
+
+    func addIdentityRoutes(_ router: Router<ServerContext>) {
+        let limit = config.maxBodyBytes
+        router.post("/v1/users") { request, context in
+            _ = try await self.authorize(request, context, .enroll)
+            let body = try await JSON.decode(CreateUser.self, from: request, limit: limit)
+            do { try GalleryError.checkName(body.name) } catch { throw APIError.badRequest("\(error)") }
+            if let t = body.threshold, !(t > 0 && t < 2) { throw APIError.badRequest("'threshold' must be in (0, 2)") }
+            if try await self.userExists(body.name) { throw APIError(.conflict, "user_exists", "user '\(body.name)' already exists") }
+            let now = Date()
+            if let images = body.images, !images.isEmpty {
+                let templates = try await self.templates(fromBase64: images)
+                do {
+                    try await self.gallery.enroll(Enrollment(name: body.name, templates: templates, threshold: body.threshold, mode: .create))
+                } catch let e as GalleryError { throw APIError(.conflict, "user_exists", "\(e)") }
+                try await self.index.refresh()
+                return try JSON.response(UserBody(name: body.name, templates: templates.count, createdAt: now, threshold: body.threshold, pending: false), status: .created)
+            }
+            do { try await self.store.insertPendingUser(PendingUser(name: body.name, threshold: body.threshold, created: now)) }
+            catch ServerStoreError.duplicate { throw APIError(.conflict, "user_exists", "user '\(body.name)' already exists") }
+            return try JSON.response(UserBody(name: body.name, templates: 0, createdAt: now, threshold: body.threshold, pending: true), status: .created)
+        }
+        router.get("/v1/users") { request, context in
+            _ = try await self.authorize(request, context, .enroll)
+            var out = try await self.gallery.listUsers().map {
+                UserBody(name: $0.name, templates: $0.templateCount, createdAt: $0.created, threshold: $0.threshold, pending: false)
+            }
+            let names = Set(out.map(\.name))
+            out += try await self.store.pendingUsers().filter { !names.contains($0.name) }.map {
+                UserBody(name: $0.name, templates: 0, createdAt: $0.created, threshold: $0.threshold, pending: true)
+            }
+            return try JSON.response(UsersBody(users: out.sorted { $0.name < $1.name }))
+        }
+        router.delete("/v1/users/{id}") { request, context in
+            _ = try await self.authorize(request, context, .admin)
+            let name = try context.parameters.require("id")
+            var removed = try await self.store.removePendingUser(name: name)
+            do { try await self.gallery.removeUser(named: name); removed = true }
+            catch GalleryError.unknownUser { }
+            guard removed else { throw APIError.notFound("user '\(name)'") }
+            try await self.index.refresh()
+            return Response(status: .noContent)
+        }
+        router.post("/v1/users/{id}/templates") { request, context in
+            _ = try await self.authorize(request, context, .enroll)
+            let name = try context.parameters.require("id")
+            let body = try await JSON.decode(AddTemplates.self, from: request, limit: limit)
+            guard try await self.userExists(name) else { throw APIError.notFound("user '\(name)'") }
+            let templates: [FaceTemplate]
+            switch (body.images, body.session) {
+            case (let images?, nil) where !images.isEmpty:
+                templates = try await self.templates(fromBase64: images)
+            case (nil, let sid?):
+                templates = try await self.sessionEmbeddings(sid, consume: true).map { FaceTemplate(embedding: $0) }
+            default:
+                throw APIError.badRequest("send either 'images' (base64 JPEG/PNG, one face each) or 'session' (a succeeded session id)")
+            }
+            let n = try await self.addTemplates(user: name, templates: templates)
+            let total = try await self.gallery.listUsers().first { $0.name == name }?.templateCount ?? n
+            return try JSON.response(TemplatesAdded(user: name, added: n, templates: total), status: .created)
+        }
+        router.post("/v1/users/{id}/enrollment-links") { request, context in
+            _ = try await self.authorize(request, context, .enroll)
+            let name = try context.parameters.require("id")
+            guard try await self.userExists(name) else { throw APIError.notFound("user '\(name)'") }
+            let token = Secrets.randomToken(bytes: 24)
+            let now = Date()
+            let link = EnrollLinkRecord(tokenHash: Secrets.sha256Hex(token), user: name, created: now,
+                                        expires: now.addingTimeInterval(self.config.enrollLinkTTL), used: nil, sessionID: nil)
+            try await self.store.insertLink(link)
+            let url = "\(self.baseURL(request).http)/enroll#link=\(token)"
+            return try JSON.response(LinkCreated(url: url, token: token, expiresAt: link.expires, user: name), status: .created)
+        }
+        router.get("/v1/enrollments/{token}") { request, context in
+            _ = try self.limitIP(request, context)
+            let l = try await self.usableLink(try context.parameters.require("token"))
+            return try JSON.response(LinkInfo(user: l.user, expiresAt: l.expires))
+        }
+        router.post("/v1/enrollments/{token}/sessions") { request, context in
+            let ip = try self.limitIP(request, context)
+            let token = try context.parameters.require("token")
+            let l = try await self.usableLink(token)
+            // The link is consumed by the session it starts (one-time).
+            let principal = Principal(id: "link", scope: .verify, ip: ip, key: nil)
+            let body = CreateSession(user: l.user, challenges: nil, mode: nil, plan: nil, seed: nil)
+            let response = try await self.createSession(body, principal: principal, mode: .enroll, link: l.tokenHash, request: request)
+            return response
+        }
+        router.post("/v1/verify") { request, context in
+            let p = try await self.authorize(request, context, .verify)
+            let body = try await JSON.decode(Probe.self, from: request, limit: limit)
+            guard let user = body.user else { throw APIError.badRequest("missing field 'user'") }
+            try await self.checkLockout(user: user, ip: p.ip)
+            let probes = try await self.probes(body)
+            guard try await self.gallery.listUsers().contains(where: { $0.name == user && $0.templateCount > 0 }) else {
+                throw APIError.notFound("user '\(user)' (with templates)")
+            }
+            let v = try await self.verifyAll(user: user, probes: probes)
+            await self.countAttempt(spec: SessionSpec(mode: .liveness, user: user, nonce: nil, challenges: [], allowed: [], keyID: p.key?.id,
+                                                      enrollLink: nil, source: p.ip), passed: v.match)
+            return try JSON.response(VerifyBody(user: user, match: v.match, distance: Self.round(v.distance), threshold: v.threshold))
+        }
+        router.post("/v1/identify") { request, context in
+            let p = try await self.authorize(request, context, .verify)
+            let body = try await JSON.decode(Probe.self, from: request, limit: limit)
+            try await self.checkLockout(user: nil, ip: p.ip)
+            let probes = try await self.probes(body)
+            var results: [IdentifyResult] = []
+            for e in probes { results.append(try await self.index.identify(e)) }
+            // Several frames (a session) must agree on one user.
+            let names = Set(results.map(\.user))
+            let first = results[0]
+            let agreed = names.count == 1 ? first.user : nil
+            let worst = agreed == nil ? first.distance : results.compactMap(\.distance).max()
+            return try JSON.response(IdentifyBody(user: agreed, distance: worst.map(Self.round),
+                                                  candidates: first.candidates.map { IdentityCandidate(user: $0.user, distance: Self.round($0.distance), threshold: $0.threshold) }))
+        }
+    }
+
+    static func round(_ d: Double) -> Double { (d * 10000).rounded() / 10000 }
+
+    func userExists(_ name: String) async throws -> Bool {
+        if try await gallery.listUsers().contains(where: { $0.name == name }) { return true }
+        return try await store.pendingUsers().contains { $0.name == name }
+    }
+
+    func usableLink(_ token: String) async throws -> EnrollLinkRecord {
+        guard let l = try await store.link(tokenHash: Secrets.sha256Hex(token)) else { throw APIError.notFound("enrollment link") }
+        if l.used != nil { throw APIError(.gone, "link_used", "this enrollment link was already used — ask for a new one") }
+        if l.expires <= Date() { throw APIError(.gone, "link_expired", "this enrollment link expired — ask for a new one") }
+        return l
+    }
+
+    /// Embeddings from a request: one image, or a succeeded session's frames.
+    func probes(_ body: Probe) async throws -> [Embedding] {
+        switch (body.image, body.session) {
+        case (let img?, nil): return [try await templates(fromBase64: [img])[0].embedding]
+        case (nil, let sid?): return try await sessionEmbeddings(sid, consume: false)
+        default: throw APIError.badRequest("send either 'image' (base64 JPEG/PNG) or 'session' (a succeeded session id)")
+        }
+    }
+
+    /// The identity-anchor embeddings of a succeeded session.
+    func sessionEmbeddings(_ id: String, consume: Bool) async throws -> [Embedding] {
+        guard let r = try await store.session(id: id) else { throw APIError.notFound("session") }
+        guard r.status == .succeeded, let sealed = r.embeddings else {
+            throw APIError(.conflict, "session_not_succeeded", "session is \(r.status.rawValue) — only a succeeded liveness session can be used")
+        }
+        if consume {
+            guard try await store.consumeSession(id: id) else {
+                throw APIError(.conflict, "already_used", "this session's frames were already used for enrollment")
+            }
+        }
+        let data = try sealer.open(sealed)
+        return try JSONDecoder().decode([Embedding].self, from: data)
+    }
+
+    /// Decodes and embeds uploaded images on a worker; each must show exactly one usable face.
+    func templates(fromBase64 images: [String]) async throws -> [FaceTemplate] {
+        guard images.count <= Self.maxImages else { throw APIError.badRequest("at most \(Self.maxImages) images per request") }
+        var out: [FaceTemplate] = []
+        for (i, b64) in images.enumerated() {
+            let cleaned = b64.split(separator: ",").last.map(String.init) ?? b64   // accept data: URLs
+            guard let data = Data(base64Encoded: cleaned, options: .ignoreUnknownCharacters), !data.isEmpty else {
+                throw APIError.badRequest("image \(i) is not valid base64")
+            }
+            do {
+                let t = try await pool.run { engine -> FaceTemplate in
+                    let image = try Image.decode(data, name: "image \(i)")
+                    let a = engine.analyze(image)
+                    guard let f = a.primary else { throw FaceGateError.noFace("image \(i)") }
+                    guard a.faces.count == 1 else { throw FaceGateError.multipleFaces(count: a.faces.count, source: "image \(i)") }
+                    let e = try engine.embedding(image, face: f)
+                    return FaceTemplate(embedding: e, metadata: TemplateMetadata(pose: PoseBucket(f.pose), quality: 1))
+                }
+                out.append(t)
+            } catch let e as FaceGateError {
+                let code: String
+                switch e {
+                case .noFace: code = "no_face"
+                case .multipleFaces: code = "multiple_faces"
+                case .faceTooSmall: code = "face_too_small"
+                case .unreadableMedia: code = "unreadable_image"
+                default: code = "bad_image"
+                }
+                throw APIError(.unprocessableContent, code, e.description)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,264 @@
+import FaceGate
+import FaceGateCore
+import FaceGateStore
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import NIOWebSocket
+
+extension FaceGateServer {
+    struct CreateSession: Decodable {
+        /// User to verify against after liveness.
+        var user: String?
+        /// Number of challenges (1…5).
+        var challenges: Int?
+        /// Liveness mode: "active" (the only one this server runs so far).
+        var mode: String?
+        /// Admin only (tests, demos): explicit challenge list, or a seed for a reproducible plan.
+        var plan: [String]?
+        var seed: UInt64?
+    }
+    struct SessionCreated: Encodable {
+        var id: String
+        var expiresAt: Date
+        var websocket: String
+        /// The hosted page for this session (for redirecting a browser).
+        var url: String
+    }
+    struct SessionStatusBody: Encodable {
+        var id: String
+        var status: String
+        var mode: String
+        var user: String?
+        var createdAt: Date
+        var expiresAt: Date
+        var updatedAt: Date
+        var instance: String?
+        var decision: SessionOutcome?
+        /// The plan is only revealed once the session is over.
+        var challenges: [String]?
+    }
+
+    /// Largest challenge count a client may ask for: 5 keeps a session under ~30 s.
+    static let maxChallenges = 5
+    /// Largest explicit (admin) plan.
+    static let maxExplicitPlan = 10
+
+    func addSessionRoutes(_ router: Router<ServerContext>) {
+        router.post("/v1/sessions") { request, context in
+            let p = try await self.authorize(request, context, .verify)
+            let body = try await JSON.decode(CreateSession.self, from: request, limit: 64 * 1024)
+            return try await self.createSession(body, principal: p, mode: .liveness, link: nil, request: request)
+        }
+        router.get("/v1/sessions/{id}") { request, context in
+            let p = try await self.authorize(request, context, .verify)
+            let id = try context.parameters.require("id")
+            guard let r = try await self.store.session(id: id) else { throw APIError.notFound("session") }
+            if p.scope != .admin, p.id != "local", r.spec.keyID != p.id, r.spec.keyID != nil {
+                throw APIError.notFound("session")
+            }
+            var status = r.status
+            if !status.isFinal && r.expires <= Date() { status = .expired }
+            return try JSON.response(SessionStatusBody(
+                id: r.id, status: status.rawValue, mode: r.spec.mode.rawValue, user: r.spec.user, createdAt: r.created,
+                expiresAt: r.expires, updatedAt: r.updated, instance: r.instance, decision: r.outcome,
+                challenges: status.isFinal ? r.spec.challenges : nil))
+        }
+        // Reached when the request is not a WebSocket upgrade (or the upgrade was refused): explains why.
+        router.get("/v1/sessions/{id}/stream") { request, context -> Response in
+            let id = try context.parameters.require("id")
+            _ = try self.limitIP(request, context)
+            _ = try await self.streamableSession(id: id, token: request.uri.queryParameters["token"].map(String.init))
+            throw APIError(.upgradeRequired, "upgrade_required", "connect with a WebSocket client (Upgrade: websocket) to stream frames")
+        }
+    }
+
+    /// Creates a session (API or enrollment link).
+    func createSession(_ body: CreateSession, principal: Principal, mode: SessionMode, link: String?, request: Request) async throws -> Response {
+        if let m = body.mode, m != "active" {
+            throw APIError(.unprocessableContent, "unsupported_mode", "liveness mode '\(m)' is not available on this server — use \"active\"")
+        }
+        // Load shedding: keep existing sessions responsive rather than queueing without bound.
+        let active = await sessions.count
+        let shutting = await sessions.isShuttingDown
+        if active >= config.maxSessions || pool.queueDepth > config.maxQueue || shutting {
+            metrics.shed.increment()
+            throw APIError(.serviceUnavailable, "saturated", "the server is at capacity — retry in a few seconds", retryAfter: 2)
+        }
+        if let user = body.user {
+            do { try GalleryError.checkName(user) } catch { throw APIError.badRequest("\(error)") }
+            if mode == .liveness {
+                let known = try await gallery.listUsers().contains { $0.name == user && $0.templateCount > 0 }
+                guard known else { throw APIError.notFound("user '\(user)' (with templates)") }
+            }
+        }
+        try await checkLockout(user: body.user, ip: principal.ip)
+        let plan: ChallengePlan
+        do {
+            if body.plan != nil || body.seed != nil {
+                guard principal.scope == .admin else {
+                    throw APIError(.forbidden, "forbidden", "'plan' and 'seed' fix the challenges and are for tests only — they need an admin key")
+                }
+            }
+            if let list = body.plan {
+                guard !list.isEmpty, list.count <= Self.maxExplicitPlan else { throw APIError.badRequest("'plan' needs 1…\(Self.maxExplicitPlan) challenges") }
+                plan = try ChallengePlan(explicit: ChallengeType.parseList(list.joined(separator: ",")))
+            } else {
+                let n = body.challenges ?? config.challenges
+                guard (1...Self.maxChallenges).contains(n) else { throw APIError.badRequest("'challenges' must be 1…\(Self.maxChallenges)") }
+                if let seed = body.seed { plan = try ChallengePlan(seed: seed, count: n, allowed: config.challengeTypes) }
+                else { plan = try ChallengePlan.random(count: n, allowed: config.challengeTypes) }
+            }
+        } catch let e as APIError { throw e } catch { throw APIError.badRequest("\(error)") }
+
+        let now = Date()
+        let id = UUID().uuidString.lowercased()
+        let token = Secrets.randomToken(bytes: 24)
+        let spec = SessionSpec(mode: mode, user: body.user, nonce: plan.isRandom ? plan.nonceHex : nil,
+                               challenges: plan.challenges.map(\.rawValue), allowed: plan.allowed.map(\.rawValue),
+                               keyID: principal.key?.id, enrollLink: link, source: principal.ip)
+        let rec = SessionRecord(id: id, tokenHash: Secrets.sha256Hex(token), status: .created, created: now,
+                                expires: now.addingTimeInterval(config.sessionTTL), updated: now, instance: nil, spec: spec,
+                                outcome: nil, embeddings: nil, consumed: false)
+        try await store.insertSession(rec)
+        let base = baseURL(request)
+        let ws = "\(base.ws)/v1/sessions/\(id)/stream?token=\(token)"
+        let page = "\(base.http)/\(mode == .enroll ? "enroll" : "")#session=\(id)&token=\(token)"
+        return try JSON.response(SessionCreated(id: id, expiresAt: rec.expires, websocket: ws, url: page), status: .created)
+    }
+
+    /// The session if the token is right and it can still be streamed; typed HTTP errors otherwise.
+    func streamableSession(id: String, token: String?) async throws -> SessionRecord {
+        guard let r = try await store.session(id: id) else { throw APIError.notFound("session") }
+        guard let token, Secrets.constantTimeEquals(Secrets.sha256Hex(token), r.tokenHash) else {
+            throw APIError(.unauthorized, "bad_token", "missing or wrong stream token — use the 'websocket' URL returned when the session was created")
+        }
+        if r.status == .expired || (!r.status.isFinal && r.expires <= Date()) {
+            throw APIError(.gone, "expired", "the session expired — create a new one")
+        }
+        guard r.status == .created else {
+            throw APIError(.conflict, "already_used", "sessions are single-use and this one is \(r.status.rawValue) — create a new one")
+        }
+        return r
+    }
+
+    func addStreamRoute(_ router: Router<ServerContext>) {
+        router.ws("/v1/sessions/{id}/stream") { request, context in
+            guard let id = context.parameters.get("id") else { return .dontUpgrade }
+            guard self.ipLimiter.take("ip:" + context.peerIP) == nil else { return .dontUpgrade }
+            guard (try? await self.streamableSession(id: id, token: request.uri.queryParameters["token"].map(String.init))) != nil,
+                  !(await self.sessions.isShuttingDown),
+                  (try? await self.store.claimSession(id: id, instance: self.config.instance, now: Date())) == true
+            else { return .dontUpgrade }
+            return .upgrade([:])
+        } onUpgrade: { inbound, outbound, wsContext in
+            guard let id = wsContext.requestContext.parameters.get("id"),
+                  let rec = try? await self.store.session(id: id) else {
+                try? await outbound.close(.unexpectedServerError, reason: "session vanished")
+                return
+            }
+            await self.stream(rec, inbound: inbound, outbound: outbound)
+        }
+    }
+
+    /// Runs one stream to its end.
+    func stream(_ rec: SessionRecord, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
+        let plan: ChallengePlan
+        do {
+            let types = try rec.spec.challenges.map { n -> ChallengeType in
+                guard let t = ChallengeType(rawValue: n) else { throw ActiveLivenessError.unknownChallenge(n) }
+                return t
+            }
+            if let n = rec.spec.nonce {
+                plan = try ChallengePlan(nonce: ChallengePlan.nonce(hex: n), count: types.count,
+                                         allowed: rec.spec.allowed.compactMap(ChallengeType.init(rawValue:)))
+            } else { plan = try ChallengePlan(explicit: types) }
+        } catch {
+            try? await outbound.close(.unexpectedServerError, reason: "bad plan")
+            return
+        }
+        let live = LiveStream(record: rec, server: self, outbound: outbound, plan: plan)
+        guard await sessions.add(live) else {
+            await live.abort(reason: "server_shutdown", closeCode: .goingAway)
+            return
+        }
+        metrics.activeSessions.set(Double(await sessions.count))
+        defer { Task { await self.sessions.remove(rec.id); self.metrics.activeSessions.set(Double(await self.sessions.count)) } }
+        do { try await live.start() } catch { await live.disconnected(); return }
+
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await live.processLoop() }
+            group.addTask {
+                // Watchdog: expiry and frame timeout, 4 checks per second.
+                while await live.tick() { try? await Task.sleep(for: .milliseconds(250)) }
+            }
+            group.addTask {
+                do {
+                    for try await message in inbound.messages(maxSize: self.config.maxFrameBytes * 2 + 64) {
+                        switch message {
+                        case .binary(let buffer): await live.receive(Array(buffer.readableBytesView))
+                        case .text(let s): await live.receiveText(s)
+                        }
+                    }
+                } catch {
+                    await live.close(.frameTooLarge, "message larger than the frame limit")
+                }
+                await live.disconnected()
+            }
+            // The first task to end (result, close, disconnect) ends the stream.
+            await group.next()
+            await live.disconnected()
+            group.cancelAll()
+        }
+    }
+
+    // MARK: identity steps of a session
+
+    /// 1:1 on every probe: all must match; the reported distance is the worst.
+    func verifyAll(user: String, probes: [Embedding]) async throws -> VerifyResult {
+        guard !probes.isEmpty else { throw FaceGateError.noFace("the session's frames") }
+        var worst: VerifyResult?
+        for p in probes {
+            let v = try await index.verify(user: user, probe: p)
+            if worst == nil || v.distance > worst!.distance { worst = v }
+        }
+        return VerifyResult(match: worst!.match, distance: worst!.distance, threshold: worst!.threshold)
+    }
+
+    /// Turns a live session's anchor frames into templates of `user` (creates the user if pending).
+    func enrollFromAnchors(user: String, anchors: [(embedding: Embedding, pose: HeadPose, sharpness: Double)]) async throws -> Int {
+        let templates = anchors.map { FaceTemplate(embedding: $0.embedding, metadata: TemplateMetadata(pose: PoseBucket($0.pose), quality: 1)) }
+        return try await addTemplates(user: user, templates: templates)
+    }
+
+    /// Appends templates to a user (creating them from a pending record or anew).
+    func addTemplates(user: String, templates: [FaceTemplate]) async throws -> Int {
+        guard !templates.isEmpty else { throw FaceGateError.noFace("the given input") }
+        let exists = try await gallery.listUsers().contains { $0.name == user }
+        let pending = try await store.pendingUsers().first { $0.name == user }
+        if let dup = try? await index.identify(templates[0].embedding), let other = dup.user, other != user {
+            logger.warning("enrolling a face that matches another user", metadata: ["user": "\(user)", "matches": "\(other)"])
+        }
+        try await gallery.enroll(Enrollment(name: user, templates: templates, threshold: pending?.threshold,
+                                            mode: exists ? .append : .create))
+        if pending != nil { _ = try await store.removePendingUser(name: user) }
+        try await index.refresh()
+        return templates.count
+    }
+
+    // MARK: lockout
+
+    func checkLockout(user: String?, ip: String) async throws {
+        let st = try await lockout.check(LockoutSubject.of(user: user, source: "ip:" + ip))
+        if case .locked(_, _, let remaining) = st {
+            throw APIError(.init(code: 423, reasonPhrase: "Locked"), "locked_out", st.message ?? "locked out", retryAfter: Int(remaining.rounded(.up)))
+        }
+    }
+
+    func countAttempt(spec: SessionSpec, passed: Bool) async {
+        let subjects = LockoutSubject.of(user: spec.user, source: "ip:" + spec.source)
+        do {
+            if passed { try await lockout.success(subjects) } else { try await lockout.failure(subjects) }
+        } catch { logger.error("lockout bookkeeping failed", metadata: ["error": "\(error)"]) }
+    }
+}

@@ -1,0 +1,87 @@
+import FaceGate
+import FaceGateActions
+import FaceGateCore
+import FaceGateStore
+import Foundation
+
+/// Everything `facegate serve` can tune. Defaults are the documented ones (docs/server.md).
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// Gallery + server tables.
+    public var database: GalleryLocation
+    /// Face workers (threads with their own engine). Default: one per core.
+    public var workers = ProcessInfo.processInfo.activeProcessorCount
+    public var models: ModelDirectory = .resolve()
+    public var detector: DetectorChoice = .hog
+
+    /// 120 s: the default; a 3-challenge session needs ~20 s, the rest covers permission prompts.
+    public var sessionTTL: TimeInterval = 120
+    /// Default challenges per session (config liveness.challenges).
+    public var challenges = ChallengePlan.defaultCount
+    /// Challenge types sessions draw from (config liveness.challenge_types; empty = all).
+    public var challengeTypes: [ChallengeType] = ChallengeType.allCases
+    public var liveness = LivenessConfiguration()
+    /// Same-person threshold for verify/identify (config identity.threshold).
+    public var identityThreshold = IdentityThreshold.default
+
+    /// 512 KiB per JPEG frame: a 1280x720 webcam JPEG at quality 0.9 is ~150–250 KB; 640x480 at 0.7 ~30–60 KB.
+    public var maxFrameBytes = 512 * 1024
+    /// 8 MiB per HTTP body: a few base64 photos for enrollment.
+    public var maxBodyBytes = 8 * 1024 * 1024
+    /// 60 frames/s per session: twice a webcam's 30 fps; more is a flood, not a camera.
+    public var maxFPS = 60.0
+    /// 5 s without a frame closes the stream (too slow): the liveness engine fails a 0.7 s face gap anyway.
+    public var frameTimeout: TimeInterval = 5
+    /// Capture timestamps may run ahead of the server's clock by at most 1.5 s (network jitter and buffering);
+    /// more means frames are pushed faster than real time (a replayed recording).
+    public var clockSlack: TimeInterval = 1.5
+    /// Frames one session may have queued; more are skipped (answered `dropped`) so latency stays bounded.
+    public var maxInFlightPerSession = 2
+    /// Streaming sessions per worker before new sessions are shed with 503. 12 sessions × 15 fps = 180 frames/s per
+    /// worker, above what one core sustains (≈ 5 ms/frame ⇒ 200/s) only with headroom for embeddings.
+    public var sessionsPerWorker = 12
+    /// Queued jobs per worker above which new sessions are shed with 503.
+    public var maxQueuePerWorker = 24
+
+    public var keyRate = RateLimiter.Limit(rate: 20, burst: 60)
+    public var ipRate = RateLimiter.Limit(rate: 10, burst: 40)
+    /// Origins allowed to call the API from a browser (exact match); empty = same-origin only.
+    public var corsOrigins: [String] = []
+    /// Public base URL (behind a reverse proxy) used in `websocket` and link URLs; nil = from the Host header.
+    public var publicURL: String?
+    /// 24 h for enrollment links.
+    public var enrollLinkTTL: TimeInterval = 24 * 3600
+    public var lockoutEnabled = true
+    public var lockout = LockoutPolicy.default
+    /// Refuse to start on a non-loopback address when no API key exists.
+    public var requireKeysOffLoopback = true
+    /// Name of this instance (logs, session records).
+    public var instance = ProcessInfo.processInfo.hostName + ":" + String(ProcessInfo.processInfo.processIdentifier)
+
+    public init(database: GalleryLocation) { self.database = database }
+
+    /// Takes what the configuration file says about the server, identity, liveness and lockout.
+    public mutating func apply(_ c: FaceGateConfig) {
+        host = c.server.host.isEmpty ? host : c.server.host
+        port = c.server.port == 0 ? port : c.server.port
+        identityThreshold = c.identity.threshold > 0 ? c.identity.threshold : identityThreshold
+        if c.liveness.challenges > 0 { challenges = c.liveness.challenges }
+        let types = c.liveness.challengeTypes.compactMap(ChallengeType.init(rawValue:))
+        if !types.isEmpty { challengeTypes = types }
+        if c.liveness.challengeTimeout > 0 { liveness.challengeTimeout = c.liveness.challengeTimeout }
+        if c.liveness.timeout > 0 { liveness.sessionTimeout = c.liveness.timeout }
+        lockoutEnabled = c.lockout.enabled
+        lockout = c.lockout.policy
+        liveness.identityThreshold = identityThreshold
+    }
+
+    public var maxSessions: Int { workers * sessionsPerWorker }
+    public var maxQueue: Int { workers * maxQueuePerWorker }
+
+    /// True for 127.0.0.0/8, ::1 and localhost.
+    public static func isLoopback(_ host: String) -> Bool {
+        let h = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return h == "localhost" || h == "::1" || h.hasPrefix("127.")
+    }
+}

@@ -1,0 +1,331 @@
+import FaceGate
+import FaceGateCore
+import FaceGateStore
+import Foundation
+import HummingbirdWebSocket
+import Logging
+import NIOWebSocket
+
+/// Messages the server sends on the stream (JSON text).
+enum StreamMessage {
+    struct Ready: Encodable {
+        var type = "ready"
+        var session: String
+        var challenges: Int
+        var expiresAt: Date
+        var maxFrameBytes: Int
+        var maxFps: Double
+    }
+    struct Prompt: Encodable { var index: Int; var challenge: String; var text: String }
+    struct FrameAnswer: Encodable {
+        var type = "frame"
+        /// Echo of the frame's capture time (ms), so the client can measure frame-to-answer latency.
+        var t: Double
+        var guidance: String
+        var message: String
+        var prompt: Prompt?
+        var progress: Double
+        var completed: Int
+        var total: Int
+    }
+    struct Dropped: Encodable { var type = "dropped"; var t: Double }
+    struct Result: Encodable {
+        var type = "result"
+        var passed: Bool
+        var status: String
+        var reason: String?
+        var message: String
+    }
+    struct Failure: Encodable { var type = "error"; var code: String; var message: String }
+}
+
+/// One WebSocket stream of one session on this instance.
+actor LiveStream {
+    nonisolated let id: String
+    let record: SessionRecord
+    let server: FaceGateServer
+    let outbound: WebSocketOutboundWriter
+    let worker: Int
+    let pipeline: SessionPipeline
+    private let frames: AsyncStream<(Data, Double, UInt64)>
+    private let framesIn: AsyncStream<(Data, Double, UInt64)>.Continuation
+    private var finished = false
+    private var lastCaptureMs: Double?
+    private var firstCaptureMs: Double?
+    private var firstServerNs: UInt64?
+    private(set) var lastFrameNs: UInt64
+    private var inFlight = 0
+    private var recentArrivals: [UInt64] = []
+    private var completed = 0
+    private var processed = 0
+    let openedNs: UInt64
+
+    init(record: SessionRecord, server: FaceGateServer, outbound: WebSocketOutboundWriter, plan: ChallengePlan) {
+        id = record.id
+        self.record = record
+        self.server = server
+        self.outbound = outbound
+        worker = server.pool.assign()
+        var lc = server.config.liveness
+        lc.identityThreshold = server.config.identityThreshold
+        pipeline = SessionPipeline(plan: plan, configuration: lc)
+        (frames, framesIn) = AsyncStream.makeStream(of: (Data, Double, UInt64).self, bufferingPolicy: .unbounded)
+        openedNs = DispatchTime.now().uptimeNanoseconds
+        lastFrameNs = openedNs
+    }
+
+    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+    // MARK: receive side
+
+    enum Verdict { case accept, drop, reject(StreamCloseCode, String) }
+
+    /// Validates a binary frame message and queues it (or drops it when the session is already busy).
+    func receive(_ bytes: [UInt8]) async {
+        guard !finished else { return }
+        let now = Self.now()
+        let v = check(bytes, now: now)
+        switch v {
+        case .reject(let code, let message):
+            server.metrics.framesRejected.increment()
+            await close(code, message)
+        case .drop:
+            server.metrics.framesDropped.increment()
+            let t = Self.captureMs(bytes) ?? 0
+            try? await outbound.writeTextMessage(JSON.string(StreamMessage.Dropped(t: t)))
+        case .accept:
+            inFlight += 1
+            let jpeg = Data(bytes[8...])
+            framesIn.yield((jpeg, Self.captureMs(bytes)!, now))
+        }
+    }
+
+    static func captureMs(_ b: [UInt8]) -> Double? {
+        guard b.count >= 8 else { return nil }
+        var u: UInt64 = 0
+        for i in 0..<8 { u = u << 8 | UInt64(b[i]) }
+        return Double(bitPattern: u)
+    }
+
+    private func check(_ b: [UInt8], now: UInt64) -> Verdict {
+        let cfg = server.config
+        if b.count - 8 > cfg.maxFrameBytes {
+            return .reject(.frameTooLarge, "frame of \(b.count - 8) bytes exceeds \(cfg.maxFrameBytes) — send smaller JPEGs (640x480, quality 0.7)")
+        }
+        guard b.count >= 8 + 4, let t = Self.captureMs(b), t.isFinite, t >= 0,
+              b[8] == 0xFF, b[9] == 0xD8 else {
+            return .reject(.malformedFrame, "a frame is one binary message: 8-byte big-endian float64 capture time in ms, then JPEG bytes")
+        }
+        if let last = lastCaptureMs, t <= last {
+            return .reject(.outOfOrder, "capture time \(t) ms is not after the previous frame's \(last) ms — send frames in capture order")
+        }
+        if let t0 = firstCaptureMs, let s0 = firstServerNs {
+            let captureElapsed = (t - t0) / 1000
+            let serverElapsed = Double(now - s0) / 1e9
+            if captureElapsed > serverElapsed + cfg.clockSlack {
+                return .reject(.aheadOfRealTime, "capture times run ahead of real time — stream a live camera, not a recording")
+            }
+        } else {
+            firstCaptureMs = t; firstServerNs = now
+        }
+        recentArrivals.append(now)
+        recentArrivals.removeAll { now - $0 > 1_000_000_000 }
+        if Double(recentArrivals.count) > cfg.maxFPS {
+            return .reject(.tooManyFrames, "more than \(Int(cfg.maxFPS)) frames per second — send at most 30 fps")
+        }
+        lastCaptureMs = t
+        lastFrameNs = now
+        if inFlight >= cfg.maxInFlightPerSession { return .drop }
+        return .accept
+    }
+
+    /// A text message from the client: `{"type":"cancel"}` ends the session (failed); anything else is malformed.
+    func receiveText(_ s: String) async {
+        struct Msg: Decodable { var type: String }
+        if let m = try? JSONDecoder().decode(Msg.self, from: Data(s.utf8)), m.type == "cancel" {
+            await fail(reason: "cancelled", message: "cancelled by the client")
+            return
+        }
+        if let m = try? JSONDecoder().decode(Msg.self, from: Data(s.utf8)), m.type == "ping" { return }
+        server.metrics.framesRejected.increment()
+        await close(.malformedFrame, "unknown text message — send frames as binary messages, or {\"type\":\"cancel\"}")
+    }
+
+    // MARK: processing
+
+    func start() async throws {
+        let plan = pipeline.liveness.plan
+        try await outbound.writeTextMessage(JSON.string(StreamMessage.Ready(
+            session: id, challenges: plan.count, expiresAt: record.expires,
+            maxFrameBytes: server.config.maxFrameBytes, maxFps: server.config.maxFPS)))
+    }
+
+    /// Processes queued frames in order on the session's worker, answering each.
+    func processLoop() async {
+        for await (jpeg, t, arrived) in frames {
+            if finished { break }
+            let pipeline = self.pipeline
+            let step: FrameStep
+            do {
+                step = try await server.pool.run(on: worker) { engine in try pipeline.process(jpeg: jpeg, captureMs: t, engine: engine) }
+            } catch {
+                inFlight -= 1
+                server.metrics.framesRejected.increment()
+                await close(.malformedFrame, "a frame could not be decoded as JPEG — send image/jpeg bytes after the 8-byte timestamp")
+                break
+            }
+            inFlight -= 1
+            server.metrics.framesTotal.increment()
+            processed += 1
+            completed += step.passed.count
+            if finished { break }
+            let answer = StreamMessage.FrameAnswer(
+                t: t, guidance: step.guidance.rawValue, message: step.prompt == nil ? step.guidance.text : step.promptText ?? step.guidance.text,
+                prompt: step.prompt.map { .init(index: $0.index, challenge: $0.type.rawValue, text: $0.text) },
+                progress: (step.progress * 1000).rounded() / 1000, completed: completed, total: pipeline.liveness.plan.count)
+            try? await outbound.writeTextMessage(JSON.string(answer))
+            server.metrics.frameLatency.record(Double(Self.now() - arrived) / 1e9)
+            if let r = step.result {
+                await conclude(r)
+                break
+            }
+        }
+    }
+
+    /// Checks the session's deadline and frame timeout; called periodically.
+    func tick() async -> Bool {
+        guard !finished else { return false }
+        if Date() >= record.expires {
+            await expire()
+            return false
+        }
+        if Double(Self.now() - lastFrameNs) / 1e9 > server.config.frameTimeout {
+            await close(.tooSlow, "no frame for \(Int(server.config.frameTimeout)) s — keep the camera streaming")
+            return false
+        }
+        return true
+    }
+
+    // MARK: endings
+
+    /// Liveness is decided: identity (verification or enrollment), then record and answer.
+    private func conclude(_ r: LivenessResult) async {
+        guard !finished else { return }
+        finished = true
+        framesIn.finish()
+        let anchors = pipeline.anchors
+        var outcome = SessionOutcome.from(r)
+        var status: SessionStatus = r.live ? .succeeded : .failed
+        if r.live, let user = record.spec.user {
+            do {
+                switch record.spec.mode {
+                case .liveness:
+                    let v = try await server.verifyAll(user: user, probes: anchors.map(\.embedding))
+                    outcome.verified = v.match; outcome.distance = v.distance; outcome.threshold = v.threshold
+                    if !v.match { outcome.passed = false; outcome.reason = "no_match"; outcome.detail = "the face does not match \(user)"; status = .failed }
+                case .enroll:
+                    let n = try await server.enrollFromAnchors(user: user, anchors: anchors)
+                    outcome.enrolledTemplates = n
+                }
+            } catch {
+                outcome.passed = false; status = .failed
+                outcome.reason = record.spec.mode == .enroll ? "enroll_failed" : "verify_failed"
+                outcome.detail = "\(error)"
+                server.logger.warning("session identity step failed", metadata: ["session": "\(id)", "error": "\(error)"])
+            }
+        }
+        let sealed = anchors.isEmpty ? nil : try? server.sealer.seal(JSONEncoder().encode(anchors.map(\.embedding)))
+        await persist(status: status, outcome: outcome, embeddings: sealed)
+        let msg = StreamMessage.Result(passed: outcome.passed, status: status.rawValue, reason: outcome.reason,
+                                       message: SessionOutcome.publicMessage(outcome))
+        try? await outbound.writeTextMessage(JSON.string(msg))
+        try? await outbound.close(.normalClosure, reason: status.rawValue)
+    }
+
+    private func persist(status: SessionStatus, outcome: SessionOutcome, embeddings: Data?) async {
+        do {
+            if try await server.store.finishSession(id: id, status: status, outcome: outcome, embeddings: embeddings, now: Date()) {
+                server.metrics.sessionFinished(status)
+                await server.countAttempt(spec: record.spec, passed: outcome.passed)
+            }
+        } catch {
+            server.logger.error("cannot record session", metadata: ["session": "\(id)", "error": "\(error)"])
+        }
+        server.pool.release(worker)
+        server.logger.info("session finished", metadata: ["session": "\(id)", "status": "\(status.rawValue)",
+                                                          "reason": "\(outcome.reason ?? "-")", "frames": "\(outcome.frames)"])
+    }
+
+    /// Fails the session without a liveness result (protocol violation, cancel, disconnect, shutdown).
+    func fail(reason: String, message: String, closeCode: WebSocketErrorCode? = nil) async {
+        guard !finished else { return }
+        finished = true
+        framesIn.finish()
+        var outcome = SessionOutcome.empty
+        outcome.frames = processed
+        outcome.reason = reason
+        outcome.detail = message
+        await persist(status: .failed, outcome: outcome, embeddings: nil)
+        try? await outbound.writeTextMessage(JSON.string(StreamMessage.Failure(code: reason, message: message)))
+        if let c = closeCode { try? await outbound.close(c, reason: reason) }
+    }
+
+    func close(_ code: StreamCloseCode, _ message: String) async {
+        await fail(reason: code.reason, message: message, closeCode: .unknown(code.rawValue))
+    }
+
+    func abort(reason: String, closeCode: WebSocketErrorCode) async {
+        await fail(reason: reason, message: "the server is shutting down — start a new session", closeCode: closeCode)
+    }
+
+    private func expire() async {
+        guard !finished else { return }
+        finished = true
+        framesIn.finish()
+        var outcome = SessionOutcome.empty
+        outcome.frames = processed; outcome.reason = "expired"; outcome.detail = "the session expired"
+        do {
+            if try await server.store.finishSession(id: id, status: .expired, outcome: outcome, embeddings: nil, now: Date()) {
+                server.metrics.sessionFinished(.expired)
+            }
+        } catch { server.logger.error("cannot record session", metadata: ["session": "\(id)", "error": "\(error)"]) }
+        server.pool.release(worker)
+        try? await outbound.writeTextMessage(JSON.string(StreamMessage.Failure(code: "expired", message: "the session expired — start a new one")))
+        try? await outbound.close(.unknown(StreamCloseCode.expired.rawValue), reason: "expired")
+    }
+
+    /// The client went away before a result.
+    func disconnected() async {
+        await fail(reason: "disconnected", message: "the client closed the stream before the result")
+    }
+}
+
+extension SessionOutcome {
+    static let empty = SessionOutcome(passed: false, live: false, reason: nil, detail: nil, challenges: [], frames: 0, verified: nil,
+                                      distance: nil, threshold: nil, identityDistance: nil, evidence: [], enrolledTemplates: nil)
+
+    static func from(_ r: LivenessResult) -> SessionOutcome {
+        SessionOutcome(
+            passed: r.live, live: r.live, reason: r.failure?.code, detail: r.reason,
+            challenges: r.challenges.map { .init(type: $0.type.rawValue, status: $0.status.rawValue, latencyMs: $0.latencyMs) },
+            frames: r.frames, verified: nil, distance: nil, threshold: nil, identityDistance: r.identityDistance,
+            evidence: r.evidence.map { .init(index: $0.index, timestamp: ($0.timestamp * 1000).rounded() / 1000, role: $0.role.rawValue) },
+            enrolledTemplates: nil)
+    }
+
+    /// What the browser may be told: pass/fail and a generic hint, never scores or thresholds.
+    static func publicMessage(_ o: SessionOutcome) -> String {
+        if o.passed { return o.enrolledTemplates != nil ? "Enrolled — you can now verify with your face" : "Verified — you are live" }
+        switch o.reason ?? "" {
+        case "no_stable_face", "insufficient_signal": return "We could not see your face clearly — look straight at the camera in good light"
+        case "timeout", "no_return_to_neutral", "wrong_action", "reaction_too_fast":
+            return "The requested movement was not seen — follow each prompt after it appears"
+        case "face_lost": return "Your face left the camera view — stay in the oval"
+        case "multiple_faces": return "More than one face was in view — only one person may be in front of the camera"
+        case "identity_changed", "no_match": return "Not verified"
+        case "session_timeout", "expired": return "The check took too long — start again"
+        case "enroll_failed": return "Enrollment failed — try again"
+        default: return "Not verified — start again"
+        }
+    }
+}

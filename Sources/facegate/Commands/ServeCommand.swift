@@ -1,0 +1,73 @@
+import ArgumentParser
+import FaceGate
+import FaceGateActions
+import FaceGateCore
+import FaceGateServer
+import FaceGateVision
+import Foundation
+import Logging
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the HTTP + WebSocket server (liveness sessions, enrollment, verification, browser page).",
+        discussion: """
+        Examples:
+          facegate serve                                   # http://127.0.0.1:8080, SQLite in the data directory
+          facegate serve --db postgres://fg:pw@db/facegate --host 0.0.0.0 --port 8080 --public-url https://face.example.com
+        Binding a non-loopback address requires an API key (facegate keys create --scope admin). Without any key,
+        loopback clients act as admin (local demo). SIGINT/SIGTERM shut down gracefully: streaming sessions are
+        failed cleanly (close 1001) and recorded. See docs/server.md.
+        """)
+
+    @Option(help: "Address to listen on (default: config server.host, 127.0.0.1).") var host: String?
+    @Option(help: "Port (default: config server.port, 8080; 0 = any free port).") var port: Int?
+    @Option(help: "Gallery + server database: SQLite path or postgres:// URL (default: config store.database, $FACEGATE_DB, data directory).") var db: String?
+    @Option(help: "Configuration file (default: $FACEGATE_CONFIG, ./facegate.toml, ~/.config/facegate/facegate.toml).") var config: String?
+    @Option(help: "Face worker threads (default: one per core).") var workers: Int?
+    @Option(name: .customLong("cors-origin"), help: "Browser origin allowed to call the API (repeatable, exact match).") var corsOrigins: [String] = []
+    @Option(name: .customLong("public-url"), help: "External base URL (behind a TLS reverse proxy), used in session and link URLs.") var publicURL: String?
+    @Option(name: .customLong("session-ttl"), help: "Session lifetime in seconds.") var sessionTTL: Double = 120
+    @Option(name: .customLong("max-frame-bytes"), help: "Largest JPEG frame accepted on a stream.") var maxFrameBytes: Int = 512 * 1024
+    @Option(name: .customLong("log-format"), help: "Log format: text or json.") var logFormat = "text"
+    @Flag(help: "Debug logging.") var verbose = false
+    @OptionGroup var modelOptions: ModelOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            guard logFormat == "text" || logFormat == "json" else { throw FaceGateError.badInput("--log-format must be text or json") }
+            ServerSetup.bootstrapLogging(format: logFormat, level: verbose ? .debug : .info)
+            let cfg: FaceGateConfig
+            do { cfg = try FaceGateConfig.load(explicit: config) } catch let e as FaceGateConfigError {
+                throw FaceGateError.badInput(e.description)
+            }
+            var sc = ServerConfiguration(database: try ServerSetup.location(flag: db, config: cfg))
+            sc.apply(cfg)
+            if let h = host { sc.host = h }
+            if let p = port { sc.port = p }
+            guard (0...65535).contains(sc.port) else { throw FaceGateError.badInput("--port must be 0…65535") }
+            if let w = workers {
+                guard w >= 1 else { throw FaceGateError.badInput("--workers must be ≥ 1") }
+                sc.workers = w
+            }
+            guard sessionTTL >= 10 else { throw FaceGateError.badInput("--session-ttl must be ≥ 10 seconds") }
+            guard maxFrameBytes >= 16 * 1024 else { throw FaceGateError.badInput("--max-frame-bytes must be ≥ 16384") }
+            sc.sessionTTL = sessionTTL
+            sc.maxFrameBytes = maxFrameBytes
+            sc.corsOrigins = corsOrigins
+            sc.publicURL = publicURL
+            sc.models = modelOptions.directory
+            sc.detector = DetectorChoice(modelOptions.detector)
+            // One OpenCV/BLAS thread per worker: the workers already use every core.
+            NativeRuntime.setThreads(1)
+            let server: FaceGateServer
+            do {
+                server = try await FaceGateServer(config: sc, galleryKey: try ServerSetup.galleryKey(config: cfg))
+            } catch let e as ServerStartError { throw FaceGateError.runtime(e.description) }
+            do { try await server.run() } catch let e as ServerStartError {
+                await server.shutdown()
+                throw FaceGateError.badInput(e.description)
+            }
+        }
+    }
+}
