@@ -33,10 +33,12 @@ public final class VideoReader {
         let (h, msg) = withErrorBuffer { fg_video_open(path, $0, $1) }
         guard let h else { throw FaceGateError.unreadableMedia(path: path, detail: msg) }
         let reader = VideoReader(handle: h, name: path, isCamera: false)
-        // A file that opens but yields no frame (truncated, or not a video at all) is unreadable.
-        guard reader.frameCount != 0 || reader.width > 0 else {
-            throw FaceGateError.unreadableMedia(path: path, detail: "no decodable video stream")
+        // A file that opens but yields no frame (truncated, or not a video at all) is unreadable: decode the
+        // first frame now and hand it out on the first `next()`.
+        guard let first = try? reader.readFrame() else {
+            throw FaceGateError.unreadableMedia(path: path, detail: "no decodable video frame")
         }
+        reader.pending = first
         return reader
     }
 
@@ -57,8 +59,15 @@ public final class VideoReader {
     public var width: Int { Int(fg_video_width(handle)) }
     public var height: Int { Int(fg_video_height(handle)) }
 
+    private var pending: Frame?
+
     /// The next frame, or nil at the end. Timestamps are strictly increasing.
     public func next() throws -> Frame? {
+        if let p = pending { pending = nil; return p }
+        return try readFrame()
+    }
+
+    private func readFrame() throws -> Frame? {
         var img: OpaquePointer? = nil
         var t = 0.0
         let rc = fg_video_read(handle, &img, &t)
