@@ -9,5 +9,6 @@ enum CommandRegistry {
         BenchCommand.self,
         ServeCommand.self,
         KeysCommand.self,
+        UsersCommand.self,
     ]
 }

@@ -1,2 +1,0 @@
-import Testing
-@Test func placeholderFaceGateStoreTests() { #expect(Bool(true)) }
