@@ -54,17 +54,30 @@ public struct ExcursionDetector: Sendable {
         /// Seconds from onset to reaching `minAngle`; slower drifts are posture changes, not responses. 1.2 s:
         /// a prompted movement covers that range in 0.2–0.6 s.
         public var maxRise: Double
+        /// 3-D check: the parallax ratio (`Parallax`) must change by at least this much per degree of the peak
+        /// (0 = no check, for roll, which a flat photo reproduces exactly by being rotated).
+        public var parallaxPerDegree: Double = 0
     }
 
     /// Turns: ≥ 18° yaw. A prompted webcam turn is 25–45°; photo wobble/perspective tricks and posture sway in the
     /// fixture clips stay below ~10° of estimated yaw; 18° leaves margin both ways.
-    public static let turn = Parameters(minAngle: 18, onsetAngle: 5, armBand: 8, returnFraction: 0.5, maxRise: 1.2)
+    public static let turn = Parameters(minAngle: 18, onsetAngle: 5, armBand: 8, returnFraction: 0.5, maxRise: 1.2,
+                                        parallaxPerDegree: yawParallaxPerDegree)
     /// Tilts: ≥ 15° roll. Roll from the eye line is the most precise angle (±1°); a prompted tilt is 15–30°, a
     /// hand-held photo's in-plane jitter a few degrees.
     public static let tilt = Parameters(minAngle: 15, onsetAngle: 4, armBand: 6, returnFraction: 0.5, maxRise: 1.2)
     /// Looking up/down: ≥ 12° pitch. People move less in pitch (10–25° when asked) and 2-D landmark pitch is
     /// compressed, so the bar is lower than for yaw.
-    public static let look = Parameters(minAngle: 12, onsetAngle: 4, armBand: 6, returnFraction: 0.5, maxRise: 1.2)
+    public static let look = Parameters(minAngle: 12, onsetAngle: 4, armBand: 6, returnFraction: 0.5, maxRise: 1.2,
+                                        parallaxPerDegree: pitchParallaxPerDegree)
+    /// Yaw parallax per degree required of a turn: 0.0025, about half the smallest slope measured on real head
+    /// turns (0.004–0.011 per degree on the fixture clips), while a perspective-wobbled photo showed 0.0005.
+    public static let yawParallaxPerDegree = 0.0025
+    /// Pitch parallax per degree: 0.004, about half the smallest real slope (0.0075–0.012 on the fixture clips);
+    /// the wobbled photo showed 0.0008.
+    public static let pitchParallaxPerDegree = 0.004
+    /// Parallax is required for at most 30° of the peak: beyond that the far jaw is hidden and the ratio saturates.
+    public static let parallaxCapDegrees = 30.0
     /// Onset and neutral bands are never tighter than 3 × the person's measured pose noise (low light, small
     /// faces), and the required angle never below 5 × it: with 2.5° of jitter at 10 fps, 8° swings arise from
     /// noise about once a minute (synthetic static-face runs), 12.5° ones not at all.
@@ -79,8 +92,8 @@ public struct ExcursionDetector: Sendable {
 
     private enum State: Sendable {
         case unarmed, armed
-        case rising(onset: FrameStamp, peak: Double, peakAt: FrameStamp)
-        case returning(onset: FrameStamp, peak: Double, peakAt: FrameStamp)
+        case rising(onset: FrameStamp, peak: Double, peakAt: FrameStamp, parallax: Double)
+        case returning(onset: FrameStamp, peak: Double, peakAt: FrameStamp, parallax: Double)
     }
     private var state: State = .unarmed
     private var insufficient: String? = nil
@@ -105,32 +118,37 @@ public struct ExcursionDetector: Sendable {
         let arm = max(p.armBand, noise)
         let minAngle = max(p.minAngle, Self.minAngleNoiseMultiple * b.noise(axis))
         let d = direction * (s.value(axis) - b.neutral(axis))
+        let par = direction * (s.parallax(axis) - b.parallax(axis))
         lastDeviation = d
         switch state {
         case .unarmed:
             if abs(d) <= arm { state = .armed }
         case .armed:
-            if d > onsetThr { state = .rising(onset: s.stamp, peak: d, peakAt: s.stamp) }
-        case .rising(let onset, var peak, var peakAt):
+            if d > onsetThr { state = .rising(onset: s.stamp, peak: d, peakAt: s.stamp, parallax: par) }
+        case .rising(let onset, var peak, var peakAt, var parallax):
             if d > peak { peak = d; peakAt = s.stamp }
+            parallax = max(parallax, par)
             if peak >= minAngle {
                 // reached the angle: only if fast enough to be a response rather than a drift
                 state = peakAt.timestamp - onset.timestamp <= p.maxRise
-                    ? .returning(onset: onset, peak: peak, peakAt: peakAt) : .unarmed
+                    ? .returning(onset: onset, peak: peak, peakAt: peakAt, parallax: parallax) : .unarmed
             } else if d < onsetThr {
                 state = abs(d) <= arm ? .armed : .unarmed          // near miss: fell back before the angle
             } else if s.stamp.timestamp - onset.timestamp > p.maxRise {
                 state = .unarmed                                   // too slow: a drift, must come back first
             } else {
-                state = .rising(onset: onset, peak: peak, peakAt: peakAt)
+                state = .rising(onset: onset, peak: peak, peakAt: peakAt, parallax: parallax)
             }
-        case .returning(let onset, var peak, var peakAt):
+        case .returning(let onset, var peak, var peakAt, var parallax):
             if d > peak { peak = d; peakAt = s.stamp }
+            parallax = max(parallax, par)
             if d <= max(arm, peak * p.returnFraction) {
                 state = abs(d) <= arm ? .armed : .unarmed
+                // a flat picture moved about: the pose solver saw a rotation the face's own geometry did not show
+                guard parallax >= p.parallaxPerDegree * min(peak, Self.parallaxCapDegrees) else { return nil }
                 return DetectedAction(type: type, onset: onset, peak: peakAt, completion: s.stamp, amplitude: peak)
             }
-            state = .returning(onset: onset, peak: peak, peakAt: peakAt)
+            state = .returning(onset: onset, peak: peak, peakAt: peakAt, parallax: parallax)
         }
         return nil
     }
@@ -140,8 +158,8 @@ public struct ExcursionDetector: Sendable {
         switch state {
         case .unarmed: return .waitingForNeutral
         case .armed: return .ready
-        case .rising(_, let peak, _): return .inProgress(0.8 * min(1, max(0, peak / parameters.minAngle)))
-        case .returning(_, let peak, _):
+        case .rising(_, let peak, _, _): return .inProgress(0.8 * min(1, max(0, peak / parameters.minAngle)))
+        case .returning(_, let peak, _, _):
             let target = peak * parameters.returnFraction
             let back = peak > target ? (peak - lastDeviation) / (peak - target) : 1
             return .awaitingReturn(0.8 + 0.2 * min(1, max(0, back)))
@@ -193,7 +211,8 @@ public struct SwingDetector: Sendable {
         var d: Double
         var at: FrameStamp
         var left: FrameStamp
-        init(d: Double, at: FrameStamp) { self.d = d; self.at = at; self.left = at }
+        var parallax: Double
+        init(d: Double, at: FrameStamp, parallax: Double) { self.d = d; self.at = at; self.left = at; self.parallax = parallax }
     }
     private var armed = false
     private var pivots: [Pivot] = []
@@ -221,7 +240,7 @@ public struct SwingDetector: Sendable {
         let arm = max(p.armBand, noise)
         let minSwing = max(p.minSwing, ExcursionDetector.minAngleNoiseMultiple * b.noise(p.axis))
         let d = s.value(p.axis) - b.neutral(p.axis)
-        let here = Pivot(d: d, at: s.stamp)
+        let here = Pivot(d: d, at: s.stamp, parallax: s.parallax(p.axis) - b.parallax(p.axis))
         guard armed else {
             if abs(d) <= arm { armed = true; pivots = [here]; run = nil; dir = 0; rest = [here] }
             return nil
@@ -282,6 +301,10 @@ public struct SwingDetector: Sendable {
             let hi = seq.map(\.d).max() ?? 0, lo = seq.map(\.d).min() ?? 0
             guard hi >= p.minSide, lo <= -p.minSide else { return nil }
         }
+        // 3-D check as for turns: the nose must move across the face outline with the swings
+        let perDegree = p.axis == .yaw ? ExcursionDetector.yawParallaxPerDegree : ExcursionDetector.pitchParallaxPerDegree
+        let pars = seq.map(\.parallax)
+        guard (pars.max() ?? 0) - (pars.min() ?? 0) >= perDegree * min(smallest, ExcursionDetector.parallaxCapDegrees) else { return nil }
         let peak = seq.max { abs($0.d) < abs($1.d) } ?? r
         let action = DetectedAction(type: type, onset: onset, peak: peak.at, completion: s.stamp, amplitude: smallest)
         reset()
@@ -309,24 +332,29 @@ public struct BlinkDetector: Sendable {
     public static let noiseMultiple = 4.0
     /// The eye counts as reopened above 90 % of the open EAR (hysteresis above the 85 % start).
     public static let recoverRatio = 0.90
-    /// Minimum dip duration 60 ms: one-frame landmark glitches at 25–30 fps last 33–40 ms.
-    public static let minDuration = 0.06
+    /// Minimum dip duration 90 ms: one- and two-frame landmark glitches at 25–30 fps last 33–67 ms (seen on small
+    /// photo faces); real blinks on the fixture clips stay below 85 % of the open EAR for 130–470 ms.
+    public static let minDuration = 0.09
     /// Maximum 500 ms: spontaneous and voluntary blinks last 100–400 ms; longer is a deliberate eye closure.
     public static let maxDuration = 0.5
     /// Head steadiness during the dip: pitch ≤ 8° and yaw ≤ 10° of change, otherwise the dip is a gaze/head
     /// movement artefact, not a blink.
     public static let maxPitchChange = 8.0
     public static let maxYawChange = 10.0
+    /// The eye distance must stay within ±10 % of its pre-dip value: a blink moves only the lids, while a
+    /// landmark-fit jump (the usual cause of false dips on small or blurred faces) shifts the whole eye region.
+    public static let maxInterocularChange = 0.10
 
     public let type = ChallengeType.blink
 
     private enum State: Sendable {
         case unarmed, open
-        case dip(start: FrameStamp, minRatio: Double, minAt: FrameStamp, yaw: Double, pitch: Double)
+        case dip(start: FrameStamp, minRatio: Double, minAt: FrameStamp, yaw: Double, pitch: Double, iod: Double)
     }
     private var state: State = .unarmed
     private var insufficient: String? = nil
     private var lastRatio = 1.0
+    private var lastIOD = 0.0
 
     public init() {}
     public mutating func reset() { state = .unarmed }
@@ -350,15 +378,18 @@ public struct BlinkDetector: Sendable {
         insufficient = nil
         let r = s.ear / b.openEAR
         lastRatio = r
+        let iodBefore = lastIOD > 0 ? lastIOD : s.interocular
+        lastIOD = s.interocular
         switch state {
         case .unarmed:
             if r >= Self.recoverRatio { state = .open }
         case .open:
-            if r < Self.dipStartRatio {
-                state = .dip(start: s.stamp, minRatio: r, minAt: s.stamp, yaw: s.yaw, pitch: s.pitch)
+            if r < Self.dipStartRatio && abs(s.interocular - iodBefore) <= Self.maxInterocularChange * iodBefore {
+                state = .dip(start: s.stamp, minRatio: r, minAt: s.stamp, yaw: s.yaw, pitch: s.pitch, iod: iodBefore)
             }
-        case .dip(let start, var minRatio, var minAt, let yaw, let pitch):
-            if abs(s.pitch - pitch) > Self.maxPitchChange || abs(s.yaw - yaw) > Self.maxYawChange {
+        case .dip(let start, var minRatio, var minAt, let yaw, let pitch, let iod):
+            if abs(s.pitch - pitch) > Self.maxPitchChange || abs(s.yaw - yaw) > Self.maxYawChange
+                || abs(s.interocular - iod) > Self.maxInterocularChange * iod {
                 state = .unarmed          // head moved: not a clean blink; wait for open eyes again
                 return nil
             }
@@ -377,7 +408,7 @@ public struct BlinkDetector: Sendable {
                 state = .unarmed          // eyes held closed: an eye closure, not a blink
                 return nil
             }
-            state = .dip(start: start, minRatio: minRatio, minAt: minAt, yaw: yaw, pitch: pitch)
+            state = .dip(start: start, minRatio: minRatio, minAt: minAt, yaw: yaw, pitch: pitch, iod: iod)
         }
         return nil
     }
@@ -387,7 +418,7 @@ public struct BlinkDetector: Sendable {
         switch state {
         case .unarmed: return .waitingForNeutral
         case .open: return .ready
-        case .dip(_, let minRatio, _, _, _):
+        case .dip(_, let minRatio, _, _, _, _):
             let depth = (1 - minRatio) / (1 - Self.closedRatio)
             return minRatio <= Self.closedRatio ? .awaitingReturn(0.8 + 0.2 * min(1, max(0, (lastRatio - minRatio) / (Self.recoverRatio - minRatio))))
                                                 : .inProgress(0.8 * min(1, max(0, depth)))

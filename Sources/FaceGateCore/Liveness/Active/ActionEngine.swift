@@ -69,11 +69,16 @@ public struct ActionEngine: Sendable {
         }
     }
 
-    /// True when the head is within the arm bands of neutral on every axis (the state asked for between challenges).
+    /// "Near neutral" between challenges: within 10° of the calibrated pose on every axis. Wider than the
+    /// detectors' own arm bands (6–8°) because posture drifts by several degrees over a session (fixture talking
+    /// heads), while the end of a turn or tilt (≥ 15°) is still well outside it.
+    public static let neutralBand = 10.0
+
+    /// True when the head is near its calibrated neutral on every axis (the state asked for between challenges).
     public var isNearNeutral: Bool {
         guard let s = last else { return false }
-        return abs(s.yaw - baseline.yaw) <= ExcursionDetector.turn.armBand
-            && abs(s.pitch - baseline.pitch) <= ExcursionDetector.look.armBand
-            && abs(s.roll - baseline.roll) <= ExcursionDetector.tilt.armBand
+        return abs(s.yaw - baseline.yaw) <= Self.neutralBand
+            && abs(s.pitch - baseline.pitch) <= Self.neutralBand
+            && abs(s.roll - baseline.roll) <= Self.neutralBand
     }
 }

@@ -22,15 +22,22 @@ public struct FaceSignal: Sendable, Hashable {
     public var mar: Double
     /// Inter-ocular distance in pixels: how much detail the landmarks have.
     public var interocular: Double
+    /// Parallax of the nose against the face outline (see `Parallax`): moves with a real 3-D head rotation, barely
+    /// with a flat photo that is tilted or warped.
+    public var yawParallax: Double
+    public var pitchParallax: Double
 
-    public init(stamp: FrameStamp, yaw: Double, pitch: Double, roll: Double, ear: Double, mar: Double, interocular: Double) {
+    public init(stamp: FrameStamp, yaw: Double, pitch: Double, roll: Double, ear: Double, mar: Double, interocular: Double,
+                yawParallax: Double = 0, pitchParallax: Double = 0) {
         self.stamp = stamp; self.yaw = yaw; self.pitch = pitch; self.roll = roll
         self.ear = ear; self.mar = mar; self.interocular = interocular
+        self.yawParallax = yawParallax; self.pitchParallax = pitchParallax
     }
 
     public init(face: FaceObservation, stamp: FrameStamp) {
+        let p = Parallax.measure(face.landmarks)
         self.init(stamp: stamp, yaw: face.pose.yaw, pitch: face.pose.pitch, roll: face.pose.roll,
-                  ear: face.ear.mean, mar: face.mar, interocular: face.interocular)
+                  ear: face.ear.mean, mar: face.mar, interocular: face.interocular, yawParallax: p.yaw, pitchParallax: p.pitch)
     }
 
     public func value(_ axis: PoseAxis) -> Double {
@@ -39,6 +46,43 @@ public struct FaceSignal: Sendable, Hashable {
         case .pitch: return pitch
         case .roll: return roll
         }
+    }
+    public func parallax(_ axis: PoseAxis) -> Double {
+        switch axis {
+        case .yaw: return yawParallax
+        case .pitch: return pitchParallax
+        case .roll: return 0
+        }
+    }
+}
+
+/// 3-D consistency of a head rotation, from the 2-D landmarks alone.
+///
+/// The nose tip stands ~3 cm in front of the cheeks and eyes. When a head turns, the nose tip slides sideways
+/// across the face outline; when it looks up, the nose tip rises towards the eye line. A flat photo that is tilted,
+/// warped or zoomed moves all points together (a homography), so these ratios hardly change even when a pose
+/// solver reports 20° of yaw for it. Both ratios are measured in the face's own frame (along and across the eye
+/// line), so in-plane rotation and scale do not affect them.
+public enum Parallax {
+    /// yaw: nose-tip offset from the middle of jaw points 1–15 along the eye line, over the jaw width (+ when the
+    /// person turns to their left). pitch: minus the nose tip's distance below the eye line over the eye-to-mouth
+    /// distance (+ when the person looks up).
+    public static func measure(_ lm: Landmarks68) -> (yaw: Double, pitch: Double) {
+        let r = lm.rightEyeCenter, l = lm.leftEyeCenter
+        let d = l - r
+        let n = d.length
+        guard n > 1e-6 else { return (0, 0) }
+        let u = d / n                       // along the eye line, towards the subject's left
+        let v = Point2(-u.y, u.x)           // across it, downwards in an upright face
+        func dot(_ a: Point2, _ b: Point2) -> Double { a.x * b.x + a.y * b.y }
+        let p = lm.points
+        let jawMid = (p[1] + p[15]) / 2
+        let width = dot(p[15] - p[1], u)
+        let eyes = (r + l) / 2
+        let mouth = (p[51] + p[57]) / 2
+        let drop = dot(mouth - eyes, v)
+        guard abs(width) > 1e-6, abs(drop) > 1e-6 else { return (0, 0) }
+        return (dot(p[30] - jawMid, u) / width, -dot(p[30] - eyes, v) / drop)
     }
 }
 
@@ -79,6 +123,8 @@ public struct SignalSmoother: Sendable {
         out.pitch = Self.median(recent.map(\.pitch))
         out.roll = Self.median(recent.map(\.roll))
         out.mar = Self.median(recent.map(\.mar))
+        out.yawParallax = Self.median(recent.map(\.yawParallax))
+        out.pitchParallax = Self.median(recent.map(\.pitchParallax))
         return out
     }
 
@@ -113,6 +159,9 @@ public struct ActiveBaseline: Sendable, Hashable, Codable {
     public var pitchNoise: Double
     public var rollNoise: Double
     public var interocular: Double
+    /// Resting parallax ratios (see `Parallax`).
+    public var yawParallax: Double = 0
+    public var pitchParallax: Double = 0
     /// The frame calibration completed on: the early identity anchor.
     public var frame: FrameStamp
 
@@ -128,6 +177,13 @@ public struct ActiveBaseline: Sendable, Hashable, Codable {
         case .yaw: return yaw
         case .pitch: return pitch
         case .roll: return roll
+        }
+    }
+    public func parallax(_ axis: PoseAxis) -> Double {
+        switch axis {
+        case .yaw: return yawParallax
+        case .pitch: return pitchParallax
+        case .roll: return 0
         }
     }
     public func noise(_ axis: PoseAxis) -> Double {
@@ -195,12 +251,15 @@ public struct BaselineCalibrator: Sendable {
         }
         let ears = samples.map(\.ear), mars = samples.map(\.mar)
         hint = nil
-        return ActiveBaseline(
+        var b = ActiveBaseline(
             yaw: SignalSmoother.median(yaws), pitch: SignalSmoother.median(pitches), roll: SignalSmoother.median(rolls),
             openEAR: SignalSmoother.median(ears), earNoise: SignalSmoother.robustSigma(ears),
             mar: SignalSmoother.median(mars), marNoise: SignalSmoother.robustSigma(mars),
             yawNoise: SignalSmoother.robustSigma(yaws), pitchNoise: SignalSmoother.robustSigma(pitches),
             rollNoise: SignalSmoother.robustSigma(rolls),
             interocular: SignalSmoother.median(samples.map(\.interocular)), frame: s.stamp)
+        b.yawParallax = SignalSmoother.median(samples.map(\.yawParallax))
+        b.pitchParallax = SignalSmoother.median(samples.map(\.pitchParallax))
+        return b
     }
 }

@@ -1,0 +1,129 @@
+import ArgumentParser
+import FaceGate
+import FaceGateCore
+import FaceGateVision
+import Foundation
+
+/// Options of challenge–response (active) liveness, used by `facegate liveness` when `--passive` is not given.
+struct ActiveCLIOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Challenges to check, in order (a recording is checked against exactly this list): \(ChallengeType.allCases.map(\.rawValue).joined(separator: ", ")).",
+                               valueName: "LIST"))
+    var challenges: String?
+
+    @Option(help: ArgumentHelp("A random plan of N challenges (default \(ChallengePlan.defaultCount)), drawn from a fresh 32-byte nonce.", valueName: "N"))
+    var random: Int?
+
+    @Option(help: ArgumentHelp("Seed for a reproducible random plan (tests, demos).", valueName: "S"))
+    var seed: UInt64?
+
+    @Option(help: ArgumentHelp("Challenge types a random plan may use (default: all ten).", valueName: "LIST"))
+    var allow: String?
+
+    @Option(help: ArgumentHelp("Seconds allowed per challenge (default \(Int(LivenessConfiguration.defaultChallengeTimeout))).", valueName: "SECONDS"))
+    var timeout: Double?
+
+    @Option(help: ArgumentHelp("Write an annotated video with the prompt, progress and verdict.", valueName: "OUT.mp4"))
+    var annotate: String?
+
+    @Flag(name: .customLong("no-identity"), help: "Skip the check that the same person is seen on the early and late frames.")
+    var noIdentity = false
+
+    func plan() throws -> ChallengePlan {
+        if let list = challenges {
+            guard random == nil, seed == nil, allow == nil else {
+                throw FaceGateError.badInput("--challenges is an explicit list: do not combine it with --random, --seed or --allow")
+            }
+            return try ChallengePlan(explicit: ChallengeType.parseList(list))
+        }
+        let n = random ?? ChallengePlan.defaultCount
+        let allowed = try allow.map { try ChallengeType.parseList($0) } ?? ChallengeType.allCases
+        if let s = seed { return try ChallengePlan(seed: s, count: n, allowed: allowed) }
+        return try ChallengePlan.random(count: n, allowed: allowed)
+    }
+
+    func configuration() throws -> LivenessConfiguration {
+        var c = LivenessConfiguration()
+        if let t = timeout {
+            guard t > 0, t.isFinite else { throw FaceGateError.badInput("--timeout must be a positive number of seconds") }
+            c.challengeTimeout = t
+        }
+        return c
+    }
+}
+
+/// The active path of `facegate liveness`.
+enum ActiveLivenessCLI {
+    struct Context {
+        var video: String?
+        var camera: String?
+        var image: String?
+        var json: Bool
+    }
+
+    /// Runs the session; returns whether the person was live.
+    static func run(_ ctx: Context, options: ActiveCLIOptions, models: ModelOptions) throws -> Bool {
+        if ctx.image != nil {
+            throw FaceGateError.badInput("challenges need motion: use --video F or --camera N (or --passive for a still image)")
+        }
+        let plan: ChallengePlan
+        do { plan = try options.plan() } catch let e as ActiveLivenessError { throw FaceGateError.badInput(e.description) }
+        let config = try options.configuration()
+        let isCamera = ctx.camera != nil
+        let source: FrameSource = try ctx.video.map { try VideoSource.file($0) } ?? VideoSource.camera(ctx.camera!)
+        let engine = try models.engine()
+        if !options.noIdentity { _ = try engine.embedder() }     // fail early on a missing model, before the person starts
+        let runner = ActiveRunner(engine: engine, plan: plan, configuration: config, checkIdentity: !options.noIdentity)
+        var writer: VideoWriter?
+        // Prompts go to the terminal as they appear (stderr under --json so stdout stays one JSON document).
+        let say: (String) -> Void = { text in ctx.json ? printError(text) : print(text) }
+        if isCamera {
+            say("Plan: \(plan.challenges.map(\.rawValue).joined(separator: ", "))" + (plan.isRandom ? "" : " (explicit)"))
+        }
+        let result = try runner.run(source) { frame, analysis, update in
+            if isCamera {
+                for e in update.events {
+                    switch e {
+                    case .calibrated: say("Ready.")
+                    case .prompt(let i, _, let text, _): say("→ [\(i + 1)/\(plan.count)] \(text)")
+                    case .passed(_, let o): say("  ✓ \(o.type.rawValue)" + (o.latencyMs.map { " (\($0) ms)" } ?? ""))
+                    case .failed(let f): say("  ✗ \(f.description)")
+                    default: break
+                    }
+                }
+            }
+            if let out = options.annotate {
+                if writer == nil {
+                    writer = try VideoWriter(path: out, fps: source.fps > 0 ? source.fps : 15, width: frame.image.width, height: frame.image.height)
+                }
+                let canvas = frame.image.clone()
+                ActiveOverlay.draw(on: canvas, analysis: analysis, update: update, session: runner.session)
+                writer?.write(canvas)
+            }
+        }
+        if result.frames == 0 {
+            throw FaceGateError.unreadableMedia(path: ctx.video ?? ctx.camera ?? "input", detail: "no frame could be decoded")
+        }
+        if ctx.json {
+            print(jsonLine(result))
+        } else {
+            printHuman(result, identitySkipped: runner.identitySkipped)
+        }
+        return result.live
+    }
+
+    static func printHuman(_ r: LivenessResult, identitySkipped: Int) {
+        let passed = r.challenges.filter(\.passed).count
+        print("\(r.live ? "LIVE" : "NOT LIVE") — \(passed)/\(r.plan.count) challenge\(r.plan.count == 1 ? "" : "s") passed, \(r.frames) frames")
+        if r.plan.isRandom { print("  plan nonce \(r.plan.nonceHex)") }
+        for o in r.challenges {
+            var s = "  " + (o.passed ? "✓" : (o.status == .failed ? "✗" : "·")) + " " + o.type.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)
+            if let ms = o.latencyMs { s += "  latency \(ms) ms" }
+            if let at = o.at { s += String(format: "  at %.2f s", at) }
+            if !o.otherActions.isEmpty { s += "  (also: \(o.otherActions.map(\.rawValue).joined(separator: ", ")))" }
+            print(s)
+        }
+        if let d = r.identityDistance { print(String(format: "  identity: max distance %.3f between anchor frames", d)) }
+        if identitySkipped > 0 { print("  identity: \(identitySkipped) anchor frame(s) could not be embedded") }
+        if let reason = r.reason { print("  reason: \(reason)") }
+    }
+}
