@@ -81,6 +81,7 @@ let package = Package(
         .target(
             name: "FaceGate",
             dependencies: ["FaceGateCore", "FaceGateVision", "FaceGateStore", "FaceGateActions",
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "Logging", package: "swift-log")]
         ),

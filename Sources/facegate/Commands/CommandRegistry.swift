@@ -10,5 +10,7 @@ enum CommandRegistry {
         ServeCommand.self,
         KeysCommand.self,
         UsersCommand.self,
+        AttackCommand.self,
+        EvaluatePadCommand.self,
     ]
 }

