@@ -20,7 +20,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "JSON output.") var json = false
     @OptionGroup var modelOptions: ModelOptions
 
-    struct StageJSON: Encodable { var stage: String; var median_ms: Double; var p90_ms: Double; var samples: Int }
+    struct StageJSON: Encodable {
+        var stage: String; var median_ms: Double; var p90_ms: Double; var cpu_median_ms: Double; var cpu_p90_ms: Double; var samples: Int
+    }
     struct Output: Encodable { var stages: [StageJSON]; var peak_memory_bytes: Int; var threads: Int }
 
     static let defaultImageCandidates = ["testdata/images/obama.jpg", "testdata/images/biden.jpg"]
@@ -71,15 +73,23 @@ struct BenchCommand: AsyncParsableCommand {
             let stages = [decode, detect, landmarks, pose, embed, tracked]
             let peak = NativeRuntime.peakResidentBytes
             if json {
-                print(jsonLine(Output(stages: stages.map { StageJSON(stage: $0.name, median_ms: r($0.median), p90_ms: r($0.p90), samples: $0.millis.count) },
-                                      peak_memory_bytes: peak, threads: threads)))
+                print(jsonLine(Output(stages: stages.map {
+                    StageJSON(stage: $0.name, median_ms: r($0.median), p90_ms: r($0.p90), cpu_median_ms: r($0.cpuMedian),
+                              cpu_p90_ms: r($0.cpuP90), samples: $0.millis.count)
+                }, peak_memory_bytes: peak, threads: threads)))
             } else {
-                print("stage                     median ms     p90 ms   samples")
-                for s in stages {
-                    print(String(format: "%-24@ %9.3f  %9.3f  %8d", s.name as NSString, s.median, s.p90, s.millis.count))
-                }
+                Self.printTable(stages)
                 print("peak memory: \(formatBytes(peak)); native threads: \(threads)")
             }
+        }
+    }
+
+    /// Prints stages as a table: wall-clock and thread-CPU median / p90.
+    static func printTable(_ stages: [LatencySamples]) {
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+        print(pad("stage", 28) + "  wall median      p90   cpu median      p90   samples")
+        for s in stages {
+            print(pad(s.name, 28) + String(format: "  %8.3f ms %8.3f  %8.3f ms %8.3f  %8d", s.median, s.p90, s.cpuMedian, s.cpuP90, s.millis.count))
         }
     }
 
