@@ -18,6 +18,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Repetitions for single-image stages.") var repeats = 50
     @Option(help: "Worker threads for native code (1 = one core, as the targets are stated).") var threads = 1
     @Flag(help: "JSON output.") var json = false
+    @Option(help: "Instead of the face stages: measure 1:N identify on a synthetic gallery of N random templates (see bench-gallery).")
+    var gallery: Int?
     @OptionGroup var modelOptions: ModelOptions
 
     struct StageJSON: Encodable {
@@ -28,6 +30,11 @@ struct BenchCommand: AsyncParsableCommand {
     static let defaultImageCandidates = ["testdata/images/obama.jpg", "testdata/images/biden.jpg"]
 
     func run() async throws {
+        if let n = gallery {
+            let sub = try BenchGalleryCommand.parse([String(n)] + (json ? ["--json"] : []))
+            try await sub.run()
+            return
+        }
         try await reportingErrors {
             NativeRuntime.setThreads(threads)
             let engine = try modelOptions.engine()
