@@ -73,6 +73,8 @@ public protocol Gallery: AnyObject, Sendable {
 
     /// Stores a user and all their templates atomically (all or nothing).
     @discardableResult func enroll(_ e: Enrollment) async throws -> UserSummary
+    /// Stores several users in one transaction (import, bulk loads): all or nothing.
+    func enroll(batch: [Enrollment]) async throws
     func listUsers() async throws -> [UserSummary]
     /// Throws `GalleryError.unknownUser`.
     func user(named: String) async throws -> UserRecord

@@ -64,8 +64,8 @@ public enum GalleryExport {
         return try enc.encode(file)
     }
 
-    /// Imports every user; names that already exist fail the import before anything is written unless `replace`.
-    /// Each user is written in its own transaction. Returns the number of users imported.
+    /// Imports every user in one transaction (all or nothing); names that already exist fail the import unless
+    /// `replace`. Returns the number of users imported.
     @discardableResult
     public static func importUsers(_ data: Data, into gallery: any Gallery, key: GalleryKey, replace: Bool = false) async throws -> Int {
         let dec = JSONDecoder()
@@ -109,7 +109,7 @@ public enum GalleryExport {
             let existing = Set(try await gallery.listUsers().map(\.name))
             if let clash = enrollments.first(where: { existing.contains($0.name) }) { throw GalleryError.userExists(clash.name) }
         }
-        for e in enrollments { try await gallery.enroll(e) }
+        try await gallery.enroll(batch: enrollments)
         return enrollments.count
     }
 }

@@ -162,44 +162,52 @@ public final class PostgresGallery: Gallery, @unchecked Sendable {
 
     @discardableResult
     public func enroll(_ e: Enrollment) async throws -> UserSummary {
-        try validate(e)
+        try await enroll(batch: [e])
+        return try await user(named: e.name).summary
+    }
+
+    public func enroll(batch: [Enrollment]) async throws {
+        for e in batch { try validate(e) }
         let key = self.key, logger = self.logger
-        _ = try await transaction("enroll \(e.name)") { c in
-            let userID: Int64
-            let uid: UUID
-            if let (id, u) = try await Self.userID(c, name: e.name, logger) {
-                guard e.mode != .create else { throw GalleryError.userExists(e.name) }
-                userID = id; uid = UUID(uuidString: u) ?? UUID()
-                if e.mode == .replace { try await c.query("DELETE FROM templates WHERE user_id = \(userID)", logger: logger) }
-                if let t = e.threshold { try await c.query("UPDATE users SET threshold = \(t) WHERE id = \(userID)", logger: logger) }
-            } else {
-                uid = e.key ?? UUID()
-                var taken = 0
-                for try await n in try await c.query("SELECT COUNT(*) FROM users WHERE uid = \(uid.uuidString)", logger: logger).decode(Int.self) { taken = n }
-                if taken > 0 { throw GalleryError.userExists("\(e.name) (same key \(uid.uuidString) as another user)") }
-                var newID: Int64 = 0
-                for try await id in try await c.query("""
-                    INSERT INTO users(uid, name, threshold, created) VALUES (\(uid.uuidString), \(e.name), \(e.threshold), \(e.created.timeIntervalSince1970))
-                    RETURNING id
-                    """, logger: logger).decode(Int64.self) { newID = id }
-                userID = newID
-            }
-            if let jpeg = e.thumbnailJPEG {
-                let box = try RecordCrypto.seal(jpeg, aad: RecordCrypto.thumbnailAAD(uid), key: key)
-                try await c.query("UPDATE users SET thumbnail = \(box) WHERE id = \(userID)", logger: logger)
-            }
-            // Each template is validated and sealed inside the transaction: an invalid one rolls back all.
-            for t in e.templates {
-                let box = try RecordCrypto.sealTemplate(t.embedding, user: uid, key: key)
-                try await c.query("""
-                    INSERT INTO templates(user_id, pose, quality, created, embedding)
-                    VALUES (\(userID), \(t.metadata.pose.rawValue), \(t.metadata.quality), \(t.metadata.created.timeIntervalSince1970), \(box))
-                    """, logger: logger)
-            }
-            try await Self.logChange(c, uid.uuidString, logger)
+        _ = try await transaction("enroll \(batch.count == 1 ? batch[0].name : "\(batch.count) users")") { c in
+            for e in batch { try await Self.insert(c, e, key, logger) }
             return 0
         }
-        return try await user(named: e.name).summary
+    }
+
+    private static func insert(_ c: PostgresConnection, _ e: Enrollment, _ key: GalleryKey, _ logger: Logger) async throws {
+        let userID: Int64
+        let uid: UUID
+        if let (id, u) = try await Self.userID(c, name: e.name, logger) {
+            guard e.mode != .create else { throw GalleryError.userExists(e.name) }
+            userID = id; uid = UUID(uuidString: u) ?? UUID()
+            if e.mode == .replace { try await c.query("DELETE FROM templates WHERE user_id = \(userID)", logger: logger) }
+            if let t = e.threshold { try await c.query("UPDATE users SET threshold = \(t) WHERE id = \(userID)", logger: logger) }
+        } else {
+            uid = e.key ?? UUID()
+            var taken = 0
+            for try await n in try await c.query("SELECT COUNT(*) FROM users WHERE uid = \(uid.uuidString)", logger: logger).decode(Int.self) { taken = n }
+            if taken > 0 { throw GalleryError.userExists("\(e.name) (same key \(uid.uuidString) as another user)") }
+            var newID: Int64 = 0
+            for try await id in try await c.query("""
+                INSERT INTO users(uid, name, threshold, created) VALUES (\(uid.uuidString), \(e.name), \(e.threshold), \(e.created.timeIntervalSince1970))
+                RETURNING id
+                """, logger: logger).decode(Int64.self) { newID = id }
+            userID = newID
+        }
+        if let jpeg = e.thumbnailJPEG {
+            let box = try RecordCrypto.seal(jpeg, aad: RecordCrypto.thumbnailAAD(uid), key: key)
+            try await c.query("UPDATE users SET thumbnail = \(box) WHERE id = \(userID)", logger: logger)
+        }
+        // Each template is validated and sealed inside the transaction: an invalid one rolls back all.
+        for t in e.templates {
+            let box = try RecordCrypto.sealTemplate(t.embedding, user: uid, key: key)
+            try await c.query("""
+                INSERT INTO templates(user_id, pose, quality, created, embedding)
+                VALUES (\(userID), \(t.metadata.pose.rawValue), \(t.metadata.quality), \(t.metadata.created.timeIntervalSince1970), \(box))
+                """, logger: logger)
+        }
+        try await logChange(c, uid.uuidString, logger)
     }
 
     private static let summarySQL = """

@@ -25,6 +25,7 @@ public final class SQLiteGallery: Gallery, @unchecked Sendable {
                                                         attributes: [.posixPermissions: 0o700])
             } catch { throw GalleryError.database("cannot create directory \(dir): \(error.localizedDescription)") }
         }
+        let isNew = !FileManager.default.fileExists(atPath: path)
         var config = Configuration()
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(Self.busyTimeout)
@@ -33,6 +34,8 @@ public final class SQLiteGallery: Gallery, @unchecked Sendable {
             pool = try DatabasePool(path: path, configuration: config)
             try Self.migrator.migrate(pool)
         } catch { throw GalleryError.database("cannot open SQLite gallery \(path): \(error)") }
+        // Only the owner may read names and (encrypted) templates; SQLite gives -wal/-shm the same mode.
+        if isNew { chmod(path, 0o600) }
         try checkKey()
     }
 
@@ -105,43 +108,48 @@ public final class SQLiteGallery: Gallery, @unchecked Sendable {
 
     @discardableResult
     public func enroll(_ e: Enrollment) async throws -> UserSummary {
-        try validate(e)
+        try await enroll(batch: [e])
+        return try await user(named: e.name).summary
+    }
+
+    public func enroll(batch: [Enrollment]) async throws {
+        for e in batch { try validate(e) }
         let key = self.key
-        let name = try await run("enroll \(e.name)") {
-            try await pool.write { db -> String in
-                let existing = try Row.fetchOne(db, sql: "SELECT id, uid FROM users WHERE name = ?", arguments: [e.name])
-                var userID: Int64
-                var uid: UUID
-                if let row = existing {
-                    guard e.mode != .create else { throw GalleryError.userExists(e.name) }
-                    userID = row["id"]; uid = UUID(uuidString: row["uid"]) ?? UUID()
-                    if e.mode == .replace { try db.execute(sql: "DELETE FROM templates WHERE user_id = ?", arguments: [userID]) }
-                    if let t = e.threshold { try db.execute(sql: "UPDATE users SET threshold = ? WHERE id = ?", arguments: [t, userID]) }
-                } else {
-                    uid = e.key ?? UUID()
-                    if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM users WHERE uid = ?", arguments: [uid.uuidString]) ?? 0 > 0 {
-                        throw GalleryError.userExists("\(e.name) (same key \(uid.uuidString) as another user)")
-                    }
-                    try db.execute(sql: "INSERT INTO users(uid, name, threshold, created) VALUES (?, ?, ?, ?)",
-                                   arguments: [uid.uuidString, e.name, e.threshold, e.created.timeIntervalSince1970])
-                    userID = db.lastInsertedRowID
-                }
-                if let jpeg = e.thumbnailJPEG {
-                    try db.execute(sql: "UPDATE users SET thumbnail = ? WHERE id = ?",
-                                   arguments: [try RecordCrypto.seal(jpeg, aad: RecordCrypto.thumbnailAAD(uid), key: key), userID])
-                }
-                // Each template is validated and sealed inside the transaction: an invalid one rolls back all.
-                for t in e.templates {
-                    let box = try RecordCrypto.sealTemplate(t.embedding, user: uid, key: key)
-                    try db.execute(sql: "INSERT INTO templates(user_id, pose, quality, created, embedding) VALUES (?, ?, ?, ?, ?)",
-                                   arguments: [userID, t.metadata.pose.rawValue, t.metadata.quality,
-                                               t.metadata.created.timeIntervalSince1970, box])
-                }
-                try Self.logChange(db, uid)
-                return e.name
-            }
+        try await run("enroll \(batch.count == 1 ? batch[0].name : "\(batch.count) users")") {
+            try await pool.write { db in for e in batch { try Self.insert(db, e, key) } }
         }
-        return try await user(named: name).summary
+    }
+
+    private static func insert(_ db: Database, _ e: Enrollment, _ key: GalleryKey) throws {
+        let existing = try Row.fetchOne(db, sql: "SELECT id, uid FROM users WHERE name = ?", arguments: [e.name])
+        var userID: Int64
+        var uid: UUID
+        if let row = existing {
+            guard e.mode != .create else { throw GalleryError.userExists(e.name) }
+            userID = row["id"]; uid = UUID(uuidString: row["uid"]) ?? UUID()
+            if e.mode == .replace { try db.execute(sql: "DELETE FROM templates WHERE user_id = ?", arguments: [userID]) }
+            if let t = e.threshold { try db.execute(sql: "UPDATE users SET threshold = ? WHERE id = ?", arguments: [t, userID]) }
+        } else {
+            uid = e.key ?? UUID()
+            if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM users WHERE uid = ?", arguments: [uid.uuidString]) ?? 0 > 0 {
+                throw GalleryError.userExists("\(e.name) (same key \(uid.uuidString) as another user)")
+            }
+            try db.execute(sql: "INSERT INTO users(uid, name, threshold, created) VALUES (?, ?, ?, ?)",
+                           arguments: [uid.uuidString, e.name, e.threshold, e.created.timeIntervalSince1970])
+            userID = db.lastInsertedRowID
+        }
+        if let jpeg = e.thumbnailJPEG {
+            try db.execute(sql: "UPDATE users SET thumbnail = ? WHERE id = ?",
+                           arguments: [try RecordCrypto.seal(jpeg, aad: RecordCrypto.thumbnailAAD(uid), key: key), userID])
+        }
+        // Each template is validated and sealed inside the transaction: an invalid one rolls back all.
+        for t in e.templates {
+            let box = try RecordCrypto.sealTemplate(t.embedding, user: uid, key: key)
+            try db.execute(sql: "INSERT INTO templates(user_id, pose, quality, created, embedding) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [userID, t.metadata.pose.rawValue, t.metadata.quality,
+                                       t.metadata.created.timeIntervalSince1970, box])
+        }
+        try logChange(db, uid)
     }
 
     private static let summarySQL = """

@@ -1,0 +1,171 @@
+import Foundation
+
+/// What the enrollment quality gate looks at for one sample (one image or video frame).
+public struct SampleMeasurements: Sendable, Hashable, Codable {
+    /// Faces found in the frame.
+    public var faces: Int
+    /// Width of the primary face box in pixels.
+    public var faceWidth: Double
+    /// Variance of the Laplacian of the face crop resized to `QualityGate.sharpnessSide` px (nil: not measured).
+    public var sharpness: Double?
+    /// Mean grey level 0…255 of the face box (nil: not measured).
+    public var brightness: Double?
+    /// Mean eye aspect ratio of both eyes.
+    public var eyeAspect: Double
+    public var pose: HeadPose
+
+    public init(faces: Int, faceWidth: Double, sharpness: Double?, brightness: Double?, eyeAspect: Double, pose: HeadPose) {
+        self.faces = faces; self.faceWidth = faceWidth; self.sharpness = sharpness; self.brightness = brightness
+        self.eyeAspect = eyeAspect; self.pose = pose
+    }
+}
+
+/// Why a sample was not used as a template. Each says what to change.
+public enum SampleRejection: Sendable, Hashable, Codable, CustomStringConvertible {
+    case noFace
+    case multipleFaces(Int)
+    case faceTooSmall(width: Int, minimum: Int)
+    case blurry(sharpness: Double, minimum: Double)
+    case tooDark(brightness: Double, minimum: Double)
+    case tooBright(brightness: Double, maximum: Double)
+    case eyesClosed(aspect: Double, minimum: Double)
+    case poseOutOfRange(yaw: Double, pitch: Double)
+
+    public var description: String {
+        switch self {
+        case .noFace: return "no face found"
+        case .multipleFaces(let n): return "\(n) faces in view — only the person enrolling may be in the picture"
+        case .faceTooSmall(let w, let m): return "face too small (\(w) px wide, need ≥ \(m)) — move closer or use a larger image"
+        case .blurry(let s, let m): return String(format: "too blurry (sharpness %.0f, need ≥ %.0f) — hold still, focus, more light", s, m)
+        case .tooDark(let b, let m): return String(format: "too dark (brightness %.0f, need ≥ %.0f) — add light on the face", b, m)
+        case .tooBright(let b, let m): return String(format: "over-exposed (brightness %.0f, need ≤ %.0f) — avoid direct light or backlight", b, m)
+        case .eyesClosed(let a, let m): return String(format: "eyes closed (eye aspect %.2f, need ≥ %.2f) — keep the eyes open", a, m)
+        case .poseOutOfRange(let y, let p): return String(format: "head turned too far (yaw %.0f°, pitch %.0f°) — face the camera more", y, p)
+        }
+    }
+
+    /// Short machine-readable code.
+    public var code: String {
+        switch self {
+        case .noFace: return "no_face"
+        case .multipleFaces: return "multiple_faces"
+        case .faceTooSmall: return "face_too_small"
+        case .blurry: return "blurry"
+        case .tooDark: return "too_dark"
+        case .tooBright: return "too_bright"
+        case .eyesClosed: return "eyes_closed"
+        case .poseOutOfRange: return "pose_out_of_range"
+        }
+    }
+}
+
+/// Per-sample enrollment quality gate. Every limit is a named constant; `strict` is not a different gate but the
+/// caller's choice to refuse rather than warn on duplicates.
+public struct QualityGate: Sendable, Hashable, Codable {
+    /// Smallest face width (px) accepted for a template: dlib's ResNet chip is 150 px; the fixture portraits
+    /// (shared/fixtures/identities) have faces of 90–400 px, and 80 px keeps all of them while refusing thumbnails.
+    public static let defaultMinFaceWidth = 80.0
+    /// Side (px) the face crop is resized to before measuring sharpness, so the value does not depend on resolution.
+    public static let sharpnessSide = 150
+    /// Minimum Laplacian variance at 150 px: sharp fixture portraits measure ~100–2000; a 5 px Gaussian blur of
+    /// the same crops drops to ~10–40. 40 rejects clearly blurred samples only.
+    public static let defaultMinSharpness = 40.0
+    /// Mean face brightness limits (0…255): below 40 the ResNet embedding of fixture faces drifts by > 0.1; above
+    /// 225 the skin is clipped.
+    public static let defaultMinBrightness = 40.0
+    public static let defaultMaxBrightness = 225.0
+    /// Eye aspect ratio below which the eyes count as closed (open eyes measure 0.25–0.35 on the fixture clips,
+    /// closed ones < 0.15).
+    public static let defaultMinEyeAspect = 0.18
+    /// Pose limits for templates: dlib's ResNet is trained mostly on faces within ±35° yaw and ±25° pitch.
+    public static let defaultMaxYaw = 35.0
+    public static let defaultMaxPitch = 25.0
+
+    public var minFaceWidth = QualityGate.defaultMinFaceWidth
+    public var minSharpness = QualityGate.defaultMinSharpness
+    public var minBrightness = QualityGate.defaultMinBrightness
+    public var maxBrightness = QualityGate.defaultMaxBrightness
+    public var minEyeAspect = QualityGate.defaultMinEyeAspect
+    public var maxYaw = QualityGate.defaultMaxYaw
+    public var maxPitch = QualityGate.defaultMaxPitch
+
+    public init() {}
+
+    /// Every reason the sample fails (empty = accepted).
+    public func rejections(_ m: SampleMeasurements) -> [SampleRejection] {
+        if m.faces == 0 { return [.noFace] }
+        var out: [SampleRejection] = []
+        if m.faces > 1 { out.append(.multipleFaces(m.faces)) }
+        if m.faceWidth < minFaceWidth { out.append(.faceTooSmall(width: Int(m.faceWidth), minimum: Int(minFaceWidth))) }
+        if let s = m.sharpness, s < minSharpness { out.append(.blurry(sharpness: s, minimum: minSharpness)) }
+        if let b = m.brightness {
+            if b < minBrightness { out.append(.tooDark(brightness: b, minimum: minBrightness)) }
+            if b > maxBrightness { out.append(.tooBright(brightness: b, maximum: maxBrightness)) }
+        }
+        if m.eyeAspect < minEyeAspect { out.append(.eyesClosed(aspect: m.eyeAspect, minimum: minEyeAspect)) }
+        if abs(m.pose.yaw) > maxYaw || abs(m.pose.pitch) > maxPitch { out.append(.poseOutOfRange(yaw: m.pose.yaw, pitch: m.pose.pitch)) }
+        return out
+    }
+
+    /// Quality in 0…1 for ranking accepted samples: sharpness, size and eye openness, each saturating at twice
+    /// its minimum.
+    public func quality(_ m: SampleMeasurements) -> Double {
+        func sat(_ v: Double, _ min: Double) -> Double { Swift.max(0, Swift.min(1, v / (2 * min))) }
+        let s = m.sharpness.map { sat($0, minSharpness) } ?? 0.5
+        let w = sat(m.faceWidth, minFaceWidth)
+        let e = sat(m.eyeAspect, minEyeAspect)
+        return (s + w + e) / 3
+    }
+}
+
+/// Guided enrollment: which poses are still needed and the best samples kept for each.
+public struct PoseCollector<Sample: Sendable>: Sendable {
+    /// Poses asked for, in order.
+    public static var guidedOrder: [PoseBucket] { [.frontal, .left, .right, .up, .down] }
+    /// Templates kept per pose: two frontal-ish samples already cover expression changes; more add little.
+    public static var defaultPerPose: Int { 2 }
+
+    public let wanted: [PoseBucket]
+    public let perPose: Int
+    public private(set) var kept: [PoseBucket: [(quality: Double, sample: Sample)]] = [:]
+
+    public init(wanted: [PoseBucket] = PoseCollector.guidedOrder, perPose: Int = PoseCollector.defaultPerPose) {
+        self.wanted = wanted; self.perPose = max(1, perPose)
+    }
+
+    /// Would a sample of this pose and quality be kept? (Lets callers skip the expensive embedding otherwise.)
+    public func wouldKeep(_ bucket: PoseBucket, quality: Double) -> Bool {
+        guard wanted.contains(bucket) else { return false }
+        let k = kept[bucket] ?? []
+        return k.count < perPose || quality > (k.map(\.quality).min() ?? 0)
+    }
+
+    public mutating func offer(_ bucket: PoseBucket, quality: Double, sample: Sample) {
+        guard wouldKeep(bucket, quality: quality) else { return }
+        var k = kept[bucket] ?? []
+        k.append((quality, sample))
+        k.sort { $0.quality > $1.quality }
+        kept[bucket] = Array(k.prefix(perPose))
+    }
+
+    /// The first pose not yet captured (the next prompt), nil when every pose has at least one sample.
+    public var nextNeeded: PoseBucket? { wanted.first { (kept[$0] ?? []).isEmpty } }
+    public var isComplete: Bool { nextNeeded == nil }
+    public var missing: [PoseBucket] { wanted.filter { (kept[$0] ?? []).isEmpty } }
+    /// Kept samples in guided order, best first within a pose.
+    public var samples: [(pose: PoseBucket, quality: Double, sample: Sample)] {
+        wanted.flatMap { b in (kept[b] ?? []).map { (b, $0.quality, $0.sample) } }
+    }
+
+    /// What to tell the person for a pose (raw-frame convention: yaw > 0 = their own left).
+    public static func prompt(_ b: PoseBucket) -> String {
+        switch b {
+        case .frontal: return "look straight at the camera"
+        case .left: return "turn your head slowly to your left"
+        case .right: return "turn your head slowly to your right"
+        case .up: return "tilt your head up a little"
+        case .down: return "tilt your head down a little"
+        case .unknown: return "hold still"
+        }
+    }
+}
