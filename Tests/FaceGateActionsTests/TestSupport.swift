@@ -66,9 +66,11 @@ final class HelperProcess: @unchecked Sendable {
         throw HelperError.notReady("\(script) did not become ready: \(String(decoding: seen, as: UTF8.self))")
     }
 
+    /// SIGKILL: SIGTERM can be ignored (SIG_IGN is inherited from some launchers), and a test server needs no
+    /// clean shutdown.
     func stop() {
         guard process.isRunning else { return }
-        process.terminate()
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
     deinit { stop() }

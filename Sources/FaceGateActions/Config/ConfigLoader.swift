@@ -188,7 +188,9 @@ public enum ConfigLoader {
             out.append(.init(severity: .error, origin: origin, line: line, message: msg))
         }
         if case .bool(true) = c.value("mail.enabled") {
-            if case .strings(let to) = c.value("mail.to"), to.isEmpty { err("mail.to", "mail.enabled is true but mail.to is empty — add the owner's address") }
+            if case .strings(let to) = c.value("mail.to"), to.isEmpty {
+                err(c.origins["mail.to"] == .defaultValue ? "mail.enabled" : "mail.to", "mail.enabled is true but mail.to is empty — add the owner's address")
+            }
             if case .string(let u) = c.value("mail.smtp_url"), !(u.hasPrefix("smtp://") || u.hasPrefix("smtps://")) {
                 err("mail.smtp_url", "mail.smtp_url must start with smtp:// or smtps://, got \"\(u)\"")
             }

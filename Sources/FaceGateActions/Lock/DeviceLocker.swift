@@ -68,6 +68,10 @@ public struct DeviceLocker: Sendable {
         while p.isRunning && Date() < deadline { usleep(10_000) }
         if p.isRunning {
             p.terminate()
+            // SIGTERM may be ignored (an inherited SIG_IGN, or the command's choice): escalate.
+            let grace = Date().addingTimeInterval(0.5)
+            while p.isRunning && Date() < grace { usleep(10_000) }
+            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
             p.waitUntilExit()
             throw ActionError.lockCommand(command: argv.joined(separator: " "), status: -1,
                                           output: "did not finish within \(Int(timeout)) s (killed)")

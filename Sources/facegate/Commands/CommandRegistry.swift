@@ -15,5 +15,7 @@ enum CommandRegistry {
         GatherCommand.self,
         TrainCommand.self,
         EvaluateCommand.self,
+        ConfigCommand.self,
+        AuditCommand.self,
     ]
 }

@@ -1,0 +1,144 @@
+import ArgumentParser
+import FaceGateActions
+import FaceGateCore
+import Foundation
+import Logging
+
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Read the audit log of authentication attempts; manage lockouts.",
+        discussion: """
+        Every attempt is one record (time, source, claimed/matched user, decision, reason, liveness cues, challenges,
+        snapshot reference) in the gallery database. Examples:
+          facegate audit --since 24h --user alice
+          facegate audit --json --decision denied
+          facegate audit snapshot 3f2a9c1e --output intruder.jpg
+          facegate audit lockouts
+          facegate audit unlock --user alice
+        """,
+        subcommands: [List.self, Snapshot.self, Prune.self, Lockouts.self, Unlock.self],
+        defaultSubcommand: List.self)
+
+    static func openStore(_ options: ConfigOptions) throws -> (AuditStore, FaceGateConfig) {
+        let cfg = try options.load()
+        do {
+            let store = try ActionDispatcher.openAuditStore(config: cfg, environment: ProcessInfo.processInfo.environment,
+                                                            logger: Logger(label: "facegate.audit"))
+            return (store, cfg)
+        } catch let e as ActionError {
+            printError("facegate: error: \(e.description)"); throw ExitCode(3)
+        } catch {
+            printError("facegate: error: \(error)"); throw ExitCode(3)
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List attempts, newest first.")
+        @OptionGroup var options: ConfigOptions
+        @Option(name: .long, help: "Only attempts since: a duration ago (90m, 24h, 7d) or a date (2026-01-31, 2026-01-31T08:00:00Z).")
+        var since: String?
+        @Option(name: .long, help: "Only attempts concerning this user (claimed or matched).")
+        var user: String?
+        @Option(name: .long, help: "Only attempts from this source (camera:0, ws:IP, file:PATH).")
+        var source: String?
+        @Option(name: .long, help: "Only authorized or denied attempts.")
+        var decision: String?
+        @Option(name: .long, help: "At most this many records.")
+        var limit: Int = 100
+        @Flag(name: .long, help: "One JSON object per line.")
+        var json = false
+
+        func run() async throws {
+            var q = AuditQuery(user: user, source: source, limit: max(1, limit))
+            if let since {
+                guard let t = AuditQuery.parseSince(since) else { throw ValidationError("--since: cannot read '\(since)' — use 90m, 24h, 7d or 2026-01-31") }
+                q.since = t
+            }
+            if let decision {
+                guard let d = Decision.Outcome(rawValue: decision) else { throw ValidationError("--decision must be authorized or denied") }
+                q.decision = d
+            }
+            let (store, _) = try AuditCommand.openStore(options)
+            let recs: [AuditRecord]
+            do { recs = try store.records(q) } catch { printError("facegate: error: \(error)"); throw ExitCode(3) }
+            if json {
+                for r in recs { print(r.jsonLine()) }
+            } else if recs.isEmpty {
+                print("no matching attempts in \(store.path)")
+            } else {
+                for r in recs { print(r.humanLine()) }
+                print("\(recs.count) attempt\(recs.count == 1 ? "" : "s") (\(store.path))")
+            }
+        }
+    }
+
+    struct Snapshot: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Decrypt the snapshot JPEG of one attempt.")
+        @OptionGroup var options: ConfigOptions
+        @Argument(help: "Record id (or a unique prefix), as shown by `facegate audit`.")
+        var id: String
+        @Option(name: .shortAndLong, help: "Where to write the JPEG.")
+        var output: String
+
+        func run() async throws {
+            let (store, _) = try AuditCommand.openStore(options)
+            do {
+                let jpeg = try store.snapshot(id)
+                try jpeg.write(to: URL(fileURLWithPath: output))
+                print("wrote \(output) (\(jpeg.count) bytes)")
+            } catch let e as ActionError {
+                printError("facegate: error: \(e.description)"); throw ExitCode(2)
+            } catch { printError("facegate: error: cannot write \(output): \(error.localizedDescription)"); throw ExitCode(3) }
+        }
+    }
+
+    struct Prune: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete records older than the retention (audit.retention_days).")
+        @OptionGroup var options: ConfigOptions
+        @Option(name: .long, help: "Override the retention in days.")
+        var days: Int?
+        func run() async throws {
+            let (store, cfg) = try AuditCommand.openStore(options)
+            let d = days ?? cfg.audit.retentionDays
+            guard d >= 1 else { throw ValidationError("--days must be ≥ 1") }
+            do { print("deleted \(try store.prune(retentionDays: d)) record(s) older than \(d) days") }
+            catch { printError("facegate: error: \(error)"); throw ExitCode(3) }
+        }
+    }
+
+    struct Lockouts: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List users and sources currently locked out.")
+        @OptionGroup var options: ConfigOptions
+        @Flag(name: .long, help: "One JSON object per line.")
+        var json = false
+        func run() async throws {
+            let (store, _) = try AuditCommand.openStore(options)
+            let now = Date()
+            let locks = try store.activeLocks(now: now)
+            let iso = ISO8601DateFormatter()
+            if locks.isEmpty && !json { print("no active lockouts") }
+            for (who, until) in locks {
+                if json { print(jsonLine(["subject": who.key, "until": iso.string(from: until)])) }
+                else { print("\(who): locked until \(iso.string(from: until)) (\(Int(until.timeIntervalSince(now).rounded(.up))) s left)") }
+            }
+        }
+    }
+
+    struct Unlock: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Lift a lockout (and its failure count) for a user or a source.")
+        @OptionGroup var options: ConfigOptions
+        @Option(name: .long, help: "User to unlock.")
+        var user: String?
+        @Option(name: .long, help: "Source to unlock (camera:0, ws:IP, ...).")
+        var source: String?
+        func validate() throws {
+            if (user == nil) == (source == nil) { throw ValidationError("give exactly one of --user or --source") }
+        }
+        func run() async throws {
+            let (store, _) = try AuditCommand.openStore(options)
+            let subject: LockoutSubject = user.map { .user($0) } ?? .source(source!)
+            print(try store.clearLockout(subject) ? "\(subject): unlocked" : "\(subject): was not locked")
+        }
+    }
+}
