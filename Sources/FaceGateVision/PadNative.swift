@@ -42,7 +42,7 @@ public enum PadNative {
     }
 
     /// Specular blobs in the face box grown by `grow` on each side.
-    public static func glare(_ image: Image, face: Rect, grow: Double = 0.25) -> GlareMeasurement? {
+    public static func glare(_ image: Image, face: Rect, grow: Double = 0.0) -> GlareMeasurement? {
         var g = fg_pad_glare()
         let rc = fg_pad_glare_measure(image.handle, Int32(face.x), Int32(face.y), Int32(face.width), Int32(face.height), grow, &g)
         guard rc == 0 else { return nil }
@@ -54,11 +54,13 @@ public enum PadNative {
     public static func bezel(_ image: Image, face: Rect) -> BezelMeasurement {
         var b = fg_pad_bezel()
         let rc = fg_pad_bezel_find(image.handle, Int32(face.x), Int32(face.y), Int32(face.width), Int32(face.height), &b)
-        guard rc == 0, b.found != 0 else { return .none }
+        guard rc == 0 else { return .none }
+        guard b.found != 0 else { return BezelMeasurement(found: false, sidesFound: b.sides_found != 0, sidesLength: b.sides_length) }
         let c = withUnsafeBytes(of: b.corners) { Array($0.bindMemory(to: Float.self)) }
         let corners = (0..<4).map { Point2(Double(c[2 * $0]), Double(c[2 * $0 + 1])) }
         return BezelMeasurement(found: true, corners: corners, areaRatio: b.area_ratio, aspect: b.aspect,
-                                edgeSupport: b.edge_support, rimContrast: b.rim_contrast)
+                                edgeSupport: b.edge_support, rimContrast: b.rim_contrast,
+                                sidesFound: b.sides_found != 0, sidesLength: b.sides_length)
     }
 
     // MARK: geometry

@@ -58,6 +58,10 @@ typedef struct {
     double edge_support;
     /* How dark the band just inside the quad is relative to just outside (>0: dark bezel). 0..1 */
     double rim_contrast;
+    /* Device sides cut by the frame border: two long, near-parallel straight edges flanking the face (a phone held
+     * up close, its top and bottom outside the picture). 1 when found; their mean length over the face height. */
+    int sides_found;
+    double sides_length;
 } fg_pad_bezel;
 /* Looks for a device-shaped quadrilateral enclosing the face box. */
 int fg_pad_bezel_find(const fg_image *img, int x, int y, int w, int h, fg_pad_bezel *out);

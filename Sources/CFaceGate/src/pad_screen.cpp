@@ -174,6 +174,30 @@ int fg_pad_bezel_find(const fg_image *img, int x, int y, int w, int h, fg_pad_be
     cv::Rect2d face(x * s, y * s, w * s, h * s);
     double faceArea = face.area();
     if (faceArea < 16) return -1;
+    // Long straight sides flanking the face (HoughLinesP): a device whose top and bottom are outside the frame.
+    {
+        std::vector<cv::Vec4i> lines;
+        cv::HoughLinesP(edges, lines, 1, CV_PI / 180, 40, face.height * 1.0, 10);
+        double fl = face.x, fr = face.x + face.width, fcy = face.y + face.height / 2;
+        double bestL = 0, bestR = 0, angL = 0, angR = 0;
+        for (auto &l : lines) {
+            double dx = l[2] - l[0], dy = l[3] - l[1];
+            double len = std::hypot(dx, dy);
+            double ang = std::atan2(std::fabs(dx), std::fabs(dy));  // 0 = vertical
+            if (ang > 0.26) continue;                                 // within 15 degrees of vertical
+            double xm = (l[0] + l[2]) / 2.0;
+            double y0 = std::min(l[1], l[3]), y1 = std::max(l[1], l[3]);
+            if (y0 > fcy || y1 < fcy) continue;                       // must pass the face's height
+            double signedAng = std::atan2(dx * (dy >= 0 ? 1 : -1), std::fabs(dy));
+            // Within 1.2 face widths of the face box on each side (a phone screen, not a doorway).
+            if (xm < fl && xm > fl - 1.2 * face.width && len > bestL) { bestL = len; angL = signedAng; }
+            if (xm > fr && xm < fr + 1.2 * face.width && len > bestR) { bestR = len; angR = signedAng; }
+        }
+        if (bestL > 0 && bestR > 0 && std::fabs(angL - angR) < 0.14) {
+            out->sides_found = 1;
+            out->sides_length = (bestL + bestR) / 2 / face.height;
+        }
+    }
     double bestScore = 0;
     for (auto &c : contours) {
         double area = std::fabs(cv::contourArea(c));

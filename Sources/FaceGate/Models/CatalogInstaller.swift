@@ -69,7 +69,8 @@ public struct CatalogInstaller: Sendable {
         if rehash {
             return (try? sha256Hex(ofFile: p)) == f.sha256 ? .installed : .altered
         }
-        let size = (try? fm.attributesOfItem(atPath: p)[.size] as? NSNumber)?.intValue ?? -1
+        let real = URL(fileURLWithPath: p).resolvingSymlinksInPath().path
+        let size = (try? fm.attributesOfItem(atPath: real)[.size] as? NSNumber)?.intValue ?? -1
         return size == f.size ? .installed : .altered
     }
 

@@ -78,6 +78,7 @@ struct BenchCommand: AsyncParsableCommand {
                 _ = tracked.time { tracker.process(img, index: i, timestamp: Double(i) / 30) }
             }
             let stages = [decode, detect, landmarks, pose, embed, tracked]
+                + PassiveBench.stages(frame: faceFrame, face: face, models: modelOptions.directory, repeats: repeats)
             let peak = NativeRuntime.peakResidentBytes
             if json {
                 print(jsonLine(Output(stages: stages.map {

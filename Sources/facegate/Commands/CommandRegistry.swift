@@ -12,6 +12,8 @@ enum CommandRegistry {
         UsersCommand.self,
         AttackCommand.self,
         EvaluatePadCommand.self,
+        LivenessCommand.self,
+        ModelsCommand.self,
         GatherCommand.self,
         TrainCommand.self,
         EvaluateCommand.self,

@@ -43,9 +43,14 @@ public struct BezelMeasurement: Sendable, Hashable, Codable {
     public var aspect: Double
     public var edgeSupport: Double
     public var rimContrast: Double
-    public init(found: Bool, corners: [Point2] = [], areaRatio: Double = 0, aspect: Double = 0, edgeSupport: Double = 0, rimContrast: Double = 0) {
+    /// Two long near-parallel straight sides flanking the face (a device cut by the frame border), and their mean
+    /// length in face heights.
+    public var sidesFound: Bool
+    public var sidesLength: Double
+    public init(found: Bool, corners: [Point2] = [], areaRatio: Double = 0, aspect: Double = 0, edgeSupport: Double = 0, rimContrast: Double = 0,
+                sidesFound: Bool = false, sidesLength: Double = 0) {
         self.found = found; self.corners = corners; self.areaRatio = areaRatio; self.aspect = aspect
-        self.edgeSupport = edgeSupport; self.rimContrast = rimContrast
+        self.edgeSupport = edgeSupport; self.rimContrast = rimContrast; self.sidesFound = sidesFound; self.sidesLength = sidesLength
     }
     public static let none = BezelMeasurement(found: false)
 }

@@ -102,8 +102,13 @@ public struct BezelCue: Sendable {
     public private(set) var bestSupport = 0.0
     public init() {}
 
+    /// Straight device sides (cut by the frame) must be at least this long, in face heights: a phone held up close
+    /// spans 2+ face heights; window mullions and shelves beside a head are shorter or farther (see the native test).
+    public static let minimumSideLength = 1.2
+
     public static func isDevice(_ b: BezelMeasurement) -> Bool {
-        b.found && b.edgeSupport >= minimumEdgeSupport && areaRange.contains(b.areaRatio)
+        (b.found && b.edgeSupport >= minimumEdgeSupport && areaRange.contains(b.areaRatio))
+            || (b.sidesFound && b.sidesLength >= minimumSideLength)
     }
 
     public mutating func add(_ b: BezelMeasurement?) {
@@ -111,6 +116,7 @@ public struct BezelCue: Sendable {
         frames += 1
         if Self.isDevice(b) { hits += 1 }
         if b.found { bestSupport = max(bestSupport, b.edgeSupport) }
+        if b.sidesFound { bestSupport = max(bestSupport, min(1, b.sidesLength / (2 * Self.minimumSideLength))) }
     }
 
     public var reading: PadCueReading {

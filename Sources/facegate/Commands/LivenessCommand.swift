@@ -1,0 +1,99 @@
+import ArgumentParser
+import FaceGate
+import FaceGateCore
+import FaceGateVision
+import Foundation
+
+// NOTE: created by the passive-liveness work with the passive path only; the active (challenge) engine's owner adds
+// --challenges here. Passive options live in `PassiveCLIOptions` (EvaluatePadCommand.swift) so both paths can share this command.
+
+struct LivenessCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "liveness",
+        abstract: "Is the face live? Passive cues on an image, a video or a camera. Exit 0 live, 1 not live.",
+        discussion: """
+        Examples:
+          facegate liveness --passive --image face.jpg
+          facegate liveness --passive --video clip.mp4 --pad-model minifasnet-v2 --pad-model minifasnet-v1se --json
+          facegate liveness --passive --video clip.mp4 --depth depth/ --imu gyro.csv --mode strict
+        """)
+
+    @Option(help: "A still image.") var image: String?
+    @Option(help: "A video file.") var video: String?
+    @Option(help: "A camera index or device path.") var camera: String?
+    @Flag(help: "JSON output.") var json = false
+    @OptionGroup var passiveOptions: PassiveCLIOptions
+    @OptionGroup(title: "Active (challenge–response) liveness") var activeOptions: ActiveCLIOptions
+    @OptionGroup var modelOptions: ModelOptions
+
+    struct CueJSON: Encodable {
+        var level: Double?
+        var confidence: Double
+        var state: String
+        var note: String
+    }
+    struct Output: Encodable {
+        var live: Bool
+        var score: Double
+        var decided_by: [String]
+        var cues: [String: CueJSON]
+        var mode: String
+        var reason: String
+        var frames: Int
+        var frames_with_face: Int
+    }
+
+    func run() async throws {
+        let live: Bool = try await reportingErrors {
+            let inputs = [image, video, camera].compactMap { $0 }
+            guard inputs.count == 1 else { throw FaceGateError.badInput("give exactly one of --image F, --video F or --camera N") }
+            guard passiveOptions.passive else {   // active path: ActiveLivenessCLI.swift
+                return try ActiveLivenessCLI.run(.init(video: video, camera: camera, image: image, json: json),
+                                                 options: activeOptions, models: modelOptions)
+            }
+            let source: FrameSource
+            if let image {
+                guard MediaKind.isImage(image) || !FileManager.default.fileExists(atPath: image) else {
+                    throw FaceGateError.badInput("\(image) does not look like an image (jpg, png, bmp, webp); use --video for videos")
+                }
+                guard FileManager.default.fileExists(atPath: image) else { throw FaceGateError.missingFile(image) }
+                source = ImageFilesSource(paths: [image])
+            } else if let video {
+                source = try VideoSource.file(video)
+            } else {
+                source = try VideoSource.camera(camera!)
+            }
+            let options = try passiveOptions.options(models: modelOptions.directory)
+            let engine = try modelOptions.engine()
+            let report = try PassiveRunner.run(source, engine: engine, options: options)
+            Self.print(report, json: json)
+            return report.verdict.live
+        }
+        if !live { throw ExitCode(1) }
+    }
+
+    static func output(_ report: PassiveReport) -> Output {
+        let v = report.verdict
+        var cues: [String: CueJSON] = [:]
+        for c in v.cues {
+            cues[c.name] = CueJSON(level: c.level.map { r($0) }, confidence: r(c.confidence), state: c.state.rawValue, note: c.note)
+        }
+        return Output(live: v.live, score: r(v.score, 4), decided_by: v.decidedBy, cues: cues, mode: v.mode.rawValue,
+                      reason: v.reason.rawValue, frames: report.frames, frames_with_face: report.framesWithFace)
+    }
+
+    static func print(_ report: PassiveReport, json: Bool) {
+        let v = report.verdict
+        if json {
+            Swift.print(jsonLine(output(report)))
+            return
+        }
+        Swift.print("\(v.live ? "LIVE" : "NOT LIVE") — score \(String(format: "%.3f", v.score)) (\(v.mode.rawValue) mode, \(v.reason.rawValue): \(v.decidedBy.isEmpty ? "no cue could see" : v.decidedBy.joined(separator: ", ")))")
+        Swift.print("  \(report.framesWithFace) of \(report.frames) frame(s) with a face, source \(report.source)")
+        for c in v.cues {
+            let level = c.level.map { String(format: "%.2f", $0) } ?? "  - "
+            Swift.print(String(format: "  %-11@ %-8@ level %@ conf %.2f  %@", c.name as NSString, c.state.rawValue as NSString,
+                               level as NSString, c.confidence, c.note as NSString))
+        }
+    }
+}
