@@ -44,6 +44,7 @@ public struct ModelHeader: Sendable, Codable {
     public struct WeightsInfo: Sendable, Codable {
         public var bytes: Int
         public var sha256: String
+        public init(bytes: Int, sha256: String) { self.bytes = bytes; self.sha256 = sha256 }
     }
 
     public struct TrainingSummary: Sendable, Codable {
@@ -57,6 +58,12 @@ public struct ModelHeader: Sendable, Codable {
         public var bestEpoch: Int?
         public var seed: UInt64
         public var parameters: [String: String]
+        public init(dataset: String, samples: [String: Int], trainSamples: Int, validationSamples: Int, split: String,
+                    validationGroups: [String], epochsRun: Int?, bestEpoch: Int?, seed: UInt64, parameters: [String: String]) {
+            self.dataset = dataset; self.samples = samples; self.trainSamples = trainSamples
+            self.validationSamples = validationSamples; self.split = split; self.validationGroups = validationGroups
+            self.epochsRun = epochsRun; self.bestEpoch = bestEpoch; self.seed = seed; self.parameters = parameters
+        }
         enum CodingKeys: String, CodingKey {
             case dataset, samples, split, seed, parameters
             case trainSamples = "train_samples", validationSamples = "validation_samples"
@@ -71,6 +78,14 @@ public struct ModelHeader: Sendable, Codable {
     }
 
     public var realIndex: Int { classes.firstIndex(of: realClass) ?? 0 }
+
+    public init(magic: String, formatVersion: Int, facegateVersion: String, created: String, arch: ModelArchitecture,
+                inputSize: Int, crop: CropSpec, classes: [String], realClass: String, training: TrainingSummary,
+                metrics: [String: Double], weights: WeightsInfo) {
+        self.magic = magic; self.formatVersion = formatVersion; self.facegateVersion = facegateVersion
+        self.created = created; self.arch = arch; self.inputSize = inputSize; self.crop = crop; self.classes = classes
+        self.realClass = realClass; self.training = training; self.metrics = metrics; self.weights = weights
+    }
 }
 
 /// The model file: a text preamble, the JSON header, then the weights.
