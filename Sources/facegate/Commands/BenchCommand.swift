@@ -79,6 +79,7 @@ struct BenchCommand: AsyncParsableCommand {
             }
             let stages = [decode, detect, landmarks, pose, embed, tracked]
                 + PassiveBench.stages(frame: faceFrame, face: face, models: modelOptions.directory, repeats: repeats)
+                + (try TrainingBench.stages(image: faceFrame, landmarks: face.landmarks, repeats: repeats))
             let peak = NativeRuntime.peakResidentBytes
             if json {
                 print(jsonLine(Output(stages: stages.map {
