@@ -50,6 +50,8 @@ public final class Spool: Sendable {
     public let directory: URL
     public var failedDirectory: URL { directory.appendingPathComponent("failed") }
 
+    static let sequence = SequenceCounter()
+
     public init(directory: URL) throws {
         self.directory = directory
         do {
@@ -70,9 +72,11 @@ public final class Spool: Sendable {
     /// Queues a payload; returns the stored item. Durable when this returns (fsync'd).
     @discardableResult
     public func enqueue(kind: String, label: String, payload: Data, now: Date = Date()) throws -> SpoolItem {
-        // Time-ordered, unique file names: oldest first when listed.
-        let stamp = String(format: "%014.3f", now.timeIntervalSince1970).replacingOccurrences(of: ".", with: "")
-        let id = "\(stamp)-\(kind)-\(UUID().uuidString.prefix(8).lowercased())"
+        // Time-ordered, unique file names (oldest first when listed): microseconds, then a per-process sequence
+        // number so items queued in the same microsecond keep their order.
+        let micros = UInt64(max(0, now.timeIntervalSince1970) * 1_000_000)
+        let seq = Spool.sequence.next()
+        let id = String(format: "%017llu-%06llu-", micros, seq % 1_000_000) + "\(kind)-\(UUID().uuidString.prefix(8).lowercased())"
         let item = SpoolItem(id: id, kind: kind, label: label, created: now, attempts: 0, nextAttempt: now,
                              lastError: nil, payload: payload)
         try write(item)
@@ -267,4 +271,11 @@ public actor SpoolWorker {
         }
         return spool.pending().isEmpty
     }
+}
+
+/// Process-wide increasing counter.
+final class SequenceCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: UInt64 = 0
+    func next() -> UInt64 { lock.withLock { value += 1; return value } }
 }
