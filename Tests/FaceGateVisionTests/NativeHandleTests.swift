@@ -4,36 +4,40 @@ import FaceGateVision
 import Foundation
 import Testing
 
-/// Native handles are freed by deinit: repeated calls do not grow memory.
-@Suite(.serialized) struct NativeHandleTests {
-    /// Current resident set size (bytes) from /proc.
-    static func residentBytes() -> Int {
-        guard let s = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-        let parts = s.split(separator: " ")
-        return parts.count > 1 ? (Int(parts[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
+/// Native handles are freed by deinit: memory stays flat however long the pipeline runs, and a 640x480 video
+/// is analysed within the 400 MB target. Measured in a child process (`facegate analyze`) so that other tests
+/// running in parallel do not disturb the numbers.
+@Suite struct NativeHandleTests {
+    /// Peak resident memory (bytes) of `facegate analyze VIDEO --json`, via GNU time.
+    static func peakMemory(analysing video: String) throws -> Int {
+        let out = TestPaths.tempDir() + "/time.txt"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/time")
+        p.arguments = ["-f", "%M", "-o", out, TestPaths.cli, "analyze", video, "--json"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        let kb = Int(try String(contentsOfFile: out, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        return kb * 1024
     }
 
-    @Test func repeatedNativeCallsDoNotLeak() throws {
+    @Test func memoryStaysFlatOverLongVideos() throws {
         try #require(TestPaths.hasTestImages && TestPaths.hasModels, "needs `make testdata models`")
-        let path = TestPaths.testImage("obama.jpg")
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        let landmarks = try LandmarkModel(path: ModelDirectory.resolve().locate(BaseModels.landmarks68, verify: false))
-        let box = Rect(x: 100, y: 100, width: 200, height: 200)
-        func round(_ i: Int) throws {
-            let img = try Image.decode(data)
-            let small = img.resized(width: 640, height: 480)
-            let crop = small.cropped(Rect(x: -10, y: -10, width: 300, height: 300))
-            _ = crop.jpeg()
-            _ = small.flippedHorizontally().rotated(degrees: 5)
-            let lm = landmarks.predict(small, box: box)
-            _ = PoseEstimator.pose(Landmarks68(points: lm), width: 640, height: 480)
-            if i % 10 == 0 { _ = try FaceDetector(.hog) }
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/time"), "needs GNU time")
+        try #require(FileManager.default.isExecutableFile(atPath: TestPaths.cli), "build the CLI first")
+        let dir = TestPaths.tempDir()
+        // A moving 640x480 face (zoom + pan), so detection, tracking, landmarks and pose all run on every frame.
+        for (name, seconds) in [("short", 3), ("long", 12)] {
+            try ffmpeg(["-loop", "1", "-i", TestPaths.testImage("obama.jpg"), "-t", "\(seconds)", "-r", "25",
+                        "-vf", "scale=1280:-2,zoompan=z='1.2+0.1*sin(on/10)':x='iw/2-(iw/zoom/2)+20*sin(on/7)':y='ih/2-(ih/zoom/2)':d=1:s=640x480:fps=25",
+                        "-pix_fmt", "yuv420p", dir + "/\(name).mp4"])
         }
-        for i in 0..<20 { try round(i) }  // warm-up: allocator pools, lazy library state
-        let before = Self.residentBytes()
-        for i in 0..<150 { try round(i) }
-        let grown = Self.residentBytes() - before
-        // 150 rounds allocate > 1 GB in total (a 1.4 MP decode each); a leak of any handle would show as hundreds of MB.
-        #expect(grown < 40 << 20, "resident memory grew by \(grown >> 20) MB over 150 rounds")
+        let short = try Self.peakMemory(analysing: dir + "/short.mp4")
+        let long = try Self.peakMemory(analysing: dir + "/long.mp4")
+        // 225 more frames: leaking one 640x480 frame each would add ≈ 200 MB.
+        #expect(long - short < 25 << 20, "peak memory grew from \(short >> 20) MB to \(long >> 20) MB")
+        #expect(long < 400 << 20, "peak memory \(long >> 20) MB over the 400 MB target")
     }
 }
