@@ -63,23 +63,25 @@ public enum SampleRejection: Sendable, Hashable, Codable, CustomStringConvertibl
 /// caller's choice to refuse rather than warn on duplicates.
 public struct QualityGate: Sendable, Hashable, Codable {
     /// Smallest face width (px) accepted for a template: dlib's ResNet chip is 150 px; the fixture portraits
-    /// (shared/fixtures/identities) have faces of 90–400 px, and 80 px keeps all of them while refusing thumbnails.
+    /// (shared/fixtures/identities) have faces of 126–1142 px, and 80 px keeps all of them while refusing thumbnails.
     public static let defaultMinFaceWidth = 80.0
     /// Side (px) the face crop is resized to before measuring sharpness, so the value does not depend on resolution.
     public static let sharpnessSide = 150
-    /// Minimum Laplacian variance at 150 px: sharp fixture portraits measure ~100–2000; a 5 px Gaussian blur of
-    /// the same crops drops to ~10–40. 40 rejects clearly blurred samples only.
+    /// Minimum Laplacian variance at 150 px: the 30 fixture portraits measure 50–2727; the same photos blurred with a
+    /// σ = 4 px Gaussian measure 4–32 when the face is ≤ 400 px wide (larger faces stay ≥ 43, the blur shrinking to
+    /// < 1.5 px at 150 px). 40 refuses the clearly blurred ones.
     public static let defaultMinSharpness = 40.0
-    /// Mean face brightness limits (0…255): below 40 the ResNet embedding of fixture faces drifts by > 0.1; above
-    /// 225 the skin is clipped.
+    /// Mean face brightness limits (0…255): the fixture portraits measure 76–178; darkened copies (ffmpeg
+    /// eq=brightness=-0.45) 8–47, several of them no longer detected at all. Above 225 the face is mostly clipped white.
     public static let defaultMinBrightness = 40.0
     public static let defaultMaxBrightness = 225.0
-    /// Eye aspect ratio below which the eyes count as closed (open eyes measure 0.25–0.35 on the fixture clips,
-    /// closed ones < 0.15).
-    public static let defaultMinEyeAspect = 0.18
-    /// Pose limits for templates: dlib's ResNet is trained mostly on faces within ±35° yaw and ±25° pitch.
-    public static let defaultMaxYaw = 35.0
-    public static let defaultMaxPitch = 25.0
+    /// Eye aspect ratio below which the eyes count as closed: open eyes in the fixture portraits measure 0.18–0.34
+    /// (the lowest are smiling squints), a smile with the eyes squeezed shut (steve_wozniak1.jpg) 0.10.
+    public static let defaultMinEyeAspect = 0.15
+    /// Pose limits for templates: the fixture portraits measure up to 44° yaw and 25° pitch and all of them embed
+    /// well enough to identify their held-back photos; beyond ~45° the 68-point fit (and so the alignment) degrades.
+    public static let defaultMaxYaw = 45.0
+    public static let defaultMaxPitch = 30.0
 
     public var minFaceWidth = QualityGate.defaultMinFaceWidth
     public var minSharpness = QualityGate.defaultMinSharpness

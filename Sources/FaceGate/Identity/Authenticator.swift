@@ -1,0 +1,93 @@
+import FaceGateCore
+import FaceGateStore
+import FaceGateVision
+import Foundation
+
+/// Outcome of `facegate authenticate`: liveness first, then identity on the frames that passed liveness.
+public struct AuthenticationResult: Sendable, Codable {
+    public var authorized: Bool
+    public var user: String?
+    public var live: Bool
+    /// Worst (largest) distance between the accepted user and the identity frames.
+    public var distance: Double?
+    public var reason: String
+    /// Frames whose identity was checked (liveness anchors: calibration and each passed challenge).
+    public var identityFrames: Int
+    public var liveness: LivenessResult?
+
+    enum CodingKeys: String, CodingKey { case authorized, user, live, distance, reason, identityFrames = "identity_frames", liveness }
+    /// `user` and `distance` are written as null, not left out.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(authorized, forKey: .authorized)
+        try c.encode(user, forKey: .user)
+        try c.encode(live, forKey: .live)
+        try c.encode(distance, forKey: .distance)
+        try c.encode(reason, forKey: .reason)
+        try c.encode(identityFrames, forKey: .identityFrames)
+        try c.encodeIfPresent(liveness, forKey: .liveness)
+    }
+}
+
+/// Authentication = active liveness session, then 1:N (or 1:1 with a claimed user) on the session's anchor frames.
+/// Every anchor frame must identify the same user within threshold, so the identity is constant through the session.
+/// Shared by the CLI and the server.
+public enum Authenticator {
+    /// Identity frames needed: the calibration frame plus at least one passed challenge.
+    public static let minIdentityFrames = 2
+
+    /// Runs liveness on `source` and collects embeddings of the frames that passed (anchors).
+    public static func runLiveness(_ runner: ActiveRunner, source: FrameSource,
+                                   onFrame: (Frame, FrameAnalysis, LivenessUpdate) throws -> Void = { _, _, _ in })
+        throws -> (LivenessResult, [Embedding]) {
+        var anchors: [Embedding] = []
+        let result = try runner.run(source) { frame, analysis, update in
+            let anchor = update.events.contains { e in
+                switch e {
+                case .calibrated, .passed: return true
+                default: return false
+                }
+            }
+            if anchor, analysis.faces.count == 1, let face = analysis.primary,
+               let e = try? runner.engine.embedding(frame.image, face: face) {
+                anchors.append(e)
+            }
+            try onFrame(frame, analysis, update)
+        }
+        return (result, anchors)
+    }
+
+    /// The decision, given the liveness result and the anchor embeddings.
+    public static func decide(liveness: LivenessResult, anchors: [Embedding], claimedUser: String?,
+                              index: IdentityIndexService) async throws -> AuthenticationResult {
+        func deny(_ reason: String, user: String? = nil, distance: Double? = nil) -> AuthenticationResult {
+            AuthenticationResult(authorized: false, user: user, live: liveness.live, distance: distance, reason: reason,
+                                 identityFrames: anchors.count, liveness: liveness)
+        }
+        guard liveness.live else { return deny("liveness failed: \(liveness.reason.map { "\($0)" } ?? "not live")") }
+        guard anchors.count >= minIdentityFrames else {
+            return deny("only \(anchors.count) frame(s) that passed liveness could be embedded (need \(minIdentityFrames))")
+        }
+        var worst = 0.0
+        var user: String?
+        for (k, e) in anchors.enumerated() {
+            if let claimed = claimedUser {
+                let v = try await index.verify(user: claimed, probe: e)
+                worst = max(worst, v.distance)
+                if !v.match { return deny(String(format: "frame %d does not match %@ (distance %.3f > %.3f)", k + 1, claimed, v.distance, v.threshold), distance: worst) }
+                user = claimed
+            } else {
+                let r = try await index.identify(e)
+                guard let u = r.user, let d = r.distance else {
+                    return deny(String(format: "unknown face on frame %d (nearest %@ at %.3f)", k + 1, r.candidates.first?.user ?? "-", r.distance ?? 0), distance: r.distance)
+                }
+                if let prev = user, prev != u { return deny("identity changed during the session (\(prev) → \(u))", distance: d) }
+                user = u
+                worst = max(worst, d)
+            }
+        }
+        return AuthenticationResult(authorized: true, user: user, live: true, distance: worst,
+                                    reason: "live, and all \(anchors.count) identity frames match \(user ?? "")",
+                                    identityFrames: anchors.count, liveness: liveness)
+    }
+}

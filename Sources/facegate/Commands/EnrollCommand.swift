@@ -1,0 +1,259 @@
+import ArgumentParser
+import FaceGate
+import FaceGateCore
+import FaceGateStore
+import FaceGateVision
+import Foundation
+
+struct EnrollCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enroll",
+        abstract: "Enroll a person: quality-gated templates from images, a video or a camera (guided poses).",
+        discussion: """
+        Examples:
+          facegate enroll --user alice --images a1.jpg a2.jpg a3.jpg
+          facegate enroll --user bob --dir photos/bob --thumbnail
+          facegate enroll --user carol --video carol.mp4
+          facegate enroll --user dave --camera 0            (needs a passed active-liveness session first)
+        Each sample passes a quality gate (single face, size, sharpness, exposure, open eyes, pose); rejected samples
+        say why. Enrolling a face that already matches another user warns; --strict refuses.
+        """)
+
+    @Option(help: "Name of the person.") var user: String
+    @Option(parsing: .upToNextOption, help: "Image files.") var images: [String] = []
+    @Option(help: "Directory of images.") var dir: String?
+    @Option(help: "Video file (guided poses are taken from it).") var video: String?
+    @Option(help: "Camera index or device (guided; active liveness first).") var camera: String?
+    @Flag(help: "Refuse (instead of warning) when the face already matches another user.") var strict = false
+    @Flag(help: "Store an encrypted reference thumbnail (JPEG) of the best frontal face for audit.") var thumbnail = false
+    @Flag(help: "Replace the templates of an existing user.") var replace = false
+    @Flag(help: "Add templates to an existing user.") var append = false
+    @Option(help: "Per-user match threshold to store (default: the global one).") var threshold: Double?
+    @Option(help: "Templates kept per pose (video/camera).") var perPose = PoseCollector<FaceTemplate>.defaultPerPose
+    @Option(help: "Stop a video/camera enrollment after this many seconds.") var maxSeconds = 60.0
+    @Flag(help: "Also run active liveness on a --video (always on for --camera).") var liveness = false
+    @Flag(help: "JSON output.") var json = false
+    @OptionGroup var gallery: GalleryOptions
+    @OptionGroup(title: "Active liveness (camera enrollment)") var activeOptions: ActiveCLIOptions
+    @OptionGroup var modelOptions: ModelOptions
+
+    struct MeasurementJSON: Encodable {
+        var face_width: Int; var sharpness: Double?; var brightness: Double?; var eye_aspect: Double; var yaw: Double; var pitch: Double
+        init?(_ m: SampleMeasurements?) {
+            guard let m else { return nil }
+            face_width = Int(m.faceWidth); sharpness = m.sharpness.map { r($0, 1) }; brightness = m.brightness.map { r($0, 1) }
+            eye_aspect = r(m.eyeAspect); yaw = r(m.pose.yaw, 1); pitch = r(m.pose.pitch, 1)
+        }
+    }
+    struct AcceptedJSON: Encodable { var source: String; var pose: String; var quality: Double; var measurements: MeasurementJSON? }
+    struct RejectedJSON: Encodable { var source: String; var reasons: [String]; var codes: [String]; var measurements: MeasurementJSON? }
+    struct Output: Encodable {
+        var user: String
+        var enrolled: Bool
+        var templates: Int
+        var poses: [String]
+        var missing_poses: [String]
+        var accepted: [AcceptedJSON]
+        var rejected: [RejectedJSON]
+        var rejection_counts: [String: Int]
+        var duplicates: [IdentityCandidate]
+        var live: Bool?
+        var reason: String?
+    }
+
+    func run() async throws {
+        let ok: Bool = try await reportingErrors {
+            try await withGalleryErrors {
+                let sources = [images.isEmpty ? nil : "images", dir, video, camera].compactMap { $0 }
+                guard sources.count == 1 else { throw FaceGateError.badInput("give exactly one of --images FILE…, --dir DIR, --video F or --camera N") }
+                guard !(replace && append) else { throw FaceGateError.badInput("--replace and --append exclude each other") }
+                try GalleryError.checkName(user)
+                let (g, _) = try await gallery.open()
+                defer { Task { await g.close() } }
+                let exists = try await g.listUsers().contains { $0.name == user }
+                if exists && !replace && !append {
+                    throw FaceGateError.badInput("a user named '\(user)' is already enrolled — pass --replace or --append, or remove it first (`facegate users remove \(user)`)")
+                }
+                let engine = try modelOptions.engine()
+                _ = try engine.embedder()
+                let enroller = Enroller(engine: engine)
+                let say: (String) -> Void = { json ? printError($0) : print($0) }
+
+                var collection: EnrollmentCollection
+                var live: LivenessResult?
+                if !images.isEmpty || dir != nil {
+                    var paths = images
+                    if let d = dir {
+                        guard FileManager.default.fileExists(atPath: d) else { throw FaceGateError.missingFile(d) }
+                        paths = try ImageFilesSource(directory: d).paths
+                        guard !paths.isEmpty else { throw FaceGateError.badInput("no images (jpg, png, …) in \(d)") }
+                    }
+                    collection = try enroller.collect(images: paths, wantThumbnail: thumbnail)
+                } else {
+                    let source: FrameSource = try video.map { try VideoSource.file($0) } ?? VideoSource.camera(camera!)
+                    var runner: ActiveRunner?
+                    if camera != nil || liveness {
+                        let plan: ChallengePlan
+                        do { plan = try activeOptions.plan() } catch let e as ActiveLivenessError { throw FaceGateError.badInput(e.description) }
+                        runner = ActiveRunner(engine: engine, plan: plan, configuration: try activeOptions.configuration(),
+                                              checkIdentity: !activeOptions.noIdentity)
+                        say("Liveness first: \(plan.challenges.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    (collection, live) = try enroller.collect(video: source, perPose: perPose, maxSeconds: maxSeconds,
+                                                              wantThumbnail: thumbnail, liveness: runner,
+                                                              prompt: { p in if camera != nil { say("→ \(p)") } })
+                }
+                var out = Output(user: user, enrolled: false, templates: collection.templates.count,
+                                 poses: collection.templates.map(\.metadata.pose.rawValue),
+                                 missing_poses: collection.missingPoses.map(\.rawValue),
+                                 accepted: collection.accepted.map { AcceptedJSON(source: $0.source, pose: $0.template?.metadata.pose.rawValue ?? "unknown",
+                                                                                  quality: r($0.quality), measurements: MeasurementJSON($0.measurements)) },
+                                 rejected: collection.rejected.map { RejectedJSON(source: $0.source, reasons: $0.rejections.map(\.description),
+                                                                                  codes: $0.rejections.map(\.code), measurements: MeasurementJSON($0.measurements)) },
+                                 rejection_counts: collection.rejectionCounts, duplicates: [], live: live?.live, reason: nil)
+                func finish(_ enrolled: Bool, _ reason: String?) -> Bool {
+                    out.enrolled = enrolled; out.reason = reason
+                    if json { print(jsonLine(out)); return enrolled }
+                    for r in out.rejected { print("rejected \(r.source): \(r.reasons.joined(separator: "; "))") }
+                    if collection.rejected.isEmpty && !collection.rejectionCounts.isEmpty {
+                        print("frames rejected: " + collection.rejectionCounts.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))
+                    }
+                    if !out.missing_poses.isEmpty { print("poses not captured: \(out.missing_poses.joined(separator: ", "))") }
+                    for d in out.duplicates { print(String(format: "warning: this face matches enrolled user '%@' (distance %.3f ≤ %.3f)", d.user, d.distance, d.threshold)) }
+                    if enrolled {
+                        print("enrolled \(user): \(out.templates) template\(out.templates == 1 ? "" : "s") (\(out.poses.joined(separator: ", ")))")
+                    } else {
+                        print("not enrolled: \(reason ?? "")")
+                    }
+                    return enrolled
+                }
+                if let l = live, !l.live {
+                    return finish(false, "liveness failed: \(l.reason.map { "\($0)" } ?? "not live") — a live person must complete the challenges")
+                }
+                guard !collection.templates.isEmpty else {
+                    _ = finish(false, "no usable sample")
+                    throw FaceGateError.badInput("no sample passed the quality gate — see the reasons above and retry with better images or light")
+                }
+                let index = IdentityIndexService(gallery: g, threads: 1)
+                out.duplicates = try await DuplicateCheck.matches(collection.templates, excluding: user, index: index)
+                if strict && !out.duplicates.isEmpty {
+                    return finish(false, "--strict: the face already matches \(out.duplicates.map(\.user).joined(separator: ", "))")
+                }
+                try await g.enroll(Enrollment(name: user, templates: collection.templates,
+                                              thumbnailJPEG: thumbnail ? collection.thumbnailJPEG : nil, threshold: threshold,
+                                              mode: replace ? .replace : (append ? .append : .create)))
+                return finish(true, nil)
+            }
+        }
+        if !ok { throw ExitCode(1) }
+    }
+}
+
+/// Probe input shared by verify and identify: one image, a video or a camera.
+struct ProbeOptions: ParsableArguments {
+    @Argument(help: "Image with one face.") var image: String?
+    @Option(help: "Video file (several frames are checked; all must agree).") var video: String?
+    @Option(help: "Camera index or device.") var camera: String?
+    @Option(help: "Global match threshold (default \(IdentityThreshold.default); per-user overrides still apply).") var threshold: Double?
+    @Option(help: "Score rule over a user's templates: best or mean-of-best-K.") var rule: String = ScoreRule.default.description
+
+    func embeddings(_ engine: FaceEngine) throws -> [Embedding] {
+        let n = [image, video, camera].compactMap { $0 }.count
+        guard n == 1 else { throw FaceGateError.badInput("give exactly one of IMAGE, --video F or --camera N") }
+        if let image { return [try IdentityProbe.embedding(image: image, engine: engine)] }
+        let source: FrameSource = try video.map { try VideoSource.file($0) } ?? VideoSource.camera(camera!)
+        return try IdentityProbe.embeddings(video: source, engine: engine)
+    }
+
+    func policy() throws -> IdentityPolicy {
+        guard let r = ScoreRule(parsing: rule) else { throw FaceGateError.badInput("--rule must be best or mean-of-best-K, not '\(rule)'") }
+        if let t = threshold, !(t > 0 && t < 2) { throw FaceGateError.badInput("--threshold must be between 0 and 2") }
+        return IdentityPolicy(threshold: threshold ?? IdentityThreshold.default, rule: r)
+    }
+}
+
+struct VerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify", abstract: "Is this face the enrolled user NAME? Exit 0 match, 1 no match.",
+        discussion: "Example: facegate verify --user alice probe.jpg --json")
+    @Option(help: "Enrolled user to compare with.") var user: String
+    @OptionGroup var probe: ProbeOptions
+    @Flag(help: "JSON output.") var json = false
+    @OptionGroup var gallery: GalleryOptions
+    @OptionGroup var modelOptions: ModelOptions
+
+    struct Output: Encodable { var match: Bool; var distance: Double; var threshold: Double; var user: String; var frames: Int }
+
+    func run() async throws {
+        let match: Bool = try await reportingErrors {
+            try await withGalleryErrors {
+                let policy = try probe.policy()
+                let (g, _) = try await gallery.open()
+                defer { Task { await g.close() } }
+                _ = try await g.user(named: user)        // unknown user: clear error before any camera work
+                let engine = try modelOptions.engine()
+                let probes = try probe.embeddings(engine)
+                let index = IdentityIndexService(gallery: g, policy: policy, threads: 1)
+                let res = try await IdentityProbe.verify(probes, user: user, index: index)
+                if json {
+                    print(jsonLine(Output(match: res.match, distance: r(res.distance, 4), threshold: res.threshold, user: user, frames: probes.count)))
+                } else {
+                    print(String(format: "%@ — distance %.4f (threshold %.3f)%@", res.match ? "MATCH \(user)" : "NO MATCH for \(user)",
+                                 res.distance, res.threshold, probes.count > 1 ? " over \(probes.count) frames" : ""))
+                }
+                return res.match
+            }
+        }
+        if !match { throw ExitCode(1) }
+    }
+}
+
+struct IdentifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "identify", abstract: "Who is this? Exit 0 identified, 1 unknown face.",
+        discussion: "Example: facegate identify probe.jpg --json")
+    @OptionGroup var probe: ProbeOptions
+    @Flag(help: "JSON output.") var json = false
+    @OptionGroup var gallery: GalleryOptions
+    @OptionGroup var modelOptions: ModelOptions
+
+    struct Candidate: Encodable { var user: String; var distance: Double }
+    struct Output: Encodable {
+        var user: String?; var distance: Double?; var candidates: [Candidate]; var frames: Int
+        enum CodingKeys: String, CodingKey { case user, distance, candidates, frames }
+        /// `user` and `distance` are written as null (not left out) when there is no match.
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(user, forKey: .user)
+            try c.encode(distance, forKey: .distance)
+            try c.encode(candidates, forKey: .candidates)
+            try c.encode(frames, forKey: .frames)
+        }
+    }
+
+    func run() async throws {
+        let found: Bool = try await reportingErrors {
+            try await withGalleryErrors {
+                let policy = try probe.policy()
+                let (g, _) = try await gallery.open()
+                defer { Task { await g.close() } }
+                _ = try await g.requireUsers()
+                let engine = try modelOptions.engine()
+                let probes = try probe.embeddings(engine)
+                let index = IdentityIndexService(gallery: g, policy: policy)
+                try await index.load()
+                let res = try await IdentityProbe.identify(probes, index: index)
+                let cands = res.candidates.map { Candidate(user: $0.user, distance: r($0.distance, 4)) }
+                if json {
+                    print(jsonLine(Output(user: res.user, distance: res.distance.map { r($0, 4) }, candidates: cands, frames: probes.count)))
+                } else {
+                    if let u = res.user { print(String(format: "%@ (distance %.4f)", u, res.distance ?? 0)) }
+                    else { print(String(format: "unknown face (nearest distance %.4f)", res.distance ?? 0)) }
+                    for c in cands { print(String(format: "  %-24@ %.4f", c.user as NSString, c.distance)) }
+                }
+                return res.user != nil
+            }
+        }
+        if !found { throw ExitCode(1) }
+    }
+}
