@@ -117,6 +117,22 @@ public final class FaceGateServer: Sendable {
         await shutdown()
     }
 
+    /// Starts the server in the background (tests, benchmarks); returns the bound port and a stop function.
+    public func start() async throws -> (port: Int, stop: @Sendable () async -> Void) {
+        let (stream, cont) = AsyncStream.makeStream(of: Int.self)
+        let app = application(onRunning: { port in cont.yield(port); cont.finish() })
+        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        let task = Task { try await group.run() }
+        var port = 0
+        for await p in stream { port = p }
+        let stopper: @Sendable () async -> Void = {
+            await group.triggerGracefulShutdown()
+            _ = try? await task.value
+            await self.shutdown()
+        }
+        return (port, stopper)
+    }
+
     public func shutdown() async {
         await sessions.shutdownAll()
         pool.shutdown()

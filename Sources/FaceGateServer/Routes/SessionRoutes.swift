@@ -120,6 +120,10 @@ extension FaceGateServer {
         let rec = SessionRecord(id: id, tokenHash: Secrets.sha256Hex(token), status: .created, created: now,
                                 expires: now.addingTimeInterval(config.sessionTTL), updated: now, instance: nil, spec: spec,
                                 outcome: nil, embeddings: nil, consumed: false)
+        // An enrollment link is consumed atomically by the session it starts (one-time).
+        if let link, !(try await store.useLink(tokenHash: link, sessionID: id, now: now)) {
+            throw APIError(.gone, "link_used", "this enrollment link was already used — ask for a new one")
+        }
         try await store.insertSession(rec)
         let base = baseURL(request)
         let ws = "\(base.ws)/v1/sessions/\(id)/stream?token=\(token)"

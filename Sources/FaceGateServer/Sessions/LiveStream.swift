@@ -208,10 +208,15 @@ actor LiveStream {
 
     // MARK: endings
 
-    /// Liveness is decided: identity (verification or enrollment), then record and answer.
+    /// Liveness is decided: identity (verification or enrollment), then record and answer. Endings run in an
+    /// unstructured task so the stream's cancellation (client gone, another task ended) cannot cut them short.
     private func conclude(_ r: LivenessResult) async {
         guard !finished else { return }
         finished = true
+        await Task { await self.concludeBody(r) }.value
+    }
+
+    private func concludeBody(_ r: LivenessResult) async {
         framesIn.finish()
         let anchors = pipeline.anchors
         var outcome = SessionOutcome.from(r)
@@ -260,6 +265,10 @@ actor LiveStream {
     func fail(reason: String, message: String, closeCode: WebSocketErrorCode? = nil) async {
         guard !finished else { return }
         finished = true
+        await Task { await self.failBody(reason: reason, message: message, closeCode: closeCode) }.value
+    }
+
+    private func failBody(reason: String, message: String, closeCode: WebSocketErrorCode?) async {
         framesIn.finish()
         var outcome = SessionOutcome.empty
         outcome.frames = processed
@@ -281,6 +290,10 @@ actor LiveStream {
     private func expire() async {
         guard !finished else { return }
         finished = true
+        await Task { await self.expireBody() }.value
+    }
+
+    private func expireBody() async {
         framesIn.finish()
         var outcome = SessionOutcome.empty
         outcome.frames = processed; outcome.reason = "expired"; outcome.detail = "the session expired"

@@ -9,6 +9,7 @@ enum CommandRegistry {
         BenchCommand.self,
         ServeCommand.self,
         KeysCommand.self,
+        BenchServerCommand.self,
         UsersCommand.self,
         BenchGalleryCommand.self,
         EnrollCommand.self,

@@ -1,2 +1,0 @@
-import Testing
-@Test func placeholderFaceGateServerTests() { #expect(Bool(true)) }
