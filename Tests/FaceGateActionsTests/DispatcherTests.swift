@@ -43,6 +43,8 @@ struct DispatcherTests {
         [webhooks]
         urls = ["http://127.0.0.1:\(hookPort)/hook"]
         secret_file = "\(dir.path)/hook.secret"
+        # AsyncHTTPClient keeps retrying a refused connection until the request deadline: keep it short here.
+        timeout = "2s"
         [audit]
         file = "\(dir.path)/audit.jsonl"
         [actions]

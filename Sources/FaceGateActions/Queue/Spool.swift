@@ -213,7 +213,7 @@ public actor SpoolWorker {
 
     /// One pass: attempts every due item. Returns when the next item is due (nil if the queue is empty).
     @discardableResult
-    public func drainOnce(now: @Sendable () -> Date = Date.init) async -> Date? {
+    public func drainOnce(now: @Sendable () -> Date = Date.init, ignoringBackoff: Bool = false) async -> Date? {
         // Another process is draining: look again soon.
         guard let lockFD = spool.tryLockDrain() else { return Date().addingTimeInterval(1) }
         defer { spool.unlockDrain(lockFD) }
@@ -226,7 +226,7 @@ public actor SpoolWorker {
                     expire(item)
                     continue
                 }
-                guard item.nextAttempt <= t else {
+                guard ignoringBackoff || item.nextAttempt <= t else {
                     next = min(next ?? item.nextAttempt, item.nextAttempt)
                     continue
                 }
@@ -260,10 +260,14 @@ public actor SpoolWorker {
     }
 
     /// Drains until the queue is empty or `timeout` passes; true if empty. For one-shot CLI runs before exit.
+    /// The first pass ignores the backoff schedule (one immediate attempt per item); later passes follow it.
     public func flush(timeout: TimeInterval) async -> Bool {
         let end = Date().addingTimeInterval(timeout)
+        // First pass now, whatever the backoff says: the caller is about to exit (or an endpoint just came back).
+        var first = true
         while Date() < end {
-            let next = await drainOnce()
+            let next = await drainOnce(ignoringBackoff: first)
+            first = false
             if spool.pending().isEmpty { return true }
             let wait = min(max(0.05, (next ?? end).timeIntervalSinceNow), end.timeIntervalSinceNow)
             if wait <= 0 { break }
