@@ -2,11 +2,14 @@ import FaceGateCore
 import FaceGateVision
 import Foundation
 
-/// A texture classifier over `PadNative.lbpFeatures` (the training pipeline's SVM runtime conforms to this).
+/// A trained real/fake face classifier (`facegate train`: the LBP colour-texture SVM or LivenessNet). It cuts its
+/// own crop from the frame and the face's landmarks, exactly as `facegate gather` did for its training data.
 public protocol PadTextureClassifier: AnyObject {
-    /// Calibrated probability that the face is real, nil when it cannot classify this vector.
-    func realProbability(features: [Float]) -> Double?
+    /// Calibrated probability that the face is real, nil when it cannot classify this face.
+    func realProbability(image: Image, landmarks: [Point2]) -> Double?
 }
+
+extension LivenessModel: PadTextureClassifier {}
 
 /// Everything the passive analysis can use besides the frames.
 public struct PassiveOptions {
@@ -87,8 +90,8 @@ public final class PassiveAnalyzer {
                     }
                     model.add(frame: frameProbs)
                 }
-                if let t = options.texture, let f = PadNative.lbpFeatures(image, landmarks: face.landmarks.points) {
-                    texture.add(realProbability: t.realProbability(features: f))
+                if let t = options.texture {
+                    texture.add(realProbability: t.realProbability(image: image, landmarks: face.landmarks.points))
                 }
             }
             if let d = options.depth, let frame = try d.frame(at: i) {

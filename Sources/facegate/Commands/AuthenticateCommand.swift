@@ -1,5 +1,6 @@
 import ArgumentParser
 import FaceGate
+import FaceGateActions
 import FaceGateCore
 import FaceGateStore
 import FaceGateVision
@@ -22,6 +23,9 @@ struct AuthenticateCommand: AsyncParsableCommand {
     @OptionGroup var gallery: GalleryOptions
     @OptionGroup(title: "Active liveness") var activeOptions: ActiveCLIOptions
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup(title: "Configuration") var configOptions: ConfigOptions
+    @OptionGroup(title: "Actions") var actionOptions: ActionOptions
+    @Option(name: .customLong("decision-image"), help: "Write the decisive frame with the green/red decision overlay (png or jpg).") var decisionImage: String?
 
     func run() async throws {
         let ok: Bool = try await reportingErrors {
@@ -39,10 +43,20 @@ struct AuthenticateCommand: AsyncParsableCommand {
                 _ = try engine.embedder()
                 let runner = ActiveRunner(engine: engine, plan: plan, configuration: try activeOptions.configuration(),
                                           checkIdentity: !activeOptions.noIdentity)
+                let config = try configOptions.load(actionOptions.overrides)
+                let dispatcher = try ActionDispatcher(config: config)
+                await dispatcher.start()
+                let sourceName = video.map { "video:\(($0 as NSString).lastPathComponent)" } ?? "camera:\(camera ?? "")"
+                if case .locked = dispatcher.lockoutStatus(user: user, source: sourceName) {
+                    let status = dispatcher.lockoutStatus(user: user, source: sourceName)
+                    throw FaceGateError.badInput("refused: \(status) — wait for the lockout to expire or run `facegate audit unlock`")
+                }
                 let source: FrameSource = try video.map { try VideoSource.file($0) } ?? VideoSource.camera(camera!)
                 let say: (String) -> Void = { json ? printError($0) : print($0) }
                 if camera != nil { say("Plan: \(plan.challenges.map(\.rawValue).joined(separator: ", "))") }
-                let (live, anchors) = try Authenticator.runLiveness(runner, source: source) { _, _, update in
+                var decisive: (Image, Rect)? = nil
+                let (live, anchors) = try Authenticator.runLiveness(runner, source: source) { frame, analysis, update in
+                    if analysis.faces.count == 1, let f = analysis.primary { decisive = (frame.image, f.box) }
                     guard camera != nil else { return }
                     for e in update.events {
                         if case .prompt(let i, _, let text, _) = e { say("→ [\(i + 1)/\(plan.count)] \(text)") }
@@ -50,6 +64,9 @@ struct AuthenticateCommand: AsyncParsableCommand {
                 }
                 if live.frames == 0 { throw FaceGateError.unreadableMedia(path: video ?? camera ?? "input", detail: "no frame could be decoded") }
                 let r = try await Authenticator.decide(liveness: live, anchors: anchors, claimedUser: user, index: index)
+                let decision = Self.decision(r, source: sourceName, claimedUser: user, threshold: threshold ?? IdentityThreshold.default)
+                try DecisionActions(dispatcher: dispatcher).complete(decision, frame: decisive?.0, faceBox: decisive?.1, annotatedOutput: decisionImage)
+                _ = await dispatcher.finish(timeout: 10)
                 if json {
                     var out = r; out.liveness = nil
                     out.distance = out.distance.map { (($0 * 10000).rounded()) / 10000 }
@@ -62,5 +79,32 @@ struct AuthenticateCommand: AsyncParsableCommand {
             }
         }
         if !ok { throw ExitCode(1) }
+    }
+
+    /// The action-layer decision for an authentication result.
+    static func decision(_ r: AuthenticationResult, source: String, claimedUser: String?, threshold: Double) -> Decision {
+        let challenges = r.liveness?.challenges.map { c in
+            ChallengeRecord(name: c.type.rawValue, prompt: c.type.prompt,
+                            result: c.passed ? .passed : (c.status == .notReached ? .skipped : .failed),
+                            startedAt: c.promptAt?.timestamp ?? 0,
+                            duration: max(0, (c.at ?? c.promptAt?.timestamp ?? 0) - (c.promptAt?.timestamp ?? 0)))
+        } ?? []
+        if r.authorized, let u = r.user {
+            return .authorized(user: u, source: source, distance: r.distance, threshold: threshold, challenges: challenges)
+        }
+        let reason: DenialReason
+        if !r.live {
+            switch r.liveness?.failure {
+            case .challengeTimeout?, .sessionTimeout?: reason = .timeout
+            case .noStableFace?, .faceLost?: reason = .noFace
+            case .multipleFaces?: reason = .multipleFaces
+            case .wrongAction?, .noReturnToNeutral?, .insufficientSignal?: reason = .challengeFailed
+            default: reason = .spoof
+            }
+        } else {
+            reason = claimedUser == nil ? .unknownFace : .wrongUser
+        }
+        return .denied(reason, source: source, claimedUser: claimedUser, matchedUser: r.user, distance: r.distance,
+                       threshold: threshold, challenges: challenges, detail: r.reason)
     }
 }

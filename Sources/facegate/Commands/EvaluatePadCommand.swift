@@ -17,6 +17,9 @@ struct PassiveCLIOptions: ParsableArguments {
     @Flag(name: .customLong("no-installed-models"), help: "Do not use installed anti-spoof models automatically.")
     var noInstalledModels = false
 
+    @Option(help: ArgumentHelp("Your own liveness model from `facegate train` (LivenessNet or texture); feeds the texture cue.", valueName: "FILE"))
+    var model: String?
+
     @Option(help: ArgumentHelp("Directory of 16-bit PNG depth frames (millimetres) aligned with the colour frames.", valueName: "DIR"))
     var depth: String?
 
@@ -38,6 +41,7 @@ struct PassiveCLIOptions: ParsableArguments {
         o.mode = m
         o.maxFrames = maxFrames
         o.models = try PadModelResolver.resolve(padModels, directory: models, includeInstalled: !noInstalledModels && padModels.isEmpty)
+        if let m = model { o.texture = try LivenessModel(path: m) }
         if let d = depth { o.depth = try DepthSequence(directory: d) }
         if let i = imu { o.gyro = try GyroCSV.read(i) }
         return o
