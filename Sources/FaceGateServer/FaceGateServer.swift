@@ -52,7 +52,14 @@ public final class FaceGateServer: Sendable {
         await index.startFollowing()
         keys = KeyVerifier(store: store)
         let models = config.models, detector = config.detector
-        pool = try WorkerPool(count: max(1, config.workers)) { try FaceEngine(models: models, detector: detector) }
+        // Embedding models are loaded up front: loading them lazily on a session's first anchor frame stalls that
+        // worker for ~1 s, and the frames skipped meanwhile read as a lost face.
+        pool = try WorkerPool(count: max(1, config.workers)) {
+            let e = try FaceEngine(models: models, detector: detector)
+            _ = try e.aligner()
+            _ = try e.embedder()
+            return e
+        }
         metrics = ServerMetrics()
         lockout = LockoutService(store: store, policy: config.lockout, enabled: config.lockoutEnabled)
         sessions = SessionRegistry()
