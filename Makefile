@@ -31,7 +31,7 @@ run: models build
 
 test: models testdata build-debug
 	@scripts/test-prereqs.sh
-	scripts/with-postgres.sh $(SWIFT) test --skip-build
+	SWIFT=$(SWIFT) scripts/with-postgres.sh scripts/run-tests.sh
 
 bench: models testdata build
 	.build/release/facegate bench
