@@ -53,6 +53,10 @@ public final class ActiveRunner {
         return update
     }
 
+    /// An identity anchor's embedding computed by the caller (e.g. the server embeds a completion frame it kept):
+    /// the first is the reference, later ones above the identity threshold fail the session.
+    public func reportEmbedding(_ e: Embedding) { session.reportEmbedding(e) }
+
     /// The input ended: the result (an unfinished session fails with "input ended").
     public func finish() -> LivenessResult { session.endOfInput() }
 

@@ -28,6 +28,9 @@ struct ActiveCLIOptions: ParsableArguments {
     @Flag(name: .customLong("no-identity"), help: "Skip the check that the same person is seen on the early and late frames.")
     var noIdentity = false
 
+    /// True when any option asks for challenges (with `--passive`: both in one session).
+    var requested: Bool { challenges != nil || random != nil || seed != nil || allow != nil }
+
     func plan() throws -> ChallengePlan {
         if let list = challenges {
             guard random == nil, seed == nil, allow == nil else {
@@ -109,6 +112,81 @@ enum ActiveLivenessCLI {
             printHuman(result, identitySkipped: runner.identitySkipped)
         }
         return result.live
+    }
+
+    /// `--passive` with challenges: both on the same frames of one session (`LivenessPipeline`).
+    static func runCombined(_ ctx: Context, options: ActiveCLIOptions, passive: PassiveCLIOptions, models: ModelOptions) throws -> Bool {
+        if ctx.image != nil {
+            throw FaceGateError.badInput("challenges need motion: use --video F or --camera N (or --passive without --challenges for a still image)")
+        }
+        let plan: ChallengePlan
+        do { plan = try options.plan() } catch let e as ActiveLivenessError { throw FaceGateError.badInput(e.description) }
+        let config = try options.configuration()
+        let passiveOptions = try passive.options(models: models.directory)
+        let isCamera = ctx.camera != nil
+        let source: FrameSource = try ctx.video.map { try VideoSource.file($0) } ?? VideoSource.camera(ctx.camera!)
+        let engine = try models.engine()
+        if !options.noIdentity { _ = try engine.embedder() }
+        let pipeline = try LivenessPipeline(engine: engine, options: LivenessPipelineOptions(
+            mode: .both, plan: plan, configuration: config, passive: passiveOptions, checkIdentity: !options.noIdentity))
+        var writer: VideoWriter?
+        let say: (String) -> Void = { text in ctx.json ? printError(text) : print(text) }
+        if isCamera {
+            say("Plan: \(plan.challenges.map(\.rawValue).joined(separator: ", "))" + (plan.isRandom ? "" : " (explicit)")
+                + " + passive cues (\(passiveOptions.mode.rawValue))")
+        }
+        let result = try pipeline.run(source) { frame, step in
+            if isCamera, let u = step.update {
+                for e in u.events {
+                    switch e {
+                    case .calibrated: say("Ready.")
+                    case .prompt(let i, _, let text, _): say("→ [\(i + 1)/\(plan.count)] \(text)")
+                    case .passed(_, let o): say("  ✓ \(o.type.rawValue)" + (o.latencyMs.map { " (\($0) ms)" } ?? ""))
+                    case .failed(let f): say("  ✗ \(f.description)")
+                    default: break
+                    }
+                }
+            }
+            if let out = options.annotate, let u = step.update, let runner = pipeline.active {
+                if writer == nil {
+                    writer = try VideoWriter(path: out, fps: source.fps > 0 ? source.fps : 15, width: frame.image.width, height: frame.image.height)
+                }
+                let canvas = frame.image.clone()
+                ActiveOverlay.draw(on: canvas, analysis: step.analysis, update: u, session: runner.session)
+                writer?.write(canvas)
+            }
+        }
+        if result.session.frames == 0 {
+            throw FaceGateError.unreadableMedia(path: ctx.video ?? ctx.camera ?? "input", detail: "no frame could be decoded")
+        }
+        if ctx.json {
+            print(jsonLine(CombinedJSON(result: result)))
+        } else {
+            printHuman(result.session, identitySkipped: pipeline.active?.identitySkipped ?? 0)
+            print("  decided by: \(result.verdict.decidedBy.joined(separator: ", ")) (\(result.verdict.reason.rawValue))")
+            if let v = result.verdict.passive {
+                print("  passive: \(v.live ? "live" : "not live"), score \(String(format: "%.3f", v.score)) (\(v.mode.rawValue) mode, \(v.reason.rawValue): \(v.decidedBy.isEmpty ? "no cue could see" : v.decidedBy.joined(separator: ", "))), \(result.passiveFrames) frame(s) analysed")
+                LivenessCommand.printCues(v)
+            }
+        }
+        return result.live
+    }
+
+    /// JSON of a combined session: the active result's keys (`live`, `challenges`, `reason`, `frames`, `failure`,
+    /// `plan`, `evidence`, …) with the combined decision, plus `mode`, `decided_by`, `decision` and the `passive` block.
+    struct CombinedJSON: Encodable {
+        var result: CombinedLivenessResult
+        enum K: String, CodingKey { case mode, decided_by, decision, passive }
+        func encode(to encoder: Encoder) throws {
+            try result.session.encode(to: encoder)
+            var c = encoder.container(keyedBy: K.self)
+            try c.encode(result.verdict.mode.rawValue, forKey: .mode)
+            try c.encode(result.verdict.decidedBy, forKey: .decided_by)
+            try c.encode(result.verdict.reason.rawValue, forKey: .decision)
+            if let v = result.verdict.passive {
+                try c.encode(LivenessCommand.output(v, frames: result.passiveFrames, framesWithFace: result.passiveFramesWithFace), forKey: .passive)
+            }
+        }
     }
 
     static func printHuman(_ r: LivenessResult, identitySkipped: Int) {

@@ -4,15 +4,18 @@ import FaceGateCore
 import FaceGateVision
 import Foundation
 
-// NOTE: created by the passive-liveness work with the passive path only; the active (challenge) engine's owner adds
-// --challenges here. Passive options live in `PassiveCLIOptions` (EvaluatePadCommand.swift) so both paths can share this command.
+// Three paths: challenges only (ActiveLivenessCLI), passive cues only (below), and both in one session
+// (`--passive` with `--challenges`/`--random`: ActiveLivenessCLI.runCombined through LivenessPipeline).
+// Passive options live in `PassiveCLIOptions` (EvaluatePadCommand.swift).
 
 struct LivenessCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "liveness",
-        abstract: "Is the face live? Passive cues on an image, a video or a camera. Exit 0 live, 1 not live.",
+        abstract: "Is the face live? Challenges, passive cues, or both in one session. Exit 0 live, 1 not live.",
         discussion: """
         Examples:
+          facegate liveness --video clip.mp4 --challenges blink,turn-left
+          facegate liveness --camera 0 --random 3 --passive --mode strict      # challenges + passive cues together
           facegate liveness --passive --image face.jpg
           facegate liveness --passive --video clip.mp4 --pad-model minifasnet-v2 --pad-model minifasnet-v1se --json
           facegate liveness --passive --video clip.mp4 --depth depth/ --imu gyro.csv --mode strict
@@ -47,9 +50,12 @@ struct LivenessCommand: AsyncParsableCommand {
         let live: Bool = try await reportingErrors {
             let inputs = [image, video, camera].compactMap { $0 }
             guard inputs.count == 1 else { throw FaceGateError.badInput("give exactly one of --image F, --video F or --camera N") }
+            let ctx = ActiveLivenessCLI.Context(video: video, camera: camera, image: image, json: json)
             guard passiveOptions.passive else {   // active path: ActiveLivenessCLI.swift
-                return try ActiveLivenessCLI.run(.init(video: video, camera: camera, image: image, json: json),
-                                                 options: activeOptions, models: modelOptions)
+                return try ActiveLivenessCLI.run(ctx, options: activeOptions, models: modelOptions)
+            }
+            if activeOptions.requested {          // both in one session
+                return try ActiveLivenessCLI.runCombined(ctx, options: activeOptions, passive: passiveOptions, models: modelOptions)
             }
             let source: FrameSource
             if let image {
@@ -73,13 +79,17 @@ struct LivenessCommand: AsyncParsableCommand {
     }
 
     static func output(_ report: PassiveReport) -> Output {
-        let v = report.verdict
+        output(report.verdict, frames: report.frames, framesWithFace: report.framesWithFace)
+    }
+
+    /// The passive JSON block: `{"live","score","decided_by","cues",…}`.
+    static func output(_ v: PassiveVerdict, frames: Int, framesWithFace: Int) -> Output {
         var cues: [String: CueJSON] = [:]
         for c in v.cues {
             cues[c.name] = CueJSON(level: c.level.map { r($0) }, confidence: r(c.confidence), state: c.state.rawValue, note: c.note)
         }
         return Output(live: v.live, score: r(v.score, 4), decided_by: v.decidedBy, cues: cues, mode: v.mode.rawValue,
-                      reason: v.reason.rawValue, frames: report.frames, frames_with_face: report.framesWithFace)
+                      reason: v.reason.rawValue, frames: frames, frames_with_face: framesWithFace)
     }
 
     static func print(_ report: PassiveReport, json: Bool) {
@@ -90,6 +100,10 @@ struct LivenessCommand: AsyncParsableCommand {
         }
         Swift.print("\(v.live ? "LIVE" : "NOT LIVE") — score \(String(format: "%.3f", v.score)) (\(v.mode.rawValue) mode, \(v.reason.rawValue): \(v.decidedBy.isEmpty ? "no cue could see" : v.decidedBy.joined(separator: ", ")))")
         Swift.print("  \(report.framesWithFace) of \(report.frames) frame(s) with a face, source \(report.source)")
+        printCues(v)
+    }
+
+    static func printCues(_ v: PassiveVerdict) {
         for c in v.cues {
             let level = c.level.map { String(format: "%.2f", $0) } ?? "  - "
             Swift.print(String(format: "  %-11@ %-8@ level %@ conf %.2f  %@", c.name as NSString, c.state.rawValue as NSString,

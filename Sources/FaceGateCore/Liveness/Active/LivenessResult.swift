@@ -18,6 +18,10 @@ public enum LivenessFailure: Error, Sendable, Hashable, Codable, CustomStringCon
     case sessionTimeout(seconds: Double)
     /// The recording ended before the plan was completed.
     case inputEnded(challenge: ChallengeType?)
+    /// Passive cues found a presentation attack (the deny cues that fired, e.g. bezel, moire, model).
+    case presentationAttack(cues: [String])
+    /// Strict passive mode: no cue confirmed a live face (the confirm-capable cues that failed to).
+    case notConfirmed(cues: [String])
 
     public var code: String {
         switch self {
@@ -32,6 +36,8 @@ public enum LivenessFailure: Error, Sendable, Hashable, Codable, CustomStringCon
         case .identityChanged: return "identity_changed"
         case .sessionTimeout: return "session_timeout"
         case .inputEnded: return "input_ended"
+        case .presentationAttack: return "presentation_attack"
+        case .notConfirmed: return "not_confirmed"
         }
     }
 
@@ -60,6 +66,10 @@ public enum LivenessFailure: Error, Sendable, Hashable, Codable, CustomStringCon
         case .inputEnded(let c):
             return "the input ended before the session was complete" + (c.map { " (waiting for '\($0)')" } ?? "")
                 + " — use a longer recording or fewer challenges"
+        case .presentationAttack(let cues):
+            return "presentation attack suspected by the passive cues (\(cues.joined(separator: ", "))) — present your own face to the camera, not a photo, a screen or a recording"
+        case .notConfirmed(let cues):
+            return "no sign of a live face was confirmed (strict mode; checked: \(cues.isEmpty ? "nothing could see" : cues.joined(separator: ", "))) — blink or turn your head slightly, in good light"
         }
     }
 }
