@@ -14,8 +14,48 @@ public struct AuthenticationResult: Sendable, Codable {
     /// Frames whose identity was checked (liveness anchors: calibration and each passed challenge).
     public var identityFrames: Int
     public var liveness: LivenessResult?
+    /// Which liveness checks ran (`active`, or `both` when passive cues ran too).
+    public var livenessMode: LivenessMode?
+    /// What decided liveness (`challenge`, passive cue names, `challenge:<type>`, a failure code).
+    public var decidedBy: [String]?
+    /// The passive verdict when passive cues ran (server-side/CLI only; the cues are left out of the JSON).
+    public var passive: PassiveVerdict?
 
-    enum CodingKeys: String, CodingKey { case authorized, user, live, distance, reason, identityFrames = "identity_frames", liveness }
+    public init(authorized: Bool, user: String?, live: Bool, distance: Double?, reason: String, identityFrames: Int,
+                liveness: LivenessResult?, livenessMode: LivenessMode? = nil, decidedBy: [String]? = nil, passive: PassiveVerdict? = nil) {
+        self.authorized = authorized; self.user = user; self.live = live; self.distance = distance; self.reason = reason
+        self.identityFrames = identityFrames; self.liveness = liveness; self.livenessMode = livenessMode
+        self.decidedBy = decidedBy; self.passive = passive
+    }
+
+    /// The passive block of the JSON: no per-cue detail.
+    struct PassiveJSON: Codable {
+        var live: Bool
+        var score: Double
+        var mode: String
+        var reason: String
+        var decided_by: [String]
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case authorized, user, live, distance, reason, identityFrames = "identity_frames", liveness
+        case livenessMode = "liveness_mode", decidedBy = "decided_by", passive
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        authorized = try c.decode(Bool.self, forKey: .authorized)
+        user = try c.decodeIfPresent(String.self, forKey: .user)
+        live = try c.decode(Bool.self, forKey: .live)
+        distance = try c.decodeIfPresent(Double.self, forKey: .distance)
+        reason = try c.decode(String.self, forKey: .reason)
+        identityFrames = try c.decode(Int.self, forKey: .identityFrames)
+        liveness = try c.decodeIfPresent(LivenessResult.self, forKey: .liveness)
+        livenessMode = try c.decodeIfPresent(LivenessMode.self, forKey: .livenessMode)
+        decidedBy = try c.decodeIfPresent([String].self, forKey: .decidedBy)
+        passive = nil
+    }
+
     /// `user` and `distance` are written as null, not left out.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -26,10 +66,16 @@ public struct AuthenticationResult: Sendable, Codable {
         try c.encode(reason, forKey: .reason)
         try c.encode(identityFrames, forKey: .identityFrames)
         try c.encodeIfPresent(liveness, forKey: .liveness)
+        try c.encodeIfPresent(livenessMode, forKey: .livenessMode)
+        try c.encodeIfPresent(decidedBy, forKey: .decidedBy)
+        if let v = passive {
+            try c.encode(PassiveJSON(live: v.live, score: (v.score * 10000).rounded() / 10000, mode: v.mode.rawValue,
+                                     reason: v.reason.rawValue, decided_by: v.decidedBy), forKey: .passive)
+        }
     }
 }
 
-/// Authentication = active liveness session, then 1:N (or 1:1 with a claimed user) on the session's anchor frames.
+/// Authentication = liveness session (challenges, plus passive cues on the same frames when available), then 1:N (or 1:1 with a claimed user) on the session's anchor frames.
 /// Every anchor frame must identify the same user within threshold, so the identity is constant through the session.
 /// Shared by the CLI and the server.
 public enum Authenticator {
@@ -55,6 +101,34 @@ public enum Authenticator {
             try onFrame(frame, analysis, update)
         }
         return (result, anchors)
+    }
+
+    /// Runs a combined liveness session (challenges + passive cues) on `source` and collects embeddings of its
+    /// identity anchors (calibration and each passed challenge) with exactly one face. The returned result is the
+    /// session with the combined decision written in (a passive deny makes it not live).
+    public static func runLiveness(_ pipeline: LivenessPipeline, source: FrameSource,
+                                   onFrame: (Frame, LivenessStep) throws -> Void = { _, _ in })
+        throws -> (LivenessResult, [Embedding], CombinedLivenessResult) {
+        var anchors: [Embedding] = []
+        let combined = try pipeline.run(source) { frame, step in
+            if step.anchor, step.analysis.faces.count == 1, let face = step.analysis.primary,
+               let e = try? pipeline.engine.embedding(frame.image, face: face) {
+                anchors.append(e)
+            }
+            try onFrame(frame, step)
+        }
+        return (combined.session, anchors, combined)
+    }
+
+    /// The decision for a combined session: `decide(liveness:…)` on the merged result, annotated with the mode, what
+    /// decided liveness and the passive verdict.
+    public static func decide(_ combined: CombinedLivenessResult, anchors: [Embedding], claimedUser: String?,
+                              index: IdentityIndexService) async throws -> AuthenticationResult {
+        var r = try await decide(liveness: combined.session, anchors: anchors, claimedUser: claimedUser, index: index)
+        r.livenessMode = combined.verdict.mode
+        r.decidedBy = combined.verdict.decidedBy
+        r.passive = combined.verdict.passive
+        return r
     }
 
     /// The decision, given the liveness result and the anchor embeddings.

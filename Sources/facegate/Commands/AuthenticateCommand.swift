@@ -9,11 +9,15 @@ import Foundation
 struct AuthenticateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "authenticate",
-        abstract: "Liveness first, then identity on the frames that passed liveness. Exit 0 authorized, 1 denied.",
+        abstract: "Liveness first (challenges + passive cues when available), then identity on the frames that passed liveness. Exit 0 authorized, 1 denied.",
         discussion: """
+        Passive cues run on the same frames as the challenges when an anti-spoof model is installed
+        (facegate models install minifasnet-v2) or when --passive, --pad-model or --model is given;
+        --no-installed-models without those runs challenges only.
         Examples:
           facegate authenticate --camera 0
           facegate authenticate --video clip.mp4 --challenges blink --user alice --json
+          facegate authenticate --camera 0 --model my-liveness.fgm --mode strict
         """)
     @Option(help: "Video file.") var video: String?
     @Option(help: "Camera index or device.") var camera: String?
@@ -22,6 +26,7 @@ struct AuthenticateCommand: AsyncParsableCommand {
     @Flag(help: "JSON output.") var json = false
     @OptionGroup var gallery: GalleryOptions
     @OptionGroup(title: "Active liveness") var activeOptions: ActiveCLIOptions
+    @OptionGroup(title: "Passive liveness") var passiveOptions: PassiveCLIOptions
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup(title: "Configuration") var configOptions: ConfigOptions
     @OptionGroup(title: "Actions") var actionOptions: ActionOptions
@@ -41,8 +46,13 @@ struct AuthenticateCommand: AsyncParsableCommand {
                 do { plan = try activeOptions.plan() } catch let e as ActiveLivenessError { throw FaceGateError.badInput(e.description) }
                 let engine = try modelOptions.engine()
                 _ = try engine.embedder()
-                let runner = ActiveRunner(engine: engine, plan: plan, configuration: try activeOptions.configuration(),
-                                          checkIdentity: !activeOptions.noIdentity)
+                // Passive cues when available: asked for, or an anti-spoof model installed (unless --no-installed-models).
+                let passive = try passiveOptions.options(models: modelOptions.directory)
+                let usePassive = passiveOptions.passive || !passiveOptions.padModels.isEmpty || passiveOptions.model != nil
+                    || passiveOptions.depth != nil || passiveOptions.imu != nil || !passive.models.isEmpty
+                let pipeline = try LivenessPipeline(engine: engine, options: LivenessPipelineOptions(
+                    mode: usePassive ? .both : .active, plan: plan, configuration: try activeOptions.configuration(),
+                    passive: passive, checkIdentity: !activeOptions.noIdentity))
                 let config = try configOptions.load(actionOptions.overrides)
                 let dispatcher = try ActionDispatcher(config: config)
                 await dispatcher.start()
@@ -53,17 +63,19 @@ struct AuthenticateCommand: AsyncParsableCommand {
                 }
                 let source: FrameSource = try video.map { try VideoSource.file($0) } ?? VideoSource.camera(camera!)
                 let say: (String) -> Void = { json ? printError($0) : print($0) }
-                if camera != nil { say("Plan: \(plan.challenges.map(\.rawValue).joined(separator: ", "))") }
+                if camera != nil {
+                    say("Plan: \(plan.challenges.map(\.rawValue).joined(separator: ", "))" + (usePassive ? " + passive cues (\(passive.mode.rawValue))" : ""))
+                }
                 var decisive: (Image, Rect)? = nil
-                let (live, anchors) = try Authenticator.runLiveness(runner, source: source) { frame, analysis, update in
-                    if analysis.faces.count == 1, let f = analysis.primary { decisive = (frame.image, f.box) }
-                    guard camera != nil else { return }
+                let (live, anchors, combined) = try Authenticator.runLiveness(pipeline, source: source) { frame, step in
+                    if step.analysis.faces.count == 1, let f = step.analysis.primary { decisive = (frame.image, f.box) }
+                    guard camera != nil, let update = step.update else { return }
                     for e in update.events {
                         if case .prompt(let i, _, let text, _) = e { say("→ [\(i + 1)/\(plan.count)] \(text)") }
                     }
                 }
                 if live.frames == 0 { throw FaceGateError.unreadableMedia(path: video ?? camera ?? "input", detail: "no frame could be decoded") }
-                let r = try await Authenticator.decide(liveness: live, anchors: anchors, claimedUser: user, index: index)
+                let r = try await Authenticator.decide(combined, anchors: anchors, claimedUser: user, index: index)
                 let decision = Self.decision(r, source: sourceName, claimedUser: user, threshold: threshold ?? IdentityThreshold.default)
                 try DecisionActions(dispatcher: dispatcher).complete(decision, frame: decisive?.0, faceBox: decisive?.1, annotatedOutput: decisionImage)
                 _ = await dispatcher.finish(timeout: 10)
@@ -73,7 +85,10 @@ struct AuthenticateCommand: AsyncParsableCommand {
                     print(jsonLine(out))
                 } else {
                     print((r.authorized ? "AUTHORIZED \(r.user ?? "")" : "DENIED") + " — \(r.reason)")
-                    print("  live: \(r.live ? "yes" : "no"), identity frames: \(r.identityFrames)" + (r.distance.map { String(format: ", distance %.3f", $0) } ?? ""))
+                    print("  live: \(r.live ? "yes" : "no") (\(combined.verdict.mode.rawValue): \(combined.verdict.decidedBy.joined(separator: ", "))), identity frames: \(r.identityFrames)" + (r.distance.map { String(format: ", distance %.3f", $0) } ?? ""))
+                    if let v = combined.verdict.passive {
+                        print("  passive: \(v.live ? "live" : "not live"), score \(String(format: "%.3f", v.score)) (\(v.mode.rawValue) mode, \(v.reason.rawValue))")
+                    }
                 }
                 return r.authorized
             }
@@ -98,7 +113,8 @@ struct AuthenticateCommand: AsyncParsableCommand {
             case .challengeTimeout?, .sessionTimeout?: reason = .timeout
             case .noStableFace?, .faceLost?: reason = .noFace
             case .multipleFaces?: reason = .multipleFaces
-            case .wrongAction?, .noReturnToNeutral?, .insufficientSignal?: reason = .challengeFailed
+            case .wrongAction?, .noReturnToNeutral?, .insufficientSignal?, .notConfirmed?: reason = .challengeFailed
+            case .presentationAttack?: reason = .spoof
             default: reason = .spoof
             }
         } else {
