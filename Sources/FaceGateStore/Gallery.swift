@@ -80,8 +80,11 @@ public protocol Gallery: AnyObject, Sendable {
     func user(named: String) async throws -> UserRecord
     /// nil when no such user (used to refresh indexes after a change).
     func user(key: UUID) async throws -> UserRecord?
-    /// Every user with decrypted templates (index load, export).
+    /// Every user with decrypted templates (export).
     func allUsers() async throws -> [UserRecord]
+    /// The 1:N index of every stored template, built from one read snapshot: rows are streamed (no per-user
+    /// records), opened on `threads` cores and quantised straight into the index's storage.
+    func loadIndex(threads: Int) async throws -> LoadedIndex
     func removeUser(named: String) async throws
     func renameUser(_ old: String, to new: String) async throws
     /// Sets (or clears with nil) a user's threshold override.
@@ -102,6 +105,17 @@ public protocol Gallery: AnyObject, Sendable {
 }
 
 extension Gallery {
+    /// Fallback for backends without a streaming loader: builds the index from `allUsers` (change position read
+    /// first, so nothing committed meanwhile is missed by the next refresh).
+    public func loadIndex(threads: Int) async throws -> LoadedIndex {
+        let seq = try await latestChange()
+        let index = GalleryIndex()
+        for u in try await allUsers() where !u.templates.isEmpty {
+            try index.upsert(GalleryIndex.User(key: u.key, name: u.name, threshold: u.summary.threshold), templates: u.embeddings)
+        }
+        return LoadedIndex(index: index, changeSeq: seq)
+    }
+
     /// Same as `listUsers` but throws `GalleryError.emptyGallery` when nobody is enrolled.
     public func requireUsers() async throws -> [UserSummary] {
         let u = try await listUsers()

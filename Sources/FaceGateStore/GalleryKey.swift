@@ -145,15 +145,40 @@ enum RecordCrypto {
     }
 
     static func decodeEmbedding(_ d: Data) -> Embedding? {
-        guard d.count == 1 + 4 * Embedding.dimension, d.first == templateVersion else { return nil }
         var out = [Float](repeating: 0, count: Embedding.dimension)
-        d.withUnsafeBytes { raw in
-            for i in 0..<Embedding.dimension {
-                out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 1 + 4 * i, as: UInt32.self)))
-            }
-        }
-        guard out.allSatisfy({ $0.isFinite }) else { return nil }
+        let ok = out.withUnsafeMutableBufferPointer { o in d.withUnsafeBytes { decodeEmbedding($0, into: o.baseAddress!) } }
+        guard ok, out.allSatisfy({ $0.isFinite }) else { return nil }
         return Embedding(out)
+    }
+
+    /// Plaintext size of a sealed template: version byte + 128 little-endian float32.
+    static let templatePlaintextBytes = 1 + 4 * Embedding.dimension
+    /// Size of a sealed template: nonce + plaintext + tag.
+    static let sealedTemplateBytes = 12 + templatePlaintextBytes + 16
+
+    /// Decodes version byte + 128 little-endian floats into `out` (finiteness is left to the caller).
+    static func decodeEmbedding(_ raw: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<Float>) -> Bool {
+        guard raw.count == templatePlaintextBytes, raw.first == templateVersion else { return false }
+        for i in 0..<Embedding.dimension {
+            out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 1 + 4 * i, as: UInt32.self)))
+        }
+        return true
+    }
+
+    /// Associated data of a user's templates as bytes (the bulk loader keeps one per user).
+    static func templateAADBytes(_ user: UUID) -> [UInt8] { Array("facegate.template.v1|\(user.uuidString)".utf8) }
+
+    /// Opens a sealed template straight into `out` (128 floats), without an intermediate `Embedding`. Throws the same
+    /// errors as `openTemplate`.
+    static func openTemplate(_ box: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer, userName: String, key: SymmetricKey,
+                             into out: UnsafeMutablePointer<Float>) throws {
+        let plain: Data
+        do { plain = try AES.GCM.open(AES.GCM.SealedBox(combined: box), using: key, authenticating: aad) } catch {
+            throw GalleryError.corruptRecord(user: userName, detail: "a template fails authentication (altered or damaged ciphertext)")
+        }
+        guard plain.withUnsafeBytes({ decodeEmbedding($0, into: out) }) else {
+            throw GalleryError.corruptRecord(user: userName, detail: "a template decrypts but is not a valid embedding")
+        }
     }
 
     static func sealTemplate(_ e: Embedding, user: UUID, key: GalleryKey) throws -> Data {

@@ -6,7 +6,7 @@ import Logging
 /// log whenever another connection or process commits (PostgreSQL NOTIFY, plus polling as a fallback).
 public actor IdentityIndexService {
     public nonisolated let gallery: any Gallery
-    private let index = GalleryIndex()
+    private var index = GalleryIndex()
     private var seq: Int64 = 0
     private var loaded = false
     private var follower: Task<Void, Never>?
@@ -67,15 +67,11 @@ public actor IdentityIndexService {
         if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
     }
 
+    /// Builds a new index from one gallery snapshot and swaps it in; on failure the previous index stays.
     private func fullLoad() async throws {
-        let s = try await gallery.latestChange()
-        let users = try await gallery.allUsers()
-        index.removeAll()
-        index.reserveCapacity(users.reduce(0) { $0 + $1.templates.count })
-        for u in users where !u.templates.isEmpty {
-            try index.upsert(GalleryIndex.User(key: u.key, name: u.name, threshold: u.summary.threshold), templates: u.embeddings)
-        }
-        seq = s
+        let fresh = try await gallery.loadIndex(threads: threads)
+        index = fresh.index
+        seq = fresh.changeSeq
         loaded = true
     }
 

@@ -278,6 +278,35 @@ public final class PostgresGallery: Gallery, @unchecked Sendable {
         }
     }
 
+    public func loadIndex(threads: Int) async throws -> LoadedIndex {
+        let key = self.key, logger = self.logger
+        return try await read("load the index") { c in
+            // One snapshot for counts, users, rows and the change position.
+            try await c.query("START TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+            do {
+                var seq: Int64 = 0
+                for try await v in try await c.query("SELECT COALESCE(MAX(seq), 0) FROM changes", logger: logger).decode(Int64.self) { seq = v }
+                var users: [IndexLoadUser] = []
+                let userRows = try await c.query(PostgresQuery(unsafeSQL: SQLiteGallery.indexUsersSQL), logger: logger)
+                for try await (id, uid, name, threshold, n) in userRows.decode((Int64, String, String, Double?, Int64).self) {
+                    users.append(IndexLoadUser(dbID: id, uid: uid, name: name, threshold: threshold, templateCount: Int(n)))
+                }
+                let builder = try SealedIndexBuilder(users: users, key: key, threads: threads)
+                // Sequential scan, no sort; the bytea arrives as a buffer slice (no Data per row).
+                let rows = try await c.query("SELECT user_id, embedding FROM templates", logger: logger)
+                for try await (userID, box) in rows.decode((Int64, ByteBuffer).self) {
+                    try box.withUnsafeReadableBytes { try builder.add(userID: userID, box: $0) }
+                }
+                let loaded = try builder.finish(changeSeq: seq)
+                try await c.query("COMMIT", logger: logger)
+                return loaded
+            } catch {
+                _ = try? await c.query("ROLLBACK", logger: logger)
+                throw error
+            }
+        }
+    }
+
     public func removeUser(named name: String) async throws {
         let logger = self.logger
         _ = try await transaction("remove \(name)") { c in

@@ -143,11 +143,12 @@ public final class SQLiteGallery: Gallery, @unchecked Sendable {
                            arguments: [try RecordCrypto.seal(jpeg, aad: RecordCrypto.thumbnailAAD(uid), key: key), userID])
         }
         // Each template is validated and sealed inside the transaction: an invalid one rolls back all.
+        // A cached (prepared once per connection) statement: parsing it per row cost more than sealing the row.
+        let insertTemplate = try db.cachedStatement(sql: "INSERT INTO templates(user_id, pose, quality, created, embedding) VALUES (?, ?, ?, ?, ?)")
         for t in e.templates {
             let box = try RecordCrypto.sealTemplate(t.embedding, user: uid, key: key)
-            try db.execute(sql: "INSERT INTO templates(user_id, pose, quality, created, embedding) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [userID, t.metadata.pose.rawValue, t.metadata.quality,
-                                       t.metadata.created.timeIntervalSince1970, box])
+            try insertTemplate.execute(arguments: [userID, t.metadata.pose.rawValue, t.metadata.quality,
+                                                   t.metadata.created.timeIntervalSince1970, box])
         }
         try logChange(db, uid)
     }
@@ -216,6 +217,39 @@ public final class SQLiteGallery: Gallery, @unchecked Sendable {
             }
         }
     }
+
+    public func loadIndex(threads: Int) async throws -> LoadedIndex {
+        let key = self.key
+        return try await run("load the index") {
+            // One read transaction: counts, users, rows and the change position come from the same snapshot.
+            try await pool.read { db -> LoadedIndex in
+                let seq = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM changes") ?? 0
+                var users: [IndexLoadUser] = []
+                let userRows = try Row.fetchCursor(db, sql: Self.indexUsersSQL)
+                while let r = try userRows.next() {
+                    users.append(IndexLoadUser(dbID: r[0], uid: r[1], name: r[2], threshold: r[3], templateCount: r[4]))
+                }
+                let builder = try SealedIndexBuilder(users: users, key: key, threads: threads)
+                // Table order (rowid), no sort: the builder places each row in its user's range.
+                let rows = try Row.fetchCursor(db, sql: "SELECT user_id, embedding FROM templates")
+                while let r = try rows.next() {
+                    let userID: Int64 = r[0]
+                    try r.withUnsafeData(atIndex: 1) { data in
+                        guard let data else { throw GalleryError.database("a template row of user id \(userID) has no embedding") }
+                        try data.withUnsafeBytes { try builder.add(userID: userID, box: $0) }
+                    }
+                }
+                return try builder.finish(changeSeq: seq)
+            }
+        }
+    }
+
+    /// Users that have templates, with their counts (SQLite and PostgreSQL spell this the same).
+    static let indexUsersSQL = """
+        SELECT u.id, u.uid, u.name, u.threshold, c.n
+        FROM users u JOIN (SELECT user_id, COUNT(*) AS n FROM templates GROUP BY user_id) c ON c.user_id = u.id
+        ORDER BY u.id
+        """
 
     public func removeUser(named name: String) async throws {
         try await run("remove \(name)") {
