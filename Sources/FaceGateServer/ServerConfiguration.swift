@@ -22,6 +22,18 @@ public struct ServerConfiguration: Sendable {
     /// Challenge types sessions draw from (config liveness.challenge_types; empty = all).
     public var challengeTypes: [ChallengeType] = ChallengeType.allCases
     public var liveness = LivenessConfiguration()
+    /// Mode of sessions whose creation does not name one (config liveness.mode; the API default is active).
+    public var livenessMode: LivenessMode = .active
+    /// Passive fusion of passive/both sessions (config liveness.passive_mode).
+    public var passiveMode: PassiveMode = .light
+    /// A trained FaceGate liveness model (texture cue) for passive/both sessions (config liveness.model).
+    public var livenessModel: String?
+    /// Anti-spoof models (catalog names or ONNX paths) for passive/both sessions (config liveness.pad_models).
+    public var padModels: [String] = []
+    /// With `padModels` empty, use every installed anti-spoof model (config liveness.use_installed_models).
+    public var useInstalledPadModels = true
+    /// One-face frames a passive-only session collects (config liveness.passive_frames).
+    public var passiveFrames = PassiveCapture.defaultFrames
     /// Same-person threshold for verify/identify (config identity.threshold).
     public var identityThreshold = IdentityThreshold.default
 
@@ -71,9 +83,25 @@ public struct ServerConfiguration: Sendable {
         if !types.isEmpty { challengeTypes = types }
         if c.liveness.challengeTimeout > 0 { liveness.challengeTimeout = c.liveness.challengeTimeout }
         if c.liveness.timeout > 0 { liveness.sessionTimeout = c.liveness.timeout }
+        livenessMode = LivenessMode(rawValue: c.liveness.mode.rawValue) ?? .active
+        passiveMode = PassiveMode(rawValue: c.liveness.passiveMode) ?? .light
+        livenessModel = c.liveness.model
+        padModels = c.liveness.padModels
+        useInstalledPadModels = c.liveness.useInstalledModels
+        if c.liveness.passiveFrames > 0 { passiveFrames = c.liveness.passiveFrames }
         lockoutEnabled = c.lockout.enabled
         lockout = c.lockout.policy
         liveness.identityThreshold = identityThreshold
+    }
+
+    /// Loads the passive cues' models (one set per face worker: native networks are not shared between threads).
+    /// Throws a typed error naming the configuration key to fix.
+    public func passiveOptions() throws -> PassiveOptions {
+        var o = PassiveOptions()
+        o.mode = passiveMode
+        o.models = try PadModelResolver.resolve(padModels, directory: models, includeInstalled: useInstalledPadModels && padModels.isEmpty)
+        if let m = livenessModel { o.texture = try LivenessModel(path: m) }
+        return o
     }
 
     public var maxSessions: Int { workers * sessionsPerWorker }

@@ -150,7 +150,7 @@ struct APITests {
             #expect(try await client.json(.get, "/v1/sessions/unknown").status == 404)
             #expect(try await client.json(.post, "/v1/sessions", body: ["challenges": 0]).status == 400)
             #expect(try await client.json(.post, "/v1/sessions", body: ["challenges": 9]).status == 400)
-            #expect(try await client.json(.post, "/v1/sessions", body: ["mode": "passive"]).status == 422)
+            #expect(try await client.json(.post, "/v1/sessions", body: ["mode": "turbo"]).status == 422)
             #expect(try await client.json(.post, "/v1/sessions", body: ["user": "ghost"]).status == 404)
             #expect(try await client.json(.post, "/v1/sessions", body: ["plan": ["fly"]]).status == 400)
             let malformed = try await client.execute(uri: "/v1/sessions", method: .post, headers: [.contentType: "application/json"],

@@ -224,6 +224,9 @@ public enum ConfigLoader {
         if let n = c.value("liveness.challenges").intValue, let pool = c.value("liveness.challenge_types").stringsValue, n > 0, pool.isEmpty {
             err("liveness.challenge_types", "liveness.challenges is \(n) but liveness.challenge_types is empty")
         }
+        if let f = c.value("liveness.model").stringValue, !f.isEmpty, !FileManager.default.isReadableFile(atPath: expandTilde(f)) {
+            err("liveness.model", "liveness.model \"\(f)\" does not exist or is not readable — train one with `facegate train` or leave it empty")
+        }
         for p in ["mail.password_file", "webhooks.secret_file"] {
             if let f = c.value(p).stringValue, !f.isEmpty, !FileManager.default.isReadableFile(atPath: expandTilde(f)) {
                 err(p, "\(p) \"\(f)\" does not exist or is not readable")

@@ -1,3 +1,4 @@
+import FaceGateCore
 import Foundation
 
 /// A configuration value after parsing. Durations are stored in seconds.
@@ -73,7 +74,10 @@ public struct ConfigKeySpec: Sendable {
 /// Every key FaceGate reads from `facegate.toml`. docs/facegate.example.toml lists the same keys (a test checks).
 /// To add a key: add it here, read it in `FaceGateConfig`, document it in the example file.
 public enum ConfigSchema {
-    public static let challengeNames = ["blink", "smile", "turn_left", "turn_right", "look_up", "look_down", "nod", "open_mouth"]
+    /// The challenge types (`ChallengeType` raw values, as the CLI spells them).
+    public static let challengeNames = ChallengeType.allCases.map(\.rawValue)
+    /// Older spellings still accepted in `liveness.challenge_types` (mapped to the hyphenated names).
+    public static let challengeAliases = ["turn_left", "turn_right", "tilt_left", "tilt_right", "look_up", "look_down", "open_mouth"]
     public static let webhookEvents = ["authorized", "denied", "spoof", "enrolled", "removed"]
 
     public static let keys: [ConfigKeySpec] = [
@@ -88,12 +92,22 @@ public enum ConfigSchema {
         .init("store", "key", .string, .string(""),
               "The key itself (base64). Prefer key_file, or the environment (FACEGATE_STORE_KEY or FACEGATE_KEY).", secret: true),
         // [liveness]
-        .init("liveness", "mode", .choice(["active", "passive", "both"]), .string("both"),
-              "Which liveness checks run: challenges (active), texture/screen/depth cues (passive), or both."),
+        .init("liveness", "mode", .choice(["active", "passive", "both"]), .string("active"),
+              "Liveness mode of server sessions that do not ask for one: challenges (active), passive cues only (passive), or both on the same frames."),
         .init("liveness", "challenges", .int(0...8), .int(3),
               "Number of random challenges per session (active mode)."),
-        .init("liveness", "challenge_types", .choices(challengeNames), .strings(challengeNames),
+        .init("liveness", "challenge_types", .choices(challengeNames + challengeAliases), .strings(challengeNames),
               "Pool the random challenges are drawn from."),
+        .init("liveness", "passive_mode", .choice(["light", "strict"]), .string("light"),
+              "Passive fusion: light = deny cues only; strict = also needs a confirm cue (a passed challenge counts)."),
+        .init("liveness", "model", .string, .string(""),
+              "Your own liveness model from `facegate train` (LivenessNet or texture), used as the passive texture cue. Empty = none."),
+        .init("liveness", "pad_models", .strings, .strings([]),
+              "Anti-spoof ONNX models for the passive cues: catalog names or paths. Empty = every installed anti-spoof model."),
+        .init("liveness", "use_installed_models", .bool, .bool(true),
+              "With pad_models empty, use every installed anti-spoof model (false = hand-made passive cues only)."),
+        .init("liveness", "passive_frames", .int(10...300), .int(30),
+              "Frames with one face a passive-only session collects before deciding (30 ≈ 2 s at 15 fps)."),
         .init("liveness", "timeout", .duration, .double(20),
               "Whole-session time limit; a session that has not decided is denied with reason timeout."),
         .init("liveness", "challenge_timeout", .duration, .double(6),

@@ -19,6 +19,14 @@ public struct FaceGateConfig: Sendable {
         public var challengeTypes: [String]
         public var timeout: TimeInterval
         public var challengeTimeout: TimeInterval
+        /// "light" or "strict".
+        public var passiveMode: String = "light"
+        /// Trained FaceGate liveness model (texture cue); nil = none.
+        public var model: String?
+        /// Anti-spoof models (catalog names or ONNX paths); empty = installed ones (when `useInstalledModels`).
+        public var padModels: [String] = []
+        public var useInstalledModels = true
+        public var passiveFrames = 30
     }
     public struct Voice: Sendable {
         public enum Enabled: String, Sendable { case auto, on, off }
@@ -121,9 +129,12 @@ public struct FaceGateConfig: Sendable {
         identity = .init(threshold: d("identity.threshold"))
         store = .init(database: opt("store.database").map { ConfigLoader.expandTilde($0, environment: environment) },
                       keyFile: opt("store.key_file").map { ConfigLoader.expandTilde($0, environment: environment) }, key: opt("store.key"))
-        liveness = .init(mode: .init(rawValue: s("liveness.mode")) ?? .both, challenges: i("liveness.challenges"),
-                         challengeTypes: list("liveness.challenge_types"), timeout: d("liveness.timeout"),
-                         challengeTimeout: d("liveness.challenge_timeout"))
+        liveness = .init(mode: .init(rawValue: s("liveness.mode")) ?? .active, challenges: i("liveness.challenges"),
+                         challengeTypes: list("liveness.challenge_types").map { $0.replacingOccurrences(of: "_", with: "-") }, timeout: d("liveness.timeout"),
+                         challengeTimeout: d("liveness.challenge_timeout"), passiveMode: s("liveness.passive_mode"),
+                         model: opt("liveness.model").map { ConfigLoader.expandTilde($0, environment: environment) },
+                         padModels: list("liveness.pad_models").map { ConfigLoader.expandTilde($0, environment: environment) },
+                         useInstalledModels: b("liveness.use_installed_models"), passiveFrames: i("liveness.passive_frames"))
         voice = .init(enabled: .init(rawValue: s("voice.enabled")) ?? .auto, voice: s("voice.voice"), speed: i("voice.speed"),
                       grantedText: s("voice.granted_text"), deniedText: s("voice.denied_text"),
                       saveDir: opt("voice.save_dir").map { ConfigLoader.expandTilde($0, environment: environment) })

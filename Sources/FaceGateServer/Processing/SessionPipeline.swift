@@ -65,11 +65,46 @@ public struct FrameStep: Sendable {
     public var processMs: Double
 }
 
-/// Everything one session needs on its worker: tracker, liveness engine, recent frames for identity anchors.
-/// Only ever touched on the worker the session is pinned to (serial by construction).
+/// Which liveness checks a session runs and what its passive part needs (fixed when the stream starts).
+struct SessionLivenessSetup: Sendable {
+    var mode: LivenessMode = .active
+    var passiveMode: PassiveMode = .light
+    var captureFrames = PassiveCapture.defaultFrames
+    /// Loads the passive options (anti-spoof models, trained texture model) for one worker's engine.
+    var loadPassive: (@Sendable () throws -> PassiveOptions)?
+
+    static let active = SessionLivenessSetup()
+}
+
+/// Passive cue models per face worker: ONNX/dlib networks are not shared between threads, and every session on a
+/// worker runs on that worker's thread, so one set per engine is enough (loaded on the worker's first passive frame).
+final class PassiveResources: @unchecked Sendable {
+    static let shared = PassiveResources()
+    private let lock = NSLock()
+    private struct Entry { weak var engine: FaceEngine?; var options: PassiveOptions }
+    private var entries: [ObjectIdentifier: Entry] = [:]
+
+    func options(for engine: FaceEngine, load: () throws -> PassiveOptions) throws -> PassiveOptions {
+        let key = ObjectIdentifier(engine)
+        if let e = lock.withLock({ entries[key] }), e.engine === engine { return e.options }
+        let o = try load()
+        lock.withLock {
+            entries = entries.filter { $0.value.engine != nil }
+            entries[key] = Entry(engine: engine, options: o)
+        }
+        return o
+    }
+}
+
+/// Everything one session needs on its worker: tracker, the liveness pipeline (challenges and/or passive cues on the
+/// same frames), recent frames for identity anchors. Only ever touched on the worker the session is pinned to (serial
+/// by construction).
 final class SessionPipeline: @unchecked Sendable {
-    private var tracker: FaceTracker?
-    private(set) var liveness: LivenessSession
+    let plan: ChallengePlan
+    let configuration: LivenessConfiguration
+    let setup: SessionLivenessSetup
+    /// Created on the first frame (it needs the worker's engine).
+    private var core: LivenessPipeline?
     /// Recent frames (JPEG bytes + primary face) so anchor frames named after the fact can be embedded.
     private var recent: [(index: Int, jpeg: Data, face: FaceObservation?)] = []
     /// 45 frames ≈ 3 s at 15 fps: an action's completion frame is at most ~1 s before it is reported.
@@ -79,52 +114,104 @@ final class SessionPipeline: @unchecked Sendable {
     private var index = 0
     private var firstCaptureMs: Double?
     private var embedFailures = 0
+    /// The combined result once decided (passive verdict and what decided, kept server-side).
+    private(set) var combined: CombinedLivenessResult?
 
-    init(plan: ChallengePlan, configuration: LivenessConfiguration) {
-        liveness = LivenessSession(plan: plan, configuration: configuration)
+    init(plan: ChallengePlan, configuration: LivenessConfiguration, setup: SessionLivenessSetup = .active) {
+        self.plan = setup.mode.runsChallenges ? plan : .passiveOnly
+        self.configuration = configuration
+        self.setup = setup
     }
+
+    /// The challenge session (an empty, never-driven one in passive mode): its `plan` is what the stream announces.
+    var liveness: LivenessSession { core?.active?.session ?? LivenessSession(plan: plan, configuration: configuration) }
 
     /// Processes one JPEG frame captured at `captureMs` (client clock, milliseconds).
     func process(jpeg: Data, captureMs: Double, engine: FaceEngine) throws -> FrameStep {
         let start = DispatchTime.now().uptimeNanoseconds
         let image = try Image.decode(jpeg, name: "frame \(index)")
-        if tracker == nil { tracker = FaceTracker(engine: engine) }
+        let core = try self.core ?? makeCore(engine: engine)
+        self.core = core
         let t0 = firstCaptureMs ?? captureMs
         firstCaptureMs = t0
-        let frame = tracker!.process(image, index: index, timestamp: (captureMs - t0) / 1000)
+        let frame = core.tracker.process(image, index: index, timestamp: (captureMs - t0) / 1000)
         let calibrating: Bool
-        if case .calibrating = liveness.phase { calibrating = true } else { calibrating = false }
+        if let a = core.active {
+            if case .calibrating = a.session.phase { calibrating = true } else { calibrating = false }
+        } else {
+            calibrating = !core.isFinished
+        }
         let guidance = GuidanceLimits.guidance(for: frame, calibrating: calibrating)
         recent.append((index, jpeg, frame.primary))
         if recent.count > Self.recentFrames { recent.removeFirst(recent.count - Self.recentFrames) }
         index += 1
 
-        let update = liveness.process(frame)
-        var passed: [Int] = []
-        var result: LivenessResult?
-        for e in update.events {
-            switch e {
-            case .calibrated:
-                if let f = frame.primary { embedAnchor(image: image, face: f, engine: engine) }
-            case .passed(let i, let outcome):
-                if let a = outcome.action { embedAnchor(frameIndex: a.completion.index, engine: engine) }
-                passed.append(i)
-            case .finished(let r):
-                result = r
-            default: break
+        let step = try core.process(frame, image: image)
+        if let u = step.update {
+            for e in u.events {
+                switch e {
+                case .calibrated:
+                    if let f = frame.primary { embedAnchor(image: image, face: f, engine: engine) }
+                case .passed(_, let outcome):
+                    if let a = outcome.action { embedAnchor(frameIndex: a.completion.index, engine: engine) }
+                default: break
+                }
             }
+        } else if step.anchor, frame.faces.count == 1, let f = frame.primary {
+            embedAnchor(image: image, face: f, engine: engine)
         }
-        // Embedding a completion frame may have turned a live result into not-live (identity changed).
-        if result != nil { result = liveness.result }
+        // Embedding an anchor may have turned a live result into not-live (identity changed): read it afterwards.
+        var result: LivenessResult?
+        if step.finished, let r = core.result {
+            combined = r
+            result = r.session
+        }
         var prompt: (Int, ChallengeType, String)?
-        if case .challenge(let i, let t, _) = liveness.phase { prompt = (i, t, t.prompt) }
+        if let a = core.active, case .challenge(let i, let t, _) = a.session.phase { prompt = (i, t, t.prompt) }
         let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-        return FrameStep(guidance: guidance, prompt: prompt, promptText: update.prompt, progress: update.progress,
-                         passed: passed, result: result, processMs: ms)
+        return FrameStep(guidance: guidance, prompt: prompt, promptText: step.prompt, progress: step.progress,
+                         passed: step.passed, result: result, processMs: ms)
+    }
+
+    private func makeCore(engine: FaceEngine) throws -> LivenessPipeline {
+        var passive = PassiveOptions()
+        if setup.mode.runsPassive, let load = setup.loadPassive {
+            passive = try PassiveResources.shared.options(for: engine, load: load)
+        }
+        passive.mode = setup.passiveMode
+        return try LivenessPipeline(engine: engine, options: LivenessPipelineOptions(
+            mode: setup.mode, plan: setup.mode.runsChallenges ? plan : nil, configuration: configuration, passive: passive,
+            captureFrames: setup.captureFrames, captureTimeout: configuration.totalTimeout(challenges: 1),
+            checkIdentity: false))
     }
 
     /// Ends the input (client closed or session expired) and returns the (failed) result.
-    func end() -> LivenessResult { liveness.endOfInput() }
+    func end() -> LivenessResult {
+        if let core {
+            let r = core.finish()
+            combined = r
+            return r.session
+        }
+        if setup.mode.runsChallenges {
+            var s = LivenessSession(plan: plan, configuration: configuration)
+            return s.endOfInput()
+        }
+        var c = PassiveCapture(frames: setup.captureFrames)
+        return c.endOfInput()
+    }
+
+    /// Adds what only the server keeps (mode, what decided, the passive score and cue levels) to a session outcome.
+    func annotate(_ outcome: inout SessionOutcome) {
+        outcome.liveness = setup.mode.rawValue
+        guard let c = combined else { return }
+        outcome.decidedBy = c.verdict.decidedBy
+        if let v = c.verdict.passive {
+            var levels: [String: Double] = [:]
+            for cue in v.cues { if let l = cue.level { levels[cue.name] = (l * 1000).rounded() / 1000 } }
+            outcome.passive = .init(mode: v.mode.rawValue, live: v.live, score: (v.score * 10000).rounded() / 10000,
+                                    reason: v.reason.rawValue, decidedBy: v.decidedBy, cues: levels)
+        }
+    }
 
     private func embedAnchor(frameIndex: Int, engine: FaceEngine) {
         guard let r = recent.last(where: { $0.index == frameIndex }), let face = r.face,
@@ -135,6 +222,6 @@ final class SessionPipeline: @unchecked Sendable {
     private func embedAnchor(image: Image, face: FaceObservation, engine: FaceEngine) {
         guard let e = try? engine.embedding(image, face: face) else { embedFailures += 1; return }
         anchors.append((e, face.pose, image.sharpness(in: face.box)))
-        liveness.reportEmbedding(e)
+        core?.reportEmbedding(e)
     }
 }

@@ -12,7 +12,8 @@ extension FaceGateServer {
         var user: String?
         /// Number of challenges (1…5).
         var challenges: Int?
-        /// Liveness mode: "active" (the only one this server runs so far).
+        /// Liveness mode: "active" (challenges), "passive" (a short capture, then the passive cues decide) or "both"
+        /// (challenges and passive cues on the same frames). Default: the server's `liveness.mode` (active).
         var mode: String?
         /// Admin only (tests, demos): explicit challenge list, or a seed for a reproducible plan.
         var plan: [String]?
@@ -29,6 +30,8 @@ extension FaceGateServer {
         var id: String
         var status: String
         var mode: String
+        /// Liveness checks: active, passive or both.
+        var liveness: String
         var user: String?
         var createdAt: Date
         var expiresAt: Date
@@ -60,7 +63,8 @@ extension FaceGateServer {
             var status = r.status
             if !status.isFinal && r.expires <= Date() { status = .expired }
             return try JSON.response(SessionStatusBody(
-                id: r.id, status: status.rawValue, mode: r.spec.mode.rawValue, user: r.spec.user, createdAt: r.created,
+                id: r.id, status: status.rawValue, mode: r.spec.mode.rawValue, liveness: r.spec.liveness ?? LivenessMode.active.rawValue,
+                user: r.spec.user, createdAt: r.created,
                 expiresAt: r.expires, updatedAt: r.updated, instance: r.instance, decision: r.outcome,
                 challenges: status.isFinal ? r.spec.challenges : nil))
         }
@@ -75,9 +79,17 @@ extension FaceGateServer {
 
     /// Creates a session (API or enrollment link).
     func createSession(_ body: CreateSession, principal: Principal, mode: SessionMode, link: String?, request: Request) async throws -> Response {
-        if let m = body.mode, m != "active" {
-            throw APIError(.unprocessableContent, "unsupported_mode", "liveness mode '\(m)' is not available on this server — use \"active\"")
+        let liveness: LivenessMode
+        if let m = body.mode {
+            guard let lm = LivenessMode(rawValue: m) else {
+                throw APIError(.unprocessableContent, "unsupported_mode", "liveness mode '\(m)' is not available — use \"active\", \"passive\" or \"both\"")
+            }
+            liveness = lm
+        } else { liveness = config.livenessMode }
+        if liveness == .passive, body.challenges != nil || body.plan != nil || body.seed != nil {
+            throw APIError.badRequest("mode \"passive\" asks no challenges — leave out 'challenges', 'plan' and 'seed'")
         }
+        if liveness.runsPassive { try checkPassiveAvailable() }
         // Load shedding: keep existing sessions responsive rather than queueing without bound.
         let active = await sessions.count
         let shutting = await sessions.isShuttingDown
@@ -100,7 +112,9 @@ extension FaceGateServer {
                     throw APIError(.forbidden, "forbidden", "'plan' and 'seed' fix the challenges and are for tests only — they need an admin key")
                 }
             }
-            if let list = body.plan {
+            if liveness == .passive {
+                plan = .passiveOnly
+            } else if let list = body.plan {
                 guard !list.isEmpty, list.count <= Self.maxExplicitPlan else { throw APIError.badRequest("'plan' needs 1…\(Self.maxExplicitPlan) challenges") }
                 plan = try ChallengePlan(explicit: ChallengeType.parseList(list.joined(separator: ",")))
             } else {
@@ -116,7 +130,7 @@ extension FaceGateServer {
         let token = Secrets.randomToken(bytes: 24)
         let spec = SessionSpec(mode: mode, user: body.user, nonce: plan.isRandom ? plan.nonceHex : nil,
                                challenges: plan.challenges.map(\.rawValue), allowed: plan.allowed.map(\.rawValue),
-                               keyID: principal.key?.id, enrollLink: link, source: principal.ip)
+                               keyID: principal.key?.id, enrollLink: link, source: principal.ip, liveness: liveness.rawValue)
         let rec = SessionRecord(id: id, tokenHash: Secrets.sha256Hex(token), status: .created, created: now,
                                 expires: now.addingTimeInterval(config.sessionTTL), updated: now, instance: nil, spec: spec,
                                 outcome: nil, embeddings: nil, consumed: false)
@@ -173,7 +187,9 @@ extension FaceGateServer {
                 guard let t = ChallengeType(rawValue: n) else { throw ActiveLivenessError.unknownChallenge(n) }
                 return t
             }
-            if let n = rec.spec.nonce {
+            if rec.spec.liveness == LivenessMode.passive.rawValue {
+                plan = .passiveOnly
+            } else if let n = rec.spec.nonce {
                 plan = try ChallengePlan(nonce: ChallengePlan.nonce(hex: n), count: types.count,
                                          allowed: rec.spec.allowed.compactMap(ChallengeType.init(rawValue:)))
             } else { plan = try ChallengePlan(explicit: types) }
@@ -213,6 +229,27 @@ extension FaceGateServer {
             await group.next()
             await live.disconnected()
             group.cancelAll()
+        }
+    }
+
+    // MARK: liveness mode of a session
+
+    /// What a session's stream runs: its mode, and the passive part's models from this server's configuration.
+    func livenessSetup(for spec: SessionSpec) -> SessionLivenessSetup {
+        let mode = spec.liveness.flatMap(LivenessMode.init(rawValue:)) ?? .active
+        guard mode.runsPassive else { return .active }
+        let cfg = config
+        return SessionLivenessSetup(mode: mode, passiveMode: cfg.passiveMode, captureFrames: cfg.passiveFrames,
+                                    loadPassive: { try cfg.passiveOptions() })
+    }
+
+    /// Refuses passive/both sessions (503) when the configured passive models cannot be loaded, so a stream never
+    /// starts that would fail on its first frame. Checked once per server configuration.
+    func checkPassiveAvailable() throws {
+        let key = "\(config.padModels)|\(config.livenessModel ?? "")|\(config.useInstalledPadModels)|\(config.models)"
+        if let error = PassiveAvailability.shared.check(key, { _ = try self.config.passiveOptions() }) {
+            throw APIError(.serviceUnavailable, "passive_unavailable",
+                           "passive liveness is misconfigured on this server (\(error)) — fix liveness.pad_models / liveness.model, or use mode \"active\"")
         }
     }
 
@@ -264,5 +301,21 @@ extension FaceGateServer {
         do {
             if passed { try await lockout.success(subjects) } else { try await lockout.failure(subjects) }
         } catch { logger.error("lockout bookkeeping failed", metadata: ["error": "\(error)"]) }
+    }
+}
+
+/// Remembers whether a passive configuration could be loaded (the check loads the networks once).
+final class PassiveAvailability: @unchecked Sendable {
+    static let shared = PassiveAvailability()
+    private let lock = NSLock()
+    private var results: [String: String?] = [:]
+
+    /// nil when loadable; the error text otherwise.
+    func check(_ key: String, _ load: () throws -> Void) -> String? {
+        if let r = lock.withLock({ results[key] }) { return r }
+        var failure: String?
+        do { try load() } catch { failure = "\(error)" }
+        lock.withLock { results[key] = .some(failure) }
+        return failure
     }
 }

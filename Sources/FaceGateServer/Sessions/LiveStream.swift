@@ -68,7 +68,7 @@ actor LiveStream {
         worker = server.pool.assign()
         var lc = server.config.liveness
         lc.identityThreshold = server.config.identityThreshold
-        pipeline = SessionPipeline(plan: plan, configuration: lc)
+        pipeline = SessionPipeline(plan: plan, configuration: lc, setup: server.livenessSetup(for: record.spec))
         (frames, framesIn) = AsyncStream.makeStream(of: (Data, Double, UInt64).self, bufferingPolicy: .unbounded)
         openedNs = DispatchTime.now().uptimeNanoseconds
         lastFrameNs = openedNs
@@ -220,6 +220,7 @@ actor LiveStream {
         framesIn.finish()
         let anchors = pipeline.anchors
         var outcome = SessionOutcome.from(r)
+        pipeline.annotate(&outcome)
         var status: SessionStatus = r.live ? .succeeded : .failed
         if r.live, let user = record.spec.user {
             do {

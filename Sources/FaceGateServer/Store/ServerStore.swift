@@ -60,6 +60,8 @@ public struct SessionSpec: Sendable, Hashable, Codable {
     public var enrollLink: String?
     /// Client address that created it (for lockout by source).
     public var source: String
+    /// Liveness checks: "active", "passive" or "both" (nil in records made before modes existed = active).
+    public var liveness: String?
 }
 
 /// Server-side result of a finished session. Scores live here; the browser only ever sees pass/fail.
@@ -82,6 +84,22 @@ public struct SessionOutcome: Sendable, Hashable, Codable {
     public var evidence: [EvidenceRef]
     /// Templates added to `user` (enroll mode).
     public var enrolledTemplates: Int?
+    /// Liveness checks that ran ("active", "passive", "both").
+    public var liveness: String?
+    /// What decided liveness: `challenge`, passive cue names, `challenge:<type>` or a failure code.
+    public var decidedBy: [String]?
+    /// The passive verdict of a passive/both session (server-side only: scores never go to the browser).
+    public var passive: PassiveSummary?
+
+    public struct PassiveSummary: Sendable, Hashable, Codable {
+        public var mode: String
+        public var live: Bool
+        public var score: Double
+        public var reason: String
+        public var decidedBy: [String]
+        /// Attack-evidence level (0 live … 1 attack, 0.5 at the cue's threshold) of every cue that could see.
+        public var cues: [String: Double]
+    }
 
     public struct ChallengeSummary: Sendable, Hashable, Codable {
         public var type: String
