@@ -2,89 +2,19 @@ import CFaceGate
 import FaceGateCore
 import Foundation
 
-/// A raw detection in full-frame pixels.
-public struct Detection: Sendable, Hashable {
-    public var box: Rect
-    public var score: Double
-    public init(box: Rect, score: Double) { self.box = box; self.score = score }
-}
-
-/// Which face detector to run.
-public enum DetectorKind: Sendable, Hashable, CustomStringConvertible {
-    /// dlib HOG + linear SVM: fast (≈5 ms at 320x240), frontal and moderately turned faces ≥ 80 px in detector space.
-    case hog
-    /// dlib MMOD CNN: accurate, slow (≈500 ms at 640x480 on this machine).
-    case mmod(model: String)
-    /// OpenCV Haar cascade: fast-ish, many false positives.
-    case haar(cascade: String)
-    /// An SSD-style Caffe detector: "deploy.prototxt|weights.caffemodel" (e.g. Silent-Face's RetinaFace).
-    case ssd(spec: String)
-    /// OpenCV's YuNet ONNX detector (cv::FaceDetectorYN).
-    case yunet(model: String)
-
-    public var description: String {
-        switch self {
-        case .hog: return "hog"
-        case .mmod: return "mmod"
-        case .haar: return "haar"
-        case .ssd(let s): return "ssd:\(s)"
-        case .yunet(let m): return "yunet:\(m)"
-        }
-    }
-}
-
-/// A face detector owning its native model. Not thread-safe: one per task/thread.
-public final class FaceDetector {
-    let handle: OpaquePointer
-    public let kind: DetectorKind
-
-    public init(_ kind: DetectorKind) throws {
-        let (cKind, model): (fg_detector_kind, String) = switch kind {
-        case .hog: (FG_DET_HOG, "")
-        case .mmod(let m): (FG_DET_MMOD, m)
-        case .haar(let c): (FG_DET_HAAR, c)
-        case .ssd(let s): (FG_DET_DNN_SSD, s)
-        case .yunet(let m): (FG_DET_YUNET, m)
-        }
-        if !model.isEmpty {
-            for part in model.split(separator: "|").map(String.init) where !FileManager.default.fileExists(atPath: part) {
-                throw FaceGateError.missingFile(part)
-            }
-        }
-        let (h, msg) = withErrorBuffer { fg_detector_create(cKind, model, $0, $1) }
-        guard let h else { throw FaceGateError.unreadableMedia(path: model, detail: msg) }
-        self.handle = h
-        self.kind = kind
-    }
-    deinit { fg_detector_free(handle) }
-
-    /// Detects faces after downscaling so the longer side is ≤ `maxSide` (0 = full size). Sorted by score.
-    public func detect(_ image: Image, maxSide: Int = 0, upsample: Int = 0, limit: Int = 32) -> [Detection] {
-        var buf = [fg_detection](repeating: fg_detection(), count: limit)
-        let n = buf.withUnsafeMutableBufferPointer {
-            fg_detect(handle, image.handle, Int32(maxSide), Int32(upsample), $0.baseAddress, Int32(limit))
-        }
-        return buf.prefix(Int(n)).map { Detection(box: Rect(x: Double($0.x), y: Double($0.y), width: Double($0.w), height: Double($0.h)), score: Double($0.score)) }
-    }
-
-    /// Detects only inside `roi` (full-frame pixels).
-    public func detect(_ image: Image, in roi: Rect, maxSide: Int = 0, limit: Int = 8) -> [Detection] {
-        var buf = [fg_detection](repeating: fg_detection(), count: limit)
-        let n = buf.withUnsafeMutableBufferPointer {
-            fg_detect_roi(handle, image.handle, Int32(roi.x), Int32(roi.y), Int32(roi.width), Int32(roi.height),
-                          Int32(maxSide), $0.baseAddress, Int32(limit))
-        }
-        return buf.prefix(Int(n)).map { Detection(box: Rect(x: Double($0.x), y: Double($0.y), width: Double($0.w), height: Double($0.h)), score: Double($0.score)) }
-    }
-}
-
 /// dlib shape predictor (68- or 5-point). Thread-safe for concurrent prediction (the model is read-only).
 public final class LandmarkModel: @unchecked Sendable {
     let handle: OpaquePointer
     public let parts: Int
-    public init(path: String) throws {
+    /// How the trees are evaluated. Both give identical landmarks; `.dlibReference` is dlib's own, slower loop,
+    /// kept for the equality test and `facegate bench`.
+    public enum Evaluator: Sendable { case fast, dlibReference }
+
+    public init(path: String, evaluator: Evaluator = .fast) throws {
         guard FileManager.default.fileExists(atPath: path) else { throw FaceGateError.missingFile(path) }
-        let (h, msg) = withErrorBuffer { fg_shape_model_load(path, $0, $1) }
+        let (h, msg) = withErrorBuffer {
+            evaluator == .fast ? fg_shape_model_load(path, $0, $1) : fg_shape_model_load_reference(path, $0, $1)
+        }
         guard let h else { throw FaceGateError.unreadableMedia(path: path, detail: msg) }
         self.handle = h
         self.parts = Int(fg_shape_model_parts(h))

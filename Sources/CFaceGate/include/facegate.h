@@ -9,4 +9,5 @@
 #include "fg_face.h"
 #include "fg_pad.h"
 #include "fg_train.h"
+#include "fg_dnn_detect.h"
 #endif

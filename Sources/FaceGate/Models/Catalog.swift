@@ -1,4 +1,5 @@
 import FaceGateCore
+import FaceGateVision
 import Foundation
 
 /// What a catalog model is for.
@@ -24,13 +25,16 @@ public struct CatalogEntry: Sendable, Hashable {
     public var files: [CatalogFile]
     /// Preprocessing of an anti-spoof classifier (nil for other roles).
     public var padSpec: PadModelSpec?
+    /// Preprocessing and output layout of a DNN face detector (nil for other roles); `files` are in the order its
+    /// format names (Caffe: prototxt, weights; YuNet: the ONNX file).
+    public var detectorSpec: DetectorSpec?
     /// True for the dlib base models the set-up step provides (`make models`), listed and verified here too.
     public var isBase: Bool
 
     public init(name: String, role: ModelRole, summary: String, license: String, files: [CatalogFile],
-                padSpec: PadModelSpec? = nil, isBase: Bool = false) {
+                padSpec: PadModelSpec? = nil, detectorSpec: DetectorSpec? = nil, isBase: Bool = false) {
         self.name = name; self.role = role; self.summary = summary; self.license = license; self.files = files
-        self.padSpec = padSpec; self.isBase = isBase
+        self.padSpec = padSpec; self.detectorSpec = detectorSpec; self.isBase = isBase
     }
 
     /// The single file of a one-file entry (the ONNX model of an anti-spoof entry).
@@ -41,6 +45,19 @@ public struct CatalogEntry: Sendable, Hashable {
 /// Raw-file URLs for a file in a public GitHub repository: raw.githubusercontent.com first, github.com/raw second.
 public func githubRawURLs(repo: String, path: String) -> [String] {
     ["https://raw.githubusercontent.com/\(repo)/HEAD/\(path)", "https://github.com/\(repo)/raw/HEAD/\(path)"]
+}
+
+/// Preprocessing of Silent-Face's RetinaFace Caffe detector (minivision-ai/Silent-Face-Anti-Spoofing,
+/// src/anti_spoof_predict.py `Detection.get_bbox`), which the network was exported for.
+public enum RetinaFaceRecipe {
+    /// The frame is scaled to about 192×192 pixels, aspect ratio kept, when larger (Silent-Face's recipe).
+    public static let inputSide = 192
+    /// Caffe-style BGR channel means Silent-Face subtracts; pixels otherwise stay 0…255 (scale 1).
+    public static let mean = [104.0, 117.0, 123.0]
+    /// Lowest confidence kept. On the fixtures (30 labelled photos, group photos, 149 frames of 21 clips; frames
+    /// shrunk by area averaging) false detections score ≤ 0.41 and true faces ≥ 0.58 but one (0.37): 0.5 sits between.
+    /// Silent-Face declares 0.6 but keeps only its top box; 0.6 would drop true faces at 0.58-0.61.
+    public static let confidence = 0.5
 }
 
 /// The model catalog compiled into FaceGate. Pins come from hashing the files held in the fixture set
@@ -89,7 +106,12 @@ public enum ModelCatalog {
                                         role: ModelRole.detector.rawValue, license: silentFaceLicense,
                                         source: "minivision-ai/Silent-Face-Anti-Spoofing resources/detection_model/Widerface-RetinaFace.caffemodel"),
                         urls: githubRawURLs(repo: "minivision-ai/Silent-Face-Anti-Spoofing", path: "resources/detection_model/Widerface-RetinaFace.caffemodel")),
-        ])
+        ],
+        detectorSpec: DetectorSpec(format: .caffeSSD, resize: .area,
+                                   inputSize: [RetinaFaceRecipe.inputSide, RetinaFaceRecipe.inputSide],
+                                   mean: RetinaFaceRecipe.mean, pixelScale: 1, colorOrder: "BGR",
+                                   confidence: RetinaFaceRecipe.confidence,
+                                   inputName: "data", outputName: "detection_out"))
 
     /// The dlib base models (fetched by `make models` from PyPI / Debian), listed and verified by the same code.
     public static let baseEntries: [CatalogEntry] = BaseModels.all.map { m in
@@ -105,4 +127,28 @@ public enum ModelCatalog {
     public static func entry(named name: String) -> CatalogEntry? {
         entries.first { $0.name.lowercased() == name.lowercased() }
     }
+}
+
+extension CatalogEntry {
+    /// The command that installs this entry.
+    public var installCommand: String { isBase ? BaseModels.fetchCommand : "facegate models install \(name)" }
+
+    /// Paths of this entry's files in the model directory, verified (size, SHA-256 once). Not installed → a usage
+    /// error naming `facegate models install NAME`; altered → a corrupt-model error with the same fix.
+    public func installedPaths(in dir: ModelDirectory) throws -> [String] {
+        try files.map { cf in
+            do {
+                return try dir.locate(cf.file)
+            } catch FaceGateError.modelMissing {
+                throw FaceGateError.badInput("\(role.rawValue) model '\(name)' is not installed in \(dir.path) (no \(cf.file.fileName)) — run `\(installCommand)` (with the same --models), or see `facegate models list`")
+            } catch FaceGateError.modelCorrupt(let n, let p, _) {
+                throw FaceGateError.modelCorrupt(name: n, path: p, fix: installCommand)
+            }
+        }
+    }
+}
+
+extension ModelCatalog {
+    /// Optional DNN face detectors usable with `--detector NAME` once installed.
+    public static var detectors: [CatalogEntry] { optional.filter { $0.role == .detector && $0.detectorSpec != nil } }
 }

@@ -2,20 +2,31 @@ import FaceGateCore
 import FaceGateVision
 import Foundation
 
-/// Detector choice by name, as on the command line: `hog` (default), `mmod`, `haar`, or a model path
-/// (`.onnx` → YuNet, `deploy.prototxt|weights.caffemodel` → SSD, `.xml` → Haar cascade).
+/// Detector choice by name, as on the command line: `hog` (default), `mmod`, `haar`, the name of an installed catalog
+/// detector (`retinaface-silentface`; see `facegate models list`), or a model path (`.onnx` → YuNet,
+/// `deploy.prototxt|weights.caffemodel` → SSD, `.xml` → Haar cascade).
 public enum DetectorChoice: Sendable, Hashable {
     case hog, mmod, haar
+    /// A DNN detector of the model catalog, by name; fed as its catalog entry's `DetectorSpec` declares.
+    case catalog(String)
     case path(String)
 
     public init(_ text: String) {
         switch text.lowercased() {
         case "hog", "": self = .hog
-        case "mmod", "cnn": self = .mmod
+        case "mmod", "cnn", BaseModels.mmod.name: self = .mmod
         case "haar": self = .haar
-        default: self = .path(text)
+        default:
+            if let e = ModelCatalog.entry(named: text), e.detectorSpec != nil {
+                self = .catalog(e.name)
+            } else {
+                self = .path(text)
+            }
         }
     }
+
+    /// Every name `--detector` accepts besides a path.
+    public static var names: [String] { ["hog", "mmod", "haar"] + ModelCatalog.detectors.map(\.name) }
 
     /// The default OpenCV frontal-face cascade installed by Debian's libopencv-dev.
     public static let haarCascade = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml"
@@ -25,12 +36,17 @@ public enum DetectorChoice: Sendable, Hashable {
         case .hog: return .hog
         case .mmod: return .mmod(model: try models.locate(BaseModels.mmod))
         case .haar: return .haar(cascade: Self.haarCascade)
+        case .catalog(let name):
+            guard let e = ModelCatalog.entry(named: name), let spec = e.detectorSpec else {
+                throw FaceGateError.badInput("unknown detector '\(name)' — use one of \(Self.names.joined(separator: ", ")) or a model path")
+            }
+            return .dnn(DNNDetectorModel(name: e.name, files: try e.installedPaths(in: models), spec: spec))
         case .path(let p):
             if p.contains("|") { return .ssd(spec: p) }
             if p.lowercased().hasSuffix(".onnx") { return .yunet(model: p) }
             if p.lowercased().hasSuffix(".xml") { return .haar(cascade: p) }
             if p.lowercased().hasSuffix(".dat") { return .mmod(model: p) }
-            throw FaceGateError.badInput("unknown detector '\(p)' — use hog, mmod, haar, a YuNet .onnx, a Haar .xml or 'deploy.prototxt|weights.caffemodel'")
+            throw FaceGateError.badInput("unknown detector '\(p)' — use \(Self.names.joined(separator: ", ")) (catalog detectors: `facegate models install NAME`), a YuNet .onnx, a Haar .xml or 'deploy.prototxt|weights.caffemodel'")
         }
     }
 
@@ -112,7 +128,7 @@ public final class FaceEngine {
     public func analyze(_ image: Image, index: Int = 0, timestamp: Double = 0) -> FrameAnalysis {
         var dets = detector.detect(image, maxSide: PipelineConstants.stillDetectSide)
         // Small images: let HOG see faces down to ~40 px by up-sampling once.
-        if dets.isEmpty && max(image.width, image.height) <= 1000 && !detectorChoice.isSlow {
+        if dets.isEmpty && max(image.width, image.height) <= 1000 && !detectorChoice.isSlow && detector.supportsUpsampling {
             dets = detector.detect(image, maxSide: 0, upsample: 1)
         }
         let faces = dets.enumerated().map { observe(image, box: $1.box, score: $1.score, trackID: $0 + 1) }

@@ -278,6 +278,7 @@ extension DetectorChoice {
         case .hog: return "hog"
         case .mmod: return "mmod"
         case .haar: return "haar"
+        case .catalog(let n): return n
         case .path(let p): return p
         }
     }
