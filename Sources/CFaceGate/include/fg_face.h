@@ -22,6 +22,9 @@ void fg_detector_free(fg_detector *d);
 
 typedef struct fg_shape_model fg_shape_model;
 fg_shape_model *fg_shape_model_load(const char *path, char *err, int errlen);
+/* Same model evaluated by dlib's own shape_predictor (slower: serial cache misses). For tests and benchmarks that
+ * check the default evaluator gives identical landmarks. */
+fg_shape_model *fg_shape_model_load_reference(const char *path, char *err, int errlen);
 /* Number of parts (68 or 5). */
 int fg_shape_model_parts(const fg_shape_model *m);
 /* Predicts landmarks inside box; writes 2*parts floats (x0,y0,x1,y1,...). Returns parts. */

@@ -1,4 +1,4 @@
-// Classical face pipeline: HOG and Haar detectors, OpenCV DNN detectors, shape predictor, head pose.
+// Classical face pipeline: HOG and Haar detectors, OpenCV DNN detectors, head pose.
 // dlib's DNN networks (MMOD, ResNet) live in dnn_dlib.cpp so edits here rebuild fast.
 #include "internal.hpp"
 #include "dnn_dlib.hpp"
@@ -21,10 +21,6 @@ struct fg_detector {
     cv::dnn::Net net;
     cv::Ptr<cv::FaceDetectorYN> yunet;
     std::unique_ptr<fg_mmod, fg_mmod_deleter> mmod;
-};
-
-struct fg_shape_model {
-    dlib::shape_predictor sp;
 };
 
 namespace {
@@ -203,37 +199,7 @@ int fg_detect_roi(fg_detector *d, const fg_image *img, int rx, int ry, int rw, i
 
 void fg_detector_free(fg_detector *d) { delete d; }
 
-fg_shape_model *fg_shape_model_load(const char *path, char *err, int errlen) {
-    auto m = std::make_unique<fg_shape_model>();
-    try {
-        dlib::deserialize(path) >> m->sp;
-    } catch (const std::exception &e) {
-        fg_set_err(err, errlen, std::string("not a dlib shape predictor: ") + e.what());
-        return nullptr;
-    }
-    if (m->sp.num_parts() != 68 && m->sp.num_parts() != 5) {
-        fg_set_err(err, errlen, "shape predictor must have 68 or 5 parts");
-        return nullptr;
-    }
-    return m.release();
-}
-
-int fg_shape_model_parts(const fg_shape_model *m) { return m ? (int)m->sp.num_parts() : 0; }
-
-int fg_shape_predict(const fg_shape_model *m, const fg_image *img, float x, float y, float w, float h, float *out) {
-    if (!m || !img || !out) return 0;
-    dlib::cv_image<dlib::bgr_pixel> cimg(img->mat);
-    dlib::rectangle r((long)std::lround(x), (long)std::lround(y), (long)std::lround(x + w - 1), (long)std::lround(y + h - 1));
-    dlib::full_object_detection shape = m->sp(cimg, r);
-    int n = (int)shape.num_parts();
-    for (int i = 0; i < n; i++) {
-        out[2 * i] = (float)shape.part(i).x();
-        out[2 * i + 1] = (float)shape.part(i).y();
-    }
-    return n;
-}
-
-void fg_shape_model_free(fg_shape_model *m) { delete m; }
+// The shape predictor (landmarks) lives in landmarks.cpp.
 
 int fg_head_pose(const float *pts68, int width, int height, double *yaw, double *pitch, double *roll,
                  double *rvec_out, double *tvec_out) {
