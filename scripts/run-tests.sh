@@ -4,6 +4,6 @@
 # serially, so the parallel phase's CPU load cannot make them miss their deadlines.
 set -euo pipefail
 SWIFT="${SWIFT:-swift}"
-timed='WebhookTests|DispatcherTests|twoInstancesSeeEachOther|BrowserTests'
+timed='WebhookTests|DispatcherTests|twoInstancesSeeEachOther|BrowserTests|ServerActionsTests'
 "$SWIFT" test --skip-build --skip "$timed"
 "$SWIFT" test --skip-build --no-parallel --filter "$timed"

@@ -1,4 +1,5 @@
 import FaceGate
+import FaceGateActions
 import FaceGateCore
 import FaceGateStore
 import Foundation
@@ -32,6 +33,8 @@ public final class FaceGateServer: Sendable {
     public let metrics: ServerMetrics
     public let lockout: LockoutService
     public let sessions: SessionRegistry
+    /// Audit, webhooks and mail for the server's decisions (nil: no actions configured).
+    public let actions: ServerActions?
     let sealer: BlobSealer
     let keyLimiter: RateLimiter
     let ipLimiter: RateLimiter
@@ -39,7 +42,13 @@ public final class FaceGateServer: Sendable {
     public let logger: Logger
 
     /// Opens the database, loads the gallery index and one face engine per worker.
-    public init(config: ServerConfiguration, galleryKey: GalleryKey, logger: Logger = Logger(label: "facegate.server")) async throws {
+    /// - Parameters:
+    ///   - actions: the `facegate.toml` configuration whose audit/webhooks/mail sections apply to the server's
+    ///     decisions (`facegate serve` always passes it); nil runs without actions.
+    ///   - auditPath: where audit records go instead of the default (the gallery's SQLite file; with PostgreSQL,
+    ///     `audit.sqlite` in the data directory).
+    public init(config: ServerConfiguration, galleryKey: GalleryKey, actions actionsConfig: FaceGateConfig? = nil,
+                auditPath: String? = nil, logger: Logger = Logger(label: "facegate.server")) async throws {
         self.config = config
         self.logger = logger
         assets = try Assets.load()
@@ -66,6 +75,14 @@ public final class FaceGateServer: Sendable {
         sealer = BlobSealer(key: galleryKey)
         keyLimiter = RateLimiter(config.keyRate)
         ipLimiter = RateLimiter(config.ipRate)
+        if let actionsConfig {
+            let a = try ServerActions(config: actionsConfig, database: config.database, galleryKey: galleryKey, auditPath: auditPath,
+                                      logger: Logger(label: "facegate.actions"))
+            await a.start()
+            actions = a
+        } else {
+            actions = nil
+        }
     }
 
     /// Refuses a non-loopback bind without any API key.
@@ -144,6 +161,8 @@ public final class FaceGateServer: Sendable {
         await sessions.shutdownAll()
         pool.shutdown()
         await index.stopFollowing()
+        // The sessions failed above are audited before the delivery loops stop (undelivered items stay on disk).
+        await actions?.stop()
     }
 
     // MARK: auth

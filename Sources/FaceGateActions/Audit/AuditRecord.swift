@@ -18,16 +18,19 @@ public struct AuditRecord: Sendable, Codable, Hashable {
     public var detail: String?
     /// "audit-snapshot:<id>" when an encrypted snapshot is stored (`facegate audit snapshot <id>` decrypts it).
     public var snapshot: String?
+    /// The decision's references (server: session, api_key, client_ip, instance, route).
+    public var context: [String: String]?
 
     public init(_ d: Decision, snapshotStored: Bool) {
         id = d.id.uuidString.lowercased(); time = d.time; source = d.source; claimedUser = d.claimedUser
         matchedUser = d.matchedUser; decision = d.outcome; reason = d.reason; distance = d.distance
         threshold = d.threshold; duration = d.duration; cues = d.cues; challenges = d.challenges; detail = d.detail
         snapshot = snapshotStored ? "audit-snapshot:\(id)" : nil
+        context = d.context
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, time, source, decision, reason, distance, threshold, duration, cues, challenges, detail, snapshot
+        case id, time, source, decision, reason, distance, threshold, duration, cues, challenges, detail, snapshot, context
         case claimedUser = "claimed_user", matchedUser = "matched_user"
     }
 

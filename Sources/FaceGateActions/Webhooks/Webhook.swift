@@ -32,11 +32,14 @@ public struct WebhookEvent: Sendable, Codable, Hashable {
     public var cues: [CueSummary]?
     public var challenges: [ChallengeRecord]?
     public var detail: String?
+    /// The decision's references (server: session, api_key, client_ip, instance, route).
+    public var context: [String: String]?
 
     public init(decision d: Decision, host: String) {
         event = .of(d); time = d.time; self.host = host; decisionID = d.id.uuidString.lowercased()
         source = d.source; user = d.matchedUser; claimedUser = d.claimedUser; reason = d.reason?.rawValue
         distance = d.distance; threshold = d.threshold; cues = d.cues; challenges = d.challenges; detail = d.detail
+        context = d.context
     }
 
     /// Gallery changes: `.enrolled` / `.removed`.
@@ -46,7 +49,7 @@ public struct WebhookEvent: Sendable, Codable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case event, time, host, source, user, reason, distance, threshold, cues, challenges, detail
+        case event, time, host, source, user, reason, distance, threshold, cues, challenges, detail, context
         case decisionID = "decision_id", claimedUser = "claimed_user"
     }
 

@@ -33,6 +33,9 @@ public struct Decision: Sendable, Hashable, Codable, Identifiable {
     public var snapshotJPEG: Data?
     /// Free-form human detail (e.g. the lockout message or the error text).
     public var detail: String?
+    /// Machine references of the attempt for audit and webhooks (the server sets "session", "api_key",
+    /// "client_ip", "instance", "route"); nil for CLI attempts.
+    public var context: [String: String]?
 
     public init(id: UUID = UUID(), time: Date = Date(), outcome: Outcome, reason: DenialReason? = nil,
                 source: String, claimedUser: String? = nil, matchedUser: String? = nil,

@@ -25,6 +25,11 @@ public struct LoadGenerator: Sendable {
         public var p99ms: Double
         public var maxms: Double
         public var closedEarly: Int
+        /// CPU time of this process (server + load generator, all threads) during the run, seconds.
+        public var cpuSeconds: Double
+        /// `cpuSeconds` per answered frame, milliseconds: the cost of a frame independent of what else the machine
+        /// runs (throughput on a shared machine depends on the other jobs; this does not, much).
+        public var cpuMsPerFrame: Double
     }
 
     public let port: Int
@@ -73,6 +78,7 @@ public struct LoadGenerator: Sendable {
         var paths: [String] = []
         for _ in 0..<n { paths.append(try await createSession()) }
         let stats = Stats()
+        let cpu0 = Self.processCPUSeconds()
         let start = DispatchTime.now().uptimeNanoseconds
         let frames = self.frames, port = self.port
         await withTaskGroup(of: Void.self) { group in
@@ -125,11 +131,22 @@ public struct LoadGenerator: Sendable {
             }
         }
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let cpu = Self.processCPUSeconds() - cpu0
         let sorted = stats.latencies.sorted()
         func q(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))] }
         return Result(sessions: n, offeredFPS: Double(n) * fps, seconds: (elapsed * 10).rounded() / 10, answered: stats.answered,
                       dropped: stats.dropped, answeredPerSecond: (Double(stats.answered) / min(elapsed, secs) * 10).rounded() / 10,
-                      p50ms: q(0.5), p90ms: q(0.9), p99ms: q(0.99), maxms: sorted.last ?? 0, closedEarly: stats.closedEarly)
+                      p50ms: q(0.5), p90ms: q(0.9), p99ms: q(0.99), maxms: sorted.last ?? 0, closedEarly: stats.closedEarly,
+                      cpuSeconds: (cpu * 100).rounded() / 100,
+                      cpuMsPerFrame: stats.answered == 0 ? 0 : (cpu * 1000 / Double(stats.answered) * 100).rounded() / 100)
+    }
+
+    /// User + system CPU time of this process (all threads), seconds.
+    public static func processCPUSeconds() -> Double {
+        var ru = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &ru)
+        func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return s(ru.ru_utime) + s(ru.ru_stime)
     }
 
     /// Resident memory of this process, bytes (Linux /proc/self/statm).

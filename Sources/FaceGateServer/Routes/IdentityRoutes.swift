@@ -59,6 +59,7 @@ extension FaceGateServer {
                     try await self.gallery.enroll(Enrollment(name: body.name, templates: templates, threshold: body.threshold, mode: .create))
                 } catch let e as GalleryError { throw APIError(.conflict, "user_exists", "\(e)") }
                 try await self.index.refresh()
+                self.actions?.notify(.enrolled, user: body.name, detail: "\(templates.count) template(s) from uploaded images")
                 return try JSON.response(UserBody(name: body.name, templates: templates.count, createdAt: now, threshold: body.threshold, pending: false), status: .created)
             }
             do { try await self.store.insertPendingUser(PendingUser(name: body.name, threshold: body.threshold, created: now)) }
@@ -84,6 +85,7 @@ extension FaceGateServer {
             catch GalleryError.unknownUser { }
             guard removed else { throw APIError.notFound("user '\(name)'") }
             try await self.index.refresh()
+            self.actions?.notify(.removed, user: name)
             return Response(status: .noContent)
         }
         router.post("/v1/users/{id}/templates") { request, context in
@@ -101,6 +103,7 @@ extension FaceGateServer {
                 throw APIError.badRequest("send either 'images' (base64 JPEG/PNG, one face each) or 'session' (a succeeded session id)")
             }
             let n = try await self.addTemplates(user: name, templates: templates)
+            self.actions?.notify(.enrolled, user: name, detail: "\(n) template(s) from \(body.session.map { "session \($0)" } ?? "uploaded images")")
             let total = try await self.gallery.listUsers().first { $0.name == name }?.templateCount ?? n
             return try JSON.response(TemplatesAdded(user: name, added: n, templates: total), status: .created)
         }
@@ -135,7 +138,8 @@ extension FaceGateServer {
             let p = try await self.authorize(request, context, .verify)
             let body = try await JSON.decode(Probe.self, from: request, limit: limit)
             guard let user = body.user else { throw APIError.badRequest("missing field 'user'") }
-            try await self.checkLockout(user: user, ip: p.ip)
+            let ctx = self.decisionContext(p, route: "/v1/verify", session: body.session)
+            try await self.auditedLockoutCheck(user: user, principal: p, context: ctx)
             let probes = try await self.probes(body)
             guard try await self.gallery.listUsers().contains(where: { $0.name == user && $0.templateCount > 0 }) else {
                 throw APIError.notFound("user '\(user)' (with templates)")
@@ -143,12 +147,15 @@ extension FaceGateServer {
             let v = try await self.verifyAll(user: user, probes: probes)
             await self.countAttempt(spec: SessionSpec(mode: .liveness, user: user, nonce: nil, challenges: [], allowed: [], keyID: p.key?.id,
                                                       enrollLink: nil, source: p.ip), passed: v.match)
+            self.actions?.submit(ServerDecisions.verify(user: user, match: v.match, distance: v.distance, threshold: v.threshold,
+                                                        probes: probes.count, context: ctx, snapshotJPEG: Self.uploadSnapshot(body.image)))
             return try JSON.response(VerifyBody(user: user, match: v.match, distance: Self.round(v.distance), threshold: v.threshold))
         }
         router.post("/v1/identify") { request, context in
             let p = try await self.authorize(request, context, .verify)
             let body = try await JSON.decode(Probe.self, from: request, limit: limit)
-            try await self.checkLockout(user: nil, ip: p.ip)
+            let ctx = self.decisionContext(p, route: "/v1/identify", session: body.session)
+            try await self.auditedLockoutCheck(user: nil, principal: p, context: ctx)
             let probes = try await self.probes(body)
             var results: [IdentifyResult] = []
             for e in probes { results.append(try await self.index.identify(e)) }
@@ -157,12 +164,34 @@ extension FaceGateServer {
             let first = results[0]
             let agreed = names.count == 1 ? first.user : nil
             let worst = agreed == nil ? first.distance : results.compactMap(\.distance).max()
+            self.actions?.submit(ServerDecisions.identify(user: agreed, distance: worst, threshold: first.candidates.first?.threshold,
+                                                          probes: probes.count, context: ctx, snapshotJPEG: Self.uploadSnapshot(body.image)))
             return try JSON.response(IdentifyBody(user: agreed, distance: worst.map(Self.round),
                                                   candidates: first.candidates.map { IdentityCandidate(user: $0.user, distance: Self.round($0.distance), threshold: $0.threshold) }))
         }
     }
 
     static func round(_ d: Double) -> Double { (d * 10000).rounded() / 10000 }
+
+    /// References of an API decision for the audit record and webhooks.
+    func decisionContext(_ p: Principal, route: String, session: String?) -> ServerDecisions.Context {
+        ServerDecisions.Context(session: session, apiKey: p.key?.id, clientIP: p.ip, instance: config.instance, route: route)
+    }
+
+    /// The lockout check of verify/identify; a refusal is audited (`lockedOut`, not counted) and answered 423.
+    func auditedLockoutCheck(user: String?, principal: Principal, context: ServerDecisions.Context) async throws {
+        do { try await checkLockout(user: user, ip: principal.ip) } catch let e as APIError where e.code == "locked_out" {
+            actions?.submit(ServerDecisions.lockedOut(user: user, message: e.message, context: context))
+            throw e
+        }
+    }
+
+    /// The uploaded probe image as the audit snapshot (JPEG uploads only; see `ServerDecisions.snapshot`).
+    static func uploadSnapshot(_ b64: String?) -> Data? {
+        guard let b64 else { return nil }
+        let cleaned = b64.split(separator: ",").last.map(String.init) ?? b64
+        return Data(base64Encoded: cleaned, options: .ignoreUnknownCharacters).flatMap(ServerDecisions.snapshot(fromUpload:))
+    }
 
     func userExists(_ name: String) async throws -> Bool {
         if try await gallery.listUsers().contains(where: { $0.name == name }) { return true }

@@ -1,3 +1,5 @@
+import FaceGateActions
+import FaceGateCore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -86,11 +88,56 @@ extension FaceGateServer {
                           queueDepth: depth, activeSessions: active, users: await self.index.userCount, saturated: saturated)
             return try JSON.response(r, status: ok ? .ok : .serviceUnavailable)
         }
+        router.get("/v1/audit") { request, context in
+            _ = try await self.authorize(request, context, .admin)
+            return try self.auditResponse(request)
+        }
         router.get("/metrics") { _, _ in
             self.metrics.queueDepth.set(Double(self.pool.queueDepth))
             self.metrics.activeSessions.set(Double(await self.sessions.count))
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: self.metrics.render())))
         }
+    }
+
+    /// Largest `limit` of `GET /v1/audit` (one page; narrow with `since`/`user`/`decision`).
+    static let maxAuditLimit = 1000
+
+    /// `GET /v1/audit?limit=N[&user=U][&decision=authorized|denied][&since=24h|ISO-8601]`: audit records of this
+    /// instance, newest first, as `{"records":[…]}` (the `facegate audit --json` fields; snapshots stay encrypted and
+    /// are referenced, never sent).
+    func auditResponse(_ request: Request) throws -> Response {
+        guard let actions, actions.dispatcher.audit != nil else {
+            throw APIError(.notFound, "audit_disabled", "the audit log is off on this server — set [audit] enabled = true in the configuration passed with `facegate serve --config`")
+        }
+        let qp = request.uri.queryParameters
+        var q = AuditQuery(limit: 100)
+        if let l = qp["limit"] {
+            guard let n = Int(String(l)), (1...Self.maxAuditLimit).contains(n) else {
+                throw APIError.badRequest("'limit' must be 1…\(Self.maxAuditLimit)")
+            }
+            q.limit = n
+        }
+        if let u = qp["user"], !u.isEmpty { q.user = String(u) }
+        if let d = qp["decision"] {
+            guard let o = Decision.Outcome(rawValue: String(d)) else { throw APIError.badRequest("'decision' must be authorized or denied") }
+            q.decision = o
+        }
+        if let since = qp["since"] {
+            guard let t = AuditQuery.parseSince(String(since)) else {
+                throw APIError.badRequest("'since' must be a duration such as 24h or an ISO-8601 date")
+            }
+            q.since = t
+        }
+        let records = try actions.records(q) ?? []
+        // {"records":[<AuditRecord JSON>…]} with the audit log's own encoding (snake_case, fractional-second times).
+        var body = Data(#"{"records":["#.utf8)
+        for (i, r) in records.enumerated() {
+            if i > 0 { body.append(UInt8(ascii: ",")) }
+            body.append(try AuditRecord.encoder.encode(r))
+        }
+        body.append(contentsOf: Array("]}".utf8))
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

@@ -59,6 +59,9 @@ actor LiveStream {
     private var completed = 0
     private var processed = 0
     let openedNs: UInt64
+    let opened = Date()
+    /// The last frame processed (JPEG as received): the audit snapshot of the attempt.
+    private var lastJPEG: Data?
 
     init(record: SessionRecord, server: FaceGateServer, outbound: WebSocketOutboundWriter, plan: ChallengePlan) {
         id = record.id
@@ -177,6 +180,7 @@ actor LiveStream {
             inFlight -= 1
             server.metrics.framesTotal.increment()
             processed += 1
+            lastJPEG = jpeg
             completed += step.passed.count
             if finished { break }
             let answer = StreamMessage.FrameAnswer(
@@ -232,6 +236,7 @@ actor LiveStream {
                 case .enroll:
                     let n = try await server.enrollFromAnchors(user: user, anchors: anchors)
                     outcome.enrolledTemplates = n
+                    server.actions?.notify(.enrolled, user: user, detail: "\(n) template(s) from enrollment session \(id)")
                 }
             } catch {
                 outcome.passed = false; status = .failed
@@ -241,18 +246,19 @@ actor LiveStream {
             }
         }
         let sealed = anchors.isEmpty ? nil : try? server.sealer.seal(JSONEncoder().encode(anchors.map(\.embedding)))
-        await persist(status: status, outcome: outcome, embeddings: sealed)
+        await persist(status: status, outcome: outcome, embeddings: sealed, result: r)
         let msg = StreamMessage.Result(passed: outcome.passed, status: status.rawValue, reason: outcome.reason,
                                        message: SessionOutcome.publicMessage(outcome))
         try? await outbound.writeTextMessage(JSON.string(msg))
         try? await outbound.close(.normalClosure, reason: status.rawValue)
     }
 
-    private func persist(status: SessionStatus, outcome: SessionOutcome, embeddings: Data?) async {
+    private func persist(status: SessionStatus, outcome: SessionOutcome, embeddings: Data?, result: LivenessResult? = nil) async {
         do {
             if try await server.store.finishSession(id: id, status: status, outcome: outcome, embeddings: embeddings, now: Date()) {
                 server.metrics.sessionFinished(status)
                 await server.countAttempt(spec: record.spec, passed: outcome.passed)
+                dispatchDecision(status: status, outcome: outcome, result: result)
             }
         } catch {
             server.logger.error("cannot record session", metadata: ["session": "\(id)", "error": "\(error)"])
@@ -301,11 +307,21 @@ actor LiveStream {
         do {
             if try await server.store.finishSession(id: id, status: .expired, outcome: outcome, embeddings: nil, now: Date()) {
                 server.metrics.sessionFinished(.expired)
+                dispatchDecision(status: .expired, outcome: outcome, result: nil)
             }
         } catch { server.logger.error("cannot record session", metadata: ["session": "\(id)", "error": "\(error)"]) }
         server.pool.release(worker)
         try? await outbound.writeTextMessage(JSON.string(StreamMessage.Failure(code: "expired", message: "the session expired — start a new one")))
         try? await outbound.close(.unknown(StreamCloseCode.expired.rawValue), reason: "expired")
+    }
+
+    /// Hands the session's decision to the actions layer (audit, webhooks, mail): queued, returns at once.
+    private func dispatchDecision(status: SessionStatus, outcome: SessionOutcome, result: LivenessResult?) {
+        guard let actions = server.actions else { return }
+        let context = ServerDecisions.Context(session: id, apiKey: record.spec.keyID, clientIP: record.spec.source,
+                                              instance: server.config.instance, route: "/v1/sessions/{id}/stream")
+        actions.submit(ServerDecisions.session(id: id, spec: record.spec, mode: record.spec.mode, status: status, outcome: outcome,
+                                               result: result, context: context, started: opened, snapshotJPEG: lastJPEG))
     }
 
     /// The client went away before a result.

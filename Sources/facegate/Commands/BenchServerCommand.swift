@@ -1,5 +1,6 @@
 import ArgumentParser
 import FaceGate
+import FaceGateActions
 import FaceGateCore
 import FaceGateServer
 import FaceGateStore
@@ -37,6 +38,8 @@ struct BenchServerCommand: AsyncParsableCommand {
         var full: LoadGenerator.Result
         var rssIdleBytes: Int
         var rssPerSessionBytes: Int
+        /// 1/5/15-minute load average at the end (other jobs on the machine).
+        var loadAverage: String
     }
 
     func run() async throws {
@@ -62,7 +65,8 @@ struct BenchServerCommand: AsyncParsableCommand {
             c.maxQueuePerWorker = 100_000
             c.ipRate = .init(rate: 10_000, burst: 10_000)
             c.lockoutEnabled = false
-            let server = try await FaceGateServer(config: c, galleryKey: GalleryKey.generate())
+            // Actions as `facegate serve` runs them with the default configuration (audit on, no webhooks or mail).
+            let server = try await FaceGateServer(config: c, galleryKey: GalleryKey.generate(), actions: .defaults)
             let (port, stop) = try await server.start()
             let gen = LoadGenerator(port: port, frames: frames)
             let rss0 = LoadGenerator.residentBytes()
@@ -81,18 +85,26 @@ struct BenchServerCommand: AsyncParsableCommand {
             await stop()
             let out = Output(workers: server.pool.count, frameBytes: frames.map(\.count).reduce(0, +) / frames.count, saturation: sat,
                              capacityFPS: cap, half: half, full: full, rssIdleBytes: rss0,
-                             rssPerSessionBytes: max(0, (rssMid - rss0) / max(1, sessions)))
+                             rssPerSessionBytes: max(0, (rssMid - rss0) / max(1, sessions)), loadAverage: Self.loadAverage())
             if json { print(jsonLine(out)); return }
             print("workers \(out.workers), mean frame \(formatBytes(out.frameBytes)), idle RSS \(formatBytes(rss0)), per session ≈ \(formatBytes(out.rssPerSessionBytes))")
-            print("run          sessions  offered/s  answered/s  dropped   p50 ms   p90 ms   p99 ms")
+            print("run          sessions  offered/s  answered/s  dropped   p50 ms   p90 ms   p99 ms  CPU ms/frame")
             for (n, r) in [("saturation", sat), ("50 % load", half), ("100 % load", full)] {
-                print(String(format: "%-12@ %8d %10.0f %11.1f %8d %8.1f %8.1f %8.1f", n as NSString, r.sessions, r.offeredFPS,
-                             r.answeredPerSecond, r.dropped, r.p50ms, r.p90ms, r.p99ms))
+                print(String(format: "%-12@ %8d %10.0f %11.1f %8d %8.1f %8.1f %8.1f %13.2f", n as NSString, r.sessions, r.offeredFPS,
+                             r.answeredPerSecond, r.dropped, r.p50ms, r.p90ms, r.p99ms, r.cpuMsPerFrame))
             }
+            print(String(format: "load average during the runs: %@ (other processes share the cores; CPU ms/frame includes the load generator)",
+                         Self.loadAverage() as NSString))
         }
     }
 
     func progress(_ s: String) { if !json { printError(s) } }
+
+    /// /proc/loadavg's 1/5/15-minute averages ("?" when unreadable).
+    static func loadAverage() -> String {
+        guard let s = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return "?" }
+        return s.split(separator: " ").prefix(3).joined(separator: " ")
+    }
 
     func loadFrames() throws -> [Data] {
         var out: [Data] = []

@@ -17,7 +17,11 @@ struct ServeCommand: AsyncParsableCommand {
           facegate serve --db postgres://fg:pw@db/facegate --host 0.0.0.0 --port 8080 --public-url https://face.example.com
         Binding a non-loopback address requires an API key (facegate keys create --scope admin). Without any key,
         loopback clients act as admin (local demo). SIGINT/SIGTERM shut down gracefully: streaming sessions are
-        failed cleanly (close 1001) and recorded. See docs/server.md.
+        failed cleanly (close 1001) and recorded.
+        Every finished session and every /v1/verify and /v1/identify decision is audited and sent to the configured
+        webhooks (and mailed on a denial) per the configuration's [audit], [webhooks] and [mail] sections; the device
+        lock and voice never run on a server. Read the audit log with `facegate audit` or GET /v1/audit (admin).
+        See docs/server.md.
         """)
 
     @Option(help: "Address to listen on (default: config server.host, 127.0.0.1).") var host: String?
@@ -62,7 +66,7 @@ struct ServeCommand: AsyncParsableCommand {
             NativeRuntime.setThreads(1)
             let server: FaceGateServer
             do {
-                server = try await FaceGateServer(config: sc, galleryKey: try ServerSetup.galleryKey(config: cfg))
+                server = try await FaceGateServer(config: sc, galleryKey: try ServerSetup.galleryKey(config: cfg), actions: cfg)
             } catch let e as ServerStartError { throw FaceGateError.runtime(e.description) }
             do { try await server.run() } catch let e as ServerStartError {
                 await server.shutdown()

@@ -1,0 +1,133 @@
+import FaceGateCore
+import Foundation
+
+/// Builds the actions layer's `Decision` for what the server decided: a finished session, a `/v1/verify` or a
+/// `/v1/identify`. Plain mapping (no I/O), so it is tested directly. Scores go to the audit log and webhooks
+/// (server-side consumers), never to the browser.
+public enum ServerDecisions {
+    /// References of a server attempt, stored in `Decision.context` (audit record and webhook `context`).
+    public struct Context: Sendable, Hashable {
+        public var session: String?
+        public var apiKey: String?
+        public var clientIP: String
+        public var instance: String
+        public var route: String
+
+        public init(session: String? = nil, apiKey: String?, clientIP: String, instance: String, route: String) {
+            self.session = session; self.apiKey = apiKey; self.clientIP = clientIP; self.instance = instance; self.route = route
+        }
+
+        public var dictionary: [String: String] {
+            var d = ["client_ip": clientIP, "instance": instance, "route": route]
+            if let session { d["session"] = session }
+            if let apiKey { d["api_key"] = apiKey }
+            return d
+        }
+    }
+
+    /// The denial reason of a session that ended with machine code `code` (liveness failures, identity step,
+    /// stream protocol, lifecycle). `claimed`: a user was to be verified.
+    public static func denialReason(code: String?, claimed: Bool) -> DenialReason {
+        switch code ?? "" {
+        case "timeout", "session_timeout", "expired", "too_slow": return .timeout
+        case "no_stable_face", "face_lost": return .noFace
+        case "multiple_faces": return .multipleFaces
+        case "wrong_action", "no_return_to_neutral", "insufficient_signal", "input_ended": return .challengeFailed
+        // Movements faster than a person reacts, a different person mid-session, frames faster than real time:
+        // what a replayed or puppeted recording produces.
+        case "reaction_too_fast", "identity_changed", "ahead_of_real_time": return .spoof
+        case "no_match": return claimed ? .wrongUser : .unknownFace
+        case "locked_out": return .lockedOut
+        case "cancelled", "disconnected", "server_shutdown": return .cancelled
+        // Broken streams (malformed, oversized, out of order, too many frames) and failed identity steps are not
+        // attacks on a user: `.error` does not count toward the lockout.
+        default: return .error
+        }
+    }
+
+    static func challengeRecords(_ o: SessionOutcome, result: LivenessResult?) -> [ChallengeRecord] {
+        if let r = result {
+            return r.challenges.map { c in
+                let started = c.promptAt?.timestamp ?? 0
+                return ChallengeRecord(name: c.type.rawValue, prompt: c.type.prompt,
+                                       result: c.status == .passed ? .passed : (c.status == .notReached ? .skipped : .failed),
+                                       startedAt: started, duration: max(0, (c.action?.completion.timestamp ?? started) - started))
+            }
+        }
+        return o.challenges.map { c in
+            ChallengeRecord(name: c.type, prompt: ChallengeType(rawValue: c.type)?.prompt ?? c.type,
+                            result: c.status == "passed" ? .passed : (c.status == "not_reached" ? .skipped : .failed),
+                            startedAt: 0, duration: Double(c.latencyMs ?? 0) / 1000)
+        }
+    }
+
+    /// A finished session (succeeded, failed or expired). The decision id is the session id, so the audit record
+    /// and the webhook's `decision_id` are found by session.
+    public static func session(id: String, spec: SessionSpec, mode: SessionMode, status: SessionStatus, outcome: SessionOutcome,
+                               result: LivenessResult?, context: Context, started: Date, time: Date = Date(),
+                               snapshotJPEG: Data?) -> Decision {
+        var cues: [CueSummary] = []
+        if let d = outcome.identityDistance {
+            cues.append(CueSummary(name: "identity-continuity", verdict: outcome.reason == "identity_changed" ? .spoof : .live, score: d,
+                                   note: "largest distance between the session's anchor frames"))
+        }
+        var d = Decision(id: UUID(uuidString: id) ?? UUID(), time: time,
+                         outcome: status == .succeeded && outcome.passed ? .authorized : .denied,
+                         reason: status == .succeeded && outcome.passed ? nil : denialReason(code: outcome.reason, claimed: spec.user != nil),
+                         source: "ws:" + context.clientIP,
+                         claimedUser: mode == .liveness ? spec.user : nil,
+                         matchedUser: (outcome.verified == true || (mode == .enroll && outcome.passed)) ? spec.user : nil,
+                         distance: outcome.distance, threshold: outcome.threshold, cues: cues,
+                         challenges: challengeRecords(outcome, result: result),
+                         duration: max(0, time.timeIntervalSince(started)), snapshotJPEG: snapshotJPEG,
+                         detail: detail(mode: mode, status: status, outcome: outcome))
+        d.context = context.dictionary
+        return d
+    }
+
+    static func detail(mode: SessionMode, status: SessionStatus, outcome: SessionOutcome) -> String {
+        var parts = ["\(mode == .enroll ? "enrollment" : "liveness") session \(status.rawValue)"]
+        if let r = outcome.reason { parts.append(r) }
+        if let t = outcome.detail, !t.isEmpty { parts.append(t) }
+        if let n = outcome.enrolledTemplates { parts.append("\(n) template(s) enrolled") }
+        parts.append("\(outcome.frames) frames")
+        return parts.joined(separator: " — ")
+    }
+
+    /// `/v1/verify`: authorized when the probe(s) match the claimed user.
+    public static func verify(user: String, match: Bool, distance: Double, threshold: Double, probes: Int, context: Context,
+                              snapshotJPEG: Data?, time: Date = Date()) -> Decision {
+        var d = Decision(time: time, outcome: match ? .authorized : .denied, reason: match ? nil : .wrongUser,
+                         source: "http:" + context.clientIP, claimedUser: user, matchedUser: match ? user : nil,
+                         distance: distance, threshold: threshold, snapshotJPEG: snapshotJPEG,
+                         detail: "1:1 verify on \(probes) probe(s)" + (context.session.map { " of session \($0)" } ?? ""))
+        d.context = context.dictionary
+        return d
+    }
+
+    /// `/v1/identify`: authorized when the probe(s) agree on one enrolled user; unknown faces are denied.
+    public static func identify(user: String?, distance: Double?, threshold: Double?, probes: Int, context: Context,
+                                snapshotJPEG: Data?, time: Date = Date()) -> Decision {
+        var d = Decision(time: time, outcome: user != nil ? .authorized : .denied, reason: user != nil ? nil : .unknownFace,
+                         source: "http:" + context.clientIP, matchedUser: user, distance: distance, threshold: threshold,
+                         snapshotJPEG: snapshotJPEG,
+                         detail: "1:N identify on \(probes) probe(s)" + (context.session.map { " of session \($0)" } ?? ""))
+        d.context = context.dictionary
+        return d
+    }
+
+    /// A verify/identify refused because the user or client is locked out (audited, not counted).
+    public static func lockedOut(user: String?, message: String, context: Context, time: Date = Date()) -> Decision {
+        var d = Decision.denied(.lockedOut, source: "http:" + context.clientIP, claimedUser: user, detail: message, time: time)
+        d.context = context.dictionary
+        return d
+    }
+
+    /// Uploaded probe bytes kept as the audit snapshot: JPEG only (stored sealed as is), at most `maxSnapshotBytes`.
+    public static func snapshot(fromUpload data: Data) -> Data? {
+        guard data.count >= 4, data.count <= maxSnapshotBytes, data[data.startIndex] == 0xFF, data[data.startIndex + 1] == 0xD8 else { return nil }
+        return data
+    }
+    /// 1 MiB: a 1280x720 JPEG at quality 0.9 is ~250 KB; larger uploads are not kept (the record still is).
+    public static let maxSnapshotBytes = 1 << 20
+}
