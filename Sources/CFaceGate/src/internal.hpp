@@ -2,7 +2,9 @@
 #pragma once
 #include "../include/facegate.h"
 #include <opencv2/core.hpp>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -27,4 +29,21 @@ inline fg_image *fg_wrap(cv::Mat m) {
 
 inline cv::Rect fg_clip(int x, int y, int w, int h, const cv::Mat &m) {
     return cv::Rect(x, y, w, h) & cv::Rect(0, 0, m.cols, m.rows);
+}
+
+// Serialised model bytes handed to Swift: copies `s` into a malloc'd buffer (freed by the caller with free()) and
+// returns its size, 0 when out of memory. Shared by the trainable back ends (train_dnn.cpp, train_svm.cpp).
+inline size_t fg_export_bytes(const std::string &s, uint8_t **out) {
+    auto *buf = (uint8_t *)std::malloc(s.size());
+    if (!buf) return 0;
+    std::memcpy(buf, s.data(), s.size());
+    *out = buf;
+    return s.size();
+}
+
+// Serialised model bytes from Swift as a string; false (message in err) when there are none.
+inline bool fg_import_bytes(const uint8_t *data, size_t len, std::string &s, char *err, int errlen) {
+    if (!data || len == 0) { fg_set_err(err, errlen, "empty weights"); return false; }
+    s.assign((const char *)data, len);
+    return true;
 }

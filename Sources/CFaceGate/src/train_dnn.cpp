@@ -309,21 +309,17 @@ size_t fg_lnet_serialize(const fg_lnet *m, uint8_t **out) {
         lnet::infer_net copy = m->net;
         copy.clean();
         dlib::serialize(copy, os);
-        std::string s = os.str();
-        auto *buf = (uint8_t *)std::malloc(s.size());
-        if (!buf) return 0;
-        std::memcpy(buf, s.data(), s.size());
-        *out = buf;
-        return s.size();
+        return fg_export_bytes(os.str(), out);
     } catch (...) {
         return 0;
     }
 }
 
 fg_lnet *fg_lnet_deserialize(const uint8_t *data, size_t len, char *err, int errlen) {
-    if (!data || len == 0) { fg_set_err(err, errlen, "empty weights"); return nullptr; }
+    std::string bytes;
+    if (!fg_import_bytes(data, len, bytes, err, errlen)) return nullptr;
     try {
-        std::istringstream is(std::string((const char *)data, len));
+        std::istringstream is(bytes);
         std::string tag;
         dlib::deserialize(tag, is);
         if (tag != "facegate-livenessnet") { fg_set_err(err, errlen, "weights are not a LivenessNet"); return nullptr; }

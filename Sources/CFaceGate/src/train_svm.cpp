@@ -195,21 +195,17 @@ size_t fg_svm_serialize(const fg_svm *m, uint8_t **out) {
         fs << "svm" << "{";
         m->svm->write(fs);
         fs << "}";
-        std::string s = fs.releaseAndGetString();
-        auto *buf = (uint8_t *)std::malloc(s.size());
-        if (!buf) return 0;
-        std::memcpy(buf, s.data(), s.size());
-        *out = buf;
-        return s.size();
+        return fg_export_bytes(fs.releaseAndGetString(), out);
     } catch (...) {
         return 0;
     }
 }
 
 fg_svm *fg_svm_deserialize(const uint8_t *data, size_t len, char *err, int errlen) {
-    if (!data || len == 0) { fg_set_err(err, errlen, "empty weights"); return nullptr; }
+    std::string bytes;
+    if (!fg_import_bytes(data, len, bytes, err, errlen)) return nullptr;
     try {
-        cv::FileStorage fs(std::string((const char *)data, len), cv::FileStorage::READ | cv::FileStorage::MEMORY);
+        cv::FileStorage fs(bytes, cv::FileStorage::READ | cv::FileStorage::MEMORY);
         std::string format;
         fs["format"] >> format;
         if (format != "facegate-texture-svm") { fg_set_err(err, errlen, "weights are not a texture SVM"); return nullptr; }
