@@ -119,6 +119,18 @@ public enum DetectorKind: Sendable, Hashable, CustomStringConvertible {
         case .dnn(let m): return m.name
         }
     }
+
+    /// A short label for tables and benchmarks ("HOG", "MMOD", "retinaface-silentface", ...).
+    public var shortName: String {
+        switch self {
+        case .hog: return "HOG"
+        case .mmod: return "MMOD"
+        case .haar: return "Haar"
+        case .ssd: return "SSD"
+        case .yunet: return "YuNet"
+        case .dnn(let m): return m.name
+        }
+    }
 }
 
 /// A face detector owning its native model. Not thread-safe: one per task/thread.

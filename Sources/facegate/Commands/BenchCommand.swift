@@ -61,7 +61,7 @@ struct BenchCommand: AsyncParsableCommand {
             guard let (face, faceFrame) = frames640.lazy.compactMap({ f in engine.analyze(f).primary.map { ($0, f) } }).first else {
                 throw FaceGateError.noFace(video ?? image ?? "bench input")
             }
-            var detect = LatencySamples(name: "detect HOG 320x240")
+            var detect = LatencySamples(name: "detect \(engine.detector.kind.shortName) 320x240")
             let small = faceFrame.resized(width: 320, height: 240)
             for _ in 0..<repeats { _ = detect.time { engine.detector.detect(small) } }
             var landmarks = LatencySamples(name: "landmarks 68")

@@ -36,6 +36,7 @@ struct ModelsCommand: AsyncParsableCommand {
                                  formatBytes(r.size) as NSString, r.license as NSString))
                 }
                 print("install: facegate models install NAME…   (base models: \(BaseModels.fetchCommand))")
+                print("use: anti-spoof models run in `facegate liveness --passive`; detectors with --detector NAME")
             }
         }
     }
@@ -79,7 +80,8 @@ struct ModelsCommand: AsyncParsableCommand {
                     } catch let c as CatalogError {
                         throw FaceGateError.runtime(c.description)
                     }
-                    print("\(e.name): installed (\(e.license)) in \(location.directory.path)")
+                    print("\(e.name): installed (\(e.license)) in \(location.directory.path)"
+                          + (e.detectorSpec != nil ? " — use it with --detector \(e.name)" : ""))
                 }
             }
         }

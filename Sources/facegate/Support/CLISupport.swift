@@ -9,7 +9,10 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Model directory (default: $FACEGATE_MODELS or ~/.cache/facegate/models).")
     var models: String?
 
-    @Option(name: .long, help: "Face detector: hog (default), mmod, haar, or a model path (YuNet .onnx, Haar .xml, 'deploy.prototxt|weights.caffemodel').")
+    @Option(name: .long, help: ArgumentHelp(
+        "Face detector: hog (default), mmod, haar, an installed catalog detector by name, or a model path.",
+        discussion: "Catalog detectors: \(ModelCatalog.detectors.map(\.name).joined(separator: ", ")) (install with `facegate models install NAME`). Paths: YuNet .onnx, Haar .xml, 'deploy.prototxt|weights.caffemodel'.",
+        valueName: "name|path"))
     var detector: String = "hog"
 
     var directory: ModelDirectory { ModelDirectory.resolve(models) }
