@@ -61,6 +61,7 @@ let package = Package(
                 .linkedLibrary("opencv_dnn"), .linkedLibrary("opencv_ml"), .linkedLibrary("opencv_video"),
                 .linkedLibrary("dlib"), .linkedLibrary("blas"), .linkedLibrary("lapack"),
                 .linkedLibrary("m"), .linkedLibrary("stdc++"),
+                .linkedLibrary("jpeg"),   // image.cpp decodes JPEG frames straight to BGR with libjpeg-turbo
             ]
         ),
         // libcurl for SMTP (mail alerts).
