@@ -4,6 +4,7 @@ set -euo pipefail
 pkgs=(
   libopencv-dev libdlib-dev libdlib-data libopenblas-dev liblapack-dev pkg-config   # vision
   ffmpeg                                                                          # video I/O, test media
+  libjpeg62-turbo-dev                                                             # direct JPEG decode of streamed frames
   libcurl4-openssl-dev                                                            # SMTP alerts
   espeak-ng sox                                                                   # spoken confirmation
   postgresql-15                                                                   # scale-out gallery, tests
