@@ -28,18 +28,7 @@ public final class PostgresGallery: Gallery, @unchecked Sendable {
         location = .postgres(url)
         _key = key
         self.logger = logger
-        let tls: PostgresClient.Configuration.TLS
-        switch url.tls {
-        case .disable: tls = .disable
-        case .prefer: tls = .prefer(.makeClientConfiguration())
-        case .require: tls = .require(.makeClientConfiguration())
-        }
-        var config = PostgresClient.Configuration(host: url.host, port: url.port, username: url.user,
-                                                  password: url.password, database: url.database, tls: tls)
-        config.options.connectTimeout = .seconds(5)
-        let client = PostgresClient(configuration: config, backgroundLogger: logger)
-        self.client = client
-        runTask = Task { await client.run() }
+        (client, runTask) = url.startClient(logger: logger)
         do {
             try await migrate()
             try await checkKey()
@@ -279,6 +268,11 @@ public final class PostgresGallery: Gallery, @unchecked Sendable {
     }
 
     public func loadIndex(threads: Int) async throws -> LoadedIndex {
+        try await loadIndex(threads: threads, batchRows: SealedIndexBuilder.defaultBatchRows)
+    }
+
+    /// `loadIndex` with a chosen batch size (tests use small batches to cover batch hand-over on small galleries).
+    func loadIndex(threads: Int, batchRows: Int) async throws -> LoadedIndex {
         let key = self.key, logger = self.logger
         return try await read("load the index") { c in
             // One snapshot for counts, users, rows and the change position.
@@ -291,7 +285,7 @@ public final class PostgresGallery: Gallery, @unchecked Sendable {
                 for try await (id, uid, name, threshold, n) in userRows.decode((Int64, String, String, Double?, Int64).self) {
                     users.append(IndexLoadUser(dbID: id, uid: uid, name: name, threshold: threshold, templateCount: Int(n)))
                 }
-                let builder = try SealedIndexBuilder(users: users, key: key, threads: threads)
+                let builder = try SealedIndexBuilder(users: users, key: key, threads: threads, batchRows: batchRows)
                 // Sequential scan, no sort; the bytea arrives as a buffer slice (no Data per row).
                 let rows = try await c.query("SELECT user_id, embedding FROM templates", logger: logger)
                 for try await (userID, box) in rows.decode((Int64, ByteBuffer).self) {

@@ -26,6 +26,12 @@ public final class SQLiteGallery: Gallery, @unchecked Sendable {
             } catch { throw GalleryError.database("cannot create directory \(dir): \(error.localizedDescription)") }
         }
         let isNew = !FileManager.default.fileExists(atPath: path)
+        if isNew {
+            // Create the file 0600 before SQLite opens it: SQLite gives the -wal and -shm files the database file's
+            // mode when it creates them, so they are private too (a chmod afterwards left them 0644).
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+            if fd >= 0 { fchmod(fd, 0o600); _ = Glibc.close(fd) }
+        }
         var config = Configuration()
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(Self.busyTimeout)
@@ -219,6 +225,11 @@ public final class SQLiteGallery: Gallery, @unchecked Sendable {
     }
 
     public func loadIndex(threads: Int) async throws -> LoadedIndex {
+        try await loadIndex(threads: threads, batchRows: SealedIndexBuilder.defaultBatchRows)
+    }
+
+    /// `loadIndex` with a chosen batch size (tests use small batches to cover batch hand-over on small galleries).
+    func loadIndex(threads: Int, batchRows: Int) async throws -> LoadedIndex {
         let key = self.key
         return try await run("load the index") {
             // One read transaction: counts, users, rows and the change position come from the same snapshot.
@@ -229,7 +240,7 @@ public final class SQLiteGallery: Gallery, @unchecked Sendable {
                 while let r = try userRows.next() {
                     users.append(IndexLoadUser(dbID: r[0], uid: r[1], name: r[2], threshold: r[3], templateCount: r[4]))
                 }
-                let builder = try SealedIndexBuilder(users: users, key: key, threads: threads)
+                let builder = try SealedIndexBuilder(users: users, key: key, threads: threads, batchRows: batchRows)
                 // Table order (rowid), no sort: the builder places each row in its user's range.
                 let rows = try Row.fetchCursor(db, sql: "SELECT user_id, embedding FROM templates")
                 while let r = try rows.next() {

@@ -150,17 +150,31 @@ public final class GalleryIndex {
     @inline(__always)
     private func store(_ x: UnsafePointer<Float>, at i: Int, owner: Int32) -> Bool {
         typealias F = SIMD8<Float>
+        typealias U = SIMD8<UInt32>
         let raw = UnsafeRawPointer(x)
-        var mx = F(), mn = F(), n2 = F()
+        // max |x| on the bit patterns (for non-negative floats they order like the values; generic SIMD min/max and
+        // float→int conversions are not inlined and cost more than everything else here).
+        let absMask = U(repeating: 0x7FFF_FFFF)
+        var mx = U(), n2 = F()
         for g in 0..<16 {
             let v = raw.loadUnaligned(fromByteOffset: 32 * g, as: F.self)
-            mx = pointwiseMax(mx, v); mn = pointwiseMin(mn, v); n2 += v * v
+            let a = unsafeBitCast(v, to: U.self) & absMask
+            mx = mx.replacing(with: a, where: a .> mx)
+            n2 += v * v
         }
-        let m = max(mx.max(), -mn.min()), norm2 = n2.sum()
+        var mBits: UInt32 = 0
+        for l in 0..<8 { mBits = max(mBits, mx[l]) }
+        let m = Float(bitPattern: mBits)
+        var norm2: Float = 0
+        for l in 0..<8 { norm2 += n2[l] }
         guard norm2.isFinite, m.isFinite else { owners[i] = -1; norms[i] = .infinity; return false }
-        let inv = F(repeating: m > 0 ? 32767 / m : 0)
-        // Adding and subtracting 1.5·2²³ rounds a float with |v| < 2²² to the nearest integer (ties to even).
+        let s = 32767 / m   // +inf for m = 0 or a subnormal maximum: such a vector is stored as zero
+        let inv = F(repeating: s.isFinite ? s : 0)
+        // Adding 1.5·2²³ to a float with |v| < 2²² rounds it to the nearest integer (ties to even) and leaves that
+        // integer in the low mantissa bits: bits(v + magic) − bits(magic) = round(v). |x·inv| ≤ 32767 (+ float
+        // rounding, < 32767.5), so codes stay within ±32767 without clamping.
         let magic = F(repeating: 12_582_912)
+        let magicBits = SIMD8<Int32>(repeating: Int32(bitPattern: Float(12_582_912).bitPattern))
         let hi = UnsafeMutableRawPointer(hiPlane + i * Self.planeBytes)
         let mid = UnsafeMutableRawPointer(midPlane + i * Self.planeBytes)
         let low = UnsafeMutableRawPointer(lowPlane + i * Self.lowBytes)
@@ -168,9 +182,8 @@ public final class GalleryIndex {
             var wh = SIMD8<UInt16>(), wm = SIMD8<UInt16>()
             for k in 0..<4 {
                 let d0 = c * 32 + k * 8
-                let r = (raw.loadUnaligned(fromByteOffset: 4 * d0, as: F.self) * inv + magic) - magic
-                let code = SIMD8<Int32>(r, rounding: .towardZero).clamped(lowerBound: SIMD8(repeating: -32767),
-                                                                           upperBound: SIMD8(repeating: 32767))
+                let t = raw.loadUnaligned(fromByteOffset: 4 * d0, as: F.self) * inv + magic
+                let code = unsafeBitCast(t, to: SIMD8<Int32>.self) &- magicBits
                 let a = code &>> 12                 // -8…7
                 let rem = code &- (a &<< 12)        // 0…4095
                 let sh = SIMD8<UInt16>(repeating: UInt16(4 * k))
