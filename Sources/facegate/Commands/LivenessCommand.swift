@@ -106,8 +106,9 @@ struct LivenessCommand: AsyncParsableCommand {
     static func printCues(_ v: PassiveVerdict) {
         for c in v.cues {
             let level = c.level.map { String(format: "%.2f", $0) } ?? "  - "
-            Swift.print(String(format: "  %-11@ %-8@ level %@ conf %.2f  %@", c.name as NSString, c.state.rawValue as NSString,
-                               level as NSString, c.confidence, c.note as NSString))
+            Swift.print("  " + c.name.padding(toLength: 11, withPad: " ", startingAt: 0) + " "
+                        + c.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
+                        + " level \(level) conf " + String(format: "%.2f", c.confidence) + "  \(c.note)")
         }
     }
 }
