@@ -135,3 +135,17 @@ let package = Package(
     ],
     cxxLanguageStandard: .cxx17
 )
+
+// Benchmark suite (ordo-one/benchmark): only with FACEGATE_BENCHMARKS=1, so `make test`, CI and everyday builds never
+// resolve or build it. Run: `make benchmarks` (see docs/benchmarks.md). RuntimeInterposer stays off: its package is
+// not available here and it is only needed for ARC metrics, which this suite does not use.
+if ProcessInfo.processInfo.environment["FACEGATE_BENCHMARKS"] == "1" {
+    package.dependencies.append(
+        .package(url: "https://github.com/ordo-one/benchmark", .upToNextMinor(from: "1.38.0"), traits: ["MallocInterposer"]))
+    package.targets.append(
+        .executableTarget(
+            name: "FaceGateBenchmarks",
+            dependencies: ["FaceGate", "FaceGateCore", "FaceGateVision", .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/FaceGateBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
+}
