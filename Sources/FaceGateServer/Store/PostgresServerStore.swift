@@ -14,18 +14,7 @@ public final class PostgresServerStore: ServerStore, @unchecked Sendable {
 
     public init(url: PostgresURL, logger: Logger = Logger(label: "facegate.server.postgres")) async throws {
         self.logger = logger
-        let tls: PostgresClient.Configuration.TLS
-        switch url.tls {
-        case .disable: tls = .disable
-        case .prefer: tls = .prefer(.makeClientConfiguration())
-        case .require: tls = .require(.makeClientConfiguration())
-        }
-        var config = PostgresClient.Configuration(host: url.host, port: url.port, username: url.user,
-                                                  password: url.password, database: url.database, tls: tls)
-        config.options.connectTimeout = .seconds(5)
-        let client = PostgresClient(configuration: config, backgroundLogger: logger)
-        self.client = client
-        runTask = Task { await client.run() }
+        (client, runTask) = url.startClient(logger: logger)
         do { try await migrate() } catch { runTask.cancel(); throw error }
     }
 
