@@ -26,8 +26,13 @@ struct Assets: Sendable {
         let dir = try directory()
         var files: [String: File] = [:]
         for (name, type) in served {
-            guard let d = FileManager.default.contents(atPath: dir.appendingPathComponent(name).path) else {
+            guard var d = FileManager.default.contents(atPath: dir.appendingPathComponent(name).path) else {
                 throw ServerStartError.resourcesMissing(name)
+            }
+            if name.hasSuffix(".html") {
+                d = Data(try PageIncludes.expand(String(decoding: d, as: UTF8.self), name: name) { fragment in
+                    FileManager.default.contents(atPath: dir.appendingPathComponent(fragment).path).map { String(decoding: $0, as: UTF8.self) }
+                }.utf8)
             }
             files[name] = File(data: d, type: type)
         }
