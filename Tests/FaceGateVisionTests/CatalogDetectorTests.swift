@@ -41,6 +41,22 @@ import Testing
         #expect(ModelCatalog.detectors.map(\.name) == ["retinaface-silentface"])
     }
 
+    @Test func catalogBuilderKeepsEveryPinSourceAndURL() {
+        let v2 = ModelCatalog.miniFASNetV2
+        #expect(v2.summary == "MiniFASNetV2 anti-spoof classifier, 80x80 crop of the face box x2.7 (Silent-Face), ONNX export")
+        #expect(ModelCatalog.miniFASNetV1SE.summary.contains("x4.0 (Silent-Face)"))
+        #expect(v2.file.fileName == "2.7_80x80_MiniFASNetV2.onnx" && v2.file.size == 1_750_284 && v2.file.role == "anti-spoof")
+        #expect(v2.file.source == "marcos4758/Silent-Face-Anti-Spoofing-Tests resources/anti_spoof_models/2.7_80x80_MiniFASNetV2.onnx")
+        #expect(v2.files[0].urls == githubRawURLs(repo: "marcos4758/Silent-Face-Anti-Spoofing-Tests",
+                                                  path: "resources/anti_spoof_models/2.7_80x80_MiniFASNetV2.onnx"))
+        #expect(v2.padSpec?.cropScale == 2.7 && ModelCatalog.miniFASNetV1SE.padSpec?.cropScale == 4.0)
+        let rf = ModelCatalog.retinaFace
+        #expect(rf.files.map(\.file.fileName) == ["deploy.prototxt", "Widerface-RetinaFace.caffemodel"])
+        #expect(rf.files.allSatisfy { $0.file.name == rf.name && $0.file.role == "detector" && $0.file.license == rf.license })
+        #expect(rf.files[1].file.sha256 == "d08338a2c207df16a9c566f767fea67fb43ba6fff76ce11e938fe3fabefb9402")
+        #expect(rf.files[1].file.source == "minivision-ai/Silent-Face-Anti-Spoofing resources/detection_model/Widerface-RetinaFace.caffemodel")
+    }
+
     @Test func notInstalledSaysHowToInstall() async throws {
         let dir = try await Self.modelDirectory(installRetinaFace: false)
         do {

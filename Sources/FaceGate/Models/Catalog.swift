@@ -102,21 +102,26 @@ public enum ModelCatalog {
         entry(name: name, role: .detector, summary: summary, license: license, repo: repo, files: files, detectorSpec: spec)
     }
 
-    public static let miniFASNetV2 = antiSpoof(
-        name: "minifasnet-v2",
-        summary: "MiniFASNetV2 anti-spoof classifier, 80x80 crop of the face box x2.7 (Silent-Face), ONNX export",
-        license: silentFaceLicense, repo: "marcos4758/Silent-Face-Anti-Spoofing-Tests",
-        file: RepoFile("resources/anti_spoof_models/2.7_80x80_MiniFASNetV2.onnx", size: 1_750_284,
-                       sha256: "4433e871ef03f6c4c13de1757e63dcd69db14b6d7d9cff2319cb274c0f6dbecb"),
-        spec: PadModelSpec(inputSize: [80, 80], cropScale: 2.7, colorOrder: "BGR", pixelScale: 1, mean: [0, 0, 0], std: [1, 1, 1], realClass: 1, output: "logits"))
+    /// A MiniFASNet of Silent-Face (ONNX export in marcos4758/Silent-Face-Anti-Spoofing-Tests): an 80x80 BGR crop of
+    /// the face box enlarged by `cropScale`, pixels 0…255, 3-class logits with class 1 = real (Silent-Face's recipe).
+    static func silentFaceMiniFASNet(name: String, variant: String, fileName: String, size: Int, sha256: String,
+                                     cropScale: Double) -> CatalogEntry {
+        antiSpoof(
+            name: name,
+            summary: "\(variant) anti-spoof classifier, 80x80 crop of the face box x\(String(format: "%.1f", cropScale)) (Silent-Face), ONNX export",
+            license: silentFaceLicense, repo: "marcos4758/Silent-Face-Anti-Spoofing-Tests",
+            file: RepoFile("resources/anti_spoof_models/\(fileName)", size: size, sha256: sha256),
+            spec: PadModelSpec(inputSize: [80, 80], cropScale: cropScale, colorOrder: "BGR", pixelScale: 1, mean: [0, 0, 0],
+                               std: [1, 1, 1], realClass: 1, output: "logits"))
+    }
 
-    public static let miniFASNetV1SE = antiSpoof(
-        name: "minifasnet-v1se",
-        summary: "MiniFASNetV1SE anti-spoof classifier, 80x80 crop of the face box x4.0 (Silent-Face), ONNX export",
-        license: silentFaceLicense, repo: "marcos4758/Silent-Face-Anti-Spoofing-Tests",
-        file: RepoFile("resources/anti_spoof_models/4_0_0_80x80_MiniFASNetV1SE.onnx", size: 1_750_909,
-                       sha256: "a8e67ffbaf39fa74c3b2ed673b530fcfb2f47379d0f26a52b71c2fc6473ec20f"),
-        spec: PadModelSpec(inputSize: [80, 80], cropScale: 4.0, colorOrder: "BGR", pixelScale: 1, mean: [0, 0, 0], std: [1, 1, 1], realClass: 1, output: "logits"))
+    public static let miniFASNetV2 = silentFaceMiniFASNet(
+        name: "minifasnet-v2", variant: "MiniFASNetV2", fileName: "2.7_80x80_MiniFASNetV2.onnx", size: 1_750_284,
+        sha256: "4433e871ef03f6c4c13de1757e63dcd69db14b6d7d9cff2319cb274c0f6dbecb", cropScale: 2.7)
+
+    public static let miniFASNetV1SE = silentFaceMiniFASNet(
+        name: "minifasnet-v1se", variant: "MiniFASNetV1SE", fileName: "4_0_0_80x80_MiniFASNetV1SE.onnx", size: 1_750_909,
+        sha256: "a8e67ffbaf39fa74c3b2ed673b530fcfb2f47379d0f26a52b71c2fc6473ec20f", cropScale: 4.0)
 
     public static let retinaFace = detector(
         name: "retinaface-silentface",
