@@ -9,9 +9,12 @@ import Foundation
 // per iteration, and skips itself with a printed reason when a model or input file is missing.
 //
 // The issue targets are static thresholds in Benchmarks/Thresholds/FaceGateBenchmarks.<name>.p90.json (wallClock in
-// ns, cpuThread_us in µs, peakMemoryResident in bytes). The package checks static thresholds at p90 only, so a
-// benchmark "better than threshold" meets its median target with margin; one "worse" may still meet it at the median:
-// docs/benchmarks.md lists p50 next to each target.
+// ns, cpuThread_us in µs, peakMemoryResident in bytes). The package checks static thresholds at p90 only, while the
+// issues state medians: for stages doing the same work on every call (detect, embed, passive cues, LivenessNet) p90 is
+// the median plus noise, so "better than threshold" means the target is met with margin and "worse" may still meet it
+// at the median. The tracked frame and the liveness step have no time threshold file: about one frame in five runs a
+// detection (region check every 8 frames, full scan every 16), so their p90 is a detection frame and could never
+// pass a median target. docs/benchmarks.md lists p50 next to every target.
 
 /// Iterations and time per benchmark: 300 calls give a stable median and p90 for stages of 0.5–50 ms; 10 s bounds
 /// the slow ones (align + embed ≈ 50 ms on this machine) so the whole suite takes a few minutes on 2 cores.
