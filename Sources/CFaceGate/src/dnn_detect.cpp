@@ -75,19 +75,12 @@ void detect_frame(fg_dnn_detector *d, const cv::Mat &frame, std::vector<fg_detec
 }
 
 int detect_mat(fg_dnn_detector *d, const cv::Mat &bgr, int max_side, fg_detection *out, int max) {
-    int longer = std::max(bgr.cols, bgr.rows);
-    double s = (max_side > 0 && longer > max_side) ? (double)max_side / longer : 1.0;
+    double s = fg_downscale_factor(bgr, max_side);
     cv::Mat small;
     if (s < 1.0) cv::resize(bgr, small, cv::Size(), s, s, cv::INTER_AREA); else small = bgr;
     std::vector<fg_detection> found;
     detect_frame(d, small, found);
-    std::sort(found.begin(), found.end(), [](const fg_detection &a, const fg_detection &b) { return a.score > b.score; });
-    int n = 0;
-    for (auto &f : found) {
-        if (n >= max) break;
-        out[n++] = {(float)(f.x / s), (float)(f.y / s), (float)(f.w / s), (float)(f.h / s), f.score};
-    }
-    return n;
+    return fg_emit_detections(found, s, out, max);
 }
 
 }  // namespace

@@ -2,11 +2,13 @@
 #pragma once
 #include "../include/facegate.h"
 #include <opencv2/core.hpp>
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 struct fg_image {
     cv::Mat mat;  // CV_8UC3, continuous
@@ -46,4 +48,23 @@ inline bool fg_import_bytes(const uint8_t *data, size_t len, std::string &s, cha
     if (!data || len == 0) { fg_set_err(err, errlen, "empty weights"); return false; }
     s.assign((const char *)data, len);
     return true;
+}
+
+// Factor that brings a frame's longer side down to max_side (1 when max_side <= 0 or the frame is smaller).
+inline double fg_downscale_factor(const cv::Mat &m, int max_side) {
+    int longer = std::max(m.cols, m.rows);
+    if (max_side <= 0 || longer <= max_side) return 1.0;
+    return (double)max_side / longer;
+}
+
+// Writes detections found on a frame downscaled by `scale` back in full-frame pixels, best score first, at most
+// `max`; returns the number written. Shared by the detector back ends (face.cpp, dnn_detect.cpp).
+inline int fg_emit_detections(std::vector<fg_detection> &found, double scale, fg_detection *out, int max) {
+    std::sort(found.begin(), found.end(), [](const fg_detection &a, const fg_detection &b) { return a.score > b.score; });
+    int n = 0;
+    for (const auto &f : found) {
+        if (n >= max) break;
+        out[n++] = {(float)(f.x / scale), (float)(f.y / scale), (float)(f.w / scale), (float)(f.h / scale), f.score};
+    }
+    return n;
 }
