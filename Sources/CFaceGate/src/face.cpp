@@ -25,15 +25,9 @@ struct fg_detector {
 
 namespace {
 
-// Downscale factor so the longer side is at most max_side.
-double downscale(const cv::Mat &m, int max_side) {
-    int longer = std::max(m.cols, m.rows);
-    if (max_side <= 0 || longer <= max_side) return 1.0;
-    return (double)max_side / longer;
-}
 
 int detect_mat(fg_detector *d, const cv::Mat &bgr, int max_side, int upsample, fg_detection *out, int max) {
-    double s = downscale(bgr, max_side);
+    double s = fg_downscale_factor(bgr, max_side);
     cv::Mat small;
     if (s < 1.0) cv::resize(bgr, small, cv::Size(), s, s, cv::INTER_AREA); else small = bgr;
     std::vector<fg_detection> found;
@@ -110,13 +104,7 @@ int detect_mat(fg_detector *d, const cv::Mat &bgr, int max_side, int upsample, f
             break;
         }
     }
-    std::sort(found.begin(), found.end(), [](const fg_detection &a, const fg_detection &b) { return a.score > b.score; });
-    int n = 0;
-    for (auto &f : found) {
-        if (n >= max) break;
-        out[n++] = {(float)(f.x / s), (float)(f.y / s), (float)(f.w / s), (float)(f.h / s), f.score};
-    }
-    return n;
+    return fg_emit_detections(found, s, out, max);
 }
 
 // Generic 3-D face (mm). Frame: x towards the subject's left (image right when frontal), y down, z away from
