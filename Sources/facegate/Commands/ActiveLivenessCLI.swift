@@ -83,17 +83,7 @@ enum ActiveLivenessCLI {
             say("Plan: \(plan.challenges.map(\.rawValue).joined(separator: ", "))" + (plan.isRandom ? "" : " (explicit)"))
         }
         let result = try runner.run(source) { frame, analysis, update in
-            if isCamera {
-                for e in update.events {
-                    switch e {
-                    case .calibrated: say("Ready.")
-                    case .prompt(let i, _, let text, _): say("→ [\(i + 1)/\(plan.count)] \(text)")
-                    case .passed(_, let o): say("  ✓ \(o.type.rawValue)" + (o.latencyMs.map { " (\($0) ms)" } ?? ""))
-                    case .failed(let f): say("  ✗ \(f.description)")
-                    default: break
-                    }
-                }
-            }
+            if isCamera { announce(update.events, plan: plan, say: say) }
             if let out = options.annotate {
                 if writer == nil {
                     writer = try VideoWriter(path: out, fps: source.fps > 0 ? source.fps : 15, width: frame.image.width, height: frame.image.height)
@@ -112,6 +102,19 @@ enum ActiveLivenessCLI {
             printHuman(result, identitySkipped: runner.identitySkipped)
         }
         return result.live
+    }
+
+    /// Spoken-style prompts for a live camera session: ready, each challenge as it is asked, its outcome.
+    static func announce(_ events: [LivenessEvent], plan: ChallengePlan, say: (String) -> Void) {
+        for e in events {
+            switch e {
+            case .calibrated: say("Ready.")
+            case .prompt(let i, _, let text, _): say("→ [\(i + 1)/\(plan.count)] \(text)")
+            case .passed(_, let o): say("  ✓ \(o.type.rawValue)" + (o.latencyMs.map { " (\($0) ms)" } ?? ""))
+            case .failed(let f): say("  ✗ \(f.description)")
+            default: break
+            }
+        }
     }
 
     /// `--passive` with challenges: both on the same frames of one session (`LivenessPipeline`).
@@ -136,17 +139,7 @@ enum ActiveLivenessCLI {
                 + " + passive cues (\(passiveOptions.mode.rawValue))")
         }
         let result = try pipeline.run(source) { frame, step in
-            if isCamera, let u = step.update {
-                for e in u.events {
-                    switch e {
-                    case .calibrated: say("Ready.")
-                    case .prompt(let i, _, let text, _): say("→ [\(i + 1)/\(plan.count)] \(text)")
-                    case .passed(_, let o): say("  ✓ \(o.type.rawValue)" + (o.latencyMs.map { " (\($0) ms)" } ?? ""))
-                    case .failed(let f): say("  ✗ \(f.description)")
-                    default: break
-                    }
-                }
-            }
+            if isCamera, let u = step.update { announce(u.events, plan: plan, say: say) }
             if let out = options.annotate, let u = step.update, let runner = pipeline.active {
                 if writer == nil {
                     writer = try VideoWriter(path: out, fps: source.fps > 0 ? source.fps : 15, width: frame.image.width, height: frame.image.height)
