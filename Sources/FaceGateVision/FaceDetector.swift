@@ -146,7 +146,12 @@ public final class FaceDetector {
     /// The last native failure of a DNN detector (that call returned no faces), for diagnostics.
     public private(set) var lastError: String?
 
-    public init(_ kind: DetectorKind) throws {
+    /// How dlib's HOG detector is evaluated. Both give identical boxes and scores (`HOGDetectorTests`); `.fast` reuses
+    /// its buffers and runs the filter bank in wider vector loops (hog.cpp), `.dlibReference` is dlib's own
+    /// object_detector call, kept for the equality test. Ignored for other detectors.
+    public enum HOGEvaluator: Sendable { case fast, dlibReference }
+
+    public init(_ kind: DetectorKind, hogEvaluator: HOGEvaluator = .fast) throws {
         if case .dnn(let m) = kind {
             guard m.files.count == m.spec.fileCount else {
                 throw FaceGateError.badInput("detector \(m.name) needs \(m.spec.fileCount) model file(s) for format \(m.spec.format.rawValue), got \(m.files.count)")
@@ -176,7 +181,10 @@ public final class FaceDetector {
                 throw FaceGateError.missingFile(part)
             }
         }
-        let (h, msg) = withErrorBuffer { fg_detector_create(cKind, model, $0, $1) }
+        let reference = cKind == FG_DET_HOG && hogEvaluator == .dlibReference
+        let (h, msg) = withErrorBuffer {
+            reference ? fg_detector_create_hog_reference($0, $1) : fg_detector_create(cKind, model, $0, $1)
+        }
         guard let h else { throw FaceGateError.unreadableMedia(path: model, detail: msg) }
         self.native = .classic(h)
         self.kind = kind

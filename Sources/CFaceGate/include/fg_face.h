@@ -12,6 +12,9 @@ typedef enum { FG_DET_HOG = 0, FG_DET_MMOD = 1, FG_DET_HAAR = 2, FG_DET_DNN_SSD 
 typedef struct fg_detector fg_detector;
 /* model: MMOD .dat, Haar .xml, YuNet .onnx, or SSD "deploy.prototxt|weights.caffemodel"; ignored for HOG. */
 fg_detector *fg_detector_create(fg_detector_kind kind, const char *model, char *err, int errlen);
+/* dlib's HOG detector run by dlib's own object_detector call (slower). The default FG_DET_HOG detector gives the same
+ * boxes and scores; this one is for the equality test (HOGDetectorTests). */
+fg_detector *fg_detector_create_hog_reference(char *err, int errlen);
 /* Detects faces. The image is downscaled so its longer side is at most max_side (0 = as is); boxes come back in
  * full-frame pixels. upsample: dlib pyramid up-sampling count (HOG/MMOD). Returns the number written (<= max). */
 int fg_detect(fg_detector *d, const fg_image *img, int max_side, int upsample, fg_detection *out, int max);

@@ -3,8 +3,8 @@
 #include "internal.hpp"
 #include "dnn_dlib.hpp"
 #include <dlib/image_processing.h>
-#include <dlib/image_processing/frontal_face_detector.h>
 #include <dlib/opencv/cv_image.h>
+#include <dlib/opencv/to_open_cv.h>
 #include <opencv2/calib3d.hpp>
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
@@ -14,9 +14,11 @@
 #include <memory>
 #include <vector>
 
+struct fg_hog_deleter { void operator()(fg_hog *h) const { fg_hog_free(h); } };
+
 struct fg_detector {
     fg_detector_kind kind;
-    dlib::frontal_face_detector hog;
+    std::unique_ptr<fg_hog, fg_hog_deleter> hog;  // hog.cpp: dlib's frontal detector (fast or reference evaluation)
     cv::CascadeClassifier haar;
     cv::dnn::Net net;
     cv::Ptr<cv::FaceDetectorYN> yunet;
@@ -35,24 +37,20 @@ int detect_mat(fg_detector *d, const cv::Mat &bgr, int max_side, int upsample, f
         case FG_DET_HOG: {
             cv::Mat gray;
             cv::cvtColor(small, gray, cv::COLOR_BGR2GRAY);
-            dlib::cv_image<unsigned char> cimg(gray);
-            std::vector<dlib::rect_detection> dets;
+            std::vector<fg_hog_box> dets;
+            double f = 1.0;
             if (upsample > 0) {
                 dlib::array2d<unsigned char> up;
-                dlib::assign_image(up, cimg);
+                dlib::assign_image(up, dlib::cv_image<unsigned char>(gray));
                 for (int i = 0; i < upsample; i++) dlib::pyramid_up(up);
-                d->hog(up, dets, 0.0);
-                double f = std::pow(2.0, upsample);
-                for (auto &r : dets) {
-                    found.push_back({(float)(r.rect.left() / f), (float)(r.rect.top() / f), (float)(r.rect.width() / f),
-                                     (float)(r.rect.height() / f), (float)r.detection_confidence});
-                }
+                fg_hog_detect(d->hog.get(), dlib::toMat(up), 0.0, dets);
+                f = std::pow(2.0, upsample);
             } else {
-                d->hog(cimg, dets, 0.0);
-                for (auto &r : dets) {
-                    found.push_back({(float)r.rect.left(), (float)r.rect.top(), (float)r.rect.width(), (float)r.rect.height(),
-                                     (float)r.detection_confidence});
-                }
+                fg_hog_detect(d->hog.get(), gray, 0.0, dets);
+            }
+            for (const auto &r : dets) {
+                found.push_back({(float)(r.left / f), (float)(r.top / f), (float)(r.width / f), (float)(r.height / f),
+                                 (float)r.confidence});
             }
             break;
         }
@@ -134,7 +132,7 @@ fg_detector *fg_detector_create(fg_detector_kind kind, const char *model, char *
     d->kind = kind;
     try {
         switch (kind) {
-            case FG_DET_HOG: d->hog = dlib::get_frontal_face_detector(); break;
+            case FG_DET_HOG: d->hog.reset(fg_hog_create(false)); break;
             case FG_DET_MMOD:
                 d->mmod.reset(fg_mmod_load(model, err, errlen));
                 if (!d->mmod) return nullptr;
@@ -155,6 +153,18 @@ fg_detector *fg_detector_create(fg_detector_kind kind, const char *model, char *
                 if (d->yunet.empty()) { fg_set_err(err, errlen, "cannot load YuNet ONNX model"); return nullptr; }
                 break;
         }
+    } catch (const std::exception &e) {
+        fg_set_err(err, errlen, std::string("cannot load detector: ") + e.what());
+        return nullptr;
+    }
+    return d.release();
+}
+
+fg_detector *fg_detector_create_hog_reference(char *err, int errlen) {
+    auto d = std::make_unique<fg_detector>();
+    d->kind = FG_DET_HOG;
+    try {
+        d->hog.reset(fg_hog_create(true));
     } catch (const std::exception &e) {
         fg_set_err(err, errlen, std::string("cannot load detector: ") + e.what());
         return nullptr;

@@ -68,3 +68,12 @@ inline int fg_emit_detections(std::vector<fg_detection> &found, double scale, fg
     }
     return n;
 }
+
+// dlib's frontal HOG face detector (hog.cpp). The default evaluation reuses its buffers and reproduces dlib's
+// arithmetic exactly (same boxes, same scores); `reference` runs dlib's own object_detector call instead. One handle
+// per thread. Boxes are in the pixels of `gray` (CV_8UC1); confidence is dlib's detection_confidence.
+struct fg_hog;
+struct fg_hog_box { long left, top, width, height; double confidence; };
+fg_hog *fg_hog_create(bool reference);
+void fg_hog_free(fg_hog *h);
+void fg_hog_detect(fg_hog *h, const cv::Mat &gray, double adjust_threshold, std::vector<fg_hog_box> &out);
