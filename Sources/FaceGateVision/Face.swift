@@ -87,9 +87,16 @@ public enum PoseEstimator {
 /// dlib ResNet face descriptor (128-d). Not thread-safe: one per task/thread.
 public final class FaceEmbedder {
     let handle: OpaquePointer
-    public init(path: String) throws {
+    /// How the network is evaluated. `.fast` (the shim's own im2col + OpenBLAS forward pass over dlib's weights) agrees
+    /// with `.dlibReference` (dlib's own forward pass, slower) within 1e-5 per component (`EmbedderEquivalenceTests`);
+    /// the reference is kept for the equivalence test and `facegate bench`.
+    public enum Evaluator: Sendable { case fast, dlibReference }
+
+    public init(path: String, evaluator: Evaluator = .fast) throws {
         guard FileManager.default.fileExists(atPath: path) else { throw FaceGateError.missingFile(path) }
-        let (h, msg) = withErrorBuffer { fg_embedder_load(path, $0, $1) }
+        let (h, msg) = withErrorBuffer {
+            evaluator == .fast ? fg_embedder_load(path, $0, $1) : fg_embedder_load_reference(path, $0, $1)
+        }
         guard let h else { throw FaceGateError.unreadableMedia(path: path, detail: msg) }
         self.handle = h
     }

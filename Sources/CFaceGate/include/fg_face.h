@@ -43,7 +43,10 @@ void fg_project_points(const double *pts3, int n, const double *rvec, const doub
                        float *out);
 
 typedef struct fg_embedder fg_embedder;
+/* ResNet descriptor evaluated by the shim's own forward pass (embed_fast.cpp: same weights, ~1e-6 from dlib's). */
 fg_embedder *fg_embedder_load(const char *path, char *err, int errlen);
+/* Same model evaluated by dlib's own forward pass (slower), for the equivalence test and benchmarks. */
+fg_embedder *fg_embedder_load_reference(const char *path, char *err, int errlen);
 /* 128-d descriptor from an aligned 150x150 chip (dlib get_face_chip_details, padding 0.25) built from the given
  * landmarks (5 or 68 points). jitter > 0 averages that many jittered chips. Returns 0 on success. */
 int fg_embed(fg_embedder *e, const fg_image *img, const float *pts, int npts, int jitter, float *out128);

@@ -1,5 +1,6 @@
 // dlib DNN code: MMOD CNN face detector and the ResNet face descriptor. Slow to compile; kept apart.
 #include "dnn_dlib.hpp"
+#include "embed_fast.hpp"
 #include <dlib/dnn.h>
 #include <dlib/image_processing.h>
 #include <dlib/image_transforms.h>
@@ -45,7 +46,94 @@ struct fg_mmod {
 struct fg_embedder {
     resnet::anet_type net;
     dlib::rand rnd;
+    // Same network evaluated by embed_fast.cpp (default); null for fg_embedder_load_reference (dlib's forward pass).
+    std::unique_ptr<fastnet::Net> fast;
+    std::vector<float> input;
 };
+
+namespace {
+// Walks the deserialised dlib net from its input to its output and describes every layer to a fastnet::Builder.
+// Any layer type not handled here makes loading fail (the fast path never guesses).
+struct FastNetWalker {
+    fastnet::Builder &b;
+    template <long NF, long NR, long NC, int SY, int SX, int PY, int PX>
+    void details(const dlib::con_<NF, NR, NC, SY, SX, PY, PX> &l) {
+        const auto &p = l.get_layer_params();
+        const float *w = p.host();
+        const long filters = (long)p.size() - (l.bias_is_disabled() ? 0 : l.num_filters());
+        b.conv((int)l.num_filters(), (int)l.nr(), (int)l.nc(), (int)l.stride_y(), (int)l.stride_x(),
+               (int)l.padding_y(), (int)l.padding_x(), w, l.bias_is_disabled() ? nullptr : w + filters);
+    }
+    void details(const dlib::affine_ &l) {
+        if (l.is_disabled()) return;
+        if (l.get_mode() != dlib::CONV_MODE) throw std::runtime_error("affine_ in FC mode is not supported");
+        auto g = l.get_gamma();   // keep the alias instances alive while reading them
+        auto be = l.get_beta();
+        b.affine(g.get().host(), be.get().host());
+    }
+    void details(const dlib::relu_ &) { b.relu(); }
+    template <long NR, long NC, int SY, int SX, int PY, int PX>
+    void details(const dlib::max_pool_<NR, NC, SY, SX, PY, PX> &l) {
+        b.pool(true, (int)l.nr(), (int)l.nc(), (int)l.stride_y(), (int)l.stride_x(), (int)l.padding_y(), (int)l.padding_x());
+    }
+    template <long NR, long NC, int SY, int SX, int PY, int PX>
+    void details(const dlib::avg_pool_<NR, NC, SY, SX, PY, PX> &l) {
+        b.pool(false, (int)l.nr(), (int)l.nc(), (int)l.stride_y(), (int)l.stride_x(), (int)l.padding_y(), (int)l.padding_x());
+    }
+    template <template <typename> class TAG>
+    void details(const dlib::add_prev_<TAG> &) { b.addPrev((unsigned long)dlib::tag_id<TAG>::id); }
+    template <unsigned long N, dlib::fc_bias_mode M>
+    void details(const dlib::fc_<N, M> &l) {
+        const auto &p = l.get_layer_params();
+        const int outputs = (int)l.get_num_outputs();
+        const long inputs = (long)p.size() / outputs - (M == dlib::FC_HAS_BIAS ? 1 : 0);
+        b.fc(outputs, p.host(), M == dlib::FC_HAS_BIAS ? p.host() + inputs * outputs : nullptr);
+    }
+    template <typename T> void details(const T &) { throw std::runtime_error("unsupported dlib layer type"); }
+
+    template <typename L, typename S, typename E> void operator()(size_t, dlib::add_layer<L, S, E> &l) {
+        details(l.layer_details());
+    }
+    template <unsigned long ID, typename S, typename E> void operator()(size_t, dlib::add_tag_layer<ID, S, E> &) {
+        b.tag(ID);
+    }
+    template <template <typename> class TAG, typename S> void operator()(size_t, dlib::add_skip_layer<TAG, S> &) {
+        b.skip((unsigned long)dlib::tag_id<TAG>::id);
+    }
+    template <size_t NR, size_t NC> void operator()(size_t, dlib::input_rgb_image_sized<NR, NC> &) {}
+};
+
+std::unique_ptr<fastnet::Net> build_fast(resnet::anet_type &net) {
+    fastnet::Builder builder(3, 150, 150);
+    FastNetWalker walker{builder};
+    dlib::visit_layers_backwards(net.subnet(), [&](size_t i, auto &l) { walker(i, l); });
+    auto fast = builder.finish();
+    if (fast->outputSize() != 128) throw std::runtime_error("fast path: descriptor is not 128-d");
+    return fast;
+}
+
+// dlib input_rgb_image_sized<150>: planar R, G, B, each (pixel - channel mean) / 256.
+void chip_to_input(const fg_embedder &e, const dlib::matrix<dlib::rgb_pixel> &chip, std::vector<float> &in) {
+    const auto &il = dlib::input_layer(e.net);
+    const float mr = il.get_avg_red(), mg = il.get_avg_green(), mb = il.get_avg_blue();
+    const long n = chip.nr() * chip.nc();
+    in.resize((size_t)(3 * n));
+    for (long r = 0, i = 0; r < chip.nr(); r++)
+        for (long c = 0; c < chip.nc(); c++, i++) {
+            const dlib::rgb_pixel p = chip(r, c);
+            in[i] = (p.red - mr) / 256.f;
+            in[n + i] = (p.green - mg) / 256.f;
+            in[2 * n + i] = (p.blue - mb) / 256.f;
+        }
+}
+
+dlib::matrix<float, 0, 1> embed_fast(fg_embedder &e, const dlib::matrix<dlib::rgb_pixel> &chip) {
+    chip_to_input(e, chip, e.input);
+    dlib::matrix<float, 0, 1> d(128);
+    e.fast->forward(e.input.data(), &d(0));
+    return d;
+}
+}  // namespace
 
 fg_mmod *fg_mmod_load(const char *path, char *err, int errlen) {
     auto m = std::make_unique<fg_mmod>();
@@ -90,7 +178,7 @@ bool make_shape(const fg_image *img, const float *pts, int npts, dlib::full_obje
 
 extern "C" {
 
-fg_embedder *fg_embedder_load(const char *path, char *err, int errlen) {
+fg_embedder *fg_embedder_load_reference(const char *path, char *err, int errlen) {
     auto e = std::make_unique<fg_embedder>();
     try {
         dlib::deserialize(path) >> e->net;
@@ -99,6 +187,20 @@ fg_embedder *fg_embedder_load(const char *path, char *err, int errlen) {
         return nullptr;
     }
     return e.release();
+}
+
+fg_embedder *fg_embedder_load(const char *path, char *err, int errlen) {
+    fg_embedder *e = fg_embedder_load_reference(path, err, errlen);
+    if (!e) return nullptr;
+    try {
+        e->fast = build_fast(e->net);
+    } catch (const std::exception &ex) {
+        fg_set_err(err, errlen, std::string("dlib ResNet face model has a layout the fast evaluator does not know (")
+                                    + ex.what() + "); use the dlib reference evaluator");
+        delete e;
+        return nullptr;
+    }
+    return e;
 }
 
 int fg_embed(fg_embedder *e, const fg_image *img, const float *pts, int npts, int jitter, float *out128) {
@@ -111,11 +213,17 @@ int fg_embed(fg_embedder *e, const fg_image *img, const float *pts, int npts, in
         dlib::extract_image_chip(cimg, dlib::get_face_chip_details(shape, 150, 0.25), chip);
         dlib::matrix<float, 0, 1> d;
         if (jitter <= 0) {
-            d = e->net(chip);
+            d = e->fast ? embed_fast(*e, chip) : e->net(chip);
         } else {
             std::vector<dlib::matrix<dlib::rgb_pixel>> crops;
             for (int i = 0; i < jitter; i++) crops.push_back(dlib::jitter_image(chip, e->rnd));
-            d = dlib::mean(dlib::mat(e->net(crops)));
+            if (e->fast) {
+                std::vector<dlib::matrix<float, 0, 1>> ds;
+                for (auto &c : crops) ds.push_back(embed_fast(*e, c));
+                d = dlib::mean(dlib::mat(ds));
+            } else {
+                d = dlib::mean(dlib::mat(e->net(crops)));
+            }
         }
         for (int i = 0; i < 128; i++) out128[i] = d(i);
     } catch (...) {
