@@ -13,11 +13,146 @@ cv::Mat grayOf(const cv::Mat &bgr) {
     return g;
 }
 
-double median(std::vector<float> v) {
+// Median by partial sort, in place (the caller's buffer is scratch).
+double median(std::vector<float> &v) {
     if (v.empty()) return 0;
     size_t m = v.size() / 2;
     std::nth_element(v.begin(), v.begin() + m, v.end());
     return v[m];
+}
+
+// Per-thread buffers of the moiré spectrum for one square side: the Hann window, each centred frequency's ring
+// (lround of its radius) and the ring lists are computed once per side instead of on every call, and the images are
+// reused rather than reallocated.
+struct MoireScratch {
+    int side = 0;
+    cv::Mat window, gray8, g, blur, spectrum, planes[2], mag;
+    std::vector<float> centred;
+    std::vector<int16_t> ringOf;            // index (v + n/2) * n + (u + n/2)
+    std::vector<std::vector<float>> rings;  // values of one call, by ring
+    std::vector<double> ringMedian;
+};
+
+MoireScratch &moireScratch(int side) {
+    thread_local MoireScratch sc;
+    if (sc.side != side) {
+        sc.side = side;
+        cv::createHanningWindow(sc.window, cv::Size(side, side), CV_32F);
+        const int n = side;
+        sc.ringOf.assign((size_t)n * n, 0);
+        std::vector<size_t> count(n / 2 + 1, 0);
+        for (int v = -n / 2, k = 0; v < n / 2; v++)
+            for (int u = -n / 2; u < n / 2; u++, k++) {
+                int rr = (int)std::lround(std::sqrt((double)u * u + (double)v * v));
+                sc.ringOf[k] = (int16_t)rr;
+                if (rr <= n / 2) count[rr]++;
+            }
+        sc.rings.assign(n / 2 + 1, {});
+        for (int rr = 0; rr <= n / 2; rr++) sc.rings[rr].reserve(count[rr]);
+        sc.ringMedian.assign(n / 2 + 1, 0);
+    }
+    return sc;
+}
+
+// Could HoughLinesP (rho 1, theta 1 degree, max gap 10) on `edges` return a segment within 15 degrees (0.26 rad) of
+// vertical, at least `minLength` long, spanning row `fcy` and with its mid-x in (xLo, xHi)? Answers false only when
+// no such segment can exist, so skipping the Hough transform then changes nothing. Why it is a necessary condition:
+// HoughLinesP's segments are runs along a digital line whose successive edge pixels are at most maxGap + 1 rows apart
+// (it walks a near-vertical line row by row and stops after more than maxGap empty steps); within 15 degrees of
+// vertical the segment's x-extent is at most 0.266 of its rows, so every pixel of it lies within that reach of
+// (xLo, xHi); and the walked line's slope s is within half a step of one of the slopes tried here, so after the shear
+// u = x - s_k (y - fcy) all its pixels fall into 4 adjacent integer columns. The test then asks whether, in some
+// window of 5 sheared columns, the rows holding edge pixels form a chain (gaps <= 12 rows) through fcy at least
+// minLength long. Cost: ~0.1 ms at 320 px, against ~2.5 ms for the transform it can skip.
+bool nearVerticalSegmentPossible(const cv::Mat &edges, double xLo, double xHi, double fcy, double minLength) {
+    const int rows = edges.rows, cols = edges.cols;
+    // Conservative length: HoughLinesP rounds its minimum length and tests the row extent; allow for a Euclidean
+    // length test too (a 15-degree segment is 1.035x its row extent).
+    const int minRows = (int)std::floor(minLength / 1.04) - 1;
+    if (minRows < 8 || rows > 320) return true;  // not worth (or not built for) the test: run the transform
+    if (fcy < 0 || fcy > rows - 1) return false;  // no segment can span a row outside the image
+    const int r = (int)std::floor(fcy);
+    const double reach = 0.2661 * (rows - 1) / 2 + 1;  // half the x-extent of the longest 15-degree segment, + 1
+    const int x0 = std::max(0, (int)std::floor(xLo - reach)), x1 = std::min(cols - 1, (int)std::ceil(xHi + reach));
+    if (x0 > x1) return false;
+    thread_local std::vector<cv::Point> pts;
+    pts.clear();
+    for (int y = 0; y < rows; y++) {
+        const uint8_t *e = edges.ptr<uint8_t>(y);
+        for (int x = x0; x <= x1; x++)
+            if (e[x]) pts.push_back({x, y});
+    }
+    const int words = (rows + 63) / 64;
+    const int gapFill = 12;  // rows a pixel's presence is smeared downwards (max gap 10 + 1, + 1 spare)
+    const int minHits = minRows / (gapFill + 1) + 1;
+    // Chain test on one row set: is the run of the smeared set through row r at least minRows long?
+    auto chainThroughR = [&](const uint64_t *bits) {
+        uint64_t d[5] = {0, 0, 0, 0, 0};
+        for (int w = 0; w < words; w++) d[w] = bits[w];
+        for (int sh = 1; sh <= gapFill; sh <<= 1) {  // smear by 1, 2, 4, 8 (covers 0..15 >= gapFill)
+            for (int w = words - 1; w >= 0; w--) d[w] |= (d[w] << sh) | (w > 0 ? d[w - 1] >> (64 - sh) : 0);
+        }
+        if (!((d[r >> 6] >> (r & 63)) & 1)) return false;
+        // The run through r: nearest empty row above (a - 1) and below (b + 1), a word at a time.
+        int a = 0, b = rows - 1;
+        for (int w = r >> 6; w >= 0; w--) {
+            uint64_t z = ~d[w];
+            if (w == (r >> 6)) z &= (r & 63) ? (~0ull >> (64 - (r & 63))) : 0;  // rows below r only
+            if (z) { a = w * 64 + 63 - __builtin_clzll(z) + 1; break; }
+        }
+        for (int w = r >> 6; w < words; w++) {
+            uint64_t z = ~d[w];
+            if (w == (r >> 6)) z &= (r & 63) == 63 ? 0 : (~0ull << ((r & 63) + 1));  // rows above r only
+            if (z) { b = std::min(rows - 1, w * 64 + __builtin_ctzll(z) - 1); break; }
+        }
+        return b - a >= minRows;
+    };
+    {  // 1. all rows of the band: no chain at all means no segment at any slope
+        uint64_t all[5] = {0, 0, 0, 0, 0};
+        for (auto &p : pts) all[p.y >> 6] |= 1ull << (p.y & 63);
+        int hits = 0;
+        for (int w = 0; w < words; w++) hits += __builtin_popcountll(all[w]);
+        if (hits < minHits || !chainThroughR(all)) return false;
+    }
+    // 2. per slope: sheared columns, windows of 5.
+    const int R = std::max(r, rows - 1 - r);
+    const double step = 2.0 / std::max(R, 1);
+    const double smax = 0.2661 + 1.0 / minRows + 1e-3;
+    const int K = (int)std::ceil(2 * smax / step);
+    const int b0 = (int)std::floor(x0 - smax * R) - 2, b1 = (int)std::ceil(x1 + smax * R) + 2;
+    const int nb = b1 - b0 + 1;
+    thread_local std::vector<uint64_t> cols64;
+    thread_local std::vector<int> count, shift;
+    cols64.assign((size_t)nb * words, 0);
+    count.assign((size_t)nb + 1, 0);
+    shift.resize((size_t)rows);
+    for (int k = 0; k < K; k++) {
+        const double sk = -smax + (k + 0.5) * step;
+        // floor(x - sk (y - r)) = x + floor(-sk (y - r)) for integer x: one shift per row.
+        for (int y = 0; y < rows; y++) shift[y] = (int)std::floor(-sk * (y - r)) - b0;
+        std::fill(cols64.begin(), cols64.end(), 0);
+        std::fill(count.begin(), count.end(), 0);
+        int lo = nb, hi = -1;
+        for (auto &p : pts) {
+            int b = p.x + shift[p.y];
+            cols64[(size_t)b * words + (p.y >> 6)] |= 1ull << (p.y & 63);
+            count[b + 1]++;
+            lo = std::min(lo, b); hi = std::max(hi, b);
+        }
+        for (int b = 1; b <= nb; b++) count[b] += count[b - 1];  // prefix sums: pixels in bins [0, b)
+        for (int b = lo; b <= hi; b++) {
+            const int e = std::min(b + 5, nb);
+            if (count[e] - count[b] < minHits) continue;  // fewer pixels than rows the chain needs
+            uint64_t win[5] = {0, 0, 0, 0, 0};
+            int hits = 0;
+            for (int w = 0; w < words; w++) {
+                for (int j = b; j < e; j++) win[w] |= cols64[(size_t)j * words + w];
+                hits += __builtin_popcountll(win[w]);
+            }
+            if (hits >= minHits && chainThroughR(win)) return true;
+        }
+    }
+    return false;
 }
 
 }  // namespace
@@ -36,44 +171,44 @@ int fg_pad_moire_measure(const fg_image *img, int x, int y, int w, int h, double
     int cx = x + w / 2, cy = y + (int)(h * 0.45);
     cv::Rect r = fg_clip(cx - side / 2, cy - side / 2, side, side, img->mat);
     if (r.width < side || r.height < side) return 0;
-    cv::Mat g;
-    grayOf(img->mat(r)).convertTo(g, CV_32F);
+    MoireScratch &sc = moireScratch(side);
+    cv::cvtColor(img->mat(r), sc.gray8, cv::COLOR_BGR2GRAY);
+    sc.gray8.convertTo(sc.g, CV_32F);
     // Remove the smooth shading (large-scale illumination) and window to avoid edge leakage.
-    cv::Mat blur;
-    cv::GaussianBlur(g, blur, cv::Size(0, 0), side / 16.0);
-    g -= blur;
-    cv::Mat win;
-    cv::createHanningWindow(win, g.size(), CV_32F);
-    g = g.mul(win);
-    cv::Mat planes[] = {g, cv::Mat::zeros(g.size(), CV_32F)};
-    cv::Mat complexI;
-    cv::merge(planes, 2, complexI);
-    cv::dft(complexI, complexI);
-    cv::split(complexI, planes);
-    cv::Mat mag;
-    cv::magnitude(planes[0], planes[1], mag);
-    int n = side;
-    // Radial bins of the centred spectrum.
-    int maxR = n / 2;
-    std::vector<std::vector<float>> rings(maxR + 1);
-    auto at = [&](int u, int v) -> float {  // u, v centred frequencies
-        int uu = (u + n) % n, vv = (v + n) % n;
-        return mag.at<float>(vv, uu);
-    };
-    double total = 0, high = 0;
-    for (int v = -n / 2; v < n / 2; v++) {
-        for (int u = -n / 2; u < n / 2; u++) {
-            int rr = (int)std::lround(std::sqrt((double)u * u + (double)v * v));
-            if (rr == 0 || rr > maxR) continue;
-            float m = at(u, v);
-            rings[rr].push_back(m);
-            double e = (double)m * m;
-            total += e;
-            if (rr > maxR / 2) high += e;
-        }
+    cv::GaussianBlur(sc.g, sc.blur, cv::Size(0, 0), side / 16.0);
+    sc.g -= sc.blur;
+    cv::multiply(sc.g, sc.window, sc.g);
+    // Real-input DFT: the full complex spectrum, its conjugate-symmetric half filled in by OpenCV (a mirrored bin has
+    // exactly the same magnitude; the complex DFT of a zero imaginary plane it replaces agreed to ~1e-6 relative).
+    cv::dft(sc.g, sc.spectrum, cv::DFT_COMPLEX_OUTPUT);
+    cv::split(sc.spectrum, sc.planes);
+    cv::magnitude(sc.planes[0], sc.planes[1], sc.mag);
+    const int n = side, h2 = n / 2, maxR = n / 2;
+    // Centred copy of the magnitude (quadrants swapped: index (v + n/2) * n + (u + n/2)), so neighbours need no
+    // wrap-around arithmetic. Same values as indexing the spectrum modulo n.
+    sc.centred.resize((size_t)n * n);
+    float *C = sc.centred.data();
+    for (int vv = 0; vv < n; vv++) {
+        const float *m = sc.mag.ptr<float>(vv);
+        float *row = C + (size_t)((vv + h2) % n) * n;
+        std::copy(m, m + h2, row + h2);
+        std::copy(m + h2, m + n, row);
     }
-    std::vector<double> ringMedian(maxR + 1, 0);
-    for (int rr = 1; rr <= maxR; rr++) ringMedian[rr] = median(rings[rr]);
+    auto at = [&](int u, int v) -> float { return C[(v + h2) * n + (u + h2)]; };  // u, v centred frequencies
+    // Radial bins of the centred spectrum (ring of each bin precomputed per side, in the same scan order as before).
+    for (auto &ring : sc.rings) ring.clear();
+    double total = 0, high = 0;
+    const int16_t *ringOf = sc.ringOf.data();
+    for (int k = 0; k < n * n; k++) {
+        int rr = ringOf[k];
+        if (rr == 0 || rr > maxR) continue;
+        float m = C[k];
+        sc.rings[rr].push_back(m);
+        double e = (double)m * m;
+        total += e;
+        if (rr > maxR / 2) high += e;
+    }
+    for (int rr = 1; rr <= maxR; rr++) sc.ringMedian[rr] = median(sc.rings[rr]);
     // Peaks: local maxima in the band [n/8, n/2) standing out from their ring's median. Natural skin has a smooth
     // 1/f spectrum; a display grid beating against the sensor grid gives sharp isolated peaks.
     double best = 1.0;
@@ -82,15 +217,18 @@ int fg_pad_moire_measure(const fg_image *img, int x, int y, int w, int h, double
     for (int v = -n / 2 + 1; v < n / 2 - 1; v++) {
         for (int u = 0; u < n / 2 - 1; u++) {  // half plane (spectrum is symmetric)
             if (u == 0 && v <= 0) continue;
-            int rr = (int)std::lround(std::sqrt((double)u * u + (double)v * v));
+            int rr = ringOf[(v + h2) * n + (u + h2)];
             if (rr < lo || rr >= maxR) continue;
             float m = at(u, v);
+            double ratio = m / std::max(sc.ringMedian[rr], 1e-6);
+            // A bin that would neither raise the best ratio nor count as a peak cannot change the result: skip its
+            // local-maximum test (most bins).
+            if (ratio <= best && ratio < peak_threshold) continue;
             bool isMax = true;
             for (int dv = -1; dv <= 1 && isMax; dv++)
                 for (int du = -1; du <= 1; du++)
                     if ((du || dv) && at(u + du, v + dv) > m) { isMax = false; break; }
             if (!isMax) continue;
-            double ratio = m / std::max(ringMedian[rr], 1e-6);
             if (ratio > best) best = ratio;
             if (ratio >= peak_threshold) peaks++;
         }
@@ -118,10 +256,6 @@ int fg_pad_glare_measure(const fg_image *img, int x, int y, int w, int h, double
     cv::Mat mask;
     // Near-white and unsaturated: a specular reflection of a (white) light source.
     cv::inRange(hsv, cv::Scalar(0, 0, 235), cv::Scalar(180, 50, 255), mask);
-    cv::Mat gray = grayOf(small), gxm, gym, grad;
-    cv::Sobel(gray, gxm, CV_32F, 1, 0);
-    cv::Sobel(gray, gym, CV_32F, 0, 1);
-    cv::magnitude(gxm, gym, grad);
     cv::Mat labels, stats, centroids;
     int nl = cv::connectedComponentsWithStats(mask, labels, stats, centroids, 8, CV_32S);
     double faceArea = (double)w * h * s * s;
@@ -137,7 +271,12 @@ int fg_pad_glare_measure(const fg_image *img, int x, int y, int w, int h, double
     out->total_area = total / faceArea;
     if (bestLabel < 0) return 0;
     out->largest_area = bestArea / faceArea;
-    cv::Mat blob = labels == bestLabel;
+    // Everything below only looks at the largest blob: work in its bounding box grown by one pixel (the erosion's
+    // and the Sobel's 3x3 neighbourhoods stay inside it, so the values are those of the whole image).
+    cv::Rect bb(stats.at<int>(bestLabel, cv::CC_STAT_LEFT) - 1, stats.at<int>(bestLabel, cv::CC_STAT_TOP) - 1,
+                stats.at<int>(bestLabel, cv::CC_STAT_WIDTH) + 2, stats.at<int>(bestLabel, cv::CC_STAT_HEIGHT) + 2);
+    bb &= cv::Rect(0, 0, small.cols, small.rows);
+    cv::Mat blob = labels(bb) == bestLabel;
     std::vector<std::vector<cv::Point>> contours;
     cv::findContours(blob, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
     if (!contours.empty()) {
@@ -152,6 +291,10 @@ int fg_pad_glare_measure(const fg_image *img, int x, int y, int w, int h, double
     cv::Mat inner;
     cv::erode(blob, inner, cv::Mat(), cv::Point(-1, -1), 1);
     if (cv::countNonZero(inner) < 3) inner = blob;
+    cv::Mat gray = grayOf(small), gxm, gym, grad;
+    cv::Sobel(gray(bb), gxm, CV_32F, 1, 0);  // a sub-matrix: OpenCV filters it with its real neighbours
+    cv::Sobel(gray(bb), gym, CV_32F, 0, 1);
+    cv::magnitude(gxm, gym, grad);
     out->largest_texture = cv::mean(grad, inner)[0] / 4.0;  // Sobel 3x3 gain is 4
     return 0;
 }
@@ -177,8 +320,11 @@ int fg_pad_bezel_find(const fg_image *img, int x, int y, int w, int h, fg_pad_be
     // Long straight sides flanking the face (HoughLinesP): a device whose top and bottom are outside the frame.
     {
         std::vector<cv::Vec4i> lines;
-        cv::HoughLinesP(edges, lines, 1, CV_PI / 180, 40, face.height * 1.0, 10);
         double fl = face.x, fr = face.x + face.width, fcy = face.y + face.height / 2;
+        // Both sides are needed: the transform only runs when a qualifying segment is possible on each.
+        if (nearVerticalSegmentPossible(edges, fl - 1.2 * face.width, fl, fcy, face.height) &&
+            nearVerticalSegmentPossible(edges, fr, fr + 1.2 * face.width, fcy, face.height))
+            cv::HoughLinesP(edges, lines, 1, CV_PI / 180, 40, face.height * 1.0, 10);
         double bestL = 0, bestR = 0, angL = 0, angR = 0;
         for (auto &l : lines) {
             double dx = l[2] - l[0], dy = l[3] - l[1];

@@ -34,7 +34,9 @@ const std::array<uint8_t, 256> &uniformTable() {
 // no FMA), so the features are bit-identical to the scalar loop's and trained texture models keep working.
 void lbpHistogram(const cv::Mat &ch, int radius, float *hist) {
     const auto &table = uniformTable();
-    double counts[FG_PAD_LBP_BINS] = {0};
+    // Integer counts in four interleaved copies (no dependency chain when neighbouring pixels share a bin); summed
+    // and divided as doubles at the end, which gives exactly the values of the double counters this replaces.
+    int32_t counts4[4][FG_PAD_LBP_BINS] = {};
     struct Tap { int x0, y0; float w00, w01, w10, w11; };
     Tap taps[8];
     for (int k = 0; k < 8; k++) {
@@ -49,8 +51,10 @@ void lbpHistogram(const cv::Mat &ch, int radius, float *hist) {
     const int n = xEnd - xBegin;
     long total = 0;
     if (n > 0) {
-        std::vector<float> threshold((size_t)n);
-        std::vector<int32_t> code((size_t)n);
+        thread_local std::vector<float> threshold;
+        thread_local std::vector<int32_t> code;
+        threshold.resize((size_t)n);
+        code.resize((size_t)n);
         for (int y = radius; y < ch.rows - radius - 1; y++) {
             const uint8_t *row = ch.ptr<uint8_t>(y) + xBegin;
             for (int i = 0; i < n; i++) threshold[i] = (float)row[i] - 1e-3f;
@@ -83,11 +87,21 @@ void lbpHistogram(const cv::Mat &ch, int radius, float *hist) {
                     code[i] |= (v >= threshold[i]) << k;
                 }
             }
-            for (int i = 0; i < n; i++) counts[table[code[i]]] += 1;
+            int i = 0;
+            for (; i + 4 <= n; i += 4) {
+                counts4[0][table[code[i]]]++;
+                counts4[1][table[code[i + 1]]]++;
+                counts4[2][table[code[i + 2]]]++;
+                counts4[3][table[code[i + 3]]]++;
+            }
+            for (; i < n; i++) counts4[0][table[code[i]]]++;
             total += n;
         }
     }
-    for (int b = 0; b < FG_PAD_LBP_BINS; b++) hist[b] = total > 0 ? (float)(counts[b] / total) : 0.f;
+    for (int b = 0; b < FG_PAD_LBP_BINS; b++) {
+        double count = (double)(counts4[0][b] + counts4[1][b] + counts4[2][b] + counts4[3][b]);
+        hist[b] = total > 0 ? (float)(count / total) : 0.f;
+    }
 }
 
 }  // namespace
