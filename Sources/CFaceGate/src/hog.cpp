@@ -13,7 +13,9 @@
 // below reproduces both: columns that dlib computes in its 8-wide loop use mul+add with dlib's three accumulators,
 // the remaining columns of a row use one fused chain, vectorised across those columns. The fHOG histogram step
 // reuses dlib's own SIMD types and expressions; only memory access changes (direct byte loads instead of per-pixel
-// image views, flat histogram and plane buffers). Any configuration this file does not handle (cell size other than
+// image views, flat histogram and plane buffers) and the orientation search is read from a table of its own answers.
+// The pyramid repeats dlib's bilinear resize lane for lane, 8 pixels at a time, with its row-invariant column terms
+// computed once and the source pixels picked by byte shuffles instead of per-pixel gathers. Any configuration this file does not handle (cell size other than
 // 8, filters not 10x10, images smaller than one cell block) goes to dlib's own call.
 #include "internal.hpp"
 #include <dlib/image_processing/frontal_face_detector.h>
@@ -339,6 +341,160 @@ void extract_fhog(const uint8_t *img, long img_nr, long img_nc, long step, int f
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Image pyramid: dlib's pyramid_down<6> (resize_image with interpolate_bilinear, grayscale 8-bit path).
+
+struct ByteImage {
+    std::vector<uint8_t> data;
+    long nr = 0, nc = 0, stride = 0;
+    const uint8_t *row(long r) const { return data.data() + r * stride; }
+};
+
+// Column terms of dlib's 4-wide loop, identical for every row: the loop restarts its x accumulator on each row.
+struct ResizeColumns {
+    std::vector<int32_t> left;
+    std::vector<float> lr, inv_lr;
+    // Per 8-column block starting at a multiple of 8: byte shuffles picking the left and right source pixels from 16
+    // bytes loaded at left[c], or none (-1 in shuffle_ok) when they do not fit.
+    std::vector<__m128i> shuffle_left, shuffle_right;
+    std::vector<int8_t> shuffle_ok;
+    long simd_end = 0;  // dlib's 4-wide loop covers columns [0, simd_end); its scalar loop the rest
+    long in_nc = -1, out_nc = -1;
+};
+
+void resize_columns(long in_nc, long out_nc, double x_scale, ResizeColumns &cols) {
+    using dlib::simd4f;
+    using dlib::simd4i;
+    if (cols.in_nc == in_nc && cols.out_nc == out_nc) return;
+    cols.left.assign(out_nc + 8, 0);
+    cols.lr.assign(out_nc + 8, 0.f);
+    cols.inv_lr.assign(out_nc + 8, 0.f);
+    double x = -4 * x_scale;
+    const simd4f _x_scale = 4 * x_scale;
+    simd4f _x(x, x + x_scale, x + 2 * x_scale, x + 3 * x_scale);
+    long c = 0;
+    for (;; c += 4) {
+        _x += _x_scale;
+        simd4i left = simd4i(_x);
+        simd4f _lr_frac = _x - left;
+        simd4f _inv_lr_frac = 1 - _lr_frac;
+        simd4i right = left + 1;
+        int32_t fleft[4], fright[4];
+        float flr[4], finv[4];
+        left.store(fleft);
+        right.store(fright);
+        if (fright[3] >= in_nc) break;
+        _lr_frac.store(flr);
+        _inv_lr_frac.store(finv);
+        for (int k = 0; k < 4; k++) { cols.left[c + k] = fleft[k]; cols.lr[c + k] = flr[k]; cols.inv_lr[c + k] = finv[k]; }
+    }
+    // Entries past the loop's end repeat its last column, so an 8-wide block that ends early reads valid pixels.
+    for (long k = c; k < out_nc + 8; k++) {
+        cols.left[k] = c > 0 ? cols.left[c - 1] : 0;
+        cols.lr[k] = 0.f;
+        cols.inv_lr[k] = 1.f;
+    }
+    cols.simd_end = c;
+    const long blocks = (c + 7) / 8;
+    cols.shuffle_left.assign(blocks, _mm_setzero_si128());
+    cols.shuffle_right.assign(blocks, _mm_setzero_si128());
+    cols.shuffle_ok.assign(blocks, 0);
+    for (long b = 0; b < blocks; b++) {
+        const int32_t *left = &cols.left[b * 8];
+        const int32_t base = left[0];
+        if (!(left[7] + 1 - base < 16 && left[7] >= base && base + 16 <= in_nc)) continue;
+        alignas(16) int8_t sl[16], sr[16];
+        for (int k = 0; k < 8; k++) { sl[k] = (int8_t)(left[k] - base); sr[k] = (int8_t)(left[k] + 1 - base); }
+        for (int k = 8; k < 16; k++) sl[k] = sr[k] = (int8_t)0x80;
+        cols.shuffle_left[b] = _mm_load_si128((const __m128i *)sl);
+        cols.shuffle_right[b] = _mm_load_si128((const __m128i *)sr);
+        cols.shuffle_ok[b] = 1;
+    }
+    cols.in_nc = in_nc;
+    cols.out_nc = out_nc;
+}
+
+// 8 output pixels of dlib's 4-wide loop: the same products and sums per lane; the 8-bit loads come from one 16-byte
+// load and a shuffle when the 8 source columns fit in it.
+static inline void resize_block8(const uint8_t *top, const uint8_t *bottom, const ResizeColumns &cols, long c,
+                                 __m256 tb, __m256 inv_tb, uint8_t *out, int count) {
+    __m256 tl, tr, bl, br;
+    const int32_t *left = &cols.left[c];
+    const float *lr = &cols.lr[c], *inv_lr = &cols.inv_lr[c];
+    const int32_t base = left[0];
+    if (cols.shuffle_ok[c / 8]) {
+        const __m128i ml = cols.shuffle_left[c / 8], mr = cols.shuffle_right[c / 8];
+        const __m128i t = _mm_loadu_si128((const __m128i *)(top + base)), b = _mm_loadu_si128((const __m128i *)(bottom + base));
+        tl = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_shuffle_epi8(t, ml)));
+        tr = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_shuffle_epi8(t, mr)));
+        bl = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_shuffle_epi8(b, ml)));
+        br = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_shuffle_epi8(b, mr)));
+    } else {
+        alignas(32) float a[4][8];
+        for (int k = 0; k < 8; k++) {
+            a[0][k] = top[left[k]]; a[1][k] = top[left[k] + 1]; a[2][k] = bottom[left[k]]; a[3][k] = bottom[left[k] + 1];
+        }
+        tl = _mm256_load_ps(a[0]); tr = _mm256_load_ps(a[1]); bl = _mm256_load_ps(a[2]); br = _mm256_load_ps(a[3]);
+    }
+    const __m256 vlr = _mm256_loadu_ps(lr), vinv = _mm256_loadu_ps(inv_lr);
+    const __m256 tlf = _mm256_mul_ps(inv_tb, vinv), trf = _mm256_mul_ps(inv_tb, vlr);
+    const __m256 blf = _mm256_mul_ps(tb, vinv), brf = _mm256_mul_ps(tb, vlr);
+    __m256 v = _mm256_add_ps(_mm256_mul_ps(tlf, tl), _mm256_mul_ps(trf, tr));
+    v = _mm256_add_ps(v, _mm256_mul_ps(blf, bl));
+    v = _mm256_add_ps(v, _mm256_mul_ps(brf, br));
+    // static_cast<unsigned char>(value + 0.5): the sum is taken in double, then truncated.
+    const __m256d half = _mm256_set1_pd(0.5);
+    const __m128i lo = _mm256_cvttpd_epi32(_mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), half));
+    const __m128i hi = _mm256_cvttpd_epi32(_mm256_add_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), half));
+    const __m128i w = _mm_packs_epi32(lo, hi);
+    const __m128i bytes = _mm_packus_epi16(w, w);
+    alignas(16) uint8_t o[16];
+    _mm_store_si128((__m128i *)o, bytes);
+    std::memcpy(out, o, count);
+}
+
+void pyramid_down6(const uint8_t *in, long nr, long nc, long step, ByteImage &out, ResizeColumns &cols) {
+    const unsigned N = 6;
+    out.nr = ((N - 1) * nr) / N + 0.5;
+    out.nc = ((N - 1) * nc) / N + 0.5;
+    out.stride = ((out.nc + 16 + 15) / 16) * 16;
+    if (out.data.size() < (size_t)(out.nr * out.stride)) out.data.resize(out.nr * out.stride);
+    if (out.nr == 0 || out.nc == 0 || nr == 0 || nc == 0) return;
+    const double x_scale = (nc - 1) / (double)std::max<long>((out.nc - 1), 1);
+    const double y_scale = (nr - 1) / (double)std::max<long>((out.nr - 1), 1);
+    resize_columns(nc, out.nc, x_scale, cols);
+    double y = -y_scale;
+    for (long r = 0; r < out.nr; ++r) {
+        y += y_scale;
+        const long top = static_cast<long>(std::floor(y));
+        const long bottom = std::min(top + 1, nr - 1);
+        const double tb_frac = y - top;
+        const __m256 tb = _mm256_set1_ps((float)tb_frac), inv_tb = _mm256_set1_ps((float)(1 - tb_frac));
+        const uint8_t *trow = in + top * step, *brow = in + bottom * step;
+        uint8_t *orow = out.data.data() + r * out.stride;
+        long c = 0;
+        for (; c < cols.simd_end; c += 8) {
+            resize_block8(trow, brow, cols, c, tb, inv_tb, orow + c, (int)std::min<long>(8, cols.simd_end - c));
+        }
+        c = cols.simd_end;
+        // dlib's scalar loop, same expressions.
+        double x = -x_scale + c * x_scale;
+        for (; c < out.nc; ++c) {
+            x += x_scale;
+            const long left = static_cast<long>(std::floor(x));
+            const long right = std::min(left + 1, nc - 1);
+            const float lr_frac = x - left;
+            float tl = 0, tr = 0, bl = 0, br = 0;
+            dlib::assign_pixel(tl, trow[left]);
+            dlib::assign_pixel(tr, trow[right]);
+            dlib::assign_pixel(bl, brow[left]);
+            dlib::assign_pixel(br, brow[right]);
+            float temp = (1 - tb_frac) * ((1 - lr_frac) * tl + lr_frac * tr) + tb_frac * ((1 - lr_frac) * bl + lr_frac * br);
+            dlib::assign_pixel(orow[c], temp);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Separable filtering, dlib's float_spatially_filter_image_separable for 10-tap filters.
 
 // dlib's SIMD order for one 8-wide block: three accumulators over taps (0,3,6,9), (1,4,7), (2,5,8), then
@@ -414,7 +570,8 @@ struct fg_hog {
     int fh = 0, fw = 0, det_h = 0, det_w = 0;
     // Reused between calls.
     std::vector<FhogLevel> levels;
-    dlib::array2d<unsigned char> pyr_a, pyr_b;
+    ByteImage pyr_a, pyr_b;
+    std::vector<ResizeColumns> columns;  // per pyramid level
     FloatBuffer hist, norm, scratch, saliency;
     std::vector<std::pair<double, dlib::rectangle>> dets;
     std::vector<dlib::rect_detection> accum;
@@ -483,12 +640,13 @@ void detect_rects(fg_hog *h, const cv::Mat &gray, double adjust_threshold, std::
 
     // Image pyramid (dlib's pyramid_down<6>, buffers reused) and fHOG per level.
     extract_fhog(gray.ptr<uint8_t>(0), gray.rows, gray.cols, (long)gray.step, h->fh, h->fw, h->levels[0], h->hist, h->norm);
-    dlib::array2d<unsigned char> *prev = nullptr;
+    if (h->columns.size() < nlevels) h->columns.resize(nlevels);
+    const ByteImage *prev = nullptr;
     for (unsigned long l = 1; l < nlevels; l++) {
-        dlib::array2d<unsigned char> &cur = (l % 2) ? h->pyr_a : h->pyr_b;
-        if (l == 1) pyr(cimg, cur); else pyr(*prev, cur);
-        extract_fhog((const uint8_t *)dlib::image_data(cur), cur.nr(), cur.nc(), (long)dlib::width_step(cur), h->fh, h->fw,
-                     h->levels[l], h->hist, h->norm);
+        ByteImage &cur = (l % 2) ? h->pyr_a : h->pyr_b;
+        if (l == 1) pyramid_down6(gray.ptr<uint8_t>(0), gray.rows, gray.cols, (long)gray.step, cur, h->columns[l]);
+        else pyramid_down6(prev->data.data(), prev->nr, prev->nc, prev->stride, cur, h->columns[l]);
+        extract_fhog(cur.data.data(), cur.nr, cur.nc, cur.stride, h->fh, h->fw, h->levels[l], h->hist, h->norm);
         prev = &cur;
     }
 
