@@ -20,6 +20,7 @@ struct Op {
     int kh = 0, kw = 0, sy = 1, sx = 1, py = 0, px = 0;
     bool relu = false;                      // ReLU fused after the op
     std::vector<float> w, b;                // Conv: K x (C*kh*kw), bias K (affine folded in); FC: O x I; Affine: gamma, beta
+    std::vector<int> gather;                // Conv: im2col input offset per (tap, output pixel), -1 = zero padding
 };
 
 /// A compiled network: blobs (fixed shapes, input blob 0) and the ops in forward order. Not thread-safe (scratch
