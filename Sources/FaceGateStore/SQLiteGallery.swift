@@ -38,7 +38,10 @@ public final class SQLiteGallery: Gallery, @unchecked Sendable {
         config.label = "facegate"
         do {
             pool = try DatabasePool(path: path, configuration: config)
-            try Self.migrator.migrate(pool)
+            // Opening an initialised gallery takes no write lock: another process may be writing back-to-back
+            // transactions (a bulk enrollment), and SQLite's busy handler would starve a waiting writer.
+            let migrator = Self.migrator
+            if try !pool.read({ try migrator.hasCompletedMigrations($0) }) { try migrator.migrate(pool) }
         } catch { throw GalleryError.database("cannot open SQLite gallery \(path): \(error)") }
         // Only the owner may read names and (encrypted) templates; SQLite gives -wal/-shm the same mode.
         if isNew { chmod(path, 0o600) }
@@ -82,14 +85,10 @@ public final class SQLiteGallery: Gallery, @unchecked Sendable {
     private func checkKey() throws {
         let key = self.key
         do {
+            // The usual case reads only (no write lock, see init); only the first open writes the check value.
+            if try pool.read({ db in try Self.verifyStoredKeyCheck(db, key) }) { return }
             try pool.write { db in
-                if let box = try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'key_check'") {
-                    guard RecordCrypto.verifyKeyCheck(box, key: key) else {
-                        let expected = try String.fetchOne(db, sql: "SELECT CAST(value AS TEXT) FROM meta WHERE key = 'key_id'") ?? "unknown"
-                        throw GalleryError.wrongKey(expected: expected, got: key.fingerprint, source: key.source)
-                    }
-                    return
-                }
+                if try Self.verifyStoredKeyCheck(db, key) { return }   // another process wrote it meanwhile
                 let n = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM templates") ?? 0
                 guard n == 0 else {
                     throw GalleryError.corruptRecord(user: "*", detail: "the key check value is missing although templates are stored")
@@ -98,6 +97,16 @@ public final class SQLiteGallery: Gallery, @unchecked Sendable {
             }
         } catch let e as GalleryError { throw e }
         catch { throw GalleryError.database("cannot check the gallery key: \(error)") }
+    }
+
+    /// True when the gallery holds a key check value that `key` opens; false when it holds none yet.
+    private static func verifyStoredKeyCheck(_ db: Database, _ key: GalleryKey) throws -> Bool {
+        guard let box = try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'key_check'") else { return false }
+        guard RecordCrypto.verifyKeyCheck(box, key: key) else {
+            let expected = try String.fetchOne(db, sql: "SELECT CAST(value AS TEXT) FROM meta WHERE key = 'key_id'") ?? "unknown"
+            throw GalleryError.wrongKey(expected: expected, got: key.fingerprint, source: key.source)
+        }
+        return true
     }
 
     private static func writeKeyCheck(_ db: Database, _ key: GalleryKey) throws {

@@ -92,3 +92,52 @@ final class CrashImager: TransactionObserver, @unchecked Sendable {
     func databaseDidCommit(_ db: Database) {}
     func databaseDidRollback(_ db: Database) {}
 }
+
+/// Opening an initialised gallery needs no write lock: while another connection holds a write transaction (a bulk
+/// enrollment in another process commits back-to-back), `facegate verify` must still open it and read. Opening once
+/// took a write lock for the key check and failed with "database is locked" after the busy timeout.
+@Test func openingAGalleryWhileAnotherProcessWritesTakesNoWriteLock() async throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("facegate-lock-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let key = GalleryKey.generate(source: "lock")
+    let path = dir.appendingPathComponent("g.sqlite").path
+    var f = Faces(seed: 12)
+    let first = try SQLiteGallery(path: path, key: key)
+    try await first.enroll(Enrollment(name: "ann", templates: f.templates(of: f.person())))
+    await first.close()
+
+    // Another connection (on its own thread) takes the write lock and keeps it while the gallery is opened.
+    var config = Configuration()
+    config.busyMode = .immediateError
+    let holder = try DatabaseQueue(path: path, configuration: config)
+    let locked = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+    let lockError = LockBox()
+    Thread {
+        do {
+            try holder.inDatabase { db in
+                try db.execute(sql: "BEGIN IMMEDIATE")
+                try db.execute(sql: "INSERT INTO meta(key, value) VALUES ('lock-test', x'00')")
+                locked.signal()
+                release.wait()
+                try db.execute(sql: "ROLLBACK")
+            }
+        } catch { lockError.set(error); locked.signal() }
+        done.signal()
+    }.start()
+    locked.wait()
+    defer { release.signal(); done.wait(); try? holder.close() }
+    #expect(lockError.get() == nil)
+    let second = try SQLiteGallery(path: path, key: key)   // threw "database is locked" when it needed the lock
+    #expect(try await second.allUsers().map(\.name) == ["ann"])
+    // A wrong key is still refused without the lock.
+    #expect(throws: GalleryError.self) { _ = try SQLiteGallery(path: path, key: GalleryKey.generate(source: "other")) }
+    await second.close()
+}
+
+private final class LockBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var error: (any Error)?
+    func set(_ e: any Error) { lock.withLock { error = e } }
+    func get() -> String? { lock.withLock { error.map { "\($0)" } } }
+}
