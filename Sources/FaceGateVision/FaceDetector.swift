@@ -96,7 +96,7 @@ public struct DNNDetectorModel: Sendable, Hashable {
 
 /// Which face detector to run.
 public enum DetectorKind: Sendable, Hashable, CustomStringConvertible {
-    /// dlib HOG + linear SVM: fast (≈5 ms at 320x240), frontal and moderately turned faces ≥ 80 px in detector space.
+    /// dlib HOG + linear SVM: fast (≈4 ms at 320x240, hog.cpp), frontal and moderately turned faces ≥ 80 px in detector space.
     case hog
     /// dlib MMOD CNN: accurate, slow (≈500 ms at 640x480 on this machine).
     case mmod(model: String)
