@@ -5,10 +5,10 @@
 #     Swift's cooperative pool (2 threads here), which phase 1's long synchronous vision tests would hold for
 #     minutes, so a request could wait past the client's 20 s read timeout (it did, in CI);
 #  3. the suites that assert real-time behaviour (delivery retries, cross-process refresh within a second, a browser
-#     driving a live session) on their own, serially.
+#     driving a live session, watching a writer process to kill it mid-enrollment) on their own, serially.
 set -euo pipefail
 SWIFT="${SWIFT:-swift}"
-timed='WebhookTests|DispatcherTests|twoInstancesSeeEachOther|BrowserTests|ServerActionsTests'
+timed='WebhookTests|DispatcherTests|twoInstancesSeeEachOther|BrowserTests|ServerActionsTests|KillDuringEnrollmentTests'
 server='FaceGateServerTests\.'
 status=0
 "$SWIFT" test --skip-build --skip "$server|$timed" || status=1

@@ -15,6 +15,9 @@ import Testing
 /// must hold exactly the committed transactions: whole batches of whole users, every template decrypting to the
 /// embedding that was written, one change-log entry per user, no orphan rows, and it must still accept writes and
 /// load into the index.
+///
+/// `scripts/run-tests.sh` runs this suite in its serial phase: the watcher polls from a task on Swift's cooperative
+/// pool, which the parallel phase's long synchronous tests hold for minutes — the writer then finished unobserved.
 enum CrashScenarios {
     static let perUser = 5
     static let batchUsers = 3
