@@ -16,17 +16,26 @@
 // image views, flat histogram and plane buffers) and the orientation search is read from a table of its own answers.
 // The pyramid repeats dlib's bilinear resize lane for lane, 8 pixels at a time, with its row-invariant column terms
 // computed once and the source pixels picked by byte shuffles instead of per-pixel gathers. Any configuration this file does not handle (cell size other than
-// 8, filters not 10x10, images smaller than one cell block) goes to dlib's own call.
+// 8, filters not 10x10, images smaller than one cell block) goes to dlib's own call, and so does every call in a
+// build without AVX2 + FMA (FACEGATE_PORTABLE=1 or an older CPU): the fast path is written for, and its bit-identity
+// depends on, the fused multiply-adds of that instruction set.
 #include "internal.hpp"
 #include <dlib/image_processing/frontal_face_detector.h>
 #include <dlib/opencv/cv_image.h>
-#include <immintrin.h>
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <memory>
 #include <vector>
 
+#if defined(__AVX2__) && defined(__FMA__)
+#define FG_HOG_FAST 1
+#include <immintrin.h>
+#else
+#define FG_HOG_FAST 0
+#endif
+
+#if FG_HOG_FAST
 namespace {
 
 using scanner_type = dlib::scan_fhog_pyramid<dlib::pyramid_down<6>>;
@@ -558,12 +567,18 @@ void apply_term(const float *in, long nr, long nc, long stride, long zero_top, l
 }
 
 }  // namespace
+#else
+namespace {
+constexpr int kCell = 8;
+}  // namespace
+#endif  // FG_HOG_FAST
 
 // ---------------------------------------------------------------------------------------------------------------
 
 struct fg_hog {
     dlib::frontal_face_detector reference;
     bool use_reference = false;
+#if FG_HOG_FAST
     std::vector<Filterbank> banks;
     dlib::test_box_overlap overlap;
     unsigned long min_layer_w = 0, min_layer_h = 0, max_levels = 0;
@@ -575,12 +590,14 @@ struct fg_hog {
     FloatBuffer hist, norm, scratch, saliency;
     std::vector<std::pair<double, dlib::rectangle>> dets;
     std::vector<dlib::rect_detection> accum;
+#endif
 };
 
 fg_hog *fg_hog_create(bool reference) {
     auto h = std::make_unique<fg_hog>();
     h->reference = dlib::get_frontal_face_detector();
     h->use_reference = reference;
+#if FG_HOG_FAST
     const scanner_type &sc = h->reference.get_scanner();
     h->overlap = h->reference.get_overlap_tester();
     h->min_layer_w = sc.get_min_pyramid_layer_width();
@@ -612,6 +629,9 @@ fg_hog *fg_hog_create(bool reference) {
         h->banks.push_back(std::move(bank));
     }
     if (!supported) h->use_reference = true;
+#else
+    h->use_reference = true;
+#endif
     return h.release();
 }
 
@@ -628,6 +648,7 @@ void detect_rects(fg_hog *h, const cv::Mat &gray, double adjust_threshold, std::
         h->reference(cimg, final_dets, adjust_threshold);
         return;
     }
+#if FG_HOG_FAST
     // Number of levels: as dlib's create_fhog_pyramid.
     dlib::pyramid_down<6> pyr;
     unsigned long nlevels = 0;
@@ -702,6 +723,7 @@ void detect_rects(fg_hog *h, const cv::Mat &gray, double adjust_threshold, std::
         }
         if (!overlaps) final_dets.push_back(cand);
     }
+#endif
 }
 
 }  // namespace
