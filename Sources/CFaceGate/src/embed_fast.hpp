@@ -21,6 +21,9 @@ struct Op {
     bool relu = false;                      // ReLU fused after the op
     std::vector<float> w, b;                // Conv: K x (C*kh*kw), bias K (affine folded in); FC: O x I; Affine: gamma, beta
     std::vector<int> gather;                // Conv: im2col input offset per (tap, output pixel), -1 = zero padding
+    std::vector<float> wino;                // Conv by Winograd F(2x2,3x3): G g G^T, 16 x K x C (empty: im2col + sgemm)
+    bool smallMap = false;                  // Conv on a map of <= 16 pixels by embed_fast.cpp's own kernel
+    std::vector<int> live;                  // smallMap: im2col rows with at least one input value (not all padding)
 };
 
 /// A compiled network: blobs (fixed shapes, input blob 0) and the ops in forward order. Not thread-safe (scratch
@@ -38,7 +41,8 @@ private:
     std::vector<Op> ops_;
     int out_ = 0;
     std::vector<std::vector<float>> data_;
-    std::vector<float> cols_, rowTmp_;
+    std::vector<float> cols_, rowTmp_, winoIn_, winoOut_, winoRows_, padded_;
+    void winogradConv(const Op &op, const Shape &in, const Shape &out, const float *src, float *dst);
 };
 
 /// Receives the layers in forward order (input first), with dlib's semantics: con_ padding/stride as given,
@@ -47,6 +51,9 @@ private:
 class Builder {
 public:
     Builder(int c, int h, int w);
+    /// true (default): stride-1 3x3 convolutions on larger maps by Winograd F(2x2,3x3), convolutions on tiny maps by
+    /// an own AVX2 kernel; false: every convolution by im2col + sgemm (kept for A/B timing and accuracy checks).
+    bool customKernels = true;
     void conv(int k, int kh, int kw, int sy, int sx, int py, int px, const float *w, const float *bias);
     void affine(const float *gamma, const float *beta);
     void relu();
