@@ -26,9 +26,10 @@ constexpr size_t kColumnBytes = 256 * 1024;
 // 0.158 ms by rows vs 0.183 ms by table; 8-wide: 0.145 vs 0.087).
 constexpr int kRowCopyWidth = 16;
 
-// Smallest output map (pixels) convolved by Winograd F(2x2,3x3). Below it the layers are bound by streaming their
-// weights, which the transform makes 16/9 larger (placeholder, set from the measurements below).
-constexpr int kWinogradMinPixels = 64;
+// Smallest output map (pixels) convolved by Winograd F(2x2,3x3): per conv, one core, in-process A/B against im2col +
+// sgemm: 35x35x32 0.50 -> 0.30 ms, 17x17x64 0.40 -> 0.24 ms, but 8x8x128 0.40 -> 0.42 ms (16 tiles: sgemms too small)
+// and 4x4x256 0.51 -> 0.69 ms (bound by streaming the weights, which the transform makes 16/9 larger).
+constexpr int kWinogradMinPixels = 128;
 // Tile-row scratch in Net::winogradConv is sized for maps up to 128 pixels wide.
 constexpr int kWinogradMaxTiles = 64;
 
@@ -85,19 +86,20 @@ void im2colRows(const float *src, const Shape &in, const Op &op, const Shape &ou
 // weight matrix (2.4 MB) on every call for a 16-column product. Here the weights are streamed once, row-major as
 // stored, 4 filters at a time against the im2col columns padded to 16 (two AVX registers per row).
 constexpr int kSmallMapPixels = 16;
+// ... from this many pixels, or fewer when most taps only see padding (the 3x3 convolution on the 1x1 map).
+constexpr int kSmallMapMinPixels = 4;
 
 
-// dst[k][i] = bias[k] + sum_j w[k][live[jj]] * cols[jj][i], i < n <= 16: cols holds one row of 16 floats (zero beyond n)
-// per live im2col row (rows that are all padding, e.g. 8 of the 9 taps on a 1x1 map, are skipped with their weights).
-void smallMapGemm(int K, int ckk, const float *w, const int *live, int nlive, const float *cols, const float *bias,
-                  float *dst, int n) {
+// dst[k][i] = bias[k] + sum_j w[k][j] * cols[j][i], j < rows, i < n <= 16: cols holds one row of 16 floats (zero
+// beyond n) per live im2col row; w holds the same columns (Builder::finish drops the taps that only see padding,
+// e.g. 8 of the 9 on a 1x1 map, so their weights are not even read).
+void smallMapGemm(int K, int rows, const float *w, const float *cols, const float *bias, float *dst, int n) {
     alignas(32) float tmp[16];
     for (int k = 0; k < K; k += 4) {
-        const float *w0 = w + (long)k * ckk, *w1 = w0 + ckk, *w2 = w1 + ckk, *w3 = w2 + ckk;
+        const float *w0 = w + (long)k * rows, *w1 = w0 + rows, *w2 = w1 + rows, *w3 = w2 + rows;
         __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
         const float *c = cols;
-        for (int jj = 0; jj < nlive; jj++, c += 16) {
-            const int j = live[jj];
+        for (int j = 0; j < rows; j++, c += 16) {
             const __m256 b0 = _mm256_loadu_ps(c), b1 = _mm256_loadu_ps(c + 8);
             __m256 x = _mm256_broadcast_ss(w0 + j);
             a00 = _mm256_fmadd_ps(x, b0, a00); a01 = _mm256_fmadd_ps(x, b1, a01);
@@ -119,19 +121,19 @@ void smallMapGemm(int K, int ckk, const float *w, const int *live, int nlive, co
 }
 
 // Same with AVX-512 when the CPU has it (this machine's Xeon does): the 16 columns fill one register, 8 filters at a
-// time (256x4x4 layer: 0.38 ms with AVX2 -> see docs/benchmarks.md).
-__attribute__((target("avx512f"))) void smallMapGemm512(int K, int ckk, const float *w, const int *live, int nlive,
-                                                         const float *cols, const float *bias, float *dst, int n) {
+// time. (Extending it to the 8x8 maps, 4 blocks of 16 columns, was measured slower than im2col + sgemm: 10.5 vs 10.2 ms
+// per forward pass.)
+__attribute__((target("avx512f"))) void smallMapGemm512(int K, int rows, const float *w, const float *cols,
+                                                         const float *bias, float *dst, int n) {
     alignas(64) float tmp[16];
     for (int k = 0; k < K; k += 8) {
-        const float *w0 = w + (long)k * ckk;
+        const float *w0 = w + (long)k * rows;
         __m512 a[8];
         for (int r = 0; r < 8; r++) a[r] = _mm512_setzero_ps();
         const float *c = cols;
-        for (int jj = 0; jj < nlive; jj++, c += 16) {
-            const int j = live[jj];
+        for (int j = 0; j < rows; j++, c += 16) {
             const __m512 b = _mm512_loadu_ps(c);
-            for (int r = 0; r < 8; r++) a[r] = _mm512_fmadd_ps(_mm512_set1_ps(w0[(long)r * ckk + j]), b, a[r]);
+            for (int r = 0; r < 8; r++) a[r] = _mm512_fmadd_ps(_mm512_set1_ps(w0[(long)r * rows + j]), b, a[r]);
         }
         for (int r = 0; r < 8; r++) {
             _mm512_store_ps(tmp, a[r]);
@@ -159,7 +161,7 @@ void Net::winogradConv(const Op &op, const Shape &I, const Shape &O, const float
     winoIn_.resize((size_t)16 * C * T);
     winoOut_.resize((size_t)16 * K * T);
     // Per input channel and tile row: 4 zero-padded input rows split into even / odd columns (padded column x' = x + 1),
-    // so tile tx reads e[tx], o[tx], e[tx+1], o[tx+1].
+    // so tile tx reads e[tx], o[tx], e[tx+1], o[tx+1]; then one pass over the tiles writes all 16 products' inputs.
     const int half = tw + 1;
     winoRows_.assign((size_t)8 * half, 0.f);
     float *V = winoIn_.data();
@@ -167,37 +169,33 @@ void Net::winogradConv(const Op &op, const Shape &I, const Shape &O, const float
     for (int c = 0; c < C; c++) {
         const float *p = src + (long)c * H * W;
         for (int ty = 0; ty < th; ty++) {
-            float cc[4][4][64];   // [row j][column transform][tx]
             for (int j = 0; j < 4; j++) {
                 float *e = winoRows_.data() + (size_t)(2 * j) * half, *o = e + half;
                 const int y = 2 * ty - 1 + j;
-                if (y < 0 || y >= H) {
-                    std::fill(e, e + half, 0.f); std::fill(o, o + half, 0.f);
-                } else {
-                    const float *r = p + (long)y * W;
-                    // x' = 2m -> x = 2m - 1 (even padded column), x' = 2m + 1 -> x = 2m.
-                    for (int m = 0; m < half; m++) {
-                        const int xe = 2 * m - 1, xo = 2 * m;
-                        e[m] = (xe >= 0 && xe < W) ? r[xe] : 0.f;
-                        o[m] = (xo < W) ? r[xo] : 0.f;
-                    }
-                }
-                for (int tx = 0; tx < tw; tx++) {
-                    cc[j][0][tx] = e[tx] - e[tx + 1];
-                    cc[j][1][tx] = o[tx] + e[tx + 1];
-                    cc[j][2][tx] = e[tx + 1] - o[tx];
-                    cc[j][3][tx] = o[tx] - o[tx + 1];
-                }
+                std::fill(e, e + 2 * half, 0.f);
+                if (y < 0 || y >= H) continue;
+                const float *r = p + (long)y * W;
+                // e[m] = x 2m - 1, o[m] = x 2m.
+                for (int m = 1; 2 * m - 1 < W; m++) e[m] = r[2 * m - 1];
+                for (int m = 0; 2 * m < W; m++) o[m] = r[2 * m];
             }
-            float *v = V + (long)c * T + (long)ty * tw;
-            for (int col = 0; col < 4; col++) {
-                float *v0 = v + (long)(0 * 4 + col) * plane, *v1 = v + (long)(1 * 4 + col) * plane;
-                float *v2 = v + (long)(2 * 4 + col) * plane, *v3 = v + (long)(3 * 4 + col) * plane;
-                for (int tx = 0; tx < tw; tx++) {
-                    v0[tx] = cc[0][col][tx] - cc[2][col][tx];
-                    v1[tx] = cc[1][col][tx] + cc[2][col][tx];
-                    v2[tx] = cc[2][col][tx] - cc[1][col][tx];
-                    v3[tx] = cc[1][col][tx] - cc[3][col][tx];
+            const float *__restrict R = winoRows_.data();
+            const float *e0 = R, *o0 = R + half, *e1 = R + 2 * half, *o1 = R + 3 * half;
+            const float *e2 = R + 4 * half, *o2 = R + 5 * half, *e3 = R + 6 * half, *o3 = R + 7 * half;
+            float *__restrict v = V + (long)c * T + (long)ty * tw;
+#pragma clang loop vectorize(assume_safety)
+            for (int tx = 0; tx < tw; tx++) {
+                float cc[4][4];   // [row j][column transform]
+                const float *ej[4] = {e0, e1, e2, e3}, *oj[4] = {o0, o1, o2, o3};
+                for (int j = 0; j < 4; j++) {
+                    const float d0 = ej[j][tx], d1 = oj[j][tx], d2 = ej[j][tx + 1], d3 = oj[j][tx + 1];
+                    cc[j][0] = d0 - d2; cc[j][1] = d1 + d2; cc[j][2] = d2 - d1; cc[j][3] = d1 - d3;
+                }
+                for (int col = 0; col < 4; col++) {
+                    v[(0 * 4 + col) * plane + tx] = cc[0][col] - cc[2][col];
+                    v[(1 * 4 + col) * plane + tx] = cc[1][col] + cc[2][col];
+                    v[(2 * 4 + col) * plane + tx] = cc[2][col] - cc[1][col];
+                    v[(3 * 4 + col) * plane + tx] = cc[1][col] - cc[3][col];
                 }
             }
         }
@@ -207,30 +205,36 @@ void Net::winogradConv(const Op &op, const Shape &I, const Shape &O, const float
                     V + (long)xi * plane, T, 0.f, winoOut_.data() + (long)xi * K * T, T);
     const float *M = winoOut_.data();
     const long mplane = (long)K * T;
+    float y[4][64];   // output tile rows 0/1, columns 0/1, per tile
     for (int k = 0; k < K; k++) {
         float *q = dst + (long)k * O.h * O.w;
         const float b = op.b[k];
         for (int ty = 0; ty < th; ty++) {
-            const float *m = M + (long)k * T + (long)ty * tw;
-            float s0[4][64], s1[4][64];   // A^T applied to the 4 rows, per column
-            for (int col = 0; col < 4; col++) {
-                const float *m0 = m + (long)(0 * 4 + col) * mplane, *m1 = m + (long)(1 * 4 + col) * mplane;
-                const float *m2 = m + (long)(2 * 4 + col) * mplane, *m3 = m + (long)(3 * 4 + col) * mplane;
-                for (int tx = 0; tx < tw; tx++) {
-                    s0[col][tx] = m0[tx] + m1[tx] + m2[tx];
-                    s1[col][tx] = m1[tx] - m2[tx] - m3[tx];
+            const float *__restrict m = M + (long)k * T + (long)ty * tw;
+#pragma clang loop vectorize(assume_safety)
+            for (int tx = 0; tx < tw; tx++) {
+                float s0[4], s1[4];   // A^T applied to the 4 rows, per column
+                for (int col = 0; col < 4; col++) {
+                    const float m0 = m[(0 * 4 + col) * mplane + tx], m1 = m[(1 * 4 + col) * mplane + tx];
+                    const float m2 = m[(2 * 4 + col) * mplane + tx], m3 = m[(3 * 4 + col) * mplane + tx];
+                    s0[col] = m0 + m1 + m2;
+                    s1[col] = m1 - m2 - m3;
                 }
+                y[0][tx] = b + s0[0] + s0[1] + s0[2];
+                y[1][tx] = b + s0[1] - s0[2] - s0[3];
+                y[2][tx] = b + s1[0] + s1[1] + s1[2];
+                y[3][tx] = b + s1[1] - s1[2] - s1[3];
             }
             const int y0 = 2 * ty;
             float *r0 = q + (long)y0 * O.w, *r1 = r0 + O.w;
             const bool second = y0 + 1 < O.h;
             for (int tx = 0; tx < tw; tx++) {
                 const int x = 2 * tx;
-                r0[x] = b + s0[0][tx] + s0[1][tx] + s0[2][tx];
-                if (second) r1[x] = b + s1[0][tx] + s1[1][tx] + s1[2][tx];
+                r0[x] = y[0][tx];
+                if (second) r1[x] = y[2][tx];
                 if (x + 1 < O.w) {
-                    r0[x + 1] = b + s0[1][tx] - s0[2][tx] - s0[3][tx];
-                    if (second) r1[x + 1] = b + s1[1][tx] - s1[2][tx] - s1[3][tx];
+                    r0[x + 1] = y[1][tx];
+                    if (second) r1[x + 1] = y[3][tx];
                 }
             }
         }
@@ -262,9 +266,9 @@ void Net::forward(const float *input, float *out) {
                     std::copy(row, row + n, padded_.data() + (long)jj * 16);
                 }
                 if (kHasAvx512 && O.c % 8 == 0)
-                    smallMapGemm512(O.c, ckk, op.w.data(), op.live.data(), nlive, padded_.data(), op.b.data(), dst, n);
+                    smallMapGemm512(O.c, nlive, op.w.data(), padded_.data(), op.b.data(), dst, n);
                 else
-                    smallMapGemm(O.c, ckk, op.w.data(), op.live.data(), nlive, padded_.data(), op.b.data(), dst, n);
+                    smallMapGemm(O.c, nlive, op.w.data(), padded_.data(), op.b.data(), dst, n);
                 break;
             }
 #endif
@@ -493,6 +497,18 @@ std::unique_ptr<Net> Builder::finish() {
                     if (std::any_of(op.gather.begin() + (long)t * n, op.gather.begin() + (long)(t + 1) * n,
                                     [](int g) { return g >= 0; }))
                         op.live.push_back(c * taps + t);
+            // A single output pixel with every tap live (the stride-2 4x4 -> 1x1 layer) is a matrix-vector product:
+            // sgemm 0.21 ms, the 16-column kernel 0.32.
+            if (n < kSmallMapMinPixels && op.live.size() * 2 > (size_t)I.c * taps) {
+                op.smallMap = false;
+                op.live.clear();
+            } else {
+                const long ckk = (long)I.c * taps, rows = (long)op.live.size();
+                std::vector<float> w((size_t)O.c * rows);
+                for (long k = 0; k < O.c; k++)
+                    for (long j = 0; j < rows; j++) w[k * rows + j] = op.w[k * ckk + op.live[j]];
+                op.w.swap(w);
+            }
         }
 #endif
         if (!customKernels || op.kind != Op::Conv || op.kh != 3 || op.kw != 3 || op.sy != 1 || op.sx != 1 || op.py != 1 ||
