@@ -142,6 +142,35 @@ __attribute__((target("avx512f"))) void smallMapGemm512(int K, int rows, const f
         }
     }
 }
+// 8x8 maps (64 outputs = 4 AVX-512 registers per filter): 4 filters x 64 columns of the im2col product per pass, the
+// weights pre-packed at load as [filter / 4][row][4] so each row's 4 broadcasts come from one contiguous 16 bytes.
+// In-process A/B against im2col + sgemm for the six 8x8 convolutions: forward pass 10.1 -> 9.3 ms.
+__attribute__((target("avx512f"))) void map64Gemm512(int K, int rows, const float *wp, const float *cols,
+                                                      const float *bias, float *dst) {
+    for (int k = 0; k < K; k += 4) {
+        const float *w = wp + (long)k * rows;
+        __m512 a[4][4];
+        for (int r = 0; r < 4; r++)
+            for (int q = 0; q < 4; q++) a[r][q] = _mm512_setzero_ps();
+        const float *c = cols;
+        for (int j = 0; j < rows; j++, c += 64, w += 4) {
+            const __m512 b0 = _mm512_loadu_ps(c), b1 = _mm512_loadu_ps(c + 16);
+            const __m512 b2 = _mm512_loadu_ps(c + 32), b3 = _mm512_loadu_ps(c + 48);
+            for (int r = 0; r < 4; r++) {
+                const __m512 x = _mm512_set1_ps(w[r]);
+                a[r][0] = _mm512_fmadd_ps(x, b0, a[r][0]);
+                a[r][1] = _mm512_fmadd_ps(x, b1, a[r][1]);
+                a[r][2] = _mm512_fmadd_ps(x, b2, a[r][2]);
+                a[r][3] = _mm512_fmadd_ps(x, b3, a[r][3]);
+            }
+        }
+        for (int r = 0; r < 4; r++) {
+            const __m512 b = _mm512_set1_ps(bias[k + r]);
+            for (int q = 0; q < 4; q++) _mm512_storeu_ps(dst + (long)(k + r) * 64 + 16 * q, _mm512_add_ps(a[r][q], b));
+        }
+    }
+}
+
 const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
 #endif
 
@@ -269,6 +298,12 @@ void Net::forward(const float *input, float *out) {
                     smallMapGemm512(O.c, nlive, op.w.data(), padded_.data(), op.b.data(), dst, n);
                 else
                     smallMapGemm(O.c, nlive, op.w.data(), padded_.data(), op.b.data(), dst, n);
+                break;
+            }
+            if (op.map64) {
+                cols_.resize((size_t)ckk * n);
+                im2col(src, I, op, n, 0, n, cols_.data());
+                map64Gemm512(O.c, ckk, op.w.data(), cols_.data(), op.b.data(), dst);
                 break;
             }
 #endif
@@ -509,6 +544,16 @@ std::unique_ptr<Net> Builder::finish() {
                     for (long j = 0; j < rows; j++) w[k * rows + j] = op.w[k * ckk + op.live[j]];
                 op.w.swap(w);
             }
+        }
+        op.map64 = customKernels && kHasAvx512 && op.kind == Op::Conv && O.h * O.w == 64 && O.c % 4 == 0 &&
+                   !(op.kh == 1 && op.kw == 1);
+        if (op.map64) {   // pack the weights as [filter / 4][row][4]
+            const long ckk = (long)I.c * op.kh * op.kw;
+            std::vector<float> w(op.w.size());
+            for (long k = 0; k < O.c; k++)
+                for (long j = 0; j < ckk; j++) w[((k / 4) * ckk + j) * 4 + k % 4] = op.w[k * ckk + j];
+            op.w.swap(w);
+            continue;
         }
 #endif
         if (!customKernels || op.kind != Op::Conv || op.kh != 3 || op.kw != 3 || op.sy != 1 || op.sx != 1 || op.py != 1 ||

@@ -23,6 +23,7 @@ struct Op {
     std::vector<int> gather;                // Conv: im2col input offset per (tap, output pixel), -1 = zero padding
     std::vector<float> wino;                // Conv by Winograd F(2x2,3x3): G g G^T, 16 x K x C (empty: im2col + sgemm)
     bool smallMap = false;                  // Conv on a map of <= 16 pixels by embed_fast.cpp's own kernel
+    bool map64 = false;                     // Conv on an 8x8 map by embed_fast.cpp's own AVX-512 kernel (w pre-packed)
     std::vector<int> live;                  // smallMap: im2col rows with at least one input value (not all padding)
 };
 
