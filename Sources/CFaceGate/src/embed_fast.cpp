@@ -4,8 +4,10 @@
 //
 // Why not dlib's forward pass: dlib convolves by img2col + BLAS sgemm, and its img2col lives in Debian's libdlib.so,
 // compiled for generic x86-64 (libdlib-dev ships headers only, so it cannot be rebuilt with AVX2): perf on this
-// machine put ~45 % of the 25.5 ms embedding in dlib::cpu::img2col. Here im2col is compiled in this translation unit
-// (with the host's AVX2/FMA), copies whole rows, and feeds one OpenBLAS sgemm per convolution. OpenCV's DNN module
+// machine put ~45 % of the 25.5 ms embedding in dlib::cpu::img2col. Here: Winograd F(2x2,3x3) for the stride-1 3x3
+// convolutions on the 35x35 and 17x17 maps, own AVX-512 kernels (weights packed at load) for the 8x8 and <= 16-pixel
+// maps, and im2col compiled in this translation unit (host AVX2/FMA) + OpenBLAS sgemm for the rest
+// (docs/benchmarks.md "Embedding" has the per-layer numbers). OpenCV's DNN module
 // (cv::dnn::Net built from the same layers) was measured as well: equivalent (2.7e-7) but only ~10 % faster than dlib.
 #include "embed_fast.hpp"
 #include <cblas.h>

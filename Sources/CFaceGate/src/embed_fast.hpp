@@ -1,6 +1,6 @@
 // Fast forward pass for dlib's ResNet face descriptor (dlib_face_recognition_resnet_model_v1.dat): the same network
-// and weights, evaluated by embed_fast.cpp with a vectorised im2col + one OpenBLAS sgemm per convolution instead of
-// dlib's generically compiled img2col (see embed_fast.cpp for the why and the measured numbers).
+// and weights, evaluated by embed_fast.cpp (Winograd, own AVX-512 kernels, vectorised im2col + OpenBLAS sgemm) instead
+// of dlib's generically compiled img2col (see embed_fast.cpp for the why and the measured numbers).
 //
 // The network is described layer by layer by a FastNetBuilder, driven from dnn_dlib.cpp, which walks the
 // deserialised dlib net (so this file and embed_fast.cpp never include the slow-to-compile dlib DNN headers).
