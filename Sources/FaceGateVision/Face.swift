@@ -92,13 +92,15 @@ public final class FaceEmbedder {
     /// the reference is kept for the equivalence test and `facegate bench`.
     public enum Evaluator: Sendable { case fast, dlibReference }
 
-    public init(path: String, evaluator: Evaluator = .fast) throws {
+    /// `chipSampler` picks how the aligned 150x150 chip is sampled (see `ChipSampler`; both give the same bytes).
+    public init(path: String, evaluator: Evaluator = .fast, chipSampler: ChipSampler = .fast) throws {
         guard FileManager.default.fileExists(atPath: path) else { throw FaceGateError.missingFile(path) }
         let (h, msg) = withErrorBuffer {
             evaluator == .fast ? fg_embedder_load(path, $0, $1) : fg_embedder_load_reference(path, $0, $1)
         }
         guard let h else { throw FaceGateError.unreadableMedia(path: path, detail: msg) }
         self.handle = h
+        fg_embedder_set_reference_chip(h, chipSampler == .dlibReference ? 1 : 0)
     }
     deinit { fg_embedder_free(handle) }
 
@@ -117,12 +119,24 @@ public final class FaceEmbedder {
     }
 }
 
+/// How an aligned face chip is sampled from the frame. `.fast` (the shim's AVX2 sampler, `fast_chip.hpp`) reproduces
+/// dlib's `extract_image_chip` byte for byte — same pyramid, same sample points, same double-precision bilinear blend —
+/// 3.5-5x faster (`FaceChipEquivalenceTests`). It verifies itself once against dlib at first use and falls back to
+/// dlib's call when the build cannot reproduce it (no AVX2, or a compiler that fuses dlib's blend differently).
+/// `.dlibReference` always calls dlib; kept for the equality test and `facegate bench`.
+public enum ChipSampler: Sendable { case fast, dlibReference }
+
+/// True when this build samples chips with the fast path (it passed its byte-equality self-test against dlib).
+public var fastChipSamplerActive: Bool { fg_chip_fast_enabled() == 1 }
+
 /// Aligned face chip (dlib `get_face_chip_details`), e.g. for crops and thumbnails.
-public func faceChip(_ image: Image, points: [Point2], size: Int = 150, padding: Double = 0.25) -> Image? {
+public func faceChip(_ image: Image, points: [Point2], size: Int = 150, padding: Double = 0.25,
+                     sampler: ChipSampler = .fast) -> Image? {
     guard points.count == 5 || points.count == 68 else { return nil }
     var pts = [Float](repeating: 0, count: points.count * 2)
     for (i, p) in points.enumerated() { pts[2 * i] = Float(p.x); pts[2 * i + 1] = Float(p.y) }
     return pts.withUnsafeBufferPointer { p in
-        fg_face_chip(image.handle, p.baseAddress, Int32(points.count), Int32(size), padding).map(Image.init(handle:))
+        fg_face_chip_ex(image.handle, p.baseAddress, Int32(points.count), Int32(size), padding,
+                        sampler == .dlibReference ? 1 : 0).map(Image.init(handle:))
     }
 }

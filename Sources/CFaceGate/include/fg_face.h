@@ -52,6 +52,14 @@ fg_embedder *fg_embedder_load_reference(const char *path, char *err, int errlen)
 int fg_embed(fg_embedder *e, const fg_image *img, const float *pts, int npts, int jitter, float *out128);
 /* The aligned chip itself (size x size, padding), e.g. for crops and thumbnails. */
 fg_image *fg_face_chip(const fg_image *img, const float *pts, int npts, int size, double padding);
+/* Same chip; reference != 0 samples it with dlib's own extract_image_chip (slower). The default sampler
+ * (fast_chip.hpp) gives byte-identical chips (FaceChipEquivalenceTests). NULL for non-BGR images or bad points. */
+fg_image *fg_face_chip_ex(const fg_image *img, const float *pts, int npts, int size, double padding, int reference);
+/* 1 when this build's fast chip sampler passed its one-time byte-equality self-test against dlib (needs AVX2 and
+ * the compiler's FMA contraction the sampler reproduces); 0 means every chip is dlib's own call. */
+int fg_chip_fast_enabled(void);
+/* reference != 0: fg_embed samples its 150x150 chip with dlib's extract_image_chip instead of the fast sampler. */
+void fg_embedder_set_reference_chip(fg_embedder *e, int reference);
 void fg_embedder_free(fg_embedder *e);
 
 /* Sharpness (variance of the Laplacian) and mean brightness (0..255) of a region. */

@@ -1,6 +1,7 @@
 // dlib DNN code: MMOD CNN face detector and the ResNet face descriptor. Slow to compile; kept apart.
 #include "dnn_dlib.hpp"
 #include "embed_fast.hpp"
+#include "fast_chip.hpp"
 #include <dlib/dnn.h>
 #include <dlib/image_processing.h>
 #include <dlib/image_transforms.h>
@@ -49,6 +50,9 @@ struct fg_embedder {
     // Same network evaluated by embed_fast.cpp (default); null for fg_embedder_load_reference (dlib's forward pass).
     std::unique_ptr<fastnet::Net> fast;
     std::vector<float> input;
+    // Chip sampler: fast_chip.hpp (default, byte-identical to dlib's extract_image_chip) or dlib's own call.
+    bool referenceChip = false;
+    fgchip::Workspace chipws;
 };
 
 namespace {
@@ -208,9 +212,12 @@ int fg_embed(fg_embedder *e, const fg_image *img, const float *pts, int npts, in
     dlib::full_object_detection shape;
     if (!make_shape(img, pts, npts, shape)) return -1;
     try {
-        dlib::cv_image<dlib::bgr_pixel> cimg(img->mat);
         dlib::matrix<dlib::rgb_pixel> chip;
-        dlib::extract_image_chip(cimg, dlib::get_face_chip_details(shape, 150, 0.25), chip);
+        const auto details = dlib::get_face_chip_details(shape, 150, 0.25);
+        if (e->referenceChip)
+            dlib::extract_image_chip(dlib::cv_image<dlib::bgr_pixel>(img->mat), details, chip);
+        else
+            fgchip::extract_image_chip_fast(img->mat, details, chip, e->chipws);
         dlib::matrix<float, 0, 1> d;
         if (jitter <= 0) {
             d = e->fast ? embed_fast(*e, chip) : e->net(chip);
@@ -232,15 +239,35 @@ int fg_embed(fg_embedder *e, const fg_image *img, const float *pts, int npts, in
     return 0;
 }
 
-fg_image *fg_face_chip(const fg_image *img, const float *pts, int npts, int size, double padding) {
-    if (!img || !pts || size <= 0) return nullptr;
+fg_image *fg_face_chip_ex(const fg_image *img, const float *pts, int npts, int size, double padding, int reference) {
+    if (!img || !pts || size <= 0 || img->mat.type() != CV_8UC3) return nullptr;
     dlib::full_object_detection shape;
     if (!make_shape(img, pts, npts, shape)) return nullptr;
-    dlib::cv_image<dlib::bgr_pixel> cimg(img->mat);
-    dlib::matrix<dlib::bgr_pixel> chip;
-    dlib::extract_image_chip(cimg, dlib::get_face_chip_details(shape, (unsigned long)size, padding), chip);
-    cv::Mat m = dlib::toMat(chip).clone();
-    return fg_wrap(m);
+    const auto details = dlib::get_face_chip_details(shape, (unsigned long)size, padding);
+    try {
+        if (reference) {
+            dlib::matrix<dlib::bgr_pixel> chip;
+            dlib::extract_image_chip(dlib::cv_image<dlib::bgr_pixel>(img->mat), details, chip);
+            cv::Mat m = dlib::toMat(chip).clone();
+            return fg_wrap(m);
+        }
+        static thread_local fgchip::Workspace ws;
+        cv::Mat m;
+        fgchip::extract_image_chip_fast(img->mat, details, m, ws);
+        return fg_wrap(m);
+    } catch (...) {
+        return nullptr;
+    }
+}
+
+fg_image *fg_face_chip(const fg_image *img, const float *pts, int npts, int size, double padding) {
+    return fg_face_chip_ex(img, pts, npts, size, padding, 0);
+}
+
+int fg_chip_fast_enabled(void) { return fgchip::fast_path_verified() ? 1 : 0; }
+
+void fg_embedder_set_reference_chip(fg_embedder *e, int reference) {
+    if (e) e->referenceChip = reference != 0;
 }
 
 void fg_embedder_free(fg_embedder *e) { delete e; }
