@@ -55,8 +55,24 @@ void im2col(const float *src, const Shape &in, const Op &op, int n, int n0, int 
     }
 }
 
+// src with every row split into its even columns then its odd columns (row length unchanged). A stride-2 window
+// column 2*ox + q is then element ox + floor(q/2) of the even (q even) or odd (q odd) half, so im2colRows copies
+// contiguous runs instead of reading every other float (the 7x7 stride-2 stem: ~25 % of the pass's own time was
+// that strided loop, perf on this machine).
+void deinterleaveColumns(const float *__restrict src, const Shape &in, float *__restrict d) {
+    const int W = in.w, even = (W + 1) / 2;
+    for (long r = 0; r < (long)in.c * in.h; r++) {
+        const float *s = src + r * W;
+        float *e = d + r * W, *o = e + even;
+        for (int x = 0; x < W / 2; x++) { e[x] = s[2 * x]; o[x] = s[2 * x + 1]; }
+        if (W % 2) e[W / 2] = s[W - 1];
+    }
+}
+
 // Same columns for output rows [oy0, oy1), copied row by row (faster than the table once rows hold >= 16 floats).
-void im2colRows(const float *src, const Shape &in, const Op &op, const Shape &out, int oy0, int oy1, float *d) {
+// deint: for stride-2 convolutions, src deinterleaved by deinterleaveColumns (else null).
+void im2colRows(const float *src, const float *deint, const Shape &in, const Op &op, const Shape &out, int oy0, int oy1,
+                float *d) {
     const int W = in.w, H = in.h, Wo = out.w;
     for (int c = 0; c < in.c; c++) {
         const float *plane = src + (long)c * H * W;
@@ -73,6 +89,10 @@ void im2colRows(const float *src, const Shape &in, const Op &op, const Shape &ou
                     std::fill(d, d + lo, 0.f);
                     if (op.sx == 1) {
                         std::memcpy(d + lo, row + lo, sizeof(float) * (size_t)(hi - lo));
+                    } else if (deint) {
+                        const int q = kx - op.px, m = q >= 0 ? q / 2 : -((1 - q) / 2);   // floor(q / 2)
+                        const float *half = deint + (long)c * H * W + (long)iy * W + ((q - 2 * m) ? (W + 1) / 2 : 0);
+                        std::memcpy(d + lo, half + lo + m, sizeof(float) * (size_t)(hi - lo));
                     } else {
                         for (int ox = lo; ox < hi; ox++) d[ox] = row[ox * op.sx];
                     }
@@ -178,6 +198,38 @@ const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
 
 void reluInPlace(float *p, long n) {
     for (long i = 0; i < n; i++) p[i] = std::max(p[i], 0.f);
+}
+
+// Element-wise helpers with non-aliasing pointers, so the compiler vectorises them (the generic loops in
+// Net::forward ran scalar: the destination might have aliased the source). Same operations, same results.
+void maxRow(float *__restrict t, const float *__restrict r, int n) {
+    for (int x = 0; x < n; x++) t[x] = std::max(t[x], r[x]);
+}
+void addRow(float *__restrict t, const float *__restrict r, int n) {
+    for (int x = 0; x < n; x++) t[x] += r[x];
+}
+// q[ox] = max of t[ox*s .. ox*s + k - 1].
+void maxColumns(const float *__restrict t, int k, int s, int n, float *__restrict q) {
+    for (int ox = 0; ox < n; ox++) {
+        const float *tx = t + ox * s;
+        float acc = tx[0];
+        for (int x = 1; x < k; x++) acc = std::max(acc, tx[x]);
+        q[ox] = acc;
+    }
+}
+// d = a + 0.f (a channel only one operand of an add_prev has), then ReLU if asked.
+void addZero(float *__restrict d, const float *__restrict a, long n, bool relu) {
+    if (relu)
+        for (long i = 0; i < n; i++) d[i] = std::max(a[i] + 0.f, 0.f);
+    else
+        for (long i = 0; i < n; i++) d[i] = a[i] + 0.f;
+}
+// d = a + b, then ReLU if asked (one pass instead of two).
+void addInto(float *__restrict d, const float *__restrict a, const float *__restrict b, long n, bool relu) {
+    if (relu)
+        for (long i = 0; i < n; i++) d[i] = std::max(a[i] + b[i], 0.f);
+    else
+        for (long i = 0; i < n; i++) d[i] = a[i] + b[i];
 }
 
 }  // namespace
@@ -318,9 +370,15 @@ void Net::forward(const float *input, float *out) {
             // Bands of output rows whose columns stay in L2 (the stem's full im2col is 3 MB; banded it runs ~2x faster).
             const int band = std::max(1, std::min(O.h, (int)(kColumnBytes / (sizeof(float) * (size_t)ckk * O.w))));
             cols_.resize((size_t)ckk * band * O.w);
+            const float *deint = nullptr;
+            if (O.w >= kRowCopyWidth && op.sx == 2) {
+                deint_.resize((size_t)I.size());
+                deinterleaveColumns(src, I, deint_.data());
+                deint = deint_.data();
+            }
             for (int oy0 = 0; oy0 < O.h; oy0 += band) {
                 const int oy1 = std::min(O.h, oy0 + band), nb = (oy1 - oy0) * O.w;
-                if (O.w >= kRowCopyWidth) im2colRows(src, I, op, O, oy0, oy1, cols_.data());
+                if (O.w >= kRowCopyWidth) im2colRows(src, deint, I, op, O, oy0, oy1, cols_.data());
                 else im2col(src, I, op, n, oy0 * O.w, oy1 * O.w, cols_.data());
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, O.c, nb, ckk, 1.f, op.w.data(), ckk, cols_.data(),
                             nb, 1.f, dst + (long)oy0 * O.w, n);
@@ -350,16 +408,17 @@ void Net::forward(const float *input, float *out) {
                     const float *r = p + (long)(oy * op.sy) * I.w;
                     std::copy(r, r + I.w, t);
                     for (int y = 1; y < op.kh; y++) {
-                        const float *ry = r + (long)y * I.w;
-                        if (isMax) for (int x = 0; x < I.w; x++) t[x] = std::max(t[x], ry[x]);
-                        else for (int x = 0; x < I.w; x++) t[x] += ry[x];
+                        if (isMax) maxRow(t, r + (long)y * I.w, I.w);
+                        else addRow(t, r + (long)y * I.w, I.w);
                     }
-                    for (int ox = 0; ox < O.w; ox++) {
-                        const float *tx = t + ox * op.sx;
-                        float acc = tx[0];
-                        for (int x = 1; x < op.kw; x++) acc = isMax ? std::max(acc, tx[x]) : acc + tx[x];
-                        q[oy * O.w + ox] = isMax ? acc : acc / area;
-                    }
+                    if (isMax) maxColumns(t, op.kw, op.sx, O.w, q + (long)oy * O.w);
+                    else
+                        for (int ox = 0; ox < O.w; ox++) {
+                            const float *tx = t + ox * op.sx;
+                            float acc = tx[0];
+                            for (int x = 1; x < op.kw; x++) acc += tx[x];
+                            q[oy * O.w + ox] = acc / area;
+                        }
                 }
             }
             break;
@@ -377,7 +436,18 @@ void Net::forward(const float *input, float *out) {
             const Shape &J = shapes_[op.in2];
             const float *src2 = data_[op.in2].data();
             if (I.c == J.c && I.h == J.h && I.w == J.w) {
-                for (long i = 0; i < O.size(); i++) dst[i] = src[i] + src2[i];
+                addInto(dst, src, src2, O.size(), op.relu);
+                continue;   // ReLU done
+            } else if (I.h == J.h && I.w == J.w) {
+                // Channel counts differ (the down-sampling blocks): a channel only one operand has is that operand
+                // + 0.f, as in the generic zero-padding loop below, plane by plane.
+                const long n = (long)O.h * O.w;
+                for (int c = 0; c < O.c; c++) {
+                    float *d = dst + c * n;
+                    if (c < I.c && c < J.c) addInto(d, src + c * n, src2 + c * n, n, op.relu);
+                    else addZero(d, c < I.c ? src + c * n : src2 + c * n, n, op.relu);
+                }
+                continue;   // ReLU done
             } else {
                 // dlib add_prev_: both operands zero-padded to the larger size in each dimension.
                 for (int c = 0; c < O.c; c++)

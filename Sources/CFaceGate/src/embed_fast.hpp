@@ -42,7 +42,7 @@ private:
     std::vector<Op> ops_;
     int out_ = 0;
     std::vector<std::vector<float>> data_;
-    std::vector<float> cols_, rowTmp_, winoIn_, winoOut_, winoRows_, padded_;
+    std::vector<float> cols_, rowTmp_, winoIn_, winoOut_, winoRows_, padded_, deint_;
     void winogradConv(const Op &op, const Shape &in, const Shape &out, const float *src, float *dst);
 };
 
