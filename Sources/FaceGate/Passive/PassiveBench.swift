@@ -25,7 +25,24 @@ public enum PassiveBench {
         var base = LatencySamples(name: "passive cues (no model)")
         allCues()
         for _ in 0..<n { base.time { allCues() } }
-        var out = [base]
+        // The same cues one by one (where the time goes).
+        var moire = LatencySamples(name: "  moire"), glare = LatencySamples(name: "  glare")
+        var bezel = LatencySamples(name: "  bezel"), geometry = LatencySamples(name: "  3-D flatness + nose depth")
+        var texture = LatencySamples(name: "  LBP texture (chip + features)")
+        for _ in 0..<n {
+            moire.time { _ = PadNative.moire(frame, face: face.box) }
+            glare.time { _ = PadNative.glare(frame, face: face.box) }
+            bezel.time { _ = PadNative.bezel(frame, face: face.box) }
+            geometry.time {
+                var flat = FlatnessCue()
+                flat.add(ref) { PadNative.planarFit(from: $0, to: $1) }
+                flat.add(lm2) { PadNative.planarFit(from: $0, to: $1) }
+                var nose = NoseDepthCue()
+                nose.add(ref, yawDegrees: face.pose.yaw)
+            }
+            texture.time { _ = PadNative.lbpFeatures(frame, landmarks: ref.points) }
+        }
+        var out = [base, moire, glare, bezel, geometry, texture]
         // One MiniFASNet: the installed one, else the fixture copy beside the repository (for developers).
         let candidates = [(try? models.locate(ModelCatalog.miniFASNetV2.file)) ?? "",
                           "../shared/fixtures/models/marcos4758__Silent-Face-Anti-Spoofing-Tests/resources/anti_spoof_models/2.7_80x80_MiniFASNetV2.onnx"]

@@ -71,13 +71,23 @@ struct BenchCommand: AsyncParsableCommand {
             var embed = LatencySamples(name: "align + embed")
             _ = try engine.embedding(faceFrame, face: face)  // load the model outside the timing
             for _ in 0..<max(10, repeats / 2) { _ = try embed.time { try engine.embedding(faceFrame, face: face) } }
+            // Parts of "align + embed": the 5-point alignment landmarks and the 150x150 chip (fast sampler vs dlib's).
+            var align5 = LatencySamples(name: "  5-point landmarks")
+            var chipFast = LatencySamples(name: "  chip 150x150 (fast)")
+            var chipDlib = LatencySamples(name: "  chip 150x150 (dlib)")
+            let pts5 = try engine.alignmentPoints(faceFrame, face: face)
+            for _ in 0..<repeats {
+                _ = try align5.time { try engine.alignmentPoints(faceFrame, face: face) }
+                _ = chipFast.time { faceChip(faceFrame, points: pts5, size: 150, padding: 0.25, sampler: .fast) }
+                _ = chipDlib.time { faceChip(faceFrame, points: pts5, size: 150, padding: 0.25, sampler: .dlibReference) }
+            }
             var tracked = LatencySamples(name: "tracked frame 640x480")
             let tracker = FaceTracker(engine: engine)
             for i in 0..<frames {
                 let img = frames640[i % frames640.count]
                 _ = tracked.time { tracker.process(img, index: i, timestamp: Double(i) / 30) }
             }
-            let stages = [decode, detect, landmarks, pose, embed, tracked]
+            let stages = [decode, detect, landmarks, pose, embed, align5, chipFast, chipDlib, tracked]
                 + PassiveBench.stages(frame: faceFrame, face: face, models: modelOptions.directory, repeats: repeats)
                 + (try TrainingBench.stages(image: faceFrame, landmarks: face.landmarks, repeats: repeats))
             let peak = NativeRuntime.peakResidentBytes
