@@ -7,6 +7,9 @@
 
 namespace {
 
+// Working size of the glare cue's region (pixels, longer side), see fg_pad_glare_measure.
+constexpr double kGlareWorkingSide = 160.0;
+
 cv::Mat grayOf(const cv::Mat &bgr) {
     cv::Mat g;
     cv::cvtColor(bgr, g, cv::COLOR_BGR2GRAY);
@@ -247,10 +250,14 @@ int fg_pad_glare_measure(const fg_image *img, int x, int y, int w, int h, double
     cv::Rect r = fg_clip(x - gx, y - gy, w + 2 * gx, h + 2 * gy, img->mat);
     if (r.width < 16 || r.height < 16 || w <= 0 || h <= 0) return -1;
     cv::Mat roi = img->mat(r);
-    // Work on at most ~160 px: glare sheets are large, and this bounds the time.
-    double s = std::min(1.0, 160.0 / std::max(r.width, r.height));
+    // Work near 160 px (glare sheets are large; this bounds the time), shrunk by a whole factor: OpenCV's INTER_AREA
+    // has a fast path for integer factors, while a fractional one (e.g. 372 -> 160 px) took 0.95 ms of the cue's
+    // 1.25 ms on this machine. The factor nearest to size/160 keeps the working size within ~107..240 px.
+    const int factor = std::max(1, (int)std::lround(std::max(r.width, r.height) / kGlareWorkingSide));
+    const double s = 1.0 / factor;
     cv::Mat small;
-    if (s < 1) cv::resize(roi, small, cv::Size(), s, s, cv::INTER_AREA); else small = roi;
+    if (factor > 1) cv::resize(roi, small, cv::Size(), s, s, cv::INTER_AREA);   // fx = 1/factor: the fast path
+    else small = roi;
     cv::Mat hsv;
     cv::cvtColor(small, hsv, cv::COLOR_BGR2HSV);
     cv::Mat mask;
