@@ -25,6 +25,7 @@ struct Op {
     bool smallMap = false;                  // Conv on a map of <= 16 pixels by embed_fast.cpp's own kernel
     bool map64 = false;                     // Conv on an 8x8 map by embed_fast.cpp's own AVX-512 kernel (w pre-packed)
     std::vector<int> live;                  // smallMap: im2col rows with at least one input value (not all padding)
+    std::vector<int> tapOffset;             // direct stride-2 kernel: per tap, offset in the deinterleaved input (else empty)
 };
 
 /// A compiled network: blobs (fixed shapes, input blob 0) and the ops in forward order. Not thread-safe (scratch
