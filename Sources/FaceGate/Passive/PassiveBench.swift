@@ -11,38 +11,30 @@ public enum PassiveBench {
         var moved = ref.points
         for i in moved.indices { moved[i] = moved[i] + Point2(Double(i % 3) * 0.7, Double(i % 5) * 0.4) }
         let lm2 = Landmarks68(points: moved)
-        func allCues() {
-            _ = PadNative.moire(frame, face: face.box)
-            _ = PadNative.glare(frame, face: face.box)
-            _ = PadNative.bezel(frame, face: face.box)
-            var flat = FlatnessCue()
-            flat.add(ref) { PadNative.planarFit(from: $0, to: $1) }
-            flat.add(lm2) { PadNative.planarFit(from: $0, to: $1) }
-            var nose = NoseDepthCue()
-            nose.add(ref, yawDegrees: face.pose.yaw)
-            _ = PadNative.lbpFeatures(frame, landmarks: ref.points)
-        }
-        var base = LatencySamples(name: "passive cues (no model)")
-        allCues()
-        for _ in 0..<n { base.time { allCues() } }
-        // The same cues one by one (where the time goes).
-        var moire = LatencySamples(name: "  moire"), glare = LatencySamples(name: "  glare")
-        var bezel = LatencySamples(name: "  bezel"), geometry = LatencySamples(name: "  3-D flatness + nose depth")
-        var texture = LatencySamples(name: "  LBP texture (chip + features)")
-        for _ in 0..<n {
-            moire.time { _ = PadNative.moire(frame, face: face.box) }
-            glare.time { _ = PadNative.glare(frame, face: face.box) }
-            bezel.time { _ = PadNative.bezel(frame, face: face.box) }
-            geometry.time {
+        // Each cue as the runner computes it (name, work); "all cues" runs them in this order.
+        let cues: [(String, () -> Void)] = [
+            ("moire", { _ = PadNative.moire(frame, face: face.box) }),
+            ("glare", { _ = PadNative.glare(frame, face: face.box) }),
+            ("bezel", { _ = PadNative.bezel(frame, face: face.box) }),
+            ("3-D flatness + nose depth", {
                 var flat = FlatnessCue()
                 flat.add(ref) { PadNative.planarFit(from: $0, to: $1) }
                 flat.add(lm2) { PadNative.planarFit(from: $0, to: $1) }
                 var nose = NoseDepthCue()
                 nose.add(ref, yawDegrees: face.pose.yaw)
-            }
-            texture.time { _ = PadNative.lbpFeatures(frame, landmarks: ref.points) }
+            }),
+            ("LBP texture (chip + features)", { _ = PadNative.lbpFeatures(frame, landmarks: ref.points) }),
+        ]
+        func allCues() { for (_, work) in cues { work() } }
+        var base = LatencySamples(name: "passive cues (no model)")
+        allCues()
+        for _ in 0..<n { base.time { allCues() } }
+        // The same cues one by one (where the time goes).
+        var single = cues.map { LatencySamples(name: "  " + $0.0) }
+        for _ in 0..<n {
+            for i in cues.indices { single[i].time { cues[i].1() } }
         }
-        var out = [base, moire, glare, bezel, geometry, texture]
+        var out = [base] + single
         // One MiniFASNet: the installed one, else the fixture copy beside the repository (for developers).
         let candidates = [(try? models.locate(ModelCatalog.miniFASNetV2.file)) ?? "",
                           "../shared/fixtures/models/marcos4758__Silent-Face-Anti-Spoofing-Tests/resources/anti_spoof_models/2.7_80x80_MiniFASNetV2.onnx"]
