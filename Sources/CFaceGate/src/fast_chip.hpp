@@ -22,7 +22,7 @@
 // + noise, depth 0..2, rotations, non-square, border-cut); on any differing byte the wrappers always call dlib.
 // Without AVX2 (FACEGATE_PORTABLE=1) the wrappers are plain dlib calls.
 //
-// How verified (a standalone harness (in the PR notes), dlib frontal detector + shape_predictor_5_face_landmarks,
+// How verified (a standalone C++ harness, not kept in the repo; dlib frontal detector + shape_predictor_5_face_landmarks,
 // flags as Package.swift: -O2 -std=c++17 -DNDEBUG -DDLIB_USE_BLAS -DDLIB_USE_LAPACK -mavx2 -mfma):
 //   159 fixture faces (30 identity images from LABELS.tsv, 129 frames of 5 motion clips every 15th frame),
 //   chip configs 150/0.25, 96/0.1 (PadNative texture), 64/0.2 (training bench), 64/0.25, BGR and RGB outputs:
