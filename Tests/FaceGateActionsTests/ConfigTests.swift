@@ -29,6 +29,11 @@ import Testing
         #expect(cfg.lockout.policy == LockoutPolicy(maxFailures: 5, window: 180, duration: 900))
         #expect(cfg.lock.command == ["loginctl", "lock-session"])
         #expect(cfg.lock.fallback == ["xdg-screensaver", "lock"])
+        // Locking the desktop is opt-in: a denied `authenticate` must not lock whoever ran it.
+        #expect(cfg.lock.enabled == false)
+        let optedIn = try FaceGateConfig(ConfigLoader.resolve(text: nil, path: nil, environment: [:], overrides: ["lock.enabled": "true"]),
+                                         environment: ["HOME": "/home/x"])
+        #expect(optedIn.lock.enabled)
         #expect(cfg.store.database == nil)
         #expect(cfg.voice.enabled == .auto)
         #expect(cfg.identity.threshold == IdentityThreshold.default)

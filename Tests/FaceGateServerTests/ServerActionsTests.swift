@@ -168,6 +168,12 @@ struct ServerActionsTests {
         #expect(ServerDecisions.denialReason(code: "reaction_too_fast", claimed: false) == .spoof)
         #expect(ServerDecisions.denialReason(code: "ahead_of_real_time", claimed: false) == .spoof)
         #expect(ServerDecisions.denialReason(code: "identity_changed", claimed: true) == .spoof)
+        // a spoof caught by the passive cues is a spoof (it was filed as `error`), and every liveness code maps as in the CLI
+        #expect(ServerDecisions.denialReason(code: "presentation_attack", claimed: true) == .spoof)
+        #expect(ServerDecisions.denialReason(code: "input_ended", claimed: false) == .challengeFailed)
+        for f in LivenessFailure.representatives {
+            #expect(ServerDecisions.denialReason(code: f.code, claimed: true) == f.denialReason, "\(f.code)")
+        }
         #expect(ServerDecisions.denialReason(code: "no_match", claimed: true) == .wrongUser)
         #expect(ServerDecisions.denialReason(code: "no_match", claimed: false) == .unknownFace)
         #expect(ServerDecisions.denialReason(code: "cancelled", claimed: false) == .cancelled)
@@ -224,7 +230,7 @@ struct ServerActionsTests {
 
     @Test("verify, identify and a cancelled session are audited (GET /v1/audit, JSON lines), signed webhooks arrive, mail on denial; no lock or voice")
     func auditWebhooksMail() async throws {
-        guard Paths.hasTestImages, Receivers.hasPython else { return }
+        guard Paths.hasTestImages, Receivers.hasPython else { try Test.cancel("test images or python3 missing — run `make testdata`") }
         let withMail = Receivers.hasAiosmtpd
         let rig = try ActionsRig(mail: withMail)
         let hookPort = Receivers.freePort(), mailPort = Receivers.freePort()
@@ -325,7 +331,7 @@ struct ServerActionsTests {
 
     @Test("a streamed session (recorded blink) is audited under its session id with the outcome it reported, and its webhook is sent")
     func streamedSessionAudited() async throws {
-        guard Paths.hasFixtures, Receivers.hasPython else { return }
+        guard Paths.hasFixtures, Receivers.hasPython else { try Test.cancel("fixtures or python3 missing") }
         let rig = try ActionsRig(mail: false)
         let hookPort = Receivers.freePort()
         let hooks = try SinkProcess("webhook_sink.py", ["--port", "\(hookPort)", "--out", rig.hookInbox, "--secret", rig.secret])

@@ -147,7 +147,7 @@ public enum ConfigSchema {
         .init("mail", "max_age", .duration, .double(72 * 3600),
               "A queued alert not delivered after this long is moved to spool/mail/failed and logged as an error."),
         // [lock]
-        .init("lock", "enabled", .bool, .bool(true), "Lock the session on an unauthorized attempt."),
+        .init("lock", "enabled", .bool, .bool(false), "Lock the session on an unauthorized attempt (opt-in: a denied face must not lock the desktop of whoever runs the command)."),
         .init("lock", "command", .string, .string("loginctl lock-session"), "Lock command (run without a shell)."),
         .init("lock", "fallback", .string, .string("xdg-screensaver lock"),
               "Tried when the lock command fails or is missing (empty = none)."),

@@ -171,3 +171,39 @@ public struct ChallengeRecord: Sendable, Hashable, Codable {
         self.name = name; self.prompt = prompt; self.result = result; self.startedAt = startedAt; self.duration = duration
     }
 }
+
+// MARK: - Liveness failure → denial reason (the one table every front-end uses)
+
+extension LivenessFailure {
+    /// Why an attempt that failed liveness this way is refused. The CLI, the server and the face unlock all take
+    /// the denial reason from here, so a spoof caught by the passive cues is audited, mailed and webhooked as `spoof`
+    /// everywhere (the server used to file it as `error`).
+    public var denialReason: DenialReason {
+        switch self {
+        case .noStableFace, .faceLost: return .noFace
+        case .challengeTimeout, .sessionTimeout: return .timeout
+        case .multipleFaces: return .multipleFaces
+        // The person did not do what was asked (or a recording ended first): a failed challenge, not proof of an
+        // attack. A recording that ends mid-plan is the same failure whichever front-end read it.
+        case .noReturnToNeutral, .wrongAction, .insufficientSignal, .inputEnded, .notConfirmed: return .challengeFailed
+        // What a replayed or puppeted recording produces, and what the passive cues see in a photo or a screen.
+        case .reactionTooFast, .identityChanged, .presentationAttack: return .spoof
+        }
+    }
+
+    /// One value of every case (for table tests and for mapping a stored failure code back to its reason).
+    /// Adding a case to `LivenessFailure` without adding it here fails `LivenessFailureTableTests`.
+    public static let representatives: [LivenessFailure] = [
+        .noStableFace(hint: ""), .challengeTimeout(challenge: .blink, seconds: 0), .noReturnToNeutral(challenge: .blink),
+        .wrongAction(expected: .blink, performed: .nod), .reactionTooFast(challenge: .blink, latencyMs: 0),
+        .insufficientSignal(challenge: nil, detail: ""), .faceLost(seconds: 0), .multipleFaces(count: 2),
+        .identityChanged(distance: 0, threshold: 0), .sessionTimeout(seconds: 0), .inputEnded(challenge: nil),
+        .presentationAttack(cues: []), .notConfirmed(cues: []),
+    ]
+
+    /// The denial reason of a stored liveness failure code (`LivenessFailure.code`), nil for codes that are not
+    /// liveness failures (identity, stream protocol, lifecycle: the caller maps those).
+    public static func denialReason(forCode code: String) -> DenialReason? {
+        representatives.first { $0.code == code }?.denialReason
+    }
+}

@@ -28,14 +28,12 @@ public enum ServerDecisions {
     /// The denial reason of a session that ended with machine code `code` (liveness failures, identity step,
     /// stream protocol, lifecycle). `claimed`: a user was to be verified.
     public static func denialReason(code: String?, claimed: Bool) -> DenialReason {
+        // Liveness failures: the core's one table (a passive-cue spoof is `spoof` here as in the CLI).
+        if let code, let reason = LivenessFailure.denialReason(forCode: code) { return reason }
         switch code ?? "" {
-        case "timeout", "session_timeout", "expired", "too_slow": return .timeout
-        case "no_stable_face", "face_lost": return .noFace
-        case "multiple_faces": return .multipleFaces
-        case "wrong_action", "no_return_to_neutral", "insufficient_signal", "input_ended": return .challengeFailed
-        // Movements faster than a person reacts, a different person mid-session, frames faster than real time:
-        // what a replayed or puppeted recording produces.
-        case "reaction_too_fast", "identity_changed", "ahead_of_real_time": return .spoof
+        case "expired", "too_slow": return .timeout
+        // Frames faster than real time: what a replayed or injected recording produces.
+        case "ahead_of_real_time": return .spoof
         case "no_match": return claimed ? .wrongUser : .unknownFace
         case "locked_out": return .lockedOut
         case "cancelled", "disconnected", "server_shutdown": return .cancelled

@@ -109,14 +109,8 @@ struct AuthenticateCommand: AsyncParsableCommand {
         }
         let reason: DenialReason
         if !r.live {
-            switch r.liveness?.failure {
-            case .challengeTimeout?, .sessionTimeout?: reason = .timeout
-            case .noStableFace?, .faceLost?: reason = .noFace
-            case .multipleFaces?: reason = .multipleFaces
-            case .wrongAction?, .noReturnToNeutral?, .insufficientSignal?, .notConfirmed?: reason = .challengeFailed
-            case .presentationAttack?: reason = .spoof
-            default: reason = .spoof
-            }
+            // the core's one table (LivenessFailure.denialReason); not live without a recorded failure = the cues said so
+            reason = r.liveness?.failure?.denialReason ?? .spoof
         } else {
             reason = claimedUser == nil ? .unknownFace : .wrongUser
         }

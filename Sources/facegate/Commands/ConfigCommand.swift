@@ -43,6 +43,9 @@ struct ActionOptions: ParsableArguments {
     @Option(name: .long, help: "Also write each spoken message as a WAV file into this directory (voice.save_dir).")
     var voiceDir: String?
 
+    @Flag(name: .long, help: "Lock the desktop session on an unauthorized attempt (lock.enabled; off by default).")
+    var lock = false
+
     @Flag(name: .long, help: "Do not run the lock command; log it (lock.dry_run).")
     var lockDryRun = false
 
@@ -51,6 +54,7 @@ struct ActionOptions: ParsableArguments {
         var o: [String: String] = [:]
         if let v = voice { o["voice.enabled"] = v ? "on" : "off" }
         if let d = voiceDir { o["voice.save_dir"] = d }
+        if lock { o["lock.enabled"] = "true" }
         if lockDryRun { o["lock.dry_run"] = "true" }
         return o
     }
