@@ -185,7 +185,7 @@ struct APITests {
 
     @Test("stream errors: malformed, oversized, wrong order, ahead of real time, too slow, single use")
     func streamErrors() async throws {
-        guard Paths.hasTestImages else { return }
+        guard Paths.hasTestImages else { try Test.cancel("test images missing — run `make testdata`") }
         let jpeg = try [UInt8](Image.read(Paths.testImage("obama.jpg")).limited(maxSide: 640).jpeg(quality: 80)!)
         #expect(jpeg.count < 200_000)
         // Lockout off: this test fails many sessions from one address on purpose.
@@ -251,7 +251,7 @@ struct APITests {
 
     @Test("a recorded live blink passes a seeded blink session; its frames enroll a user; verify and identify by session")
     func liveSessionEndToEnd() async throws {
-        guard Paths.hasFixtures else { return }
+        guard Paths.hasFixtures else { try Test.cancel("fixtures missing — ../shared/fixtures must sit beside the repo") }
         let frames = try videoFrames(Paths.fixture(Paths.blinkVideo), limit: 170, every: 2)   // ~14 s at 12 fps
         try await Harness.with(Harness.config()) { server, client in
             let created = try await client.json(.post, "/v1/sessions", body: ["plan": ["blink"]])
@@ -285,7 +285,7 @@ struct APITests {
 
     @Test("identity API: users from images, list, verify, identify, reject unknown, errors, delete, enrollment links, lockout")
     func identity() async throws {
-        guard Paths.hasTestImages else { return }
+        guard Paths.hasTestImages else { try Test.cancel("test images missing — run `make testdata`") }
         let obama = try base64Image(Paths.testImage("obama.jpg"))
         let obama2 = try base64Image(Paths.testImage("obama2.jpg"))
         let biden = try base64Image(Paths.testImage("biden.jpg"))

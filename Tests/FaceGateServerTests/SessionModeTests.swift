@@ -70,7 +70,7 @@ struct SessionModeTests {
     func passiveRealPasses() async throws {
         try await Harness.with(Self.config()) { server, client in
             try await checkModesAtCreation(client)
-            guard Paths.hasFixtures else { return }
+            guard Paths.hasFixtures else { try Test.cancel("fixtures missing — ../shared/fixtures must sit beside the repo") }
             let frames = try videoFrames(Paths.fixture(Paths.blinkVideo), limit: 40, every: 2)   // ≈ 3.3 s at 12 fps
             let created = try await client.json(.post, "/v1/sessions", body: ["mode": "passive"])
             let id = try #require(created.json["id"] as? String)
@@ -98,7 +98,7 @@ struct SessionModeTests {
 
     @Test("both: a real blink passes the challenge and the cues; the rendered replay of it is refused (and in passive mode)")
     func bothRealAndReplay() async throws {
-        guard Paths.hasFixtures else { return }
+        guard Paths.hasFixtures else { try Test.cancel("fixtures missing — ../shared/fixtures must sit beside the repo") }
         let real = try videoFrames(Paths.fixture(Paths.blinkVideo), limit: 60, every: 2)     // ≈ 5 s at 12 fps
         let replay = try Self.replayFrames(limit: 40)                                         // 3 s at 12.5 fps
         try await Harness.with(Self.config()) { _, client in

@@ -40,7 +40,7 @@ import Testing
 
     @Test(arguments: ["motion/repeating__Blink-Detector/video.mp4", driving + "d10.mp4", driving + "d9.mp4", driving + "d14.mp4"])
     func clipsWithVerifiedBlinksPassBlink(_ clip: String) throws {
-        guard let r = try session(clip, [.blink]) else { print("skipped: fixtures or models missing"); return }
+        guard let r = try session(clip, [.blink]) else { try Test.cancel("fixtures or models missing — run `make models testdata` with ../shared beside the repo") }
         #expect(r.live, "\(clip): \(r.reason ?? "")")
         let latency = try #require(r.challenges[0].latency)
         #expect(latency >= LivenessConfiguration.defaultMinReactionTime)
@@ -51,7 +51,7 @@ import Testing
         let cases: [(String, ChallengeType)] = [("motion/yoyo-nb__Thin-Plate-Spline-Motion-Model/assets/driving.mp4", .turnLeft),
                                                 (Self.driving + "d3.mp4", .turnRight)]
         for (clip, turn) in cases {
-            guard let r = try session(clip, [turn]) else { print("skipped: fixtures or models missing"); return }
+            guard let r = try session(clip, [turn]) else { try Test.cancel("fixtures or models missing — run `make models testdata` with ../shared beside the repo") }
             #expect(r.live, "\(clip) \(turn): \(r.reason ?? "")")
         }
         // and the opposite direction is never mistaken for it: the left-turning clip fails turn-right on a wrong action
@@ -60,7 +60,7 @@ import Testing
     }
 
     @Test func aMouthOpeningClipPassesOpenMouth() throws {
-        guard let r = try session(Self.driving + "d18.mp4", [.openMouth]) else { print("skipped: fixtures or models missing"); return }
+        guard let r = try session(Self.driving + "d18.mp4", [.openMouth]) else { try Test.cancel("fixtures or models missing — run `make models testdata` with ../shared beside the repo") }
         #expect(r.live, "\(r.reason ?? "")")
     }
 
@@ -68,7 +68,7 @@ import Testing
     /// perspective wobble (corners ±30 px, as when a printed photo is tilted by hand).
     @Test(arguments: ["static", "shake", "zoom", "wobble"])
     func aStillPhotoPassesNoChallenge(_ kind: String) throws {
-        guard TestPaths.hasFixtures, TestPaths.hasModels else { print("skipped: fixtures or models missing"); return }
+        guard TestPaths.hasFixtures, TestPaths.hasModels else { try Test.cancel("fixtures or models missing — run `make models testdata` with ../shared beside the repo") }
         let photo = TestPaths.fixture("identities/ageitgey__face_recognition/examples/knn_examples/train/obama/obama.jpg")
         let dir = TestPaths.tempDir("active-still")
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -33,7 +33,7 @@ import Testing
     }
 
     @Test func aRealBlinkPassesBothChallengeAndPassiveCues() throws {
-        guard TestPaths.hasFixtures, TestPaths.hasModels else { print("skipped: fixtures or models missing"); return }
+        guard TestPaths.hasFixtures, TestPaths.hasModels else { try Test.cancel("fixtures or models missing — run `make models testdata` with ../shared beside the repo") }
         let r = try runCLI(["liveness", "--video", TestPaths.fixture(Self.blinkClip), "--challenges", "blink", "--timeout", "15",
                             "--passive", "--no-installed-models", "--no-identity", "--json"])
         let j = try json(r)
@@ -63,7 +63,7 @@ import Testing
     }
 
     @Test func aRenderedReplayIsRefusedInBothModeThoughItPassesTheChallenge() throws {
-        guard TestPaths.hasFixtures, TestPaths.hasModels else { print("skipped: fixtures or models missing"); return }
+        guard TestPaths.hasFixtures, TestPaths.hasModels else { try Test.cancel("fixtures or models missing — run `make models testdata` with ../shared beside the repo") }
         let replay = try Self.replayOfBlinkClip()
         // Challenges alone: the replay blinks on cue and passes — this is the attack the passive cues are for.
         let active = try runCLI(["liveness", "--video", replay, "--challenges", "blink", "--timeout", "15", "--no-identity", "--json"])
@@ -86,7 +86,7 @@ import Testing
     }
 
     @Test func usageErrorsOfTheCombinedPath() throws {
-        guard TestPaths.hasFixtures, TestPaths.hasModels else { print("skipped: fixtures or models missing"); return }
+        guard TestPaths.hasFixtures, TestPaths.hasModels else { try Test.cancel("fixtures or models missing — run `make models testdata` with ../shared beside the repo") }
         let photo = TestPaths.fixture("identities/ageitgey__face_recognition/examples/knn_examples/train/obama/obama.jpg")
         let r = try runCLI(["liveness", "--image", photo, "--passive", "--challenges", "blink"])
         #expect(r.status == 2)
@@ -99,7 +99,7 @@ import Testing
     /// authenticate: passive cues run with the challenges when asked (`--passive`), and identity is checked on the
     /// frames that passed; the replay of an enrolled person is refused by the cues although identity would match.
     @Test func authenticateRunsPassiveCuesWithTheChallenges() throws {
-        guard TestPaths.hasFixtures, TestPaths.hasModels else { print("skipped: fixtures or models missing"); return }
+        guard TestPaths.hasFixtures, TestPaths.hasModels else { try Test.cancel("fixtures or models missing — run `make models testdata` with ../shared beside the repo") }
         let dir = TestPaths.tempDir("facegate-auth-both")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let env = ["FACEGATE_DB": dir + "/g.sqlite", "FACEGATE_KEY": GalleryKeyForTests.base64, "FACEGATE_CONFIG": dir + "/none.toml",
