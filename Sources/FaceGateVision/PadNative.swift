@@ -231,3 +231,25 @@ public enum AttackRenderer {
         return fg_pad_simulate(content.handle, background?.handle, &s).map(Image.init(handle:))
     }
 }
+
+/// How a still image's EXIF orientation tag is treated when reading it.
+public enum ImageOrientation: Sendable {
+    /// Pixels as stored (FaceGate's `Image.read`, like OpenCV's IMREAD_IGNORE_ORIENTATION; video frames never rotate).
+    case stored
+    /// Rotated/flipped as the EXIF tag says, exactly as `cv2.imread(path)` does — what the reference anti-spoof
+    /// pipeline sees, and how a phone photo is meant to be viewed.
+    case exif
+}
+
+extension Image {
+    /// Reads a still image, applying its EXIF orientation when asked (`.exif`).
+    public static func read(_ path: String, orientation: ImageOrientation) throws -> Image {
+        guard orientation == .exif else { return try read(path) }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw FaceGateError.missingFile(path) }
+        if isDir.boolValue { throw FaceGateError.badInput("\(path) is a directory, not an image file") }
+        let (h, msg) = withErrorBuffer { fg_pad_image_read_oriented(path, $0, $1) }
+        guard let h else { throw FaceGateError.unreadableMedia(path: path, detail: msg) }
+        return Image(handle: h)
+    }
+}

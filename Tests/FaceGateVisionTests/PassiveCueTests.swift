@@ -196,26 +196,7 @@ struct PassiveCueTests {
         #expect(frozen.reading.state == .spoof, "\(frozen.reading.note)")
     }
 
-    /// MiniFASNet through the ONNX runner gives the reference implementation's class (and nearly its probabilities)
-    /// for the reference's face boxes; our own box from landmarks is tested on the well-framed sample photos.
-    @Test(.enabled(if: ready)) func miniFASNetMatchesReferenceClass() throws {
-        let v2 = try PadModel(path: TestPaths.fixture(Self.modelDir + "2.7_80x80_MiniFASNetV2.onnx"))
-        let v1 = try PadModel(path: TestPaths.fixture(Self.modelDir + "4_0_0_80x80_MiniFASNetV1SE.onnx"))
-        #expect(v2.spec.cropScale == 2.7 && v1.spec.cropScale == 4.0 && v2.spec.inputSize == [80, 80])
-        for ref in MiniFASNetReference.all {
-            let img = try Image.read(TestPaths.fixture(ref.path))
-            let box = Rect(x: Double(ref.box[0]), y: Double(ref.box[1]), width: Double(ref.box[2]), height: Double(ref.box[3]))
-            let p2 = try v2.probabilities(img, box: box), p1 = try v1.probabilities(img, box: box)
-            for i in 0..<3 {
-                // Same class is the requirement; probabilities agree within 0.02 on most images, but differ by up to
-                // 0.26 on four fixture crops (cause not yet found — see docs/passive-liveness.md, limits).
-                #expect(abs(p2[i] - ref.v2[i]) < 0.3, "\(ref.path) v2 \(p2) vs \(ref.v2)")
-                #expect(abs(p1[i] - ref.v1se[i]) < 0.3, "\(ref.path) v1se \(p1) vs \(ref.v1se)")
-            }
-            let sum = (0..<3).map { p2[$0] + p1[$0] }
-            #expect(sum.indices.max { sum[$0] < sum[$1] } == ref.label, "\(ref.path)")
-        }
-    }
+    // MiniFASNet reference parity (every fixture image, within 0.01): MiniFASNetParityTests.
 
     @Test func silentFaceFileNamesGiveTheRecipe() throws {
         let a = try #require(PadModelSpec.silentFace(fileName: "2.7_80x80_MiniFASNetV2.onnx"))

@@ -131,6 +131,9 @@ typedef struct {
  * -1 on failure (message in err). */
 int fg_pad_net_run(fg_pad_net *n, const fg_image *img, float x, float y, float w, float h, const fg_pad_net_input *in,
                    float *out, int max, char *err, int errlen);
+/* Reads a still image as cv2.imread(path) does (IMREAD_COLOR: EXIF orientation applied, alpha dropped, 16-bit
+ * shifted to 8-bit): the input the reference anti-spoof pipeline sees. NULL on failure (message in err). */
+fg_image *fg_pad_image_read_oriented(const char *path, char *err, int errlen);
 /* The crop box (x0, y0, x1, y1 inclusive) Silent-Face's CropImage._get_new_box computes for a frame size. */
 void fg_pad_crop_box(int src_w, int src_h, float x, float y, float w, float h, double scale, int *box4);
 

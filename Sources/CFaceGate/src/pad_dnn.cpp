@@ -1,6 +1,7 @@
 // Passive liveness: pluggable anti-spoof classifiers (ONNX through OpenCV DNN), Silent-Face crop recipe.
 #include "internal.hpp"
 #include <opencv2/dnn.hpp>
+#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <algorithm>
 #include <cmath>
@@ -28,6 +29,18 @@ fg_pad_net *fg_pad_net_load(const char *path, char *err, int errlen) {
 }
 
 void fg_pad_net_free(fg_pad_net *n) { delete n; }
+
+fg_image *fg_pad_image_read_oriented(const char *path, char *err, int errlen) {
+    try {
+        cv::Mat m = cv::imread(path, cv::IMREAD_COLOR);  // applies EXIF orientation, as the reference's cv2.imread
+        if (m.empty()) { fg_set_err(err, errlen, "not a decodable image (unknown format, truncated or corrupt)"); return nullptr; }
+        if ((double)m.cols * m.rows > FG_MAX_IMAGE_PIXELS) { fg_set_err(err, errlen, "image too large"); return nullptr; }
+        return fg_wrap(m);
+    } catch (const std::exception &e) {
+        fg_set_err(err, errlen, std::string("decoder failed: ") + e.what());
+        return nullptr;
+    }
+}
 
 void fg_pad_crop_box(int src_w, int src_h, float x, float y, float w, float h, double scale, int *box4) {
     // Same arithmetic as Silent-Face-Anti-Spoofing's CropImage._get_new_box: enlarge the box about its centre by

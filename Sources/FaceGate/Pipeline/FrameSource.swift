@@ -27,6 +27,9 @@ public final class ImageFilesSource: FrameSource {
     /// Files that could not be read, with the reason (the source skips them).
     public private(set) var skipped: [(path: String, error: FaceGateError)] = []
     private let skipUnreadable: Bool
+    /// EXIF orientation: `.stored` (default) reads the pixels as stored; `.exif` rotates as `cv2.imread` does (the
+    /// passive cues use it: Silent-Face's models were run on upright photos).
+    public var orientation: ImageOrientation = .stored
 
     public init(paths: [String], name: String? = nil, skipUnreadable: Bool = false) {
         self.paths = paths
@@ -52,7 +55,7 @@ public final class ImageFilesSource: FrameSource {
             let index = i
             i += 1
             do {
-                return Frame(image: try Image.read(p), index: index, timestamp: Double(index))
+                return Frame(image: try Image.read(p, orientation: orientation), index: index, timestamp: Double(index))
             } catch let e as FaceGateError where skipUnreadable {
                 skipped.append((p, e))
             }

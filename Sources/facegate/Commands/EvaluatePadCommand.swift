@@ -120,6 +120,7 @@ struct EvaluatePadCommand: AsyncParsableCommand {
                 if let g = row.imu { o.gyro = try GyroCSV.read(g) }
                 do {
                     let src = try openSource(row.path)
+                    (src as? ImageFilesSource)?.orientation = .exif   // photos upright, as the reference reads them
                     let rep = try PassiveRunner.run(src, engine: engine, options: o)
                     samples.append(PadSample(label: row.label, score: rep.verdict.score, acceptedAsLive: rep.verdict.live, path: row.path))
                     out.append(SampleJSON(path: row.path, label: row.label, score: r(rep.verdict.score, 4), live: rep.verdict.live, decided_by: rep.verdict.decidedBy, error: nil))

@@ -63,7 +63,9 @@ struct LivenessCommand: AsyncParsableCommand {
                     throw FaceGateError.badInput("\(image) does not look like an image (jpg, png, bmp, webp); use --video for videos")
                 }
                 guard FileManager.default.fileExists(atPath: image) else { throw FaceGateError.missingFile(image) }
-                source = ImageFilesSource(paths: [image])
+                let files = ImageFilesSource(paths: [image])
+                files.orientation = .exif   // photos upright (EXIF), as the reference anti-spoof pipeline reads them
+                source = files
             } else if let video {
                 source = try VideoSource.file(video)
             } else {
