@@ -29,6 +29,7 @@ build-debug: deps
 run: models build
 	.build/release/facegate serve --host $(HOST) --port $(PORT)
 
+test: export FACEGATE_MODEL_MIRROR ?= $(CURDIR)/../shared/fixtures/models
 test: models testdata build-debug
 	@scripts/test-prereqs.sh
 	SWIFT=$(SWIFT) scripts/with-postgres.sh scripts/run-tests.sh

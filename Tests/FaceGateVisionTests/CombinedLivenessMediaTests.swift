@@ -66,9 +66,17 @@ import Testing
         guard TestPaths.hasFixtures, TestPaths.hasModels else { try Test.cancel("fixtures or models missing — run `make models testdata` with ../shared beside the repo") }
         let replay = try Self.replayOfBlinkClip()
         // Challenges alone: the replay blinks on cue and passes — this is the attack the passive cues are for.
-        let active = try runCLI(["liveness", "--video", replay, "--challenges", "blink", "--timeout", "15", "--no-identity", "--json"])
+        let active = try runCLI(["liveness", "--video", replay, "--challenges", "blink", "--timeout", "15", "--no-installed-models",
+                                 "--no-identity", "--json"])
         let aj = try json(active)
         #expect(active.status == 0, "the replay should pass the challenge alone (else this test proves nothing): \(aj["reason"] ?? "")")
+        // By default, once an anti-spoof model is installed, challenges run with the passive cues (mode both).
+        if !PadModelResolver.installedAntiSpoof(in: .resolve()).isEmpty {
+            let byDefault = try runCLI(["liveness", "--video", replay, "--challenges", "blink", "--timeout", "15", "--no-identity", "--json"])
+            let dj = try json(byDefault)
+            #expect(byDefault.status == 1, "\(dj)")
+            #expect(dj["mode"] as? String == "both")
+        }
         // Both: the challenge still passes, a deny cue refuses the session and is named.
         let both = try runCLI(["liveness", "--video", replay, "--challenges", "blink", "--timeout", "15", "--passive",
                                "--no-installed-models", "--no-identity", "--json"])

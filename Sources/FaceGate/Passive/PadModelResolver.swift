@@ -38,4 +38,10 @@ public enum PadModelResolver {
         }
         return out
     }
+
+    /// Catalog names of the anti-spoof models installed in `directory` (existence only; loading verifies). What makes
+    /// the passive cues run with the challenges by default (`liveness`, `authenticate`, server sessions).
+    public static func installedAntiSpoof(in directory: ModelDirectory) -> [String] {
+        ModelCatalog.entries.filter { $0.role == .antiSpoof && $0.padSpec != nil && (try? directory.locate($0.file, verify: false)) != nil }.map(\.name)
+    }
 }

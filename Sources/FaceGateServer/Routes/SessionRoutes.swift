@@ -85,7 +85,13 @@ extension FaceGateServer {
                 throw APIError(.unprocessableContent, "unsupported_mode", "liveness mode '\(m)' is not available — use \"active\", \"passive\" or \"both\"")
             }
             liveness = lm
-        } else { liveness = config.livenessMode }
+        } else {
+            // The configured default; "active" becomes "both" while anti-spoof models are installed and used
+            // (liveness.use_installed_models = false, or a session's own mode "active", turns that off).
+            let upgrade = config.livenessMode == .active && config.useInstalledPadModels && config.padModels.isEmpty
+                && !PadModelResolver.installedAntiSpoof(in: config.models).isEmpty
+            liveness = upgrade ? .both : config.livenessMode
+        }
         if liveness == .passive, body.challenges != nil || body.plan != nil || body.seed != nil {
             throw APIError.badRequest("mode \"passive\" asks no challenges — leave out 'challenges', 'plan' and 'seed'")
         }

@@ -51,7 +51,11 @@ struct LivenessCommand: AsyncParsableCommand {
             let inputs = [image, video, camera].compactMap { $0 }
             guard inputs.count == 1 else { throw FaceGateError.badInput("give exactly one of --image F, --video F or --camera N") }
             let ctx = ActiveLivenessCLI.Context(video: video, camera: camera, image: image, json: json)
-            guard passiveOptions.passive else {   // active path: ActiveLivenessCLI.swift
+            // Challenges run with the passive cues by default once an anti-spoof model is installed (mode both);
+            // --no-installed-models (without --passive) runs the challenges alone.
+            let passiveByDefault = activeOptions.requested && !passiveOptions.noInstalledModels
+                && !PadModelResolver.installedAntiSpoof(in: modelOptions.directory).isEmpty
+            guard passiveOptions.passive || passiveByDefault else {   // active path: ActiveLivenessCLI.swift
                 return try ActiveLivenessCLI.run(ctx, options: activeOptions, models: modelOptions)
             }
             if activeOptions.requested {          // both in one session
