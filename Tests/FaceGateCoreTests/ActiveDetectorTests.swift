@@ -4,20 +4,30 @@ import Testing
 
 /// Runs the engine over a synthetic stream: calibrates on the first still frames, then collects every action.
 func activeEngineActions(_ stream: inout SynthStream, seconds: Double) -> [DetectedAction] {
-    var calibrator = BaselineCalibrator()
     var engine: ActionEngine? = nil
+    return activeEngineActions(&stream, seconds: seconds, engine: &engine)
+}
+
+/// The same, handing back the engine (its baseline and deliberate-strength rules).
+func activeEngineActions(_ stream: inout SynthStream, seconds: Double, engine: inout ActionEngine?) -> [DetectedAction] {
+    var calibrator = BaselineCalibrator()
     var out: [DetectedAction] = []
     var i = 0
+    var last = -Double.infinity
     while stream.time(ofFrame: i) <= seconds {
-        let f = stream.frame(i)
+        let frames = stream.deliver(i)
         i += 1
-        guard let face = f.primary else { continue }
-        let s = FaceSignal(face: face, stamp: FrameStamp(index: f.index, timestamp: f.timestamp))
-        if var e = engine {
-            out += e.step(s)
-            engine = e
-        } else if let b = calibrator.add(s) {
-            engine = ActionEngine(baseline: b)
+        for f in frames {
+            // as the session does: a repeated timestamp is the same frame again
+            guard f.timestamp > last, let face = f.primary else { continue }
+            last = f.timestamp
+            let s = FaceSignal(face: face, stamp: FrameStamp(index: f.index, timestamp: f.timestamp))
+            if var e = engine {
+                out += e.step(s)
+                engine = e
+            } else if let b = calibrator.add(s) {
+                engine = ActionEngine(baseline: b)
+            }
         }
     }
     return out

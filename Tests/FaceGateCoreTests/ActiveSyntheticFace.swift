@@ -138,7 +138,66 @@ struct SynthStream {
     var absent: ClosedRange<Double>? = nil
     var rng = Xoshiro256StarStar(seed: 1)
 
+    // Delivery, as browsers and cameras deliver frames (issue 14). The image of frame i is captured at its nominal
+    // time i / fps; only its reported timestamp is jittered.
+    /// The picture changes at this rate only (nil: every frame): a 15 fps camera resampled to 30 fps delivers
+    /// every picture twice, each with its own timestamp.
+    var sourceFPS: Double? = nil
+    /// Every k-th frame never arrives (0: none).
+    var dropEvery = 0
+    /// This share of frames, at random, never arrives.
+    var dropFraction = 0.0
+    /// Reported timestamps are off by up to ± this many seconds (uniform), kept increasing.
+    var jitterMax = 0.0
+    /// Every k-th frame arrives twice with the same timestamp (0: never).
+    var repeatEvery = 0
+    /// Natural talking motion overlaid on everything: pitch swings of `talkingPitch` degrees peak to peak at
+    /// 2–4 Hz, yaw ±`talkingYaw`/2, roll ±1°, syllable-sized mouth openings.
+    var talkingPitch = 0.0
+    var talkingYaw = 0.0
+    var talkingMouth = false
+    private var lastReported = -Double.infinity
+    private var lastPicture: (index: Int, faces: [FaceObservation])? = nil
+
     init(fps: Double = 30, seed: UInt64 = 1) { self.fps = fps; rng = Xoshiro256StarStar(seed: seed) }
+
+    mutating func uniform() -> Double { Double(rng.next() >> 11) / Double(1 << 53) }
+
+    /// The frames that arrive for capture slot i: none (dropped), one, or the same frame twice (repeated stamp).
+    mutating func deliver(_ i: Int) -> [FrameAnalysis] {
+        let lost = (dropEvery > 0 && i % dropEvery == dropEvery - 1) || (dropFraction > 0 && uniform() < dropFraction)
+        let nominal = time(ofFrame: i)
+        // the picture: resampled from a slower source, duplicates are the very same landmarks
+        let picture = sourceFPS.map { Int((nominal * $0 + 1e-9).rounded(.down)) } ?? i
+        let faces: [FaceObservation]
+        if let p = lastPicture, p.index == picture {
+            faces = p.faces
+        } else {
+            let at = sourceFPS.map { Double(picture) / $0 } ?? nominal
+            faces = self.faces(at: at)
+            lastPicture = (picture, faces)
+        }
+        var t = nominal + (i > 0 && jitterMax > 0 ? jitterMax * (2 * uniform() - 1) : 0) + (i > 0 && jitter > 0 ? jitter * gaussian() : 0)
+        if lost { return [] }
+        t = max(t, lastReported + 0.001)
+        lastReported = t
+        let f = FrameAnalysis(index: i, timestamp: t, width: 640, height: 480, faces: faces)
+        return repeatEvery > 0 && i % repeatEvery == repeatEvery - 1 ? [f, f] : [f]
+    }
+
+    /// The faces seen at time t (detector misses, absences and a second face included).
+    mutating func faces(at t: Double) -> [FaceObservation] {
+        let s = state(at: t)
+        var faces: [FaceObservation] = []
+        let dropped = dropRate > 0 && uniform() < dropRate
+        if !dropped && !(absent?.contains(t) ?? false) {
+            faces.append(face(s, center: Point2(320, 240), interocular: interocular))
+            if let t2 = secondFaceFrom, t >= t2 {
+                faces.append(face(SynthState(), center: Point2(520, 200), interocular: interocular * 0.8))
+            }
+        }
+        return faces
+    }
 
     /// A noisy webcam at low frame rate: what the issue asks detectors to tolerate.
     static func noisy(fps: Double, seed: UInt64) -> SynthStream {
@@ -159,6 +218,13 @@ struct SynthStream {
 
     func state(at t: Double) -> SynthState {
         var s = neutral
+        if talkingPitch > 0 {
+            // two incommensurate components at 2.3 and 3.7 Hz: the sum spans ≈ ±0.5 × talkingPitch
+            s.pitch += talkingPitch / 2 * (0.6 * sin(2 * .pi * 2.3 * t) + 0.4 * sin(2 * .pi * 3.7 * t + 1.3))
+            s.yaw += talkingYaw / 2 * sin(2 * .pi * 1.1 * t + 0.4)
+            s.roll += 1.0 * sin(2 * .pi * 0.7 * t + 2.0)
+        }
+        if talkingMouth { s.mouth = 0.3 * max(0, sin(2 * .pi * 4.1 * t)) }
         for m in motions {
             let v = m.value(at: t)
             switch m.channel {
@@ -208,17 +274,30 @@ struct SynthActor {
     var respond: @Sendable (ChallengeType) -> ChallengeType? = { $0 }
     var amplitude: Double? = nil
     var speed: Double = 1
+    /// A person whose action was not accepted repeats it once, this many seconds after the first attempt began
+    /// (the prompt is still shown); nil: never.
+    var retryAfter: Double? = nil
 
     func run(_ session: inout LivenessSession, stream: inout SynthStream, seconds: Double = 30) -> LivenessResult {
         var i = 0
+        var retry: (index: Int, at: Double, type: ChallengeType)? = nil
         while stream.time(ofFrame: i) <= seconds {
-            let u = session.process(stream.frame(i))
-            for e in u.events {
-                if case .prompt(_, let type, _, let at) = e, let act = respond(type) {
-                    stream.add(act, at: at.timestamp + reaction, amplitude: amplitude, speed: speed)
+            for f in stream.deliver(i) {
+                let u = session.process(f)
+                for e in u.events {
+                    if case .prompt(let k, let type, _, let at) = e, let act = respond(type) {
+                        stream.add(act, at: at.timestamp + reaction, amplitude: amplitude, speed: speed)
+                        retry = retryAfter.map { (k, at.timestamp + reaction + $0, act) }
+                    }
+                }
+                if let r = session.result { return r }
+                if let r = retry, f.timestamp >= r.at {
+                    if case .challenge(r.index, _, _) = session.phase {
+                        stream.add(r.type, at: f.timestamp + 0.1, amplitude: amplitude, speed: speed)
+                    }
+                    retry = nil
                 }
             }
-            if let r = session.result { return r }
             i += 1
         }
         return session.endOfInput()

@@ -9,7 +9,8 @@ public struct DetectedAction: Sendable, Hashable, Codable {
     public var peak: FrameStamp
     /// Frame on which the action was complete (movement back towards neutral, eyes reopened, mouth closed).
     public var completion: FrameStamp
-    /// Size of the action: degrees from neutral for head movements, the smallest swing for nod/shake,
+    /// Size of the action: degrees from neutral for head movements, the smallest swing between confirmed extrema for
+    /// nod/shake (the last swing completes the action as soon as it reaches the minimum),
     /// the EAR drop as a fraction of the open EAR for a blink, the MAR rise for an open mouth.
     public var amplitude: Double
     public var duration: Double { completion.timestamp - onset.timestamp }
@@ -201,6 +202,10 @@ public struct SwingDetector: Sendable {
     /// A half-started sequence with no new extremum for 0.8 s, back at neutral, is dropped: prompted nods and
     /// shakes reverse every 0.2–0.5 s.
     public static let stall = 0.8
+    /// A started sequence that rests at neutral (inside the arm band) for 0.4 s is over: prompted nods and shakes
+    /// pass through neutral in < 0.15 s without stopping, while a turn to one side, a pause, and a turn to the
+    /// other side are two separate actions, not a shake (an all-actions replay loop performed exactly that).
+    public static let restBreak = 0.4
 
     public let type: ChallengeType
     public let parameters: Parameters
@@ -222,10 +227,12 @@ public struct SwingDetector: Sendable {
     private var rest: [Pivot] = []
     private var insufficient: String? = nil
     private var best = 0.0
+    /// Since when the head has been inside the arm band without interruption (nil: outside it).
+    private var neutralSince: Double? = nil
 
     public init(type: ChallengeType, parameters: Parameters) { self.type = type; self.parameters = parameters }
 
-    public mutating func reset() { armed = false; pivots.removeAll(); run = nil; dir = 0; best = 0; rest.removeAll() }
+    public mutating func reset() { armed = false; pivots.removeAll(); run = nil; dir = 0; best = 0; rest.removeAll(); neutralSince = nil }
 
     public mutating func update(_ s: FaceSignal, baseline b: ActiveBaseline) -> DetectedAction? {
         guard s.interocular >= SignalLimits.minInterocularForPose else {
@@ -241,6 +248,7 @@ public struct SwingDetector: Sendable {
         let minSwing = max(p.minSwing, ExcursionDetector.minAngleNoiseMultiple * b.noise(p.axis))
         let d = s.value(p.axis) - b.neutral(p.axis)
         let here = Pivot(d: d, at: s.stamp, parallax: s.parallax(p.axis) - b.parallax(p.axis))
+        if abs(d) <= arm { neutralSince = neutralSince ?? s.stamp.timestamp } else { neutralSince = nil }
         guard armed else {
             if abs(d) <= arm { armed = true; pivots = [here]; run = nil; dir = 0; rest = [here] }
             return nil
@@ -259,7 +267,8 @@ public struct SwingDetector: Sendable {
             } else {
                 rest.append(here)
             }
-        } else if let r = run, s.stamp.timestamp - r.at.timestamp > Self.stall, abs(d) <= arm {
+        } else if let r = run, (s.stamp.timestamp - r.at.timestamp > Self.stall && abs(d) <= arm)
+                    || (neutralSince.map { s.stamp.timestamp - max($0, pivots.first?.left.timestamp ?? $0) >= Self.restBreak } ?? false) {
             // nothing new for a while and back at neutral: whatever moved before was not the start of a sequence
             dir = 0; pivots = [here]; run = nil; rest = [here]
         } else if let r = run {
@@ -306,7 +315,12 @@ public struct SwingDetector: Sendable {
         let pars = seq.map(\.parallax)
         guard (pars.max() ?? 0) - (pars.min() ?? 0) >= perDegree * min(smallest, ExcursionDetector.parallaxCapDegrees) else { return nil }
         let peak = seq.max { abs($0.d) < abs($1.d) } ?? r
-        let action = DetectedAction(type: type, onset: onset, peak: peak.at, completion: s.stamp, amplitude: smallest)
+        // amplitude: the smallest swing between confirmed extrema; the last swing is still running (it completes the
+        // action as soon as it reaches the minimum), so it only counts when there is nothing else
+        var confirmed = Double.infinity
+        for k in 1..<(seq.count - 1) { confirmed = min(confirmed, abs(seq[k].d - seq[k - 1].d)) }
+        let amplitude = confirmed.isFinite ? confirmed : smallest
+        let action = DetectedAction(type: type, onset: onset, peak: peak.at, completion: s.stamp, amplitude: amplitude)
         reset()
         return action
     }
@@ -320,44 +334,110 @@ public struct SwingDetector: Sendable {
 
 // MARK: - Blink
 
-/// A blink: the eye aspect ratio dips well below the person's open-eye EAR and recovers within 60–500 ms,
-/// with the head steady (looking down also lowers the EAR, but slowly and with a pitch change).
+/// A blink: the eye aspect ratio dips well below the person's open-eye EAR and recovers, the dip lasting 60–500 ms,
+/// with the head steady over the blink's own span (looking down also lowers the EAR, but slowly and with a pitch
+/// change).
+///
+/// Frame-rate independent: the dip's duration is bracketed by timestamps, not counted in frames. It lasted at
+/// least from the first to the last dipped frame and at most from the last open frame before it to the first
+/// reopened frame after it; at 10–12 fps a whole blink can fall on one frame (lower bound 0, upper ≈ 170–200 ms).
+/// The open-eye reference is the median EAR of the recent open frames (tracks lighting, gaze and expression), and
+/// reopening is judged relative to the dip's own depth, not to a fixed fraction of the calibrated EAR.
 public struct BlinkDetector: Sendable {
-    /// A dip starts when the EAR falls below 85 % of the open EAR: dlib EAR jitter on a still open eye is ~3–5 %.
+    /// A dip starts when the EAR falls below 85 % of the open reference: dlib EAR jitter on a still open eye is
+    /// ~3–5 %.
     public static let dipStartRatio = 0.85
-    /// The dip must reach 70 % of the open EAR: a full blink reads 20–40 % at 30 fps, but at 10–15 fps the sampled
-    /// frame often catches the lid half-way; 70 % still excludes squints and speech (≥ 80 %).
+    /// The dip must reach 70 % of the open reference: a full blink reads 20–40 % at 30 fps, but at 10–15 fps the
+    /// sampled frame often catches the lid half-way; 70 % still excludes squints and speech (≥ 80 %).
     public static let closedRatio = 0.70
-    /// The dip must also be ≥ 4 noise sigmas deep, so noisy (low-light, glasses) landmarks need a deeper dip.
+    /// The dip must also be ≥ 4 noise sigmas deep (frame-to-frame jitter of the open-eye EAR, calibrated or over
+    /// the last 2 s, whichever is larger), so noisy (low-light, glasses, talking) landmarks need a deeper dip: a
+    /// single noisy frame is not a blink.
     public static let noiseMultiple = 4.0
-    /// The eye counts as reopened above 90 % of the open EAR (hysteresis above the 85 % start).
-    public static let recoverRatio = 0.90
-    /// Minimum dip duration 90 ms: one- and two-frame landmark glitches at 25–30 fps last 33–67 ms (seen on small
-    /// photo faces); real blinks on the fixture clips stay below 85 % of the open EAR for 130–470 ms.
-    public static let minDuration = 0.09
-    /// Maximum 500 ms: spontaneous and voluntary blinks last 100–400 ms; longer is a deliberate eye closure.
+    /// Reopened once the EAR has regained half the dip's depth (from its lowest value back towards the open
+    /// reference). A real talking-head blink read 0.27 → 0.11 → 0.24 over 160 ms (issue 14): the reopened frame is
+    /// at 89 % of the open EAR, 81 % of the calibrated one, but has regained 80 % of the depth; the old rule (90 % of
+    /// the calibrated EAR) missed it. On LivePortrait d10 at 12 fps (expressive talker, open EAR 0.34–0.45) the
+    /// first blink reads 0.42 → 0.27 → 0.24 → 0.29 → 0.33 before the eyes narrow again: 0.33 has regained 55 % of the
+    /// depth; 60 % missed it, 50 % finds it.
+    public static let recoverFraction = 0.5
+    /// Arming (and re-arming after an unclean dip) needs the eye open: ≥ 90 % of the open reference.
+    public static let openRatio = 0.90
+    /// The bracket's upper bound (last open frame → first reopened frame) must be ≥ 120 ms. One dipped frame at
+    /// 25–30 fps (or one frame duplicated at 30 fps) gives 67–100 ms: landmark glitches of one or two frames, seen
+    /// on small photo faces. Real blinks on the fixture clips stay below 85 % of the open EAR for 130–470 ms, and
+    /// one dipped frame at 10–15 fps brackets 133–200 ms.
+    public static let minSpan = 0.12
+    /// The bracket's lower bound (first → last dipped frame) must be ≤ 500 ms: spontaneous and voluntary blinks
+    /// last 100–400 ms; longer is a deliberate eye closure.
     public static let maxDuration = 0.5
-    /// Head steadiness during the dip: pitch ≤ 8° and yaw ≤ 10° of change, otherwise the dip is a gaze/head
-    /// movement artefact, not a blink.
-    public static let maxPitchChange = 8.0
-    public static let maxYawChange = 10.0
+    /// A gap of more than 0.5 s between frames (dropped frames, lost face) leaves nothing to bracket: re-arm.
+    public static let maxGap = 0.5
+    /// Head steadiness over the blink's own span (last open frame → each frame until reopened): pitch change
+    /// ≤ 12°, yaw change ≤ 15°. A talking head moves ≈ 15° peak to peak at 2–4 Hz, i.e. ≤ 10° within a 0.2 s
+    /// blink (synthetic talking overlay; fixture talking heads d10/d13 stay within ±6°); a look-down that lowers the
+    /// lids changes pitch by 15–30° in the same time.
+    public static let maxPitchChange = 12.0
+    public static let maxYawChange = 15.0
     /// The eye distance must stay within ±10 % of its pre-dip value: a blink moves only the lids, while a
     /// landmark-fit jump (the usual cause of false dips on small or blurred faces) shifts the whole eye region.
     public static let maxInterocularChange = 0.10
+    /// The open reference is the median EAR of the open frames of the last 2 s (≥ 3 of them, else the calibrated
+    /// value), kept within 75–125 % of the calibrated open EAR so that slowly closing eyes cannot drag it down.
+    public static let referenceWindow = 2.0
+    public static let referenceClamp = 0.75...1.25
 
     public let type = ChallengeType.blink
 
-    private enum State: Sendable {
-        case unarmed, open
-        case dip(start: FrameStamp, minRatio: Double, minAt: FrameStamp, yaw: Double, pitch: Double, iod: Double)
+    private struct Sample: Sendable {
+        var stamp: FrameStamp
+        var ear: Double
+        var yaw: Double
+        var pitch: Double
+        var iod: Double
     }
+    private struct Dip: Sendable {
+        var lastOpen: Sample
+        var first: FrameStamp
+        var last: FrameStamp
+        var minEAR: Double
+        var minAt: FrameStamp
+        var reference: Double
+    }
+    private enum State: Sendable { case unarmed, open, dip(Dip) }
     private var state: State = .unarmed
     private var insufficient: String? = nil
     private var lastRatio = 1.0
-    private var lastIOD = 0.0
+    private var lastSample: Sample? = nil
+    /// When a frame (possibly a repeated picture) was last seen: the gap rule's clock.
+    private var lastSeen: Double? = nil
+    /// Recent open-eye frames: the running reference and noise.
+    private var openFrames: [Sample] = []
 
     public init() {}
     public mutating func reset() { state = .unarmed }
+
+    /// A repeated picture arrived: time goes on, nothing was seen.
+    public mutating func repeated(at stamp: FrameStamp) {
+        lastSeen = stamp.timestamp
+        if case .unarmed = state, lastRatio >= Self.openRatio, lastSample != nil { state = .open }
+    }
+
+    /// The open-eye reference now: median of the recent open frames, clamped around the calibrated value.
+    private func reference(_ b: ActiveBaseline) -> Double {
+        guard openFrames.count >= 3 else { return b.openEAR }
+        let m = SignalSmoother.median(openFrames.map(\.ear))
+        return min(max(m, b.openEAR * Self.referenceClamp.lowerBound), b.openEAR * Self.referenceClamp.upperBound)
+    }
+    private func noise(_ b: ActiveBaseline) -> Double {
+        guard openFrames.count >= 5 else { return b.earNoise }
+        return max(b.earNoise, SignalSmoother.jitterSigma(openFrames.map(\.ear)))
+    }
+    private mutating func remember(open s: Sample) {
+        openFrames.append(s)
+        let t0 = s.stamp.timestamp - Self.referenceWindow
+        openFrames.removeAll { $0.stamp.timestamp < t0 }
+    }
 
     public mutating func update(_ s: FaceSignal, baseline b: ActiveBaseline) -> DetectedAction? {
         if b.openEAR < SignalLimits.minOpenEAR {
@@ -376,39 +456,56 @@ public struct BlinkDetector: Sendable {
             return nil
         }
         insufficient = nil
-        let r = s.ear / b.openEAR
+        let here = Sample(stamp: s.stamp, ear: s.ear, yaw: s.yaw, pitch: s.pitch, iod: s.interocular)
+        let previous = lastSample
+        lastSample = here
+        if let seen = lastSeen, s.stamp.timestamp - seen > Self.maxGap { state = .unarmed }
+        lastSeen = s.stamp.timestamp
+        let ref = reference(b)
+        let r = s.ear / ref
         lastRatio = r
-        let iodBefore = lastIOD > 0 ? lastIOD : s.interocular
-        lastIOD = s.interocular
         switch state {
         case .unarmed:
-            if r >= Self.recoverRatio { state = .open }
+            if r >= Self.openRatio { state = .open; remember(open: here) }
         case .open:
-            if r < Self.dipStartRatio && abs(s.interocular - iodBefore) <= Self.maxInterocularChange * iodBefore {
-                state = .dip(start: s.stamp, minRatio: r, minAt: s.stamp, yaw: s.yaw, pitch: s.pitch, iod: iodBefore)
+            let iodBefore = previous?.iod ?? s.interocular
+            if r < Self.dipStartRatio, let p = previous {
+                if abs(s.interocular - iodBefore) <= Self.maxInterocularChange * iodBefore {
+                    state = .dip(Dip(lastOpen: p, first: s.stamp, last: s.stamp, minEAR: s.ear, minAt: s.stamp, reference: ref))
+                } else {
+                    state = .unarmed          // the whole eye region jumped: a landmark-fit glitch
+                }
+            } else if r >= Self.dipStartRatio {
+                remember(open: here)
             }
-        case .dip(let start, var minRatio, var minAt, let yaw, let pitch, let iod):
-            if abs(s.pitch - pitch) > Self.maxPitchChange || abs(s.yaw - yaw) > Self.maxYawChange
-                || abs(s.interocular - iod) > Self.maxInterocularChange * iod {
+        case .dip(var d):
+            let o = d.lastOpen
+            if abs(s.pitch - o.pitch) > Self.maxPitchChange || abs(s.yaw - o.yaw) > Self.maxYawChange
+                || abs(s.interocular - o.iod) > Self.maxInterocularChange * o.iod {
                 state = .unarmed          // head moved: not a clean blink; wait for open eyes again
                 return nil
             }
-            if r < minRatio { minRatio = r; minAt = s.stamp }
-            let duration = s.stamp.timestamp - start.timestamp
-            if r >= Self.recoverRatio {
+            if s.ear < d.minEAR { d.minEAR = s.ear; d.minAt = s.stamp }
+            let reopenAt = d.minEAR + Self.recoverFraction * (d.reference - d.minEAR)
+            if s.ear >= reopenAt {
                 state = .open
+                if r >= Self.dipStartRatio { remember(open: here) }
+                let minRatio = d.minEAR / d.reference
                 let depth = 1 - minRatio
-                let deepEnough = minRatio <= Self.closedRatio && depth * b.openEAR >= Self.noiseMultiple * b.earNoise
-                if deepEnough && duration >= Self.minDuration && duration <= Self.maxDuration {
-                    return DetectedAction(type: .blink, onset: start, peak: minAt, completion: s.stamp, amplitude: depth)
+                let deepEnough = minRatio <= Self.closedRatio && depth * d.reference >= Self.noiseMultiple * noise(b)
+                let upper = s.stamp.timestamp - o.stamp.timestamp        // the blink lasted at most this …
+                let lower = d.last.timestamp - d.first.timestamp         // … and at least this
+                if deepEnough && upper >= Self.minSpan && lower <= Self.maxDuration {
+                    return DetectedAction(type: .blink, onset: d.first, peak: d.minAt, completion: s.stamp, amplitude: depth)
                 }
                 return nil
             }
-            if duration > Self.maxDuration {
+            if r < Self.dipStartRatio { d.last = s.stamp }
+            if d.last.timestamp - d.first.timestamp > Self.maxDuration {
                 state = .unarmed          // eyes held closed: an eye closure, not a blink
                 return nil
             }
-            state = .dip(start: start, minRatio: minRatio, minAt: minAt, yaw: yaw, pitch: pitch, iod: iod)
+            state = .dip(d)
         }
         return nil
     }
@@ -418,9 +515,11 @@ public struct BlinkDetector: Sendable {
         switch state {
         case .unarmed: return .waitingForNeutral
         case .open: return .ready
-        case .dip(_, let minRatio, _, _, _, _):
+        case .dip(let d):
+            let minRatio = d.minEAR / d.reference
             let depth = (1 - minRatio) / (1 - Self.closedRatio)
-            return minRatio <= Self.closedRatio ? .awaitingReturn(0.8 + 0.2 * min(1, max(0, (lastRatio - minRatio) / (Self.recoverRatio - minRatio))))
+            let reopen = minRatio + Self.recoverFraction * (1 - minRatio)
+            return minRatio <= Self.closedRatio ? .awaitingReturn(0.8 + 0.2 * min(1, max(0, (lastRatio - minRatio) / max(reopen - minRatio, 1e-6))))
                                                 : .inProgress(0.8 * min(1, max(0, depth)))
         }
     }

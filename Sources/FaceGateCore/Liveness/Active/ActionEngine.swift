@@ -21,6 +21,7 @@ public struct ActionEngine: Sendable {
         SwingDetector(type: .nod, parameters: SwingDetector.nod),
         SwingDetector(type: .shake, parameters: SwingDetector.shake),
     ]
+    private var previousRaw: FaceSignal? = nil
     /// The last smoothed signal (for UIs and annotation).
     public private(set) var last: FaceSignal? = nil
 
@@ -32,6 +33,22 @@ public struct ActionEngine: Sendable {
     }
 
     public mutating func step(_ raw: FaceSignal) -> [DetectedAction] {
+        // A repeated picture (a camera or browser delivering the same image again with a new timestamp, e.g. 24 or
+        // 25 fps resampled to 30) carries no new information, and its late timestamp is wrong for the picture: it
+        // would weigh twice in the pose median (pulling it towards the older value, so that a shake's extreme was
+        // lost at 12 fps) and stretch or shrink the blink's bracket. It does not enter the median or the blink; the
+        // other detectors see the unchanged signal at the new time (time goes on for their duration rules).
+        if let p = previousRaw, raw.isSamePicture(as: p) {
+            let s = smoother.advance(to: raw.stamp, latest: p)
+            last = s
+            blink.repeated(at: raw.stamp)
+            var out: [DetectedAction] = []
+            if let a = mouth.update(s, baseline: baseline) { out.append(a) }
+            for i in excursions.indices { if let a = excursions[i].update(s, baseline: baseline) { out.append(a) } }
+            for i in swings.indices { if let a = swings[i].update(s, baseline: baseline) { out.append(a) } }
+            return out
+        }
+        previousRaw = raw
         let s = smoother.push(raw)
         var raw = raw
         // Blink reads the raw EAR (a blink may be one frame at 10 fps) with the smoothed pose for its steadiness gate.
@@ -57,7 +74,7 @@ public struct ActionEngine: Sendable {
     }
 
     /// Forgets the smoothing history (after a gap without a face).
-    public mutating func resetSmoothing() { smoother.reset() }
+    public mutating func resetSmoothing() { smoother.reset(); previousRaw = nil }
 
     public func status(of type: ChallengeType) -> DetectorStatus {
         switch type {
@@ -67,6 +84,41 @@ public struct ActionEngine: Sendable {
         case .shake: return swings[1].status
         default: return excursions.first { $0.type == type }?.status ?? .ready
         }
+    }
+
+    /// An action counts as *deliberate* (and can therefore be a wrong action) at ≥ 1.5 × the smallest amplitude its
+    /// detector accepts for pitch actions (nod, look-up/down) and ≥ 1.25 × for the others (the detector's minimum,
+    /// or 5 σ of the person's calibrated noise when that is larger). Pitch gets the wider margin because talking
+    /// moves it: a talking person's pitch swings ≈ 15° between extremes (issue 14), which the nod detector (≥ 10°
+    /// swings) can read as a nod, but not as a 15°+ nod swing after smoothing (synthetic talking overlay, 12–30 fps).
+    /// Yaw, roll and the mouth barely move with speech (fixture talking heads: yaw and roll within a few degrees),
+    /// while prompted turns reach 25–45° (1.25 × 18° = 22.5°), tilts 20–30° (18.75°), shakes ±15–30° (15° swings).
+    public static let deliberatePitchFactor = 1.5
+    public static let deliberateFactor = 1.25
+
+    /// The amplitude from which a detected action of this type is deliberate; nil for blinks, which are never
+    /// deliberate (people blink spontaneously).
+    public func deliberateAmplitude(_ type: ChallengeType) -> Double? {
+        switch type {
+        case .blink:
+            return nil
+        case .openMouth:
+            return Self.deliberateFactor * max(MouthDetector.openDelta, MouthDetector.noiseMultiple * baseline.marNoise)
+        case .nod, .shake:
+            let p = type == .nod ? SwingDetector.nod : SwingDetector.shake
+            let k = p.axis == .pitch ? Self.deliberatePitchFactor : Self.deliberateFactor
+            return k * max(p.minSwing, ExcursionDetector.minAngleNoiseMultiple * baseline.noise(p.axis))
+        default:
+            guard let e = excursions.first(where: { $0.type == type }) else { return nil }
+            let k = e.axis == .pitch ? Self.deliberatePitchFactor : Self.deliberateFactor
+            return k * max(e.parameters.minAngle, ExcursionDetector.minAngleNoiseMultiple * baseline.noise(e.axis))
+        }
+    }
+
+    /// True when `a` is strong enough to be a deliberate action rather than incidental motion.
+    public func isDeliberate(_ a: DetectedAction) -> Bool {
+        guard let min = deliberateAmplitude(a.type) else { return false }
+        return a.amplitude >= min
     }
 
     /// "Near neutral" between challenges: within 10° of the calibrated pose on every axis. Wider than the

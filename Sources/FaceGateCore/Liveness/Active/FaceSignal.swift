@@ -40,6 +40,16 @@ public struct FaceSignal: Sendable, Hashable {
                   ear: face.ear.mean, mar: face.mar, interocular: face.interocular, yawParallax: p.yaw, pitchParallax: p.pitch)
     }
 
+    /// Landmark-derived values identical (to 1e-6 relative) to another frame's: the same picture delivered twice.
+    /// Two real camera frames never agree on all of them at once: dlib landmarks move by ≥ 0.01 px between any two
+    /// exposures of a live face (sensor noise), which changes the eye distance by far more than that.
+    public func isSamePicture(as o: FaceSignal) -> Bool {
+        func same(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-6 * max(1, abs(a), abs(b)) }
+        return same(interocular, o.interocular) && same(ear, o.ear) && same(mar, o.mar) && same(yaw, o.yaw)
+            && same(pitch, o.pitch) && same(roll, o.roll) && same(yawParallax, o.yawParallax)
+            && same(pitchParallax, o.pitchParallax)
+    }
+
     public func value(_ axis: PoseAxis) -> Double {
         switch axis {
         case .yaw: return yaw
@@ -115,10 +125,17 @@ public struct SignalSmoother: Sendable {
 
     public mutating func push(_ s: FaceSignal) -> FaceSignal {
         recent.append(s)
-        let t0 = s.stamp.timestamp - Self.window
+        return advance(to: s.stamp, latest: s)
+    }
+
+    /// The median at a later time without a new picture (a repeated one): the window moves on, the repeated
+    /// values do not weigh twice.
+    public mutating func advance(to stamp: FrameStamp, latest s: FaceSignal) -> FaceSignal {
+        let t0 = stamp.timestamp - Self.window
         recent.removeAll { $0.stamp.timestamp <= t0 }
-        if recent.count == 1 { return s }
         var out = s
+        out.stamp = stamp
+        if recent.count <= 1 { return out }
         out.yaw = Self.median(recent.map(\.yaw))
         out.pitch = Self.median(recent.map(\.pitch))
         out.roll = Self.median(recent.map(\.roll))
@@ -133,6 +150,16 @@ public struct SignalSmoother: Sendable {
         let s = v.sorted()
         let m = s.count / 2
         return s.count % 2 == 1 ? s[m] : (s[m - 1] + s[m]) / 2
+    }
+
+    /// Frame-to-frame noise of a sequence in time order: the robust sigma of successive differences over √2. Slow
+    /// changes (an expressive talker widening the eyes for a second) do not count, single-frame jitter does. On
+    /// LivePortrait d10 at 12 fps the open-eye EAR spans 0.34–0.45 with expressions (spread sigma 0.039, so that a
+    /// 0.42 → 0.24 blink was not "4 sigma deep"), while its frame-to-frame noise is about half that.
+    public static func jitterSigma(_ v: [Double]) -> Double {
+        guard v.count >= 3 else { return 0 }
+        let d = zip(v.dropFirst(), v).map { $0 - $1 }
+        return 1.4826 * median(d.map(abs)) / 2.0.squareRoot()
     }
 
     /// Robust standard deviation (1.4826 × median absolute deviation).
@@ -212,6 +239,18 @@ public struct BaselineCalibrator: Sendable {
     /// pose estimate built on it) degrades, and a turn away from neutral may leave the detector's range.
     public static let maxNeutralYaw = 35.0
     public static let maxNeutralPitch = 25.0
+    /// Robust stillness: the spread is measured after dropping the frames farthest from the median, one in five
+    /// (at least one): a blink moves dlib's pose estimate by a few degrees on its 1–3 frames, and one landmark
+    /// glitch must not restart the window. A real movement spans most of the window and is still seen.
+    public static let outlierShare = 5
+
+    /// Max − min of the values after dropping the `k` farthest from their median.
+    public static func robustSpread(_ v: [Double], dropping k: Int) -> Double {
+        guard v.count > k + 1 else { return 0 }
+        let m = SignalSmoother.median(v)
+        let kept = v.sorted { abs($0 - m) < abs($1 - m) }.prefix(v.count - k)
+        return (kept.max() ?? 0) - (kept.min() ?? 0)
+    }
 
     private var samples: [FaceSignal] = []
     /// Why the last frames did not calibrate, for a UI hint.
@@ -242,18 +281,24 @@ public struct BaselineCalibrator: Sendable {
             hint = "hold still"
             return nil
         }
-        func spread(_ v: [Double]) -> Double { (v.max() ?? 0) - (v.min() ?? 0) }
         let yaws = samples.map(\.yaw), pitches = samples.map(\.pitch), rolls = samples.map(\.roll)
-        guard spread(yaws) <= Self.maxPoseSpread, spread(pitches) <= Self.maxPoseSpread, spread(rolls) <= Self.maxPoseSpread else {
+        let outliers = max(1, samples.count / Self.outlierShare)
+        guard Self.robustSpread(yaws, dropping: outliers) <= Self.maxPoseSpread,
+              Self.robustSpread(pitches, dropping: outliers) <= Self.maxPoseSpread,
+              Self.robustSpread(rolls, dropping: outliers) <= Self.maxPoseSpread else {
             samples.removeFirst()
             hint = "hold still"
             return nil
         }
+        // Open-eye EAR and its noise from the open frames only: a blink inside the window (2–4 frames at 30 fps)
+        // must neither lower the reference nor inflate the noise that later dips are judged against.
         let ears = samples.map(\.ear), mars = samples.map(\.mar)
+        let upperQuartile = ears.sorted()[(ears.count * 3) / 4]
+        let openEars = ears.filter { $0 >= BlinkDetector.dipStartRatio * upperQuartile }   // in time order
         hint = nil
         var b = ActiveBaseline(
             yaw: SignalSmoother.median(yaws), pitch: SignalSmoother.median(pitches), roll: SignalSmoother.median(rolls),
-            openEAR: SignalSmoother.median(ears), earNoise: SignalSmoother.robustSigma(ears),
+            openEAR: SignalSmoother.median(openEars), earNoise: SignalSmoother.jitterSigma(openEars),
             mar: SignalSmoother.median(mars), marNoise: SignalSmoother.robustSigma(mars),
             yawNoise: SignalSmoother.robustSigma(yaws), pitchNoise: SignalSmoother.robustSigma(pitches),
             rollNoise: SignalSmoother.robustSigma(rolls),

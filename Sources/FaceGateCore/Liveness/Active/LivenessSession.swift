@@ -222,8 +222,9 @@ public struct LivenessSession: Sendable {
             let st = e.status(of: asked)
             if case .insufficientSignal(let why) = st { insufficientFrames += 1; lastInsufficient = why }
             if neutralSeen && (st == .ready || st.progress > 0) { sawReady = true }
-            // contradictions first (stricter), then the asked action
-            if let wrong = actions.first(where: { asked.conflicts.contains($0.type) }) {
+            // contradictions first (stricter), then the asked action. Only a deliberate different action is a
+            // contradiction; the incidental motion of talking or blinking is recorded as another action.
+            if let wrong = actions.first(where: { asked.conflicts.contains($0.type) && e.isDeliberate($0) }) {
                 outcomes[i].status = .failed
                 fail(.wrongAction(expected: asked, performed: wrong.type), events: &events)
                 return update(events)

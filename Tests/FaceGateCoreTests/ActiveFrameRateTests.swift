@@ -1,0 +1,299 @@
+import FaceGateCore
+import Foundation
+import Testing
+
+/// How frames reach the session: the delivery conditions issue 14 asks the detectors to tolerate.
+enum SynthDelivery: String, CaseIterable, CustomStringConvertible {
+    /// 1.5° pose noise, 0.5 px landmark noise, 8 % detector misses, 4 ms timestamp noise.
+    case noisy
+    /// The picture changes at 80 % of the frame rate only (24 → 30 fps): every 5th frame repeats the previous
+    /// picture with a new timestamp.
+    case duplicated
+    /// Every 4th frame arrives twice with the same timestamp.
+    case repeated
+    /// Every 3rd frame never arrives.
+    case dropEvery3
+    /// 20 % of the frames, at random, never arrive.
+    case drop20
+    /// Timestamps off by up to ±20 ms (uniform), as browsers deliver them.
+    case jitter20
+    /// The person talks all the while: pitch swings of 8° peak to peak at 2–4 Hz, yaw ±2°, roll ±1°, syllables.
+    /// 8°: the median per-second pitch range of the fixture talking heads (LivePortrait d10 4–11°, d13 2–5°,
+    /// d14 5–18°, raw dlib pose at native rate); `ActiveFrameRateTests` also checks 16° (the expressive child d11
+    /// reaches 12–22°) against false and wrong actions.
+    case talking
+    /// Everything a browser at its own rate delivers at once: ±20 ms jitter, 20 % dropped frames, duplicates, talking.
+    case browser
+
+    var description: String { rawValue }
+
+    func stream(fps: Double, seed: UInt64) -> SynthStream {
+        var s = SynthStream.noisy(fps: fps, seed: seed)
+        switch self {
+        case .noisy: break
+        case .duplicated: s.sourceFPS = fps * 0.8
+        case .repeated: s.repeatEvery = 4
+        case .dropEvery3: s.dropEvery = 3
+        case .drop20: s.dropFraction = 0.2
+        case .jitter20: s.jitterMax = 0.02
+        case .talking: s.talkingPitch = 8; s.talkingYaw = 4; s.talkingMouth = true
+        case .browser:
+            s.jitterMax = 0.02; s.dropFraction = 0.2; s.sourceFPS = fps * 0.8
+            s.talkingPitch = 8; s.talkingYaw = 4; s.talkingMouth = true
+        }
+        return s
+    }
+}
+
+/// One single-challenge session with a cooperative synthetic person; true when it passed.
+func synthSessionPasses(_ c: ChallengeType, fps: Double, delivery: SynthDelivery, seed: UInt64,
+                        reaction: Double = 0.6, retryAfter: Double? = nil) -> (Bool, String?) {
+    var session = LivenessSession(plan: try! ChallengePlan(explicit: [c]))
+    var stream = delivery.stream(fps: fps, seed: seed)
+    let r = SynthActor(reaction: reaction, retryAfter: retryAfter).run(&session, stream: &stream, seconds: 12)
+    return (r.live, r.reason)
+}
+
+@Suite struct ActiveFrameRateTests {
+    static let rates: [Double] = [10, 12, 15, 24, 25, 30, 60]
+
+    /// Every challenge passes at every rate under every delivery condition (3 seeds each). The person repeats an
+    /// action that was not accepted once, 2 s after the first attempt (the prompt is still there); at 10–15 fps a
+    /// quick nod or shake (0.9–1.05 s) is sometimes sampled too coarsely the first time (`singleAttemptTable`).
+    @Test(arguments: rates)
+    func everyChallengePassesAtEveryRate(fps: Double) {
+        var failures: [String] = []
+        for c in ChallengeType.allCases {
+            for d in SynthDelivery.allCases {
+                for seed in UInt64(0)..<3 {
+                    let (ok, why) = synthSessionPasses(c, fps: fps, delivery: d, seed: 500 + seed * 31 + UInt64(fps), retryAfter: 2)
+                    if !ok { failures.append("\(c)/\(d)/seed \(seed): \(why ?? "")") }
+                }
+            }
+        }
+        let total = ChallengeType.allCases.count * SynthDelivery.allCases.count * 3
+        // ≥ 97 % (the issue's genuine pass-rate target) at every rate
+        #expect(failures.count * 100 <= 3 * total, "\(fps) fps: \(failures.count) of \(total) sessions failed:\n\(failures.joined(separator: "\n"))")
+        for c in ChallengeType.allCases where c != .nod && c != .shake && c != .lookUp && c != .lookDown {
+            // the single-axis actions and the eyes/mouth never need more than the one repeat
+            #expect(!failures.contains { $0.hasPrefix("\(c)/") }, "\(c) at \(fps) fps: \(failures.filter { $0.hasPrefix("\(c)/") })")
+        }
+    }
+
+    /// Single-attempt pass rates per challenge × frame rate under browser delivery (jitter, drops, duplicates,
+    /// talking), 20 seeds each: printed for docs/active-liveness.md. Each must be ≥ 60 %: a detector that breaks at a
+    /// rate (as the blink did at 12 fps) falls far below; quick nods and shakes under talking motion are the weakest
+    /// (see the table in the docs).
+    @Test func singleAttemptTable() {
+        let rates: [Double] = [10, 12, 15, 25, 30, 60]
+        var lines = ["| challenge | " + rates.map { "\(Int($0)) fps" }.joined(separator: " | ") + " |",
+                     "|---|" + rates.map { _ in "---|" }.joined()]
+        for c in ChallengeType.allCases {
+            var cells: [String] = []
+            for fps in rates {
+                var ok = 0
+                for seed in UInt64(0)..<20 where synthSessionPasses(c, fps: fps, delivery: .browser, seed: 7000 + seed * 13 + UInt64(fps)).0 { ok += 1 }
+                cells.append("\(ok * 5) %")
+                #expect(ok >= 12, "\(c) at \(fps) fps: \(ok)/20 single attempts passed")
+            }
+            lines.append("| \(c) | " + cells.joined(separator: " | ") + " |")
+        }
+        print(lines.joined(separator: "\n"))
+    }
+
+    /// Noise, talking and everything a browser delivers produce no action at all, at every rate; strong talking
+    /// (16° pitch swings) produces no deliberate action (at most a small nod, below the wrong-action strength).
+    @Test(arguments: rates)
+    func noiseAndTalkingPerformNothing(fps: Double) {
+        func show(_ a: [DetectedAction]) -> String {
+            a.map { "\($0.type)@\(String(format: "%.2f", $0.onset.timestamp)) amp \(String(format: "%.2f", $0.amplitude))" }.joined(separator: ", ")
+        }
+        for d in [SynthDelivery.noisy, .talking, .browser] {
+            for seed in UInt64(0)..<2 {
+                var s = d.stream(fps: fps, seed: 77 + seed)
+                s.poseNoise = 2.0; s.landmarkNoise = 0.7
+                let got = activeEngineActions(&s, seconds: 20)
+                #expect(got.isEmpty, "\(d) at \(fps) fps produced \(show(got))")
+                var loud = d.stream(fps: fps, seed: 177 + seed)
+                loud.talkingPitch = 16; loud.talkingYaw = 4; loud.talkingMouth = true
+                var engine: ActionEngine? = nil
+                let strong = activeEngineActions(&loud, seconds: 20, engine: &engine)
+                let deliberate = strong.filter { engine?.isDeliberate($0) ?? true }
+                #expect(deliberate.isEmpty && strong.allSatisfy { $0.type == .nod },
+                        "16° talking (\(d)) at \(fps) fps produced \(show(strong))")
+            }
+        }
+    }
+
+    /// A blink that falls on a single frame at 10–12 fps is a blink when its dip and recovery are clear.
+    @Test(arguments: [10.0, 12.0])
+    func aOneFrameBlinkAtLowRatesIsABlink(fps: Double) {
+        var hits = 0
+        for k in 0..<6 {
+            var s = SynthStream.noisy(fps: fps, seed: 40 + UInt64(k))
+            s.dropRate = 0
+            // a quick 120 ms blink: fully closed for ~40 ms, so at most one frame sees it dipped below 70 %
+            let start = 2.0 + Double(k) / (6 * fps)
+            s.motions.append(SynthMotion(channel: .eye, keys: [(0, 0), (0.04, 1), (0.08, 1), (0.12, 0)], start: start))
+            var dipped = 0
+            for i in 0..<Int(4 * fps) {
+                let t = s.time(ofFrame: i)
+                if t > start && t < start + 0.12, s.state(at: t).eye >= 0.34 { dipped += 1 }
+            }
+            let got = activeEngineActions(&s, seconds: 4).filter { $0.type == .blink }
+            #expect(dipped <= 1)
+            if dipped == 1 {
+                hits += 1
+                #expect(got.count == 1, "\(fps) fps, phase \(k): a clear one-frame blink was missed")
+            }
+        }
+        #expect(hits >= 2, "the generator must produce one-frame blinks")
+    }
+
+    /// The talking-head blink of issue 14: EAR 0.27 → 0.11 → 0.24 over 160 ms at 12 fps, head steady. The eyes were
+    /// calibrated wider (0.30) than they rest while talking (0.26–0.27), so the old rule (reopened at 90 % of the
+    /// calibrated EAR, 0.27) never saw them reopen.
+    @Test func aBlinkThatReopensBelowNinetyPercentIsABlink() {
+        let fps = 12.0
+        var cal = BaselineCalibrator()
+        var engine: ActionEngine? = nil
+        var seen: [DetectedAction] = []
+        var ears = [Double](repeating: 0.0, count: 60)
+        for i in ears.indices { ears[i] = i < 12 ? [0.30, 0.31, 0.29][i % 3] : [0.26, 0.255, 0.265][i % 3] }
+        ears[40] = 0.27; ears[41] = 0.11; ears[42] = 0.24
+        for (i, ear) in ears.enumerated() {
+            let s = FaceSignal(stamp: FrameStamp(index: i, timestamp: Double(i) / fps), yaw: 3, pitch: -2, roll: 1,
+                               ear: ear, mar: 0.05, interocular: 60)
+            if var e = engine { seen += e.step(s); engine = e } else if let b = cal.add(s) { engine = ActionEngine(baseline: b) }
+        }
+        #expect(seen.map(\.type) == [.blink])
+    }
+
+    /// A single noisy frame is not a blink: a shallow dip, a dip with a landmark jump, a one-frame dip at 30 fps.
+    @Test func aSingleNoisyFrameIsNotABlink() {
+        func run(fps: Double, _ edit: (Int, inout FaceSignal) -> Void) -> [ChallengeType] {
+            var cal = BaselineCalibrator()
+            var engine: ActionEngine? = nil
+            var seen: [DetectedAction] = []
+            for i in 0..<Int(4 * fps) {
+                var s = FaceSignal(stamp: FrameStamp(index: i, timestamp: Double(i) / fps), yaw: 3, pitch: -2, roll: 1,
+                                   ear: [0.30, 0.29, 0.31, 0.30][i % 4], mar: 0.05, interocular: 60)
+                edit(i, &s)
+                if var e = engine { seen += e.step(s); engine = e } else if let b = cal.add(s) { engine = ActionEngine(baseline: b) }
+            }
+            return seen.map(\.type)
+        }
+        let at = 2.0
+        // a clear one-frame dip at 12 fps is a blink (the control) …
+        #expect(run(fps: 12) { i, s in if i == Int(at * 12) { s.ear = 0.12 } } == [.blink])
+        // … but not when the whole eye region jumped with it (landmark-fit glitch: eye distance +15 %)
+        #expect(run(fps: 12) { i, s in if i == Int(at * 12) { s.ear = 0.12; s.interocular = 69 } }.isEmpty)
+        // … nor when it is shallow (80 % of the open EAR: squint, speech)
+        #expect(run(fps: 12) { i, s in if i == Int(at * 12) { s.ear = 0.24 } }.isEmpty)
+        // a one-frame dip at 30 fps (and the same frame repeated) lasted ≤ 67–100 ms: a glitch
+        #expect(run(fps: 30) { i, s in if i == Int(at * 30) { s.ear = 0.10 } }.isEmpty)
+        #expect(run(fps: 30) { i, s in if i == Int(at * 30) || i == Int(at * 30) + 1 { s.ear = 0.10 } }.isEmpty)
+    }
+
+    /// Calibration survives a blink and a small glance inside its window: it completes on time, and neither the
+    /// open-eye EAR nor its noise nor the neutral pose is corrupted.
+    @Test(arguments: [12.0, 30.0])
+    func calibrationSurvivesABlinkAndAGlance(fps: Double) throws {
+        var clean = SynthStream.noisy(fps: fps, seed: 3)
+        clean.dropRate = 0
+        var disturbed = clean
+        disturbed.add(.blink, at: 0.2)
+        disturbed.motions.append(SynthMotion(channel: .pitch, keys: [(0, 0), (0.05, -12), (0.1, -12), (0.15, 0)], start: 0.45))
+        func calibrate(_ s: inout SynthStream) -> ActiveBaseline? {
+            var cal = BaselineCalibrator()
+            for i in 0..<Int(3 * fps) {
+                let f = s.frame(i)
+                if let face = f.primary, let b = cal.add(FaceSignal(face: face, stamp: FrameStamp(index: i, timestamp: f.timestamp))) { return b }
+            }
+            return nil
+        }
+        let a = try #require(calibrate(&clean))
+        let b = try #require(calibrate(&disturbed))
+        #expect(b.frame.timestamp <= a.frame.timestamp + 0.01, "calibration restarted: \(a.frame.timestamp) → \(b.frame.timestamp)")
+        #expect(abs(b.openEAR - a.openEAR) < 0.03 * a.openEAR)
+        #expect(b.earNoise < 2 * max(a.earNoise, 0.005))
+        #expect(abs(b.pitch - a.pitch) < 1.5)
+    }
+
+    /// Talking with ≈ 15° pitch swings while blinking is not a wrong action ("asked for 'blink' but saw 'nod'").
+    @Test(arguments: [12.0, 30.0])
+    func talkingWhileBlinkingIsNotAWrongAction(fps: Double) {
+        for seed in UInt64(0)..<4 {
+            var session = LivenessSession(plan: try! ChallengePlan(explicit: [.blink]))
+            var stream = SynthDelivery.talking.stream(fps: fps, seed: 900 + seed)
+            stream.talkingPitch = 16
+            let r = SynthActor(reaction: 1.2).run(&session, stream: &stream, seconds: 10)
+            #expect(r.live, "\(fps) fps seed \(seed): \(r.reason ?? "")")
+        }
+    }
+
+    /// … while a deliberate, completed different action still is.
+    @Test func deliberateActionsAreStillWrongActions() {
+        let pairs: [(ChallengeType, ChallengeType)] = [(.blink, .nod), (.blink, .turnLeft), (.blink, .lookDown),
+                                                       (.openMouth, .tiltLeft), (.turnLeft, .turnRight), (.lookUp, .lookDown),
+                                                       (.nod, .shake), (.shake, .nod), (.tiltRight, .tiltLeft)]
+        for fps in [12.0, 30.0] {
+            for (asked, done) in pairs {
+                var session = LivenessSession(plan: try! ChallengePlan(explicit: [asked]))
+                var stream = SynthStream.noisy(fps: fps, seed: 14)
+                // prompted, deliberate amplitudes: a 20° nod, 25° looks (the defaults elsewhere)
+                let amplitude: Double? = done == .nod ? 20 : (done == .lookUp || done == .lookDown ? 25 : nil)
+                let r = SynthActor(respond: { _ in done }, amplitude: amplitude).run(&session, stream: &stream)
+                guard case .wrongAction(asked, _) = r.failure else {
+                    Issue.record("\(asked) asked, \(done) done at \(fps) fps: \(r.reason ?? "live")"); continue
+                }
+            }
+        }
+    }
+
+    /// A recording that loops through all ten actions must fail random plans of 3. It can pass only a plan whose
+    /// steps it performs in order before anything contradicting (the replay odds: 1/810 for one exact sequence;
+    /// more with the ambiguous pair nod/look-down and the actions that contradict nothing, such as a tilt while a
+    /// turn is asked): at most 1 % of 200 seeded plans may pass (measured 2; the rules before issue 14: 3).
+    @Test func aLoopOfAllTenActionsFailsRandomPlans() throws {
+        var passes = 0, challengesPassed = 0
+        var passed: [String] = []
+        var reasons: [String: Int] = [:]
+        for seed in UInt64(0)..<200 {
+            let plan = try ChallengePlan(seed: seed, count: 3)
+            var session = LivenessSession(plan: plan)
+            var stream = SynthStream.noisy(fps: [12.0, 15, 30][Int(seed % 3)], seed: seed + 3000)
+            // the loop: every action in turn (one fixed order, as in a recorded clip), 0.5 s apart, entered at a
+            // random point
+            var rng = Xoshiro256StarStar(seed: seed + 99)
+            let k = rng.uniform(below: 10)
+            let order = Array(ChallengeType.allCases[k...] + ChallengeType.allCases[..<k])
+            var t = 1.0 + Double(rng.uniform(below: 1000)) / 1000
+            while t < 40 {
+                for c in order {
+                    stream.add(c, at: t)
+                    t += [.blink: 0.3, .openMouth: 1.0, .nod: 0.9, .shake: 1.05][c, default: 1.2] + 0.5
+                }
+            }
+            var others: [String] = []
+            var i = 0
+            while session.result == nil, stream.time(ofFrame: i) <= 40 {
+                for f in stream.deliver(i) where session.result == nil {
+                    for case .otherAction(let a) in session.process(f).events {
+                        others.append("\(a.type)@\(String(format: "%.2f", a.onset.timestamp)) amp \(String(format: "%.2f", a.amplitude))")
+                    }
+                }
+                i += 1
+            }
+            let r = session.endOfInput()
+            if r.live {
+                passes += 1
+                passed.append("seed \(seed): plan \(plan.challenges) on loop \(order): prompts \(r.challenges.map { String(format: "%.2f", $0.promptAt?.timestamp ?? -1) }), latencies \(r.challenges.map { $0.latency.map { String(format: "%.2f", $0) } ?? "-" }), other actions \(others)")
+            }
+            challengesPassed += r.challenges.filter(\.passed).count
+            reasons[r.failure?.code ?? "live", default: 0] += 1
+        }
+        #expect(passes <= 2, "the all-actions loop passed \(passes) of 200 random plans:\n\(passed.joined(separator: "\n"))")
+        print("all-actions loop: \(passes)/200 plans passed, \(challengesPassed)/600 challenges passed; failures \(reasons.sorted { $0.key < $1.key })")
+    }
+}
