@@ -47,3 +47,78 @@ struct LivenessManifestTests {
         }
     }
 }
+
+/// The real session on fixture clips resampled with ffmpeg: fails when a detector regresses at the browser's rates.
+@Suite(.serialized) struct EvaluateLivenessMediaTests {
+    static var ready: Bool {
+        TestPaths.hasFixtures && TestPaths.hasModels && FileManager.default.isExecutableFile(atPath: "/usr/bin/ffmpeg")
+    }
+
+    /// Three clips cut short around clear blinks (read by hand, Tests/Fixtures/liveness-manifest.tsv), and a still
+    /// photo held for 6 s (made with ffmpeg). The blinks last 100–170 ms: 1–2 frames at 12 fps.
+    static func manifest(_ dir: String, duplicatedOnly: Bool = false) throws -> String {
+        let fx = TestPaths.fixtures.path
+        let d = fx + "/motion/KwaiVGI__LivePortrait/assets/examples/driving"
+        let photo = dir + "/photo.mp4"
+        try ffmpeg(["-loop", "1", "-i", fx + "/identities/ageitgey__face_recognition/examples/knn_examples/train/obama/obama.jpg",
+                    "-t", "6", "-r", "12", "-vf", "scale=480:-2", "-pix_fmt", "yuv420p", photo])
+        var text = "\(fx)/motion/repeating__Blink-Detector/video.mp4\tbona-fide\tblink@1.63,blink@3.40,blink@4.62\tend=5.5\n"
+        if !duplicatedOnly {
+            text += """
+            \(d)/d13.mp4\tbona-fide\tblink@1.37,blink@2.57,blink@3.37\tend=4.2
+            \(d)/d10.mp4\tbona-fide\tblink@1.33\tstart=6 end=8.8
+            \(photo)\tphoto\tblink
+
+            """
+        }
+        let path = dir + "/manifest.tsv"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func evaluate(variant: FrameVariant, duplicatedOnly: Bool = false) throws -> LivenessEvaluation {
+        let dir = TestPaths.tempDir("fg-evaluate-liveness")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let m = try LivenessManifest.read(try Self.manifest(dir, duplicatedOnly: duplicatedOnly))
+        var o = LivenessEvaluationOptions()
+        o.rates = [12]
+        o.variants = [variant]
+        return try EnginePool.shared.with { engine in try LivenessEvaluator(engine: engine, options: o).run(m) }
+    }
+
+    func expectAllBlinksPass(_ ev: LivenessEvaluation, variant: FrameVariant, trials: Int) throws {
+        let c = try #require(ev.cell("blink", rate: "12", variant: variant.rawValue))
+        #expect(c.genuineTrials == trials)
+        let failed = ev.trials.filter { $0.isBonaFide && !$0.passed }.map { "\($0.clip)@\($0.eventAt ?? -1): \($0.failure ?? "")" }
+        #expect(c.genuinePassRate == 1.0, "blink at 12 fps (\(variant.rawValue)): \(c.genuinePassed)/\(c.genuineTrials) — \(failed)")
+        #expect(c.attackPassed == 0, "a still photo passed blink at 12 fps")
+        for t in ev.trials where t.passed {
+            #expect((t.latencyMs ?? 0) >= Int(LivenessConfiguration.defaultMinReactionTime * 1000), "\(t.clip)")
+        }
+    }
+
+    /// The browser's low end: every clear blink passes at 12 fps, a still photo never does.
+    @Test(.enabled(if: ready, "needs ../shared/fixtures, models and ffmpeg"))
+    func clearBlinksPassAt12Fps() throws {
+        try expectAllBlinksPass(try evaluate(variant: .plain), variant: .plain, trials: 7)
+    }
+
+    /// 12 fps content delivered at 30 fps by repeating frames (a camera or browser that duplicates).
+    @Test(.enabled(if: ready, "needs ../shared/fixtures, models and ffmpeg"))
+    func clearBlinksPassAt12FpsDuplicatedTo30() throws {
+        try expectAllBlinksPass(try evaluate(variant: .duplicated, duplicatedOnly: true), variant: .duplicated, trials: 3)
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: TestPaths.cli), "needs the built facegate binary"))
+    func badManifestIsOneLineAndExit2() throws {
+        let dir = TestPaths.tempDir("fg-evaluate-liveness")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "clip.mp4\tbona-fide\twave@1.0\n".write(toFile: dir + "/m.tsv", atomically: true, encoding: .utf8)
+        let r = try runCLI(["evaluate-liveness", "--manifest", dir + "/m.tsv"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("line 1") && r.stderr.contains("wave"), "\(r.stderr)")
+        #expect(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count == 1, "\(r.stderr)")
+        let missing = try runCLI(["evaluate-liveness", "--manifest", dir + "/none.tsv"])
+        #expect(missing.status == 2)
+    }
+}

@@ -104,7 +104,7 @@ public struct LivenessEvaluation: Sendable, Codable {
     public var rates: [String]
     public var variants: [String]
     public var promptLead: Double
-    /// Rows that ran no session (`none`), by name.
+    /// Rows that ran no session (`none`) and events too close to the previous one, by clip name.
     public var skipped: [String]
 
     public static func rateName(_ r: Double?) -> String { r.map { String(format: "%g", $0) } ?? "native" }
@@ -209,6 +209,9 @@ public final class LivenessEvaluator {
     /// The prompt must appear ≥ 0.35 s before the hand-read onset: the 150 ms reaction floor plus ~0.2 s for the
     /// error of reading an onset by hand; a later prompt restarts the session earlier.
     public static let minPromptLead = 0.35
+    /// Events less than 0.75 s after the previous one are not run: with the prompt 0.5 s before the event, the
+    /// previous action would fall just before or after the prompt and answer it (the two blinks 0.5 s apart on d14).
+    public static let minEventGap = 0.75
 
     public let engine: FaceEngine
     public let options: LivenessEvaluationOptions
@@ -252,6 +255,9 @@ public final class LivenessEvaluator {
                 for variant in options.variants {
                     let file = try resample(source, rate: rate, variant: variant)
                     let out = try evaluate(row, file: file, rate: rate, variant: variant)
+                    if rate == options.rates.first!, variant == options.variants.first!, out.closeEvents > 0 {
+                        skipped.append("\(row.name) (\(out.closeEvents) event(s) < \(Self.minEventGap) s after the previous one)")
+                    }
                     trials += out.trials
                     let key = "\(LivenessEvaluation.rateName(rate))/\(variant.rawValue)"
                     sessions += out.sessions.map { (key, PadSample(label: row.label, score: $0 ? 1 : 0, acceptedAsLive: $0, path: row.path)) }
@@ -339,7 +345,7 @@ public final class LivenessEvaluator {
 
     // MARK: sessions
 
-    struct RowOutcome { var trials: [LivenessTrial]; var sessions: [Bool] }
+    struct RowOutcome { var trials: [LivenessTrial]; var sessions: [Bool]; var closeEvents = 0 }
 
     func evaluate(_ row: LivenessManifest.Row, file: String, rate: Double?, variant: FrameVariant) throws -> RowOutcome {
         let seed = fnv1a("\(row.name)|\(rate ?? 0)")
@@ -356,7 +362,10 @@ public final class LivenessEvaluator {
             out.sessions.append(r.live)
             out.trials += Self.perChallenge(r, base: base, mode: "plan")
         case .events(let events):
-            for e in events {
+            for (k, e) in events.enumerated() {
+                // An event right after another cannot get its own prompt: the previous action would answer it
+                // (too soon after the prompt, or before it). Listed for completeness, not run.
+                if k > 0, e.time - events[k - 1].time < Self.minEventGap { out.closeEvents += 1; continue }
                 let r = try eventSession(e, file: file, variant: variant, seed: seed)
                 out.sessions.append(r.live)
                 var t = Self.perChallenge(r, base: base, mode: "event").first!
@@ -364,15 +373,18 @@ public final class LivenessEvaluator {
                 out.trials.append(t)
             }
         case .everyType:
+            let tracked = try track(file, variant: variant, seed: seed)
             for type in ChallengeType.allCases {
-                let r = try session(try ChallengePlan(explicit: [type]), file: file, variant: variant, seed: seed, from: 0)
+                let plan = try ChallengePlan(explicit: [type])
+                let r = try tracked.map { session(plan, tracked: $0) } ?? session(plan, file: file, variant: variant, seed: seed, from: 0)
                 out.sessions.append(r.live)
                 out.trials += Self.perChallenge(r, base: base, mode: "every")
             }
         case .random(let n, let k):
+            let tracked = try track(file, variant: variant, seed: seed)
             for s in 1...k {
                 let plan = try ChallengePlan(seed: UInt64(s), count: n, allowed: ChallengeType.allCases)
-                let r = try session(plan, file: file, variant: variant, seed: seed, from: 0)
+                let r = try tracked.map { session(plan, tracked: $0) } ?? session(plan, file: file, variant: variant, seed: seed, from: 0)
                 out.sessions.append(r.live)
                 var t = base
                 t.mode = "random"; t.plan = plan.challenges.map(\.rawValue); t.passed = r.live; t.live = r.live
@@ -405,6 +417,34 @@ public final class LivenessEvaluator {
             trials.append(t)
         }
         return trials
+    }
+
+    /// Frames and their tracking for rows that run many sessions over the same whole clip (`all`, `random:N:K`):
+    /// `FaceTracker` depends only on the frames, so every session sees exactly what a fresh tracker would give it,
+    /// tracked once. nil (track per session) when the decoded frames would exceed `maxCachedBytes`.
+    func track(_ file: String, variant: FrameVariant, seed: UInt64) throws -> [(FrameAnalysis, Image)]? {
+        let src = try open(file, variant: variant, seed: seed)
+        let tracker = FaceTracker(engine: engine)
+        var out: [(FrameAnalysis, Image)] = []
+        var bytes = 0
+        while let f = try src.next() {
+            bytes += f.image.width * f.image.height * 3
+            if bytes > Self.maxCachedBytes { return nil }
+            out.append((tracker.process(f), f.image))
+        }
+        return out
+    }
+
+    /// 600 MB of decoded frames: a rendered 8 s attack at 30 fps is ≈ 220 MB; longer or 1080p clips track per session.
+    public static let maxCachedBytes = 600 << 20
+
+    func session(_ plan: ChallengePlan, tracked: [(FrameAnalysis, Image)]) -> LivenessResult {
+        let runner = ActiveRunner(engine: engine, plan: plan, configuration: options.configuration, checkIdentity: options.checkIdentity)
+        for (a, image) in tracked {
+            runner.process(a, image: image)
+            if runner.session.isFinished { break }
+        }
+        return runner.result ?? runner.finish()
     }
 
     /// A session over the clip from `from` seconds on (frames before are not read into it).

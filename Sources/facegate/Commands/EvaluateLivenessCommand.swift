@@ -120,7 +120,7 @@ struct EvaluateLivenessCommand: AsyncParsableCommand {
             print(String(format: "  %-16@ BPCER %5.1f%% (%d bona fide)   APCER per species: %@", key as NSString, m.bpcer * 100, m.bonaFide,
                          (sp.isEmpty ? "no attacks" : sp) as NSString))
         }
-        if !ev.skipped.isEmpty { print("rows without actions (no session): \(ev.skipped.joined(separator: ", "))") }
+        if !ev.skipped.isEmpty { print("not run (no actions, or events too close together): \(ev.skipped.joined(separator: ", "))") }
         print(String(format: "event rows: each prompt %.2f s before the event's onset; plan rows: prompts as in `facegate liveness --video F --challenges`", ev.promptLead))
     }
 }
