@@ -50,6 +50,11 @@ public struct ServerConfiguration: Sendable {
     public var clockSlack: TimeInterval = 1.5
     /// Frames one session may have queued; more are skipped (answered `dropped`) so latency stays bounded.
     public var maxInFlightPerSession = 2
+    /// While a challenge is pending, frames are never skipped until this many are queued: 30 ≈ 2 s at 15 fps. A blink
+    /// is 2–4 frames at 15 fps, so skipping to keep latency low would lose exactly the frames the challenge needs;
+    /// the backlog is worked off at tracking speed (≈ 5 ms/frame release, measured in docs/server.md) well inside the
+    /// 5 s challenge window. Only calibration frames (and frames past this bound: an overloaded server) are skipped.
+    public var maxInFlightDuringChallenge = 30
     /// Streaming sessions per worker before new sessions are shed with 503. 12 sessions × 15 fps = 180 frames/s per
     /// worker, above what one core sustains (≈ 5 ms/frame ⇒ 200/s) only with headroom for embeddings.
     public var sessionsPerWorker = 12

@@ -27,10 +27,14 @@ enum Browser {
         guard p.terminationStatus == 0 else { throw FaceGateError.runtime("ffmpeg \(args) failed") }
     }
 
-    /// A live recording as the fake camera: the blink clip (~6 blinks in 14 s), 360x640 at 15 fps.
+    /// A live recording as the fake camera, at a webcam's 30 fps (the page picks its own rate from it): the first
+    /// 5.5 s of the blink clip, which Chromium loops. Read by hand (docs/active-liveness.md manifest): blinks at
+    /// 0.43, 1.63, 3.40 and 4.62 s, frontal and still throughout, so wherever the loop is when the prompt appears a
+    /// clear blink follows within ≈ 2 s (the clip's later part holds the eyes closed for seconds: not a camera
+    /// a blink test should loop).
     static func liveY4M(_ dir: String) throws -> String {
         let out = dir + "/live.y4m"
-        try ffmpeg(["-i", Paths.fixture(Paths.blinkVideo), "-vf", "scale=360:640,fps=15", "-pix_fmt", "yuv420p", out])
+        try ffmpeg(["-i", Paths.fixture(Paths.blinkVideo), "-t", "5.5", "-vf", "scale=360:640,fps=30", "-pix_fmt", "yuv420p", out])
         return out
     }
 
@@ -84,7 +88,10 @@ enum Browser {
         p.executableURL = URL(fileURLWithPath: executable!)
         p.arguments = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--mute-audio",
                        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                       "--use-file-for-fake-video-capture=\(camera)", "--remote-debugging-port=0", "--remote-allow-origins=*",
+                       "--use-file-for-fake-video-capture=\(camera)",
+                       // a headless page counts as hidden: keep its timers and rendering at full rate
+                       "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+                       "--disable-backgrounding-occluded-windows", "--remote-debugging-port=0", "--remote-allow-origins=*",
                        "--user-data-dir=\(profile)", "--window-size=420,860", url]
         let err = Pipe()
         p.standardError = err
@@ -108,8 +115,9 @@ enum Browser {
         throw FaceGateError.runtime("chromium did not start: \(text.suffix(500))")
     }
 
-    /// Opens the page on a session with a seeded plan and waits for the server's decision.
-    static func run(client: any TestClientProtocol, camera: String, plan: [String], name: String, duringShot: Bool = false) async throws -> String {
+    /// Opens the page on a session with a seeded plan and waits for the server's decision: the final status and
+    /// the session's JSON (reason, frames, challenges) for the failure message.
+    static func run(client: any TestClientProtocol, camera: String, plan: [String], name: String, duringShot: Bool = false) async throws -> (status: String, session: String) {
         let created = try await client.json(.post, "/v1/sessions", body: ["plan": plan])
         let id = try #require(created.json["id"] as? String)
         // The test client sends "Host: localhost" without a port: rebuild the page URL on the real port.
@@ -119,11 +127,12 @@ enum Browser {
         let b = try launch(url: page, camera: camera, profile: profile)
         defer { b.stop(); try? FileManager.default.removeItem(atPath: profile) }
         let dir = Paths.artifacts.path
-        var status = "created", shotTaken = false
+        var status = "created", shotTaken = false, last: [String: Any] = [:]
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             try await Task.sleep(for: .milliseconds(500))
-            status = try await client.json(.get, "/v1/sessions/\(id)").json["status"] as? String ?? "?"
+            last = try await client.json(.get, "/v1/sessions/\(id)").json
+            status = last["status"] as? String ?? "?"
             // A screenshot pauses the page's capture for a moment (a face gap): only during the run expected to fail.
             if status == "in_progress" && !shotTaken && (duringShot || ProcessInfo.processInfo.environment["FACEGATE_DEBUG_SHOTS"] != nil) {
                 try? await Task.sleep(for: .seconds(2))
@@ -134,30 +143,39 @@ enum Browser {
         }
         try? await Task.sleep(for: .milliseconds(700))   // let the page render the result
         do { try await b.screenshot(to: "\(dir)/\(name)-result.png") } catch { print("screenshot failed: \(error)") }
-        return status
+        let text = (try? JSONSerialization.data(withJSONObject: last, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return (status, text)
     }
 }
 
 @Suite("Browser", .serialized, .enabled(if: Browser.available, "needs chromium, ffmpeg, ../shared/fixtures and models"))
 struct BrowserTests {
-    @Test("headless Chromium: a live recording with a matching seeded plan passes; a still photo fails; screenshots kept")
+    /// Live runs per test run: 3 in CI (≈ 15 s each); FACEGATE_BROWSER_RUNS=10 for the 10-in-a-row check.
+    static let liveRuns = Int(ProcessInfo.processInfo.environment["FACEGATE_BROWSER_RUNS"] ?? "") ?? 3
+
+    @Test("headless Chromium: a live recording passes a blink session every time at the page's own rate; a still photo fails")
     func liveAndStill() async throws {
         let dir = Paths.tempDir("fgbrowser")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let live = try Browser.liveY4M(dir)
         let still = try Browser.stillY4M(dir)
-        // The clip blinks when it blinks (every ~2–3 s, not on cue): a 10 s challenge window makes sure one falls
-        // inside it wherever the looping fake camera happens to be when the prompt appears.
-        try await Harness.with(Harness.config { $0.workers = 2; $0.liveness.challengeTimeout = 10 }) { _, client in
-            let ok = try await Browser.run(client: client, camera: live, plan: ["blink"], name: "live-blink")
-            // Known intermittent: the fake camera loops the clip at its own pace and Chromium drops frames under
-            // load, so the clip's spontaneous blink does not always land in the challenge window (seen on a busy
-            // 2-core machine). Recorded as a known issue rather than hidden; the still photo below must always fail.
-            withKnownIssue("live blink clip through Chromium's fake camera is timing-sensitive", isIntermittent: true) {
-                #expect(ok == "succeeded")
+        // The default 5 s per challenge: the looping camera blinks at least twice in any 5 s window.
+        try await Harness.with(Harness.config { $0.workers = 2 }) { server, client in
+            func counter(_ name: String) -> Int {
+                let line = server.metrics.render().split(separator: "\n").first { $0.hasPrefix(name + " ") }
+                return line.flatMap { Int(Double($0.split(separator: " ").last ?? "") ?? 0) } ?? 0
             }
-            let bad = try await Browser.run(client: client, camera: still, plan: ["blink"], name: "still-photo", duringShot: true)
-            #expect(bad == "failed")
+            for i in 1...Self.liveRuns {
+                let ok = try await Browser.run(client: client, camera: live, plan: ["blink"], name: i == 1 ? "live-blink" : "live-blink-\(i)")
+                // What the server received: frames processed and skipped so far (a diagnosis line in the log).
+                print("browser live run \(i)/\(Self.liveRuns): \(ok.status); frames processed \(counter("facegate_frames_total")), skipped \(counter("facegate_frames_dropped_total")) (all runs so far)")
+                #expect(ok.status == "succeeded", "live run \(i) of \(Self.liveRuns): \(ok.session)")
+            }
+            // The still photo must fail because no blink came (timeout), not because of a face gap: a screenshot
+            // taken during the session pauses the page's capture, so none is taken on this run.
+            let bad = try await Browser.run(client: client, camera: still, plan: ["blink"], name: "still-photo")
+            #expect(bad.status == "failed", "still photo: \(bad.session)")
+            #expect(bad.session.contains("\"reason\":\"timeout\""), "still photo should time out waiting for a blink: \(bad.session)")
         }
         #expect(FileManager.default.fileExists(atPath: Paths.artifacts.path + "/live-blink-result.png"))
     }

@@ -55,6 +55,8 @@ actor LiveStream {
     private var firstServerNs: UInt64?
     private(set) var lastFrameNs: UInt64
     private var inFlight = 0
+    /// A challenge is being asked (as of the last processed frame): its frames are not skipped (see `check`).
+    private var challengePending = false
     private var recentArrivals: [UInt64] = []
     private var completed = 0
     private var processed = 0
@@ -138,7 +140,11 @@ actor LiveStream {
         }
         lastCaptureMs = t
         lastFrameNs = now
-        if inFlight >= cfg.maxInFlightPerSession { return .drop }
+        // Skip calibration frames first (calibration only takes a frame longer); a pending challenge keeps every
+        // frame up to a bounded backlog, because a skipped frame can be the blink.
+        if inFlight >= (challengePending ? max(cfg.maxInFlightDuringChallenge, cfg.maxInFlightPerSession) : cfg.maxInFlightPerSession) {
+            return .drop
+        }
         return .accept
     }
 
@@ -182,6 +188,7 @@ actor LiveStream {
             processed += 1
             lastJPEG = jpeg
             completed += step.passed.count
+            challengePending = step.prompt != nil
             if finished { break }
             let answer = StreamMessage.FrameAnswer(
                 t: t, guidance: step.guidance.rawValue, message: step.prompt == nil ? step.guidance.text : step.promptText ?? step.guidance.text,
