@@ -82,7 +82,9 @@ public struct ServerConfiguration: Sendable {
     public mutating func apply(_ c: FaceGateConfig) {
         host = c.server.host.isEmpty ? host : c.server.host
         port = c.server.port == 0 ? port : c.server.port
-        identityThreshold = c.identity.threshold > 0 ? c.identity.threshold : identityThreshold
+        // The identity threshold policy (config > FACEGATE_IDENTITY_THRESHOLD > default, range-checked; `facegate serve`
+        // refuses an out-of-range value before this).
+        if let t = try? ThresholdSettings(flag: nil, config: c) { identityThreshold = t.global.value }
         if c.liveness.challenges > 0 { challenges = c.liveness.challenges }
         let types = c.liveness.challengeTypes.compactMap(ChallengeType.init(rawValue:))
         if !types.isEmpty { challengeTypes = types }

@@ -136,8 +136,8 @@ extension Gallery {
         if e.mode != .append && e.templates.isEmpty {
             throw GalleryError.invalidTemplate("no templates given for '\(e.name)'")
         }
-        if let t = e.threshold, !(t > 0 && t.isFinite) {
-            throw GalleryError.invalidTemplate("threshold must be a positive number, got \(t)")
+        if let t = e.threshold, !(t.isFinite && IdentityThreshold.allowedRange.contains(t)) {
+            throw GalleryError.invalidTemplate("threshold must lie in \(IdentityThreshold.allowedRange), got \(t)")
         }
     }
 }

@@ -20,6 +20,9 @@ public struct AuthenticationResult: Sendable, Codable {
     public var decidedBy: [String]?
     /// The passive verdict when passive cues ran (server-side/CLI only; the cues are left out of the JSON).
     public var passive: PassiveVerdict?
+    /// The match threshold applied to the decided (or nearest/claimed) user, and where it came from.
+    public var threshold: Double?
+    public var thresholdSource: ThresholdSource?
 
     public init(authorized: Bool, user: String?, live: Bool, distance: Double?, reason: String, identityFrames: Int,
                 liveness: LivenessResult?, livenessMode: LivenessMode? = nil, decidedBy: [String]? = nil, passive: PassiveVerdict? = nil) {
@@ -40,6 +43,7 @@ public struct AuthenticationResult: Sendable, Codable {
     enum CodingKeys: String, CodingKey {
         case authorized, user, live, distance, reason, identityFrames = "identity_frames", liveness
         case livenessMode = "liveness_mode", decidedBy = "decided_by", passive
+        case threshold, thresholdSource = "threshold_source"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -53,6 +57,8 @@ public struct AuthenticationResult: Sendable, Codable {
         liveness = try c.decodeIfPresent(LivenessResult.self, forKey: .liveness)
         livenessMode = try c.decodeIfPresent(LivenessMode.self, forKey: .livenessMode)
         decidedBy = try c.decodeIfPresent([String].self, forKey: .decidedBy)
+        threshold = try c.decodeIfPresent(Double.self, forKey: .threshold)
+        thresholdSource = try c.decodeIfPresent(ThresholdSource.self, forKey: .thresholdSource)
         passive = nil
     }
 
@@ -68,6 +74,8 @@ public struct AuthenticationResult: Sendable, Codable {
         try c.encodeIfPresent(liveness, forKey: .liveness)
         try c.encodeIfPresent(livenessMode, forKey: .livenessMode)
         try c.encodeIfPresent(decidedBy, forKey: .decidedBy)
+        try c.encodeIfPresent(threshold, forKey: .threshold)
+        try c.encodeIfPresent(thresholdSource, forKey: .thresholdSource)
         if let v = passive {
             try c.encode(PassiveJSON(live: v.live, score: (v.score * 10000).rounded() / 10000, mode: v.mode.rawValue,
                                      reason: v.reason.rawValue, decided_by: v.decidedBy), forKey: .passive)
@@ -144,24 +152,36 @@ public enum Authenticator {
         }
         var worst = 0.0
         var user: String?
+        let policy = await index.policy
+        var applied: (value: Double, source: ThresholdSource)?
+        func withThreshold(_ r: AuthenticationResult) -> AuthenticationResult {
+            var r = r; r.threshold = applied?.value; r.thresholdSource = applied?.source; return r
+        }
+        /// Where a candidate's threshold came from: the flag, the user's own, else the global one.
+        func source(of t: Double) -> ThresholdSource {
+            if policy.flagThreshold != nil { return .flag }
+            return abs(t - policy.threshold) < 1e-12 ? policy.thresholdSource : .user
+        }
         for (k, e) in anchors.enumerated() {
             if let claimed = claimedUser {
                 let v = try await index.verify(user: claimed, probe: e)
+                applied = (v.threshold, v.thresholdSource ?? source(of: v.threshold))
                 worst = max(worst, v.distance)
-                if !v.match { return deny(String(format: "frame %d does not match %@ (distance %.3f > %.3f)", k + 1, claimed, v.distance, v.threshold), distance: worst) }
+                if !v.match { return withThreshold(deny(String(format: "frame %d does not match %@ (distance %.3f > %.3f)", k + 1, claimed, v.distance, v.threshold), distance: worst)) }
                 user = claimed
             } else {
                 let r = try await index.identify(e)
+                if let t = r.candidates.first?.threshold { applied = (t, source(of: t)) }
                 guard let u = r.user, let d = r.distance else {
-                    return deny(String(format: "unknown face on frame %d (nearest %@ at %.3f)", k + 1, r.candidates.first?.user ?? "-", r.distance ?? 0), distance: r.distance)
+                    return withThreshold(deny(String(format: "unknown face on frame %d (nearest %@ at %.3f)", k + 1, r.candidates.first?.user ?? "-", r.distance ?? 0), distance: r.distance))
                 }
-                if let prev = user, prev != u { return deny("identity changed during the session (\(prev) → \(u))", distance: d) }
+                if let prev = user, prev != u { return withThreshold(deny("identity changed during the session (\(prev) → \(u))", distance: d)) }
                 user = u
                 worst = max(worst, d)
             }
         }
-        return AuthenticationResult(authorized: true, user: user, live: true, distance: worst,
+        return withThreshold(AuthenticationResult(authorized: true, user: user, live: true, distance: worst,
                                     reason: "live, and all \(anchors.count) identity frames match \(user ?? "")",
-                                    identityFrames: anchors.count, liveness: liveness)
+                                    identityFrames: anchors.count, liveness: liveness))
     }
 }

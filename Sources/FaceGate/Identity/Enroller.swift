@@ -42,22 +42,26 @@ public final class Enroller {
         self.engine = engine; self.gate = gate
     }
 
-    /// Measures the primary face of an analysed frame.
-    public func measure(_ image: Image, _ analysis: FrameAnalysis) -> SampleMeasurements? {
-        guard let f = analysis.primary else { return nil }
+    /// The face a sample stands for: in a still image the subject (`FrameAnalysis.subject`, the largest face near
+    /// the centre); in a video the tracker's primary face, the person doing the (liveness) session.
+    public static func enrolledFace(_ analysis: FrameAnalysis, still: Bool) -> FaceObservation? {
+        still ? analysis.subject : analysis.primary
+    }
+
+    /// Measures the enrolled face of an analysed frame (see `enrolledFace`).
+    public func measure(_ image: Image, _ analysis: FrameAnalysis, still: Bool = false) -> SampleMeasurements? {
+        guard let f = Self.enrolledFace(analysis, still: still) else { return nil }
         let box = f.box
-        let crop = image.cropped(box)
-        let side = QualityGate.sharpnessSide
-        let norm = crop.resized(width: side, height: side)
-        let sharp = norm.sharpness(in: Rect(x: 0, y: 0, width: Double(side), height: Double(side)))
+        let side = FaceSharpness.side
+        let sharp = FaceSharpness.measure(gray: image.cropped(box).resized(width: side, height: side).grayBytes, side: side)
         let bright = image.brightness(in: box)
         return SampleMeasurements(faces: analysis.faces.count, faceWidth: box.width, sharpness: sharp, brightness: bright,
                                   eyeAspect: f.ear.mean, pose: f.pose)
     }
 
     /// Gate + embedding for one frame. `embed` false skips the embedding (sample then has no template).
-    public func sample(_ image: Image, _ analysis: FrameAnalysis, source: String, created: Date = Date()) -> EnrollmentSample {
-        guard let m = measure(image, analysis), let face = analysis.primary else {
+    public func sample(_ image: Image, _ analysis: FrameAnalysis, source: String, still: Bool = false, created: Date = Date()) -> EnrollmentSample {
+        guard let m = measure(image, analysis, still: still), let face = Self.enrolledFace(analysis, still: still) else {
             return EnrollmentSample(source: source, measurements: nil, rejections: [.noFace], quality: 0, template: nil)
         }
         let rej = gate.rejections(m)
@@ -89,10 +93,10 @@ public final class Enroller {
         for p in paths {
             let img = try Image.read(p)   // an unreadable file is the caller's mistake: stop with its error
             let a = engine.analyze(img)
-            let s = sample(img, a, source: p)
+            let s = sample(img, a, source: p, still: true)
             if s.accepted {
                 accepted.append(s)
-                if wantThumbnail, let f = a.primary, s.quality > (best?.0 ?? -1) { best = (s.quality, thumbnail(img, face: f)) }
+                if wantThumbnail, let f = a.subject, s.quality > (best?.0 ?? -1) { best = (s.quality, thumbnail(img, face: f)) }
             } else { rejected.append(s) }
         }
         var counts: [String: Int] = [:]

@@ -10,13 +10,47 @@ public enum IdentityProbe {
     /// Analyse every n-th frame of a video probe (neighbouring frames are near-duplicates).
     public static let videoStride = 5
 
-    /// The single face of an image (several faces or a tiny face are errors that say what to do).
-    public static func embedding(image path: String, engine: FaceEngine) throws -> Embedding {
+    /// The subject of a still image (`FrameAnalysis.subject`: the largest face, near the centre) and how many faces
+    /// the image holds. One place for every identity command (compare, verify, identify, embed, calibrate).
+    public struct StillSubject: Sendable {
+        public var face: FaceObservation
+        /// Faces found in the image (1 = only the subject).
+        public var faces: Int
+        public var embedding: Embedding
+        /// "2 faces — used the largest" for several faces, nil for one.
+        public var note: String? { IdentityProbe.facesNote(faces) }
+    }
+
+    /// What the human output says when an image held several faces ("2 faces — used the largest").
+    public static func facesNote(_ faces: Int?) -> String? {
+        guard let f = faces, f > 1 else { return nil }
+        return "\(f) faces — used the largest"
+    }
+
+    /// The subject face of an analysed image; a missing or too small subject is an error that says what to do.
+    public static func subjectFace(_ a: FrameAnalysis, source: String) throws -> FaceObservation {
+        guard let f = a.subject else { throw FaceGateError.noFace(source) }
+        if Int(f.box.width) < PipelineConstants.minEmbeddingFace {
+            throw FaceGateError.faceTooSmall(pixels: Int(f.box.width), minimum: PipelineConstants.minEmbeddingFace, source: source)
+        }
+        return f
+    }
+
+    /// Embedding of the subject of an image (several faces are fine: the largest one answers).
+    public static func subject(image path: String, engine: FaceEngine, jitter: Int = 0) throws -> StillSubject {
         let img = try Image.read(path)
+        return try subject(img, source: path, engine: engine, jitter: jitter)
+    }
+
+    public static func subject(_ img: Image, source: String, engine: FaceEngine, jitter: Int = 0) throws -> StillSubject {
         let a = engine.analyze(img)
-        guard let f = a.primary else { throw FaceGateError.noFace(path) }
-        if a.faces.count > 1 { throw FaceGateError.multipleFaces(count: a.faces.count, source: path) }
-        return try engine.embedding(img, face: f)
+        let f = try subjectFace(a, source: source)
+        return StillSubject(face: f, faces: a.faces.count, embedding: try engine.embedding(img, face: f, jitter: jitter))
+    }
+
+    /// The subject's embedding of an image.
+    public static func embedding(image path: String, engine: FaceEngine) throws -> Embedding {
+        try subject(image: path, engine: engine).embedding
     }
 
     /// Up to `count` embeddings from frames with exactly one usable face.

@@ -8,7 +8,22 @@ import Foundation
 public enum PairsFile {
     public struct Row: Sendable { public var a: String; public var b: String; public var same: Bool }
 
+    /// The face calibration used in one image: its box and how many faces the image held (the subject answered).
+    public struct UsedFace: Sendable {
+        public var path: String
+        public var box: Rect
+        public var faces: Int
+    }
+
     public static func scoredPairs(_ path: String, engine: FaceEngine, progress: ((Int, Int) -> Void)? = nil) throws -> (pairs: [ScoredPair], skipped: [String]) {
+        let r = try scored(path, engine: engine, progress: progress)
+        return (r.pairs, r.skipped)
+    }
+
+    /// Scores every pair with the subject face of each image (`IdentityProbe.subject`: the largest face) and lists
+    /// the face used per image.
+    public static func scored(_ path: String, engine: FaceEngine, progress: ((Int, Int) -> Void)? = nil) throws
+        -> (pairs: [ScoredPair], skipped: [String], used: [UsedFace], rows: [(Row, Double?)]) {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw FaceGateError.missingFile(path) }
         var lines = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
         guard !lines.isEmpty else { throw FaceGateError.badInput("\(path) is empty") }
@@ -24,7 +39,7 @@ public enum PairsFile {
                 }
                 return ScoredPair(distance: d, same: s == 1)
             }
-            return (pairs, [])
+            return (pairs, [], [], [])
         }
         guard let ai = header.firstIndex(of: "path_a"), let bi = header.firstIndex(of: "path_b") else {
             throw FaceGateError.badInput("\(path): header must name path_a and path_b (or distance) columns")
@@ -41,23 +56,27 @@ public enum PairsFile {
         }
         var cache: [String: Embedding?] = [:]
         var skipped: [String] = []
+        var used: [UsedFace] = []
         func embed(_ p: String) -> Embedding? {
             if let c = cache[p] { return c }
             var e: Embedding?
             do {
-                let img = try Image.read(p)
-                let a = engine.analyze(img)
-                if let f = a.primary { e = try engine.embedding(img, face: f) } else { skipped.append("\(p): no face") }
+                let s = try IdentityProbe.subject(image: p, engine: engine)
+                e = s.embedding
+                used.append(UsedFace(path: p, box: s.face.box, faces: s.faces))
             } catch { skipped.append("\(p): \(error)") }
             cache[p] = e
             return e
         }
         var pairs: [ScoredPair] = []
+        var scoredRows: [(Row, Double?)] = []
         for (i, r) in rows.enumerated() {
             progress?(i, rows.count)
-            guard let x = embed(r.a), let y = embed(r.b) else { continue }
-            pairs.append(ScoredPair(distance: x.distance(to: y), same: r.same))
+            guard let x = embed(r.a), let y = embed(r.b) else { scoredRows.append((r, nil)); continue }
+            let d = x.distance(to: y)
+            pairs.append(ScoredPair(distance: d, same: r.same))
+            scoredRows.append((r, d))
         }
-        return (pairs, skipped)
+        return (pairs, skipped, used, scoredRows)
     }
 }

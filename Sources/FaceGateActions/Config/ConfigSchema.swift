@@ -82,8 +82,10 @@ public enum ConfigSchema {
 
     public static let keys: [ConfigKeySpec] = [
         // [identity]
-        .init("identity", "threshold", .double(0.05...1.5), .double(0.6),
-              "Same-person threshold on dlib ResNet embedding distance (lower = stricter)."),
+        .init("identity", "threshold", .double(IdentityThreshold.allowedRange), .double(IdentityThreshold.default),
+              "Same-person threshold on dlib ResNet embedding distance (lower = stricter). Order: a command's --threshold > the user's own > this > FACEGATE_IDENTITY_THRESHOLD > default."),
+        .init("identity", "quality", .choice(QualityLevel.allCases.map(\.rawValue)), .string(QualityLevel.standard.rawValue),
+              "Enrollment quality gate: lenient, standard or strict (enroll --quality overrides)."),
         // [store] — resolved by FaceGateStore (GalleryLocation / GalleryKey) when empty.
         .init("store", "database", .string, .string(""),
               "Gallery + audit database: a SQLite path or postgres:// URL. Empty = $FACEGATE_DB, else $XDG_DATA_HOME/facegate/facegate.sqlite (~/.local/share/facegate/facegate.sqlite)."),

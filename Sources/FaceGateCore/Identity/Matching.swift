@@ -44,8 +44,10 @@ public struct VerifyResult: Sendable, Hashable, Codable {
     public var match: Bool
     public var distance: Double
     public var threshold: Double
-    public init(match: Bool, distance: Double, threshold: Double) {
-        self.match = match; self.distance = distance; self.threshold = threshold
+    /// Where `threshold` came from (flag, per-user, config, environment, default); nil from older callers.
+    public var thresholdSource: ThresholdSource?
+    public init(match: Bool, distance: Double, threshold: Double, thresholdSource: ThresholdSource? = nil) {
+        self.match = match; self.distance = distance; self.threshold = threshold; self.thresholdSource = thresholdSource
     }
 }
 
@@ -75,6 +77,10 @@ public struct IdentifyResult: Sendable, Hashable, Codable {
 public struct IdentityPolicy: Sendable, Hashable, Codable {
     /// Global same-person threshold on Euclidean distance.
     public var threshold: Double
+    /// Where the global threshold came from.
+    public var thresholdSource: ThresholdSource = .default
+    /// A command's `--threshold`: wins over per-user thresholds (flag > per-user > config > environment > default).
+    public var flagThreshold: Double?
     public var rule: ScoreRule
     /// How many candidates `identify` reports.
     public var candidateCount: Int
@@ -87,8 +93,24 @@ public struct IdentityPolicy: Sendable, Hashable, Codable {
         self.threshold = threshold; self.rule = rule; self.candidateCount = candidateCount
     }
 
-    /// The threshold for a user: their override if set, the global one otherwise.
-    public func threshold(override: Double?) -> Double { override ?? threshold }
+    /// The policy of resolved settings (`ThresholdSettings`: flag > per-user > config > environment > default).
+    public init(settings: ThresholdSettings, rule: ScoreRule = .default, candidateCount: Int = IdentityPolicy.defaultCandidateCount) {
+        let g = settings.global
+        self.init(threshold: g.value, rule: rule, candidateCount: candidateCount)
+        thresholdSource = g.source
+        flagThreshold = settings.flag
+    }
+
+    /// The threshold for a user and where it came from: the flag, else their own (when in the allowed range;
+    /// a stored value above the allowed maximum, such as 7, is ignored), else the global one.
+    public func resolvedThreshold(override: Double?) -> (value: Double, source: ThresholdSource) {
+        if let f = flagThreshold { return (f, .flag) }
+        if let u = override, IdentityThreshold.usable(perUser: u) { return (u, .user) }
+        return (threshold, thresholdSource)
+    }
+
+    /// The threshold for a user (see `resolvedThreshold`).
+    public func threshold(override: Double?) -> Double { resolvedThreshold(override: override).value }
 
     /// 1:1: is `probe` the person whose templates are given?
     public func verify(templates: [Embedding], probe: Embedding, thresholdOverride: Double? = nil) throws -> VerifyResult {
@@ -97,8 +119,8 @@ public struct IdentityPolicy: Sendable, Hashable, Codable {
         guard let score = rule.combine(d) else {
             throw IdentityError.noTemplates(user: nil)
         }
-        let t = threshold(override: thresholdOverride)
-        return VerifyResult(match: score <= t, distance: score, threshold: t)
+        let t = resolvedThreshold(override: thresholdOverride)
+        return VerifyResult(match: score <= t.value, distance: score, threshold: t.value, thresholdSource: t.source)
     }
 
     /// Ranks already-scored users and applies the threshold of the nearest one only: an unknown face is rejected
@@ -138,6 +160,8 @@ public enum IdentityError: Error, Sendable, Equatable, CustomStringConvertible {
     case unknownUser(String)
     case noTemplates(user: String?)
     case badEmbedding(String)
+    case badThreshold(value: Double, source: String)
+    case looserPerUserThreshold(value: Double, global: Double)
 
     public var description: String {
         switch self {
@@ -147,6 +171,11 @@ public enum IdentityError: Error, Sendable, Equatable, CustomStringConvertible {
             return "no enrolled user named '\(n)' — see `facegate users list`"
         case .noTemplates(let u):
             return "user \(u.map { "'\($0)' " } ?? "")has no templates — re-enroll (`facegate enroll --user NAME …`)"
+        case .badThreshold(let v, let src):
+            return String(format: "%@ %g is out of range: thresholds must lie in %.2f…%.2f (smaller is stricter; the default is %.2f)",
+                          src, v, IdentityThreshold.allowedRange.lowerBound, IdentityThreshold.allowedRange.upperBound, IdentityThreshold.default)
+        case .looserPerUserThreshold(let v, let g):
+            return String(format: "per-user threshold %.3f is looser than the global %.3f: a user's own threshold may only be stricter — pass --force to allow it", v, g)
         case .badEmbedding(let d):
             return "invalid face embedding: \(d) — embeddings are \(Embedding.dimension) finite floats from `facegate embed`"
         }

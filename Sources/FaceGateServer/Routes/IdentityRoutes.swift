@@ -50,7 +50,10 @@ extension FaceGateServer {
             _ = try await self.authorize(request, context, .enroll)
             let body = try await JSON.decode(CreateUser.self, from: request, limit: limit)
             do { try GalleryError.checkName(body.name) } catch { throw APIError.badRequest("\(error)") }
-            if let t = body.threshold, !(t > 0 && t < 2) { throw APIError.badRequest("'threshold' must be in (0, 2)") }
+            if let t = body.threshold {
+                do { try IdentityThreshold.checkPerUser(t, global: self.config.identityThreshold, force: false) }
+                catch { throw APIError.badRequest("'threshold': \(error)") }
+            }
             if try await self.userExists(body.name) { throw APIError(.conflict, "user_exists", "user '\(body.name)' already exists") }
             let now = Date()
             if let images = body.images, !images.isEmpty {

@@ -22,7 +22,7 @@ struct AuthenticateCommand: AsyncParsableCommand {
     @Option(help: "Video file.") var video: String?
     @Option(help: "Camera index or device.") var camera: String?
     @Option(help: "Claimed user (1:1); default: identify among all users.") var user: String?
-    @Option(help: "Global match threshold (per-user overrides still apply).") var threshold: Double?
+    @Option(help: "Match threshold for this run, over every user's own (order: --threshold > per-user > identity.threshold in the config > FACEGATE_IDENTITY_THRESHOLD > \(IdentityThreshold.default)).") var threshold: Double?
     @Flag(help: "JSON output.") var json = false
     @OptionGroup var gallery: GalleryOptions
     @OptionGroup(title: "Active liveness") var activeOptions: ActiveCLIOptions
@@ -36,11 +36,15 @@ struct AuthenticateCommand: AsyncParsableCommand {
         let ok: Bool = try await reportingErrors {
             try await withGalleryErrors {
                 guard (video == nil) != (camera == nil) else { throw FaceGateError.badInput("give exactly one of --video F or --camera N") }
-                if let t = threshold, !(t > 0 && t < 2) { throw FaceGateError.badInput("--threshold must be between 0 and 2") }
+                let config = try configOptions.load(actionOptions.overrides)
+                let settings: ThresholdSettings
+                do { settings = try ThresholdSettings(flag: threshold, config: config) } catch let e as IdentityError { throw FaceGateError.badInput(e.description) }
+                let policy = IdentityPolicy(settings: settings)
                 let (g, _) = try await gallery.open()
                 defer { Task { await g.close() } }
-                if let u = user { _ = try await g.user(named: u) } else { _ = try await g.requireUsers() }
-                let index = IdentityIndexService(gallery: g, policy: IdentityPolicy(threshold: threshold ?? IdentityThreshold.default))
+                var claimedOverride: Double?
+                if let u = user { claimedOverride = try await g.user(named: u).summary.threshold } else { _ = try await g.requireUsers() }
+                let index = IdentityIndexService(gallery: g, policy: policy)
                 try await index.load()
                 let plan: ChallengePlan
                 do { plan = try activeOptions.plan() } catch let e as ActiveLivenessError { throw FaceGateError.badInput(e.description) }
@@ -53,7 +57,6 @@ struct AuthenticateCommand: AsyncParsableCommand {
                 let pipeline = try LivenessPipeline(engine: engine, options: LivenessPipelineOptions(
                     mode: usePassive ? .both : .active, plan: plan, configuration: try activeOptions.configuration(),
                     passive: passive, checkIdentity: !activeOptions.noIdentity))
-                let config = try configOptions.load(actionOptions.overrides)
                 let dispatcher = try ActionDispatcher(config: config)
                 await dispatcher.start()
                 let sourceName = video.map { "video:\(($0 as NSString).lastPathComponent)" } ?? "camera:\(camera ?? "")"
@@ -76,7 +79,8 @@ struct AuthenticateCommand: AsyncParsableCommand {
                 }
                 if live.frames == 0 { throw FaceGateError.unreadableMedia(path: video ?? camera ?? "input", detail: "no frame could be decoded") }
                 let r = try await Authenticator.decide(combined, anchors: anchors, claimedUser: user, index: index)
-                let decision = Self.decision(r, source: sourceName, claimedUser: user, threshold: threshold ?? IdentityThreshold.default)
+                let applied = r.threshold ?? policy.resolvedThreshold(override: claimedOverride).value
+                let decision = Self.decision(r, source: sourceName, claimedUser: user, threshold: applied)
                 try DecisionActions(dispatcher: dispatcher).complete(decision, frame: decisive?.0, faceBox: decisive?.1, annotatedOutput: decisionImage)
                 _ = await dispatcher.finish(timeout: 10)
                 if json {
@@ -85,7 +89,8 @@ struct AuthenticateCommand: AsyncParsableCommand {
                     print(jsonLine(out))
                 } else {
                     print((r.authorized ? "AUTHORIZED \(r.user ?? "")" : "DENIED") + " — \(r.reason)")
-                    print("  live: \(r.live ? "yes" : "no") (\(combined.verdict.mode.rawValue): \(combined.verdict.decidedBy.joined(separator: ", "))), identity frames: \(r.identityFrames)" + (r.distance.map { String(format: ", distance %.3f", $0) } ?? ""))
+                    print("  live: \(r.live ? "yes" : "no") (\(combined.verdict.mode.rawValue): \(combined.verdict.decidedBy.joined(separator: ", "))), identity frames: \(r.identityFrames)" + (r.distance.map { String(format: ", distance %.3f", $0) } ?? "")
+                          + String(format: " (threshold %.3f, %@)", applied, r.thresholdSource?.rawValue ?? policy.resolvedThreshold(override: claimedOverride).source.rawValue))
                     if let v = combined.verdict.passive {
                         print("  passive: \(v.live ? "live" : "not live"), score \(String(format: "%.3f", v.score)) (\(v.mode.rawValue) mode, \(v.reason.rawValue))")
                     }

@@ -4,40 +4,27 @@ import FaceGateCore
 import FaceGateVision
 import Foundation
 
-/// Picks the one face a command should work on, or explains why it cannot.
-func singleFace(_ a: FrameAnalysis, source: String, allowSeveral: Bool) throws -> FaceObservation {
-    guard let p = a.primary else { throw FaceGateError.noFace(source) }
-    if a.faces.count > 1 && !allowSeveral {
-        throw FaceGateError.badInput("\(a.faces.count) faces found in \(source) — exactly one person must be in view (or pass --primary to use the main face)")
-    }
-    if Int(p.box.width) < PipelineConstants.minEmbeddingFace {
-        throw FaceGateError.faceTooSmall(pixels: Int(p.box.width), minimum: PipelineConstants.minEmbeddingFace, source: source)
-    }
-    return p
-}
-
 struct EmbedCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embed", abstract: "Print the 128-d face descriptor of the face in an image.")
 
-    @Argument(help: "Image with one face.") var image: String
+    @Argument(help: "Image of the person (with several faces the largest one, near the centre, is used).") var image: String
     @Flag(help: "JSON output.") var json = false
-    @Flag(help: "With several faces, use the primary one instead of failing.") var primary = false
+    @Flag(help: "Accepted for compatibility: the largest face is always used.") var primary = false
     @Option(help: "Average this many jittered crops (slower, slightly more stable).") var jitter = 0
     @OptionGroup var modelOptions: ModelOptions
 
-    struct Output: Encodable { var box: [Int]; var embedding: [Float] }
+    struct Output: Encodable { var box: [Int]; var faces: Int; var embedding: [Float] }
 
     func run() async throws {
         try await reportingErrors {
             let engine = try modelOptions.engine()
-            let img = try Image.read(image)
-            let face = try singleFace(engine.analyze(img), source: image, allowSeveral: primary)
-            let e = try engine.embedding(img, face: face, jitter: jitter)
+            let s = try IdentityProbe.subject(image: image, engine: engine, jitter: jitter)
+            let face = s.face, e = s.embedding
             if json {
-                print(jsonLine(Output(box: face.box.intArray, embedding: e.values)))
+                print(jsonLine(Output(box: face.box.intArray, faces: s.faces, embedding: e.values)))
             } else {
-                print("face \(face.box.intArray) descriptor (128):")
+                print("face \(face.box.intArray)\(s.note.map { " (\($0))" } ?? "") descriptor (128):")
                 print(e.values.map { String(format: "%.4f", $0) }.joined(separator: " "))
             }
         }
@@ -51,27 +38,24 @@ struct CompareCommand: AsyncParsableCommand {
     @Argument(help: "First image.") var a: String
     @Argument(help: "Second image.") var b: String
     @Flag(help: "JSON output.") var json = false
-    @Flag(help: "With several faces in an image, use the primary one instead of failing.") var primary = false
-    @Option(help: "Same-person distance threshold.") var threshold = IdentityThreshold.default
+    @Flag(help: "Accepted for compatibility: the largest face is always used.") var primary = false
+    @Option(help: "Same-person distance threshold (order: --threshold > identity.threshold in the config > FACEGATE_IDENTITY_THRESHOLD > \(IdentityThreshold.default)).") var threshold: Double?
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup(title: "Configuration") var configOptions: ConfigOptions
 
-    struct Output: Encodable { var distance: Double; var same: Bool; var threshold: Double }
+    struct Output: Encodable { var distance: Double; var same: Bool; var threshold: Double; var faces: [Int] }
 
     func run() async throws {
         let same: Bool = try await reportingErrors {
-            guard threshold > 0 && threshold < 2 else { throw FaceGateError.badInput("--threshold must be between 0 and 2") }
+            let threshold = IdentityPolicy(settings: try thresholdSettings(flag: self.threshold, configOptions)).threshold(override: nil)
             let engine = try modelOptions.engine()
-            var embeddings: [Embedding] = []
-            for path in [a, b] {
-                let img = try Image.read(path)
-                let face = try singleFace(engine.analyze(img), source: path, allowSeveral: primary)
-                embeddings.append(try engine.embedding(img, face: face))
-            }
-            let d = embeddings[0].distance(to: embeddings[1])
+            let subjects = try [a, b].map { try IdentityProbe.subject(image: $0, engine: engine) }
+            let d = subjects[0].embedding.distance(to: subjects[1].embedding)
             let same = d <= threshold
             if json {
-                print(jsonLine(Output(distance: r(d, 4), same: same, threshold: threshold)))
+                print(jsonLine(Output(distance: r(d, 4), same: same, threshold: threshold, faces: subjects.map(\.faces))))
             } else {
+                for (p, s) in zip([a, b], subjects) { if let n = s.note { print("\(p): \(n)") } }
                 print(String(format: "distance %.4f (threshold %.2f): %@", d, threshold, same ? "same person" : "different people"))
             }
             return same

@@ -28,12 +28,16 @@ struct EnrollCommand: AsyncParsableCommand {
     @Flag(help: "Store an encrypted reference thumbnail (JPEG) of the best frontal face for audit.") var thumbnail = false
     @Flag(help: "Replace the templates of an existing user.") var replace = false
     @Flag(help: "Add templates to an existing user.") var append = false
-    @Option(help: "Per-user match threshold to store (default: the global one).") var threshold: Double?
+    @Option(help: "Per-user match threshold to store (default: the global one); only stricter than the global one unless --force.") var threshold: Double?
+    @Flag(help: "Allow a per-user --threshold looser than the global one.") var force = false
     @Option(help: "Templates kept per pose (video/camera).") var perPose = PoseCollector<FaceTemplate>.defaultPerPose
     @Option(help: "Stop a video/camera enrollment after this many seconds.") var maxSeconds = 60.0
     @Flag(help: "Also run active liveness on a --video (always on for --camera).") var liveness = false
     @Flag(help: "JSON output.") var json = false
+    @Flag(help: "Enroll the largest face of a photo with several faces (default: refuse such photos).") var largestFace = false
+    @Option(help: "Quality gate: lenient, standard or strict (default: identity.quality in the config, else standard).") var quality: String?
     @OptionGroup var gallery: GalleryOptions
+    @OptionGroup(title: "Configuration") var configOptions: ConfigOptions
     @OptionGroup(title: "Active liveness (camera enrollment)") var activeOptions: ActiveCLIOptions
     @OptionGroup var modelOptions: ModelOptions
 
@@ -41,7 +45,7 @@ struct EnrollCommand: AsyncParsableCommand {
         var face_width: Int; var sharpness: Double?; var brightness: Double?; var eye_aspect: Double; var yaw: Double; var pitch: Double
         init?(_ m: SampleMeasurements?) {
             guard let m else { return nil }
-            face_width = Int(m.faceWidth); sharpness = m.sharpness.map { r($0, 1) }; brightness = m.brightness.map { r($0, 1) }
+            face_width = Int(m.faceWidth); sharpness = m.sharpness.map { r($0, 3) }; brightness = m.brightness.map { r($0, 1) }
             eye_aspect = r(m.eyeAspect); yaw = r(m.pose.yaw, 1); pitch = r(m.pose.pitch, 1)
         }
     }
@@ -56,6 +60,7 @@ struct EnrollCommand: AsyncParsableCommand {
         var accepted: [AcceptedJSON]
         var rejected: [RejectedJSON]
         var rejection_counts: [String: Int]
+        var quality: String
         var duplicates: [IdentityCandidate]
         var live: Bool?
         var reason: String?
@@ -68,6 +73,8 @@ struct EnrollCommand: AsyncParsableCommand {
                 guard sources.count == 1 else { throw FaceGateError.badInput("give exactly one of --images FILE…, --dir DIR, --video F or --camera N") }
                 guard !(replace && append) else { throw FaceGateError.badInput("--replace and --append exclude each other") }
                 try GalleryError.checkName(user)
+                let settings = try thresholdSettings(flag: nil, configOptions)
+                if let t = threshold { try checkPerUserThreshold(t, global: settings.global.value, force: force) }
                 let (g, _) = try await gallery.open()
                 defer { Task { await g.close() } }
                 let exists = try await g.listUsers().contains { $0.name == user }
@@ -76,7 +83,9 @@ struct EnrollCommand: AsyncParsableCommand {
                 }
                 let engine = try modelOptions.engine()
                 _ = try engine.embedder()
-                let enroller = Enroller(engine: engine)
+                var gate = QualityGate(level: try qualityLevel(flag: quality, configOptions))
+                gate.allowSeveralFaces = largestFace
+                let enroller = Enroller(engine: engine, gate: gate)
                 let say: (String) -> Void = { json ? printError($0) : print($0) }
 
                 var collection: EnrollmentCollection
@@ -110,11 +119,12 @@ struct EnrollCommand: AsyncParsableCommand {
                                                                                   quality: r($0.quality), measurements: MeasurementJSON($0.measurements)) },
                                  rejected: collection.rejected.map { RejectedJSON(source: $0.source, reasons: $0.rejections.map(\.description),
                                                                                   codes: $0.rejections.map(\.code), measurements: MeasurementJSON($0.measurements)) },
-                                 rejection_counts: collection.rejectionCounts, duplicates: [], live: live?.live, reason: nil)
+                                 rejection_counts: collection.rejectionCounts, quality: gate.level.rawValue, duplicates: [], live: live?.live, reason: nil)
                 func finish(_ enrolled: Bool, _ reason: String?) -> Bool {
                     out.enrolled = enrolled; out.reason = reason
                     if json { print(jsonLine(out)); return enrolled }
                     for r in out.rejected { print("rejected \(r.source): \(r.reasons.joined(separator: "; "))") }
+                    if !collection.rejected.isEmpty || !collection.rejectionCounts.isEmpty, let h = gate.relaxHint { print("(\(h))") }
                     if collection.rejected.isEmpty && !collection.rejectionCounts.isEmpty {
                         print("frames rejected: " + collection.rejectionCounts.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))
                     }
@@ -132,9 +142,9 @@ struct EnrollCommand: AsyncParsableCommand {
                 }
                 guard !collection.templates.isEmpty else {
                     _ = finish(false, "no usable sample")
-                    throw FaceGateError.badInput("no sample passed the quality gate — see the reasons above and retry with better images or light")
+                    throw FaceGateError.badInput("no sample passed the \(gate.level) quality gate — see the reasons above and retry with better images or light" + (gate.relaxHint.map { ", or \($0)" } ?? ""))
                 }
-                let index = IdentityIndexService(gallery: g, threads: 1)
+                let index = IdentityIndexService(gallery: g, policy: IdentityPolicy(settings: settings), threads: 1)
                 out.duplicates = try await DuplicateCheck.matches(collection.templates, excluding: user, index: index)
                 if strict && !out.duplicates.isEmpty {
                     return finish(false, "--strict: the face already matches \(out.duplicates.map(\.user).joined(separator: ", "))")
@@ -149,26 +159,52 @@ struct EnrollCommand: AsyncParsableCommand {
     }
 }
 
+/// The identity threshold settings of a command (flag > per-user > config > environment > default), range-checked;
+/// a bad value is a one-line error (exit 2).
+func thresholdSettings(flag: Double?, _ config: ConfigOptions) throws -> ThresholdSettings {
+    let cfg = try config.load()
+    do { return try ThresholdSettings(flag: flag, config: cfg) } catch let e as IdentityError { throw FaceGateError.badInput(e.description) }
+}
+
+/// The quality level: --quality > identity.quality in the config (file, --set, FACEGATE_IDENTITY_QUALITY) > standard.
+func qualityLevel(flag: String?, _ config: ConfigOptions) throws -> QualityLevel {
+    let text = try flag ?? config.load().loaded.value("identity.quality").stringValue ?? QualityLevel.standard.rawValue
+    guard let l = QualityLevel(rawValue: text.lowercased()) else {
+        throw FaceGateError.badInput("--quality must be lenient, standard or strict, not '\(text)'")
+    }
+    return l
+}
+
+/// Refuses a per-user threshold out of range or looser than the global one (unless forced); exit 2.
+func checkPerUserThreshold(_ t: Double, global: Double, force: Bool) throws {
+    do { try IdentityThreshold.checkPerUser(t, global: global, force: force) } catch let e as IdentityError { throw FaceGateError.badInput(e.description) }
+}
+
 /// Probe input shared by verify and identify: one image, a video or a camera.
 struct ProbeOptions: ParsableArguments {
-    @Argument(help: "Image with one face.") var image: String?
+    @Argument(help: "Image of the person (with several faces the largest one, near the centre, is used).") var image: String?
     @Option(help: "Video file (several frames are checked; all must agree).") var video: String?
     @Option(help: "Camera index or device.") var camera: String?
-    @Option(help: "Global match threshold (default \(IdentityThreshold.default); per-user overrides still apply).") var threshold: Double?
+    @Option(help: "Match threshold for this run, over every user's own (order: --threshold > per-user > identity.threshold in the config > FACEGATE_IDENTITY_THRESHOLD > \(IdentityThreshold.default)).") var threshold: Double?
     @Option(help: "Score rule over a user's templates: best or mean-of-best-K.") var rule: String = ScoreRule.default.description
 
-    func embeddings(_ engine: FaceEngine) throws -> [Embedding] {
+    /// The probe embeddings and, for an image, how many faces it held (the largest answered).
+    func embeddings(_ engine: FaceEngine) throws -> (embeddings: [Embedding], faces: Int?) {
         let n = [image, video, camera].compactMap { $0 }.count
         guard n == 1 else { throw FaceGateError.badInput("give exactly one of IMAGE, --video F or --camera N") }
-        if let image { return [try IdentityProbe.embedding(image: image, engine: engine)] }
+        if let image {
+            let s = try IdentityProbe.subject(image: image, engine: engine)
+            return ([s.embedding], s.faces)
+        }
         let source: FrameSource = try video.map { try VideoSource.file($0) } ?? VideoSource.camera(camera!)
-        return try IdentityProbe.embeddings(video: source, engine: engine)
+        return (try IdentityProbe.embeddings(video: source, engine: engine), nil)
     }
 
-    func policy() throws -> IdentityPolicy {
+    static func facesNote(_ faces: Int?) -> String? { IdentityProbe.facesNote(faces) }
+
+    func policy(_ config: ConfigOptions) throws -> IdentityPolicy {
         guard let r = ScoreRule(parsing: rule) else { throw FaceGateError.badInput("--rule must be best or mean-of-best-K, not '\(rule)'") }
-        if let t = threshold, !(t > 0 && t < 2) { throw FaceGateError.badInput("--threshold must be between 0 and 2") }
-        return IdentityPolicy(threshold: threshold ?? IdentityThreshold.default, rule: r)
+        return IdentityPolicy(settings: try thresholdSettings(flag: threshold, config), rule: r)
     }
 }
 
@@ -181,25 +217,30 @@ struct VerifyCommand: AsyncParsableCommand {
     @Flag(help: "JSON output.") var json = false
     @OptionGroup var gallery: GalleryOptions
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup(title: "Configuration") var configOptions: ConfigOptions
 
-    struct Output: Encodable { var match: Bool; var distance: Double; var threshold: Double; var user: String; var frames: Int }
+    struct Output: Encodable {
+        var match: Bool; var distance: Double; var threshold: Double; var threshold_source: String?; var user: String; var frames: Int; var faces: Int?
+    }
 
     func run() async throws {
         let match: Bool = try await reportingErrors {
             try await withGalleryErrors {
-                let policy = try probe.policy()
+                let policy = try probe.policy(configOptions)
                 let (g, _) = try await gallery.open()
                 defer { Task { await g.close() } }
                 _ = try await g.user(named: user)        // unknown user: clear error before any camera work
                 let engine = try modelOptions.engine()
-                let probes = try probe.embeddings(engine)
+                let (probes, faces) = try probe.embeddings(engine)
                 let index = IdentityIndexService(gallery: g, policy: policy, threads: 1)
                 let res = try await IdentityProbe.verify(probes, user: user, index: index)
                 if json {
-                    print(jsonLine(Output(match: res.match, distance: r(res.distance, 4), threshold: res.threshold, user: user, frames: probes.count)))
+                    print(jsonLine(Output(match: res.match, distance: r(res.distance, 4), threshold: res.threshold,
+                                          threshold_source: res.thresholdSource?.rawValue, user: user, frames: probes.count, faces: faces)))
                 } else {
-                    print(String(format: "%@ — distance %.4f (threshold %.3f)%@", res.match ? "MATCH \(user)" : "NO MATCH for \(user)",
-                                 res.distance, res.threshold, probes.count > 1 ? " over \(probes.count) frames" : ""))
+                    if let n = ProbeOptions.facesNote(faces) { print(n) }
+                    print(String(format: "%@ — distance %.4f (threshold %.3f, %@)%@", res.match ? "MATCH \(user)" : "NO MATCH for \(user)",
+                                 res.distance, res.threshold, res.thresholdSource?.rawValue ?? "global", probes.count > 1 ? " over \(probes.count) frames" : ""))
                 }
                 return res.match
             }
@@ -216,11 +257,12 @@ struct IdentifyCommand: AsyncParsableCommand {
     @Flag(help: "JSON output.") var json = false
     @OptionGroup var gallery: GalleryOptions
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup(title: "Configuration") var configOptions: ConfigOptions
 
     struct Candidate: Encodable { var user: String; var distance: Double }
     struct Output: Encodable {
-        var user: String?; var distance: Double?; var candidates: [Candidate]; var frames: Int
-        enum CodingKeys: String, CodingKey { case user, distance, candidates, frames }
+        var user: String?; var distance: Double?; var candidates: [Candidate]; var frames: Int; var faces: Int?
+        enum CodingKeys: String, CodingKey { case user, distance, candidates, frames, faces }
         /// `user` and `distance` are written as null (not left out) when there is no match.
         func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
@@ -228,28 +270,32 @@ struct IdentifyCommand: AsyncParsableCommand {
             try c.encode(distance, forKey: .distance)
             try c.encode(candidates, forKey: .candidates)
             try c.encode(frames, forKey: .frames)
+            try c.encodeIfPresent(faces, forKey: .faces)
         }
     }
 
     func run() async throws {
         let found: Bool = try await reportingErrors {
             try await withGalleryErrors {
-                let policy = try probe.policy()
+                let policy = try probe.policy(configOptions)
                 let (g, _) = try await gallery.open()
                 defer { Task { await g.close() } }
                 _ = try await g.requireUsers()
                 let engine = try modelOptions.engine()
-                let probes = try probe.embeddings(engine)
+                let (probes, faces) = try probe.embeddings(engine)
                 let index = IdentityIndexService(gallery: g, policy: policy)
                 try await index.load()
                 let res = try await IdentityProbe.identify(probes, index: index)
                 let cands = res.candidates.map { Candidate(user: $0.user, distance: r($0.distance, 4)) }
                 if json {
-                    print(jsonLine(Output(user: res.user, distance: res.distance.map { r($0, 4) }, candidates: cands, frames: probes.count)))
+                    print(jsonLine(Output(user: res.user, distance: res.distance.map { r($0, 4) }, candidates: cands, frames: probes.count, faces: faces)))
                 } else {
+                    if let n = ProbeOptions.facesNote(faces) { print(n) }
                     if let u = res.user { print(String(format: "%@ (distance %.4f)", u, res.distance ?? 0)) }
                     else { print(String(format: "unknown face (nearest distance %.4f)", res.distance ?? 0)) }
-                    for c in cands { print(String(format: "  %-24@ %.4f", c.user as NSString, c.distance)) }
+                    for (c, full) in zip(cands, res.candidates) {
+                        print(String(format: "  %-24@ %.4f  (threshold %.3f)", c.user as NSString, c.distance, full.threshold))
+                    }
                 }
                 return res.user != nil
             }

@@ -45,6 +45,7 @@ struct ServeCommand: AsyncParsableCommand {
             do { cfg = try FaceGateConfig.load(explicit: config) } catch let e as FaceGateConfigError {
                 throw FaceGateError.badInput(e.description)
             }
+            do { _ = try ThresholdSettings(flag: nil, config: cfg) } catch let e as IdentityError { throw FaceGateError.badInput(e.description) }
             var sc = ServerConfiguration(database: try ServerSetup.location(flag: db, config: cfg))
             sc.apply(cfg)
             if let h = host { sc.host = h }

@@ -83,6 +83,7 @@ struct UsersShow: AsyncParsableCommand {
     @Argument(help: "User name.") var name: String
     @Option(help: "Write the decrypted reference thumbnail (JPEG) to this file.") var thumbnail: String?
     @OptionGroup var gallery: GalleryOptions
+    @OptionGroup(title: "Configuration") var configOptions: ConfigOptions
     @Flag(help: "JSON output.") var json = false
 
     struct TemplateJSON: Encodable { var id: Int64; var pose: String; var quality: Double; var created: String }
@@ -100,11 +101,11 @@ struct UsersShow: AsyncParsableCommand {
                 }
                 try jpeg.write(to: URL(fileURLWithPath: path))
             }
-            let eff = u.summary.threshold ?? IdentityThreshold.default
+            let eff = IdentityPolicy(settings: try thresholdSettings(flag: nil, configOptions)).threshold(override: u.summary.threshold)
             if json { print(jsonLine(Out(user: UserJSON(u.summary), effective_threshold: eff, template_list: ts))); return }
             print("user \(u.name)  (key \(u.key.uuidString))")
             print("  created    \(f.string(from: u.summary.created))")
-            print("  threshold  \(u.summary.threshold.map { String(format: "%.3f (per-user)", $0) } ?? String(format: "%.3f (global default)", eff))")
+            print("  threshold  \(u.summary.threshold.map { String(format: "%.3f (per-user)", $0) } ?? String(format: "%.3f (global)", eff))")
             print("  thumbnail  \(u.summary.hasThumbnail ? "yes (encrypted)" : "no")")
             print("  templates  \(u.templates.count)")
             for t in ts { print("    #\(t.id)  pose \(t.pose)  quality \(t.quality)  \(t.created)") }
@@ -140,14 +141,23 @@ struct UsersRename: AsyncParsableCommand {
 struct UsersThreshold: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "threshold", abstract: "Set or clear a user's own match threshold (Euclidean distance).",
-        discussion: "Example: facegate users threshold alice 0.5   |   facegate users threshold alice --clear")
+        discussion: """
+        Example: facegate users threshold alice 0.5   |   facegate users threshold alice --clear
+        The value must lie in \(IdentityThreshold.allowedRange.lowerBound)…\(IdentityThreshold.allowedRange.upperBound) and may only be stricter (smaller) than the
+        global threshold (identity.threshold in the config, else FACEGATE_IDENTITY_THRESHOLD, else \(IdentityThreshold.default)) unless --force.
+        """)
     @Argument(help: "User name.") var name: String
     @Argument(help: "Threshold (smaller is stricter).") var value: Double?
     @Flag(help: "Use the global threshold again.") var clear = false
+    @Flag(help: "Allow a threshold looser than the global one.") var force = false
     @OptionGroup var gallery: GalleryOptions
+    @OptionGroup(title: "Configuration") var configOptions: ConfigOptions
     func run() async throws {
         try await usingGallery(gallery) { g, _ in
             guard clear != (value != nil) else { throw FaceGateError.badInput("give either a threshold value or --clear") }
+            if let v = value {
+                try checkPerUserThreshold(v, global: try thresholdSettings(flag: nil, configOptions).global.value, force: force)
+            }
             try await g.setThreshold(user: name, clear ? nil : value)
             print(clear ? "\(name): global threshold" : "\(name): threshold \(value!)")
         }

@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+@testable import FaceGateCore
+
+/// Still-image subject choice (`SubjectFace`) and the one threshold policy (`ThresholdSettings`, `IdentityPolicy`).
+@Suite struct IdentityPolicyTests {
+    @Test func subjectIsTheLargestFaceNotABetterScoredBackgroundFace() {
+        // The reported case: a 105 px subject in front, a 73 px child behind with a higher detector score, nearer the centre.
+        let subject = (box: Rect(x: 330, y: 60, width: 105, height: 105), score: 0.9)
+        let child = (box: Rect(x: 210, y: 130, width: 73, height: 73), score: 2.01)
+        #expect(SubjectFace.select([child, subject], width: 500, height: 375) == 1)
+        #expect(SubjectFace.select([subject, child], width: 500, height: 375) == 0)
+        // The tracker's rule (score and size together) picks the child: identity must not use it.
+        #expect(PrimaryFace.select([child, subject]) == 0)
+    }
+
+    @Test func sameSizeFacesAreDecidedByTheCentreThenTheScore() {
+        let left = (box: Rect(x: 20, y: 100, width: 100, height: 100), score: 2.0)
+        let centre = (box: Rect(x: 260, y: 110, width: 96, height: 96), score: 0.5)
+        #expect(SubjectFace.select([left, centre], width: 640, height: 400) == 1)
+        // Equally central and equally large: the detector score breaks the tie.
+        let a = (box: Rect(x: 100, y: 100, width: 100, height: 100), score: 0.4)
+        let b = (box: Rect(x: 440, y: 100, width: 100, height: 100), score: 1.2)
+        #expect(SubjectFace.select([a, b], width: 640, height: 400) == 1)
+        #expect(SubjectFace.select([], width: 640, height: 400) == nil)
+        #expect(SubjectFace.select([a], width: 640, height: 400) == 0)
+    }
+
+    @Test func thresholdOrderIsFlagUserConfigEnvironmentDefault() {
+        let all = ThresholdSettings(flag: 0.3, config: 0.45, environment: 0.5)
+        #expect(all.resolve(user: 0.4).value == 0.3 && all.resolve(user: 0.4).source == .flag)
+        let noFlag = ThresholdSettings(config: 0.45, environment: 0.5)
+        #expect(noFlag.resolve(user: 0.4).value == 0.4 && noFlag.resolve(user: 0.4).source == .user)
+        #expect(noFlag.resolve(user: nil).value == 0.45 && noFlag.resolve(user: nil).source == .config)
+        let envOnly = ThresholdSettings(environment: 0.5)
+        #expect(envOnly.resolve(user: nil).value == 0.5 && envOnly.resolve(user: nil).source == .environment)
+        #expect(ThresholdSettings().resolve(user: nil).value == IdentityThreshold.default)
+        #expect(ThresholdSettings().resolve(user: nil).source == .default)
+        // The policy built from the settings applies the same order in verify/identify.
+        let p = IdentityPolicy(settings: noFlag)
+        #expect(p.resolvedThreshold(override: 0.4).value == 0.4 && p.resolvedThreshold(override: nil).value == 0.45)
+        #expect(IdentityPolicy(settings: all).threshold(override: 0.4) == 0.3)
+    }
+
+    @Test func perUserThresholdOfSevenIsRefusedAndIgnored() throws {
+        #expect(throws: IdentityError.self) { try IdentityThreshold.checkPerUser(7, global: 0.6, force: false) }
+        #expect(throws: IdentityError.self) { try IdentityThreshold.checkPerUser(7, global: 0.6, force: true) }
+        // Looser than the global one: refused unless forced; stricter: accepted.
+        #expect(throws: IdentityError.looserPerUserThreshold(value: 0.7, global: 0.55)) {
+            try IdentityThreshold.checkPerUser(0.7, global: 0.55, force: false)
+        }
+        try IdentityThreshold.checkPerUser(0.7, global: 0.55, force: true)
+        try IdentityThreshold.checkPerUser(0.45, global: 0.55, force: false)
+        #expect(throws: IdentityError.self) { try ThresholdSettings(config: 1.4).validate() }
+        #expect(throws: IdentityError.self) { try ThresholdSettings(flag: 0).validate() }
+        // A 7 already stored (before this check existed) never makes every face match that user.
+        var g = RandomUnitVectors(seed: 3)
+        let a = Embedding(g.vector()), stranger = Embedding(g.vector())
+        let r = try IdentityPolicy(threshold: 0.5).verify(templates: [a], probe: stranger, thresholdOverride: 7)
+        #expect(!r.match && r.threshold == 0.5 && r.thresholdSource == .default)
+    }
+}
