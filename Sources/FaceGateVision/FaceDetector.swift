@@ -243,6 +243,20 @@ public final class FaceDetector {
         return Self.detections(buf, n)
     }
 
+    /// HOG windows inside `roi` scoring at least `adjustThreshold` (a negative margin: below the detection
+    /// threshold), sorted by score; `score` is the margin over the detection threshold (≥ 0 = a detection). Used by
+    /// the tracker to ask "is this still face-like?" where a turned or tilted face falls just under HOG's threshold.
+    /// Empty for detectors other than HOG.
+    public func hogScores(_ image: Image, in roi: Rect, maxSide: Int = 0, adjustThreshold: Double, limit: Int = 8) -> [Detection] {
+        guard case .classic(let d) = native, case .hog = kind else { return [] }
+        var buf = [fg_detection](repeating: fg_detection(), count: limit)
+        let n = buf.withUnsafeMutableBufferPointer {
+            fg_detect_roi_hog_adjusted(d, image.handle, Int32(roi.x), Int32(roi.y), Int32(roi.width), Int32(roi.height),
+                                       Int32(maxSide), adjustThreshold, $0.baseAddress, Int32(limit))
+        }
+        return Self.detections(buf, n)
+    }
+
     /// Native results to detections; a failed call (-1) finds nothing — the detector abstains, it never invents a box.
     private static func detections(_ buf: [fg_detection], _ n: Int32) -> [Detection] {
         buf.prefix(Int(max(0, n))).map {

@@ -21,6 +21,10 @@ int fg_detect(fg_detector *d, const fg_image *img, int max_side, int upsample, f
 /* Same, limited to a region of interest (x,y,w,h in full-frame pixels). */
 int fg_detect_roi(fg_detector *d, const fg_image *img, int rx, int ry, int rw, int rh, int max_side,
                   fg_detection *out, int max);
+/* HOG only (0 for other kinds): fg_detect_roi with dlib's adjust_threshold, so windows scoring down to
+ * adjust_threshold (< 0: below the detection threshold) come back; score = margin over the detection threshold. */
+int fg_detect_roi_hog_adjusted(fg_detector *d, const fg_image *img, int rx, int ry, int rw, int rh, int max_side,
+                               double adjust_threshold, fg_detection *out, int max);
 void fg_detector_free(fg_detector *d);
 
 typedef struct fg_shape_model fg_shape_model;

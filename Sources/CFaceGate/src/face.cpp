@@ -28,7 +28,8 @@ struct fg_detector {
 namespace {
 
 
-int detect_mat(fg_detector *d, const cv::Mat &bgr, int max_side, int upsample, fg_detection *out, int max) {
+int detect_mat(fg_detector *d, const cv::Mat &bgr, int max_side, int upsample, fg_detection *out, int max,
+               double hog_adjust = 0.0) {
     double s = fg_downscale_factor(bgr, max_side);
     cv::Mat small;
     if (s < 1.0) cv::resize(bgr, small, cv::Size(), s, s, cv::INTER_AREA); else small = bgr;
@@ -43,10 +44,10 @@ int detect_mat(fg_detector *d, const cv::Mat &bgr, int max_side, int upsample, f
                 dlib::array2d<unsigned char> up;
                 dlib::assign_image(up, dlib::cv_image<unsigned char>(gray));
                 for (int i = 0; i < upsample; i++) dlib::pyramid_up(up);
-                fg_hog_detect(d->hog.get(), dlib::toMat(up), 0.0, dets);
+                fg_hog_detect(d->hog.get(), dlib::toMat(up), hog_adjust, dets);
                 f = std::pow(2.0, upsample);
             } else {
-                fg_hog_detect(d->hog.get(), gray, 0.0, dets);
+                fg_hog_detect(d->hog.get(), gray, hog_adjust, dets);
             }
             for (const auto &r : dets) {
                 found.push_back({(float)(r.left / f), (float)(r.top / f), (float)(r.width / f), (float)(r.height / f),
@@ -188,6 +189,20 @@ int fg_detect_roi(fg_detector *d, const fg_image *img, int rx, int ry, int rw, i
     if (roi.width < 20 || roi.height < 20) return 0;
     try {
         int n = detect_mat(d, img->mat(roi), max_side, 0, out, max);
+        for (int i = 0; i < n; i++) { out[i].x += roi.x; out[i].y += roi.y; }
+        return n;
+    } catch (...) {
+        return 0;
+    }
+}
+
+int fg_detect_roi_hog_adjusted(fg_detector *d, const fg_image *img, int rx, int ry, int rw, int rh, int max_side,
+                               double adjust_threshold, fg_detection *out, int max) {
+    if (!d || !img || !out || max <= 0 || d->kind != FG_DET_HOG) return 0;
+    cv::Rect roi = fg_clip(rx, ry, rw, rh, img->mat);
+    if (roi.width < 20 || roi.height < 20) return 0;
+    try {
+        int n = detect_mat(d, img->mat(roi), max_side, 0, out, max, adjust_threshold);
         for (int i = 0; i < n; i++) { out[i].x += roi.x; out[i].y += roi.y; }
         return n;
     } catch (...) {
