@@ -73,15 +73,38 @@ public final class FaceEngine {
     public let models: ModelDirectory
     public let detectorChoice: DetectorChoice
     public let detector: FaceDetector
+    /// Second detector the video tracker asks when HOG misses a tracked face or finds none: RetinaFace
+    /// (`retinaface-silentface`) when it is installed and the main detector is HOG; nil otherwise. It keeps the track
+    /// through poses HOG (a frontal detector) misses — looking down, strong turns and tilts, a face partly out of frame.
+    public let assistDetector: FaceDetector?
     public let landmarks: LandmarkModel
     private var alignModel: LandmarkModel?
     private var embedderModel: FaceEmbedder?
 
-    public init(models: ModelDirectory = .resolve(), detector: DetectorChoice = .hog) throws {
+    /// `trackingAssist`: load the assist detector when installed (see `assistDetector`); the environment variable
+    /// `FACEGATE_TRACKING_ASSIST=0` turns it off everywhere (to compare, or to track with HOG alone).
+    public init(models: ModelDirectory = .resolve(), detector: DetectorChoice = .hog, trackingAssist: Bool = true) throws {
         self.models = models
         self.detectorChoice = detector
         self.detector = try FaceDetector(detector.kind(models: models))
+        self.assistDetector = trackingAssist && detector == .hog && Self.assistEnabledByEnvironment
+            ? try Self.installedAssist(models) : nil
         self.landmarks = try Self.load(BaseModels.landmarks68, models) { try LandmarkModel(path: $0) }
+    }
+
+    static var assistEnabledByEnvironment: Bool {
+        let v = ProcessInfo.processInfo.environment["FACEGATE_TRACKING_ASSIST"]?.lowercased() ?? ""
+        return !["0", "off", "no", "false"].contains(v)
+    }
+
+    /// The tracking assist detector when its files are in the model directory (verified like every model: an altered
+    /// file is an error naming the fix); nil when it is not installed.
+    static func installedAssist(_ models: ModelDirectory) throws -> FaceDetector? {
+        let entry = ModelCatalog.retinaFace
+        guard let spec = entry.detectorSpec,
+              entry.files.allSatisfy({ FileManager.default.fileExists(atPath: models.path + "/" + $0.file.fileName) })
+        else { return nil }
+        return try FaceDetector(.dnn(DNNDetectorModel(name: entry.name, files: try entry.installedPaths(in: models), spec: spec)))
     }
 
     /// Loads a model file, turning a native load failure into a "corrupt model" error naming the fix.

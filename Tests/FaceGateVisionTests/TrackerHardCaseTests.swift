@@ -1,0 +1,160 @@
+import FaceGate
+import FaceGateCore
+import FaceGateVision
+import Foundation
+import Testing
+
+/// The video tracker on generated hard cases: a fixture face rolled ±30°, pushed partly out of the frame, moved fast,
+/// shrunk, and cut to frames with no face. The tracker must follow the face wherever it is visible and must not
+/// report a face on frames without one for more than `maxFramesAfterCut` frames.
+///
+/// "Visible" = a per-frame still-image detection finds a face: RetinaFace (installed from the fixture folder into a
+/// temporary model directory) or HOG at full size. Each case runs with HOG alone and with RetinaFace as the tracking
+/// assist (the default when it is installed).
+@Suite(.serialized) struct TrackerHardCaseTests {
+    static let source = "motion/KwaiVGI__LivePortrait/assets/examples/driving/d3.mp4"
+    static var enabled: Bool { TestPaths.hasFixtures && TestPaths.hasModels }
+    /// At most this many frames after a cut to a faceless frame may still carry the old face (the cut frame itself,
+    /// and one more while the guard's check runs).
+    static let maxFramesAfterCut = 2
+
+    /// Engines for the two tracker set-ups, sharing one temporary model directory with RetinaFace installed.
+    static func engines() async throws -> (hogOnly: FaceEngine, assisted: FaceEngine, reference: FaceEngine) {
+        let dir = try await CatalogDetectorTests.modelDirectory(installRetinaFace: true)
+        let assisted = try FaceEngine(models: dir, detector: .hog)
+        #expect(assisted.assistDetector != nil, "RetinaFace installed: HOG tracking should get it as its assist")
+        let hogOnly = try FaceEngine(models: dir, detector: .hog, trackingAssist: false)
+        #expect(hogOnly.assistDetector == nil)
+        let reference = try FaceEngine(models: dir, detector: DetectorChoice("retinaface-silentface"))
+        return (hogOnly, assisted, reference)
+    }
+
+    /// A clip made from the first seconds of the fixture face, at 15 fps, the face (256 px square frame) laid over
+    /// a 480×360 grey canvas at `x`,`y` (ffmpeg expressions of t), then `post` filters.
+    static func clip(_ name: String, seconds: Double, x: String = "112", y: String = "52", post: String = "") throws -> String {
+        let out = TestPaths.tempDir("fg-track") + "/\(name).mp4"
+        let graph = "color=c=0x808080:s=480x360:r=15:d=\(seconds)[bg];[0:v]fps=15,scale=256:256,setsar=1[fg];"
+            + "[bg][fg]overlay=x='\(x)':y='\(y)':shortest=1\(post.isEmpty ? "" : "," + post)[v]"
+        try ffmpeg(["-i", TestPaths.fixture(source), "-t", String(seconds), "-filter_complex", graph, "-map", "[v]",
+                    "-pix_fmt", "yuv420p", "-c:v", "libx264", "-crf", "18", out])
+        return out
+    }
+
+    struct Coverage: CustomStringConvertible {
+        var visible = 0, followed = 0, frames = 0
+        var misses: [Int] = []
+        var rate: Double { visible == 0 ? 1 : Double(followed) / Double(visible) }
+        var description: String { "followed \(followed)/\(visible) visible of \(frames) frames (missed at \(misses))" }
+    }
+
+    /// Reference faces of every frame (RetinaFace or full-size HOG), computed once per clip.
+    static func reference(_ path: String, _ e: (hogOnly: FaceEngine, assisted: FaceEngine, reference: FaceEngine)) throws -> [[Rect]] {
+        let reader = try VideoReader.open(path)
+        var out: [[Rect]] = []
+        while let f = try reader.next() {
+            out.append(e.reference.analyze(f.image).faces.map(\.box) + e.hogOnly.analyze(f.image).faces.map(\.box))
+        }
+        return out
+    }
+
+    static func follows(_ a: FrameAnalysis, _ ref: [Rect]) -> Bool {
+        a.faces.contains { f in ref.contains { f.box.iou($0) > 0.3 || f.box.intersection($0).area > 0.5 * $0.area } }
+    }
+
+    /// Runs a tracker over the clip; coverage against the reference and the frames on which it reported a face.
+    static func track(_ path: String, engine: FaceEngine, reference ref: [[Rect]]) throws -> (Coverage, [Bool]) {
+        let reader = try VideoReader.open(path)
+        let tracker = FaceTracker(engine: engine)
+        var c = Coverage()
+        var reported: [Bool] = []
+        while let f = try reader.next() {
+            let a = tracker.process(f)
+            reported.append(!a.faces.isEmpty)
+            c.frames += 1
+            guard f.index < ref.count, !ref[f.index].isEmpty else { continue }
+            c.visible += 1
+            if follows(a, ref[f.index]) { c.followed += 1 } else { c.misses.append(f.index) }
+        }
+        return (c, reported)
+    }
+
+    /// Head roll swinging to ±30° (1.5 cycles over 3 s), the face otherwise still.
+    @Test(.enabled(if: enabled, "needs ../shared/fixtures and the base models")) func rollToThirtyDegrees() async throws {
+        let e = try await Self.engines()
+        let path = try Self.clip("roll", seconds: 3, post: "rotate=a='0.53*sin(2*PI*t/2)':c=0x808080")
+        let ref = try Self.reference(path, e)
+        for (name, engine) in [("hog", e.hogOnly), ("hog+retinaface", e.assisted)] {
+            let (c, _) = try Self.track(path, engine: engine, reference: ref)
+            #expect(c.visible >= 30, "\(name): reference finds the face on too few frames: \(c)")
+            #expect(c.rate >= 0.97, "\(name): \(c)")
+        }
+    }
+
+    /// The face slides out of the left edge (up to ≈ 45 % of it outside) and down until the chin leaves the frame.
+    @Test(.enabled(if: enabled, "needs ../shared/fixtures and the base models")) func faceLeavesTheFramePartly() async throws {
+        let e = try await Self.engines()
+        let path = try Self.clip("leave", seconds: 4, x: "112-240*(0.5-0.5*cos(2*PI*t/2))*lt(t,2)",
+                                 y: "52+130*(0.5-0.5*cos(2*PI*(t-2)/2))*gte(t,2)")
+        let ref = try Self.reference(path, e)
+        for (name, engine) in [("hog", e.hogOnly), ("hog+retinaface", e.assisted)] {
+            let (c, _) = try Self.track(path, engine: engine, reference: ref)
+            #expect(c.visible >= 40, "\(name): \(c)")
+            #expect(c.rate >= 0.97, "\(name): \(c)")
+        }
+    }
+
+    /// Fast motion: the face crosses a third of its width per frame, and every other frame is dropped on top.
+    @Test(.enabled(if: enabled, "needs ../shared/fixtures and the base models")) func fastMotionAndDroppedFrames() async throws {
+        let e = try await Self.engines()
+        let path = try Self.clip("fast", seconds: 4, x: "112+100*sin(2*PI*t/1.5)", y: "52+40*sin(2*PI*t/1.1)",
+                                 post: "fps=7.5")
+        let ref = try Self.reference(path, e)
+        for (name, engine) in [("hog", e.hogOnly), ("hog+retinaface", e.assisted)] {
+            let (c, _) = try Self.track(path, engine: engine, reference: ref)
+            #expect(c.visible >= 20, "\(name): \(c)")
+            #expect(c.rate >= 0.97, "\(name): \(c)")
+        }
+    }
+
+    /// The whole frame shrunk to 240×180 (face ≈ 75 px wide, under HOG's 80 px window at tracking size).
+    @Test(.enabled(if: enabled, "needs ../shared/fixtures and the base models")) func downscaledFrames() async throws {
+        let e = try await Self.engines()
+        let path = try Self.clip("small", seconds: 2, x: "112+40*sin(2*PI*t/2)", post: "scale=240:180")
+        let ref = try Self.reference(path, e)
+        for (name, engine) in [("hog", e.hogOnly), ("hog+retinaface", e.assisted)] {
+            let (c, _) = try Self.track(path, engine: engine, reference: ref)
+            #expect(c.visible >= 20, "\(name): \(c)")
+            #expect(c.rate >= 0.97, "\(name): \(c)")
+        }
+    }
+
+    /// Cuts from the face to a blank frame, to a textured scene, and back: no face may be reported on the faceless
+    /// frames beyond the first `maxFramesAfterCut`, and the face is found again after the cut back.
+    @Test(.enabled(if: enabled, "needs ../shared/fixtures and the base models")) func noFaceAfterACutToBlankOrScenery() async throws {
+        let e = try await Self.engines()
+        let out = TestPaths.tempDir("fg-track") + "/cuts.mp4"
+        // 0–1.5 s face, 1.5–2.5 s grey, 2.5–3.5 s a Mandelbrot zoom (texture, edges, no face), 3.5–4.5 s the face again.
+        let graph = "[0:v]fps=15,scale=256:256,setsar=1,split[f1][f2];[f1]trim=0:1.5,setpts=PTS-STARTPTS[a];"
+            + "[f2]trim=1.5:2.5,setpts=PTS-STARTPTS[d];"
+            + "color=c=0x808080:s=256x256:r=15:d=1,setsar=1,format=yuv420p[b];mandelbrot=s=256x256:r=15,trim=0:1,setpts=PTS-STARTPTS,setsar=1,format=yuv420p[c];"
+            + "[a][b][c][d]concat=n=4:v=1:a=0,format=yuv420p[v]"
+        try ffmpeg(["-t", "3", "-i", TestPaths.fixture(Self.source), "-filter_complex", graph, "-map", "[v]",
+                    "-c:v", "libx264", "-crf", "18", out])
+        for (name, engine) in [("hog", e.hogOnly), ("hog+retinaface", e.assisted)] {
+            let reader = try VideoReader.open(out)
+            let tracker = FaceTracker(engine: engine)
+            var reported: [Bool] = []
+            while let f = try reader.next() { reported.append(!tracker.process(f).faces.isEmpty) }
+            #expect(reported.count >= 66, "\(name): \(reported.count) frames")
+            guard reported.count >= 66 else { continue }
+            // Frames 0–21: face; 22–36 grey; 37–51 scene; 52– face.
+            let blank = Array(reported[22..<37]), scene = Array(reported[37..<52])
+            let falseBlank = blank.dropFirst(Self.maxFramesAfterCut).filter { $0 }.count
+            let falseScene = scene.dropFirst(Self.maxFramesAfterCut).filter { $0 }.count
+            #expect(falseBlank == 0, "\(name): face reported on grey frames: \(blank)")
+            #expect(falseScene == 0, "\(name): face reported on scenery frames: \(scene)")
+            #expect(reported[2..<22].allSatisfy { $0 }, "\(name): face lost before the cut: \(reported[0..<23])")
+            #expect(reported[55...].allSatisfy { $0 }, "\(name): face not found again: \(reported[52...])")
+        }
+    }
+}
