@@ -277,14 +277,19 @@ public final class LivenessEvaluator {
     func prepare(_ row: LivenessManifest.Row) throws -> String {
         let key = "\(row.path)|\(row.render?.rawValue ?? "")|\(row.seed)|\(row.renderDuration)|\(row.loop)|\(row.start ?? -1)|\(row.end ?? -1)"
         if let p = prepared[key] { return p }
-        let id = prepared.count
+        let id = String(fnv1a(key), radix: 16)
         var input = row.path
         if let kind = row.render {
             var sim = AttackSimulator(kind: kind, seed: row.seed)
             sim.duration = row.renderDuration
             sim.fps = 30
             let out = "\(work)/attack-\(id).mp4"
-            try sim.render(input: row.path, output: out)
+            // Rendering is deterministic for (photo, kind, seed, duration): a kept --work-dir reuses it.
+            if ownsWork || !FileManager.default.fileExists(atPath: out) { try sim.render(input: row.path, output: out + ".tmp.mp4") }
+            if FileManager.default.fileExists(atPath: out + ".tmp.mp4") {
+                try? FileManager.default.removeItem(atPath: out)
+                try FileManager.default.moveItem(atPath: out + ".tmp.mp4", toPath: out)
+            }
             input = out
         }
         guard row.loop > 1 || row.start != nil || row.end != nil else { prepared[key] = input; return input }
@@ -299,7 +304,7 @@ public final class LivenessEvaluator {
         }
         if !filters.isEmpty { args += ["-vf", filters.joined(separator: ",")] }
         let out = "\(work)/clip-\(id).mkv"
-        try ffmpeg(args + ["-c:v", "ffv1", out])
+        try ffmpeg(args + ["-c:v", "ffv1", out])     // cheap next to tracking: always redone
         prepared[key] = out
         return out
     }
@@ -313,7 +318,7 @@ public final class LivenessEvaluator {
         if filters.isEmpty { return path }
         let key = "\(path)|\(filters.joined(separator: ","))"
         if let p = prepared[key] { return p }
-        let out = "\(work)/rate-\(prepared.count).mkv"
+        let out = "\(work)/rate-\(String(fnv1a(key), radix: 16)).mkv"
         try ffmpeg(["-hide_banner", "-loglevel", "error", "-y", "-i", path, "-an", "-vf", filters.joined(separator: ","), "-c:v", "ffv1", out])
         prepared[key] = out
         return out

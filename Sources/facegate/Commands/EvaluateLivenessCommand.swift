@@ -32,9 +32,11 @@ struct EvaluateLivenessCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-identity"), help: "Skip the identity check on the anchor frames.") var noIdentity = false
     @Option(name: .customLong("work-dir"), help: ArgumentHelp("Keep resampled and rendered clips here (default: a temporary folder, removed).", valueName: "DIR"))
     var workDir: String?
+    @Option(help: ArgumentHelp("Which rows to run: all, genuine (bona-fide rows) or attacks (e.g. to run them as two processes).", valueName: "SET"))
+    var rows = "all"
     @Flag(help: "JSON output (cells, per-rate ISO/IEC 30107-3 metrics, every trial).") var json = false
     @Option(help: ArgumentHelp("Write genuine pass rate against frame rate to this PNG.", valueName: "OUT.png")) var plot: String?
-    @Flag(help: "Print one line per trial.") var verbose = false
+    @Flag(help: "Print one line per trial, and progress to standard error.") var verbose = false
     @OptionGroup var modelOptions: ModelOptions
 
     func options() throws -> LivenessEvaluationOptions {
@@ -68,14 +70,21 @@ struct EvaluateLivenessCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let m = try LivenessManifest.read(manifest)
+            var m = try LivenessManifest.read(manifest)
+            switch rows {
+            case "all": break
+            case "genuine": m.rows = m.rows.filter(\.isBonaFide)
+            case "attacks": m.rows = m.rows.filter { !$0.isBonaFide }
+            default: throw FaceGateError.badInput("--rows must be all, genuine or attacks, not '\(rows)'")
+            }
+            guard !m.rows.isEmpty else { throw FaceGateError.badInput("\(manifest) has no \(rows) rows") }
             let o = try options()
             if let p = plot, !p.lowercased().hasSuffix(".png") { throw FaceGateError.badInput("--plot must end in .png") }
             let engine = try modelOptions.engine()
             if o.checkIdentity { _ = try engine.embedder() }
             let evaluator = LivenessEvaluator(engine: engine, options: o)
             let ev = try evaluator.run(m) { done, total, text in
-                if !json && verbose { printError("[\(done)/\(total)] \(text)") }
+                if verbose { printError("[\(done)/\(total)] \(text)") }
             }
             if let p = plot { try ev.plot(to: p, title: "Active liveness: genuine pass rate — \((manifest as NSString).lastPathComponent)") }
             if json {
