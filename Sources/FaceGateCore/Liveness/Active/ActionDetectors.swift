@@ -431,7 +431,7 @@ public struct BlinkDetector: Sendable {
     }
     private func noise(_ b: ActiveBaseline) -> Double {
         guard openFrames.count >= 5 else { return b.earNoise }
-        return max(b.earNoise, SignalSmoother.jitterSigma(openFrames.map(\.ear)))
+        return max(b.earNoise, SignalSmoother.noiseSigma(openFrames.map(\.ear)))
     }
     private mutating func remember(open s: Sample) {
         openFrames.append(s)

@@ -162,6 +162,10 @@ public struct SignalSmoother: Sendable {
         return 1.4826 * median(d.map(abs)) / 2.0.squareRoot()
     }
 
+    /// Measurement noise of a still signal in time order: the smaller of `jitterSigma` (blind to slow changes) and
+    /// `robustSigma` (blind to fast oscillations sampled coarsely); both equal the noise when there is only noise.
+    public static func noiseSigma(_ v: [Double]) -> Double { min(jitterSigma(v), robustSigma(v)) }
+
     /// Robust standard deviation (1.4826 × median absolute deviation).
     public static func robustSigma(_ v: [Double]) -> Double {
         guard v.count >= 2 else { return 0 }
@@ -177,7 +181,7 @@ public struct ActiveBaseline: Sendable, Hashable, Codable {
     public var roll: Double
     /// Open-eye EAR (median over the calibration window; robust to a blink inside it).
     public var openEAR: Double
-    /// Frame-to-frame EAR noise (robust sigma).
+    /// Frame-to-frame EAR noise (`SignalSmoother.jitterSigma` of the open frames).
     public var earNoise: Double
     /// Resting mouth ratio.
     public var mar: Double
@@ -290,6 +294,11 @@ public struct BaselineCalibrator: Sendable {
             hint = "hold still"
             return nil
         }
+        // Noise is the smaller of the frame-to-frame jitter and the spread of the window (`noiseSigma`): a person
+        // who talks while calibrating sways by a few degrees (8° pitch swings at 2–4 Hz in the synthetic talking
+        // overlay), and the spread alone (robust σ ≈ 2.5–3°) raised the nod's minimum swing from 10° to 5 σ ≈
+        // 13–15° and the shake's from 12° to ≈ 14.5°; syllables at 4 Hz sampled at 12–15 fps make the jitter
+        // larger than the spread instead (open-mouth then needed a wider mouth).
         // Open-eye EAR and its noise from the open frames only: a blink inside the window (2–4 frames at 30 fps)
         // must neither lower the reference nor inflate the noise that later dips are judged against.
         let ears = samples.map(\.ear), mars = samples.map(\.mar)
@@ -298,10 +307,10 @@ public struct BaselineCalibrator: Sendable {
         hint = nil
         var b = ActiveBaseline(
             yaw: SignalSmoother.median(yaws), pitch: SignalSmoother.median(pitches), roll: SignalSmoother.median(rolls),
-            openEAR: SignalSmoother.median(openEars), earNoise: SignalSmoother.jitterSigma(openEars),
-            mar: SignalSmoother.median(mars), marNoise: SignalSmoother.robustSigma(mars),
-            yawNoise: SignalSmoother.robustSigma(yaws), pitchNoise: SignalSmoother.robustSigma(pitches),
-            rollNoise: SignalSmoother.robustSigma(rolls),
+            openEAR: SignalSmoother.median(openEars), earNoise: SignalSmoother.noiseSigma(openEars),
+            mar: SignalSmoother.median(mars), marNoise: SignalSmoother.noiseSigma(mars),
+            yawNoise: SignalSmoother.noiseSigma(yaws), pitchNoise: SignalSmoother.noiseSigma(pitches),
+            rollNoise: SignalSmoother.noiseSigma(rolls),
             interocular: SignalSmoother.median(samples.map(\.interocular)), frame: s.stamp)
         b.yawParallax = SignalSmoother.median(samples.map(\.yawParallax))
         b.pitchParallax = SignalSmoother.median(samples.map(\.pitchParallax))
