@@ -60,3 +60,55 @@ import Testing
         #expect(!r.match && r.threshold == 0.5 && r.thresholdSource == .default)
     }
 }
+
+/// The normalised focus measure and the quality levels.
+@Suite struct QualityGateLevelTests {
+    /// A deterministic textured 64×64 crop (sum of a few gratings), optionally blurred (`blur` passes of a 3×3 box,
+    /// ≈ Gaussian) and contrast-scaled.
+    private func crop(blur: Int = 0, contrast: Double = 1, offset: Double = 128) -> [UInt8] {
+        let n = FaceSharpness.side
+        var v = [Double](repeating: 0, count: n * n)
+        for y in 0..<n { for x in 0..<n {
+            v[y * n + x] = sin(Double(x) * 1.3) * 30 + cos(Double(y) * 0.9) * 25 + sin(Double(x + y) * 0.4) * 20
+        } }
+        for _ in 0..<blur {
+            var b = v
+            for y in 0..<n { for x in 0..<n {
+                var s = 0.0, c = 0.0
+                for dy in -1...1 { for dx in -1...1 where (0..<n).contains(x + dx) && (0..<n).contains(y + dy) {
+                    s += v[(y + dy) * n + x + dx]; c += 1
+                } }
+                b[y * n + x] = s / c
+            } }
+            v = b
+        }
+        return v.map { UInt8(max(0, min(255, (offset + $0 * contrast).rounded()))) }
+    }
+
+    @Test func sharpnessFallsWithBlurAndIgnoresContrast() {
+        let sharp = FaceSharpness.measure(gray: crop())
+        let blurred = FaceSharpness.measure(gray: crop(blur: 3))
+        #expect(sharp > 0.5 && blurred < sharp / 2.5, "sharp \(sharp), blurred \(blurred)")
+        // Half the contrast and darker: the normalised measure barely moves (the raw Laplacian variance would drop 4×).
+        let dim = FaceSharpness.measure(gray: crop(contrast: 0.5, offset: 70))
+        #expect(abs(dim - sharp) / sharp < 0.1, "sharp \(sharp), dim \(dim)")
+        #expect(FaceSharpness.measure(gray: [UInt8](repeating: 90, count: 64 * 64)) == 0)
+    }
+
+    @Test func levelsAreOrderedAndARejectionSaysHowToRelax() {
+        let l = QualityGate(level: .lenient), s = QualityGate(level: .standard), t = QualityGate(level: .strict)
+        #expect(l.minSharpness < s.minSharpness && s.minSharpness < t.minSharpness)
+        #expect(l.minFaceWidth < s.minFaceWidth && s.minFaceWidth < t.minFaceWidth)
+        #expect(l.minEyeAspect < s.minEyeAspect && s.minEyeAspect < t.minEyeAspect)
+        #expect(s.minSharpness == QualityGate().minSharpness && QualityGate().level == .standard)
+        #expect(s.relaxHint?.contains("--quality lenient") == true && t.relaxHint?.contains("--quality standard") == true)
+        #expect(l.relaxHint == nil)
+        // A 250 px web photo's face (≈ 100 px, sharpness 0.17 after JPEG q75) passes the standard gate; a blurred one does not.
+        let web = SampleMeasurements(faces: 1, faceWidth: 100, sharpness: 0.17, brightness: 120, eyeAspect: 0.25,
+                                     pose: HeadPose(yaw: 10, pitch: 5, roll: 0))
+        #expect(s.rejections(web).isEmpty)
+        var blurred = web; blurred.sharpness = 0.05
+        #expect(s.rejections(blurred).map(\.code) == ["blurry"])
+        #expect(l.rejections(web).isEmpty && !t.rejections(web).isEmpty)
+    }
+}
