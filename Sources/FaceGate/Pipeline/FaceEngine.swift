@@ -101,9 +101,11 @@ public final class FaceEngine {
     /// file is an error naming the fix); nil when it is not installed.
     static func installedAssist(_ models: ModelDirectory) throws -> FaceDetector? {
         let entry = ModelCatalog.retinaFace
-        guard let spec = entry.detectorSpec,
+        guard var spec = entry.detectorSpec,
               entry.files.allSatisfy({ FileManager.default.fileExists(atPath: models.path + "/" + $0.file.fileName) })
         else { return nil }
+        // Boxes come back down to the region-check confidence; the tracker holds new faces to the catalog's.
+        spec.confidence = min(spec.confidence, TrackerConstants.assistRegionConfidence)
         return try FaceDetector(.dnn(DNNDetectorModel(name: entry.name, files: try entry.installedPaths(in: models), spec: spec)))
     }
 

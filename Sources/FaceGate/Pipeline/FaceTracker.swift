@@ -245,7 +245,9 @@ public final class FaceTracker {
         }
         if let a = assist {
             let aside = Int((longer * min(1, configuration.assistFaceSide / max(box.width, 1))).rounded(.up))
-            if let d = a.detect(image, in: roi, maxSide: aside).first(where: { $0.box.iou(box) > configuration.matchIoU }) {
+            if let d = a.detect(image, in: roi, maxSide: aside).first(where: {
+                $0.score >= TrackerConstants.assistRegionConfidence && $0.box.iou(box) > configuration.matchIoU
+            }) {
                 stats.assistFound += 1
                 return .found(Detection(box: Self.hogLike(d.box), score: d.score))
             }
@@ -296,7 +298,8 @@ public final class FaceTracker {
                 // HOG on a larger frame (small or distant faces).
                 if let a = assist {
                     stats.assistScans += 1
-                    dets = a.detect(image).map { Detection(box: Self.hogLike($0.box), score: $0.score) }
+                    dets = a.detect(image).filter { $0.score >= RetinaFaceRecipe.confidence }
+                        .map { Detection(box: Self.hogLike($0.box), score: $0.score) }
                     if !dets.isEmpty { stats.assistScanFound += 1 }
                 }
                 if dets.isEmpty && max(image.width, image.height) > side {
@@ -379,6 +382,11 @@ public enum TrackerConstants {
     /// size beside it score at most −0.57 (547 boxes, 99th percentile −0.67); tracked faces HOG does not detect score
     /// −0.34 to 0. −0.45 sits between.
     public static let weakFaceMargin = -0.45
+    /// RetinaFace confidence that confirms a face already tracked at that place (IoU > `matchIoU` with the track).
+    /// New faces still need the catalog's 0.5. RetinaFace's confidence falls on faces turned far or partly out of the
+    /// frame (Hamilton clip: 0.52–0.6 on a face leaving the frame); background false detections on the fixtures
+    /// score ≤ 0.41 (docs/models.md) and must also sit on the track.
+    public static let assistRegionConfidence = 0.35
     /// Face width the assist detector sees in a region check (px).
     public static let assistFaceSide = 80.0
     /// RetinaFace boxes are ≈ 8 % larger than HOG's with centres within 1 % (docs/models.md, fixture photos): scaled
