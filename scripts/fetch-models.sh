@@ -85,4 +85,40 @@ if [ "${FACEGATE_NO_ANTISPOOF:-0}" != 1 ]; then
     echo "anti-spoof models minifasnet-v2, minifasnet-v1se verified: passive anti-spoofing is on by default"
   fi
 fi
+# --- Tracking assist detector (H2, issue 14): RetinaFace (retinaface-silentface), used by the video tracker when HOG
+# misses a tracked face (looking down, strong turns, a face partly out of frame). Same sources and pins as the catalog
+# entry (Sources/FaceGate/Models/Catalog.swift); FACEGATE_MODEL_MIRROR (a directory searched by file name, or a base
+# URL) works offline; FACEGATE_NO_TRACKING_ASSIST=1 skips it. Without it the tracker uses HOG alone.
+declare -A DET=(
+  [deploy.prototxt]=9fe2f141b4baee039ed9442da2833e216af40a6ff3e639e7b39258812bcda808
+  [Widerface-RetinaFace.caffemodel]=d08338a2c207df16a9c566f767fea67fb43ba6fff76ce11e938fe3fabefb9402
+)
+det_ok() { [ -f "$dir/$1" ] && [ "$(sha256sum "$dir/$1" | cut -d' ' -f1)" = "${DET[$1]}" ]; }
+det_fetch() {  # $1 file name; writes $dir/$1 only after its checksum matched
+  local f=$1 part="$dir/$1.part" mirror="${FACEGATE_MODEL_MIRROR:-}" src=""
+  rm -f "$part"
+  if [ -n "$mirror" ] && [ -d "$mirror" ]; then
+    src=$(find "$mirror" -name "$f" -type f 2>/dev/null | head -n 1)
+    [ -n "$src" ] && cp "$src" "$part"
+  elif [ -n "$mirror" ]; then
+    curl -fsSL --retry 2 -o "$part" "${mirror%/}/$f" || true
+  else
+    for url in "https://raw.githubusercontent.com/minivision-ai/Silent-Face-Anti-Spoofing/HEAD/resources/detection_model/$f" \
+               "https://github.com/minivision-ai/Silent-Face-Anti-Spoofing/raw/HEAD/resources/detection_model/$f"; do
+      curl -fsSL --retry 2 --connect-timeout 10 -o "$part" "$url" && break
+    done
+  fi
+  if [ -f "$part" ] && [ "$(sha256sum "$part" | cut -d' ' -f1)" = "${DET[$f]}" ]; then chmod 0644 "$part"; mv "$part" "$dir/$f"; return 0; fi
+  rm -f "$part"; return 1
+}
+if [ "${FACEGATE_NO_TRACKING_ASSIST:-0}" != 1 ]; then
+  missing=()
+  for f in "${!DET[@]}"; do det_ok "$f" || det_fetch "$f" || missing+=("$f"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "WARNING: tracking assist detector file(s) ${missing[*]} could not be installed (${FACEGATE_MODEL_MIRROR:-GitHub} unreachable or checksum mismatch): the tracker uses HOG alone and loses faces turned or pitched past HOG's range. Fix: facegate models install retinaface-silentface [--from DIR]." >&2
+  else
+    echo "tracking assist detector retinaface-silentface verified"
+  fi
+fi
+# --- end tracking assist
 echo "models ready in $dir"
