@@ -34,6 +34,23 @@ struct PassiveFusionTests {
         #expect(strict.decidedBy == ["flat-3d"])
     }
 
+    /// A replay of a real head shows real 3-D motion and blinks: in light mode those confirm readings must not change
+    /// the decision, the score or the reason — whatever the deny cues say decides.
+    @Test func confirmCuesNeverMakeAReplayLookMoreLiveInLightMode() {
+        let replayConfirms = [reading("flat-3d", .both, .live, level: 0.1), reading("nose-depth", .confirm, .live, level: 0.1),
+                              reading("blink", .confirm, .live, level: 0.3)]
+        for denyLevel in stride(from: 0.05, through: 0.95, by: 0.1) {
+            let deny = [reading("moire", .deny, denyLevel >= 0.5 ? .spoof : .neutral, level: denyLevel),
+                        reading("model", .deny, .neutral, level: 0.2)]
+            let without = PassiveFusion.fuse(deny, mode: .light)
+            let with = PassiveFusion.fuse(deny + replayConfirms, mode: .light)
+            #expect(with.live == without.live && with.score == without.score && with.reason == without.reason)
+            // flat-3d is also a deny cue: it may be listed among the deny cues that looked; the confirm-only cues never.
+            #expect(Set(with.decidedBy).subtracting(["flat-3d"]) == Set(without.decidedBy))
+            #expect(with.reason != .confirmed)
+        }
+    }
+
     @Test func strictModeConfirmedByA3DCue() {
         let v = PassiveFusion.fuse([reading("moire", .deny, .neutral, level: 0.3), reading("nose-depth", .confirm, .live, level: 0.2)], mode: .strict)
         #expect(v.live)
@@ -76,7 +93,10 @@ struct PassiveFusionTests {
 
         var moire = MoireCue()
         #expect(moire.reading.state == .abstain)
-        for _ in 0..<6 { moire.add(MoireMeasurement(peakRatio: 15, highFrequencyShare: 0.3, peaks: 4, side: 96)) }
+        moire.add(MoireMeasurement(peakRatio: 15, highFrequencyShare: 0.3, peaks: 4, side: 96))
+        // One spectrum (a still): advisory, never votes.
+        #expect(moire.reading.state == .neutral && moire.reading.confidence < PassiveFusion.minimumConfidence && moire.reading.level == nil)
+        for _ in 0..<5 { moire.add(MoireMeasurement(peakRatio: 15, highFrequencyShare: 0.3, peaks: 4, side: 96)) }
         #expect(moire.reading.state == .spoof)
 
         var bezel = BezelCue()

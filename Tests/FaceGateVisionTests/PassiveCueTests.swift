@@ -218,7 +218,7 @@ struct PassiveCueTests {
         rows.append(TestPaths.fixture("liveness/alexcamargoweb__liveness-detection/dataset/fake/0.png") + "\tscreen")
         rows.append(TestPaths.fixture("liveness/Krzysiek354__Python_Face_Detection/dataset/fake/0.png") + "\treplay")
         try rows.joined(separator: "\n").write(toFile: dir + "/m.tsv", atomically: true, encoding: .utf8)
-        let r = try runCLI(["evaluate-pad", "--manifest", dir + "/m.tsv", "--json", "--plot", dir + "/det.png", "--no-installed-models",
+        let r = try runCLI(["evaluate-pad", "--manifest", dir + "/m.tsv", "--json", "--plot", dir + "/det.png", "--no-installed-models", "--by-source",
                             "--pad-model", TestPaths.fixture(Self.modelDir + "2.7_80x80_MiniFASNetV2.onnx")])
         #expect(r.status == 0, "\(r.stderr)")
         let j = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
@@ -227,6 +227,15 @@ struct PassiveCueTests {
         #expect(j["bona_fide"] as? Int == 2)
         #expect((j["samples"] as? [Any])?.count == 4)
         #expect(j["acer"] is Double && j["bpcer"] is Double)
+        // Per source (the fixture repository), each judged at a threshold picked on the other source only.
+        let bySource = try #require(j["by_source"] as? [[String: Any]])
+        #expect(bySource.compactMap { $0["source"] as? String } == ["Krzysiek354__Python_Face_Detection", "alexcamargoweb__liveness-detection"])
+        #expect(bySource.first?["bona_fide"] as? Int == 0 && bySource.last?["bona_fide"] as? Int == 2)
+        #expect(bySource.first?["threshold"] is Double && bySource.last?["threshold"] == nil)
+        let rates = try #require(j["cue_rates"] as? [[String: Any]])
+        #expect(rates.contains { $0["cue"] as? String == "model" && $0["source"] as? String == "alexcamargoweb__liveness-detection" })
+        let firstSample = try #require((j["samples"] as? [[String: Any]])?.first)
+        #expect((firstSample["cues"] as? [String: String])?["moire"] != nil)
         #expect(FileManager.default.fileExists(atPath: dir + "/det.png"))
         let plot = try Image.read(dir + "/det.png")
         #expect(plot.width == 800 && plot.height == 600)

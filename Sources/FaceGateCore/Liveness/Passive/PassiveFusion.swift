@@ -62,7 +62,10 @@ public enum PassiveFusion {
             return PassiveVerdict(live: false, score: min(score, 0.5 - 1e-6), mode: mode, reason: .denied,
                                   decidedBy: denies.map(\.name), cues: readings)
         }
-        if !confirms.isEmpty {
+        // Confirm cues decide only in strict mode. In light mode a live reading of flat-3d, nose-depth or blink is
+        // reported but never named as the reason: a replayed real head has real 3-D motion and real blinks, so
+        // "confirmed" would claim more than those cues can see (docs/passive-liveness.md, per-cue table).
+        if mode == .strict && !confirms.isEmpty {
             return PassiveVerdict(live: true, score: max(score, 0.5), mode: mode, reason: .confirmed,
                                   decidedBy: confirms.map(\.name), cues: readings)
         }

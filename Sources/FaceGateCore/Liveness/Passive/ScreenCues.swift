@@ -24,6 +24,11 @@ public struct MoireCue: Sendable {
     public static let certainPeakRatio = 20.0
     /// Frames after which the median is trusted fully.
     public static let fullConfidenceFrames = 8
+    /// Spectra needed before moiré votes. One still's spectrum also carries its own resampling and compression: on the
+    /// fixture crops (single PNG stills, 5 sources) genuine faces reached ratios up to 33.8 (alexcamargoweb 7 of 47 and
+    /// Krzysiek354 12 of 31 crops ≥ 9) while moiré caught no attack crop that the models missed; on video (9 genuine
+    /// clips, 6 sources) genuine medians stay 3.5–7.1. So on fewer spectra it reports, advisory, and does not vote.
+    public static let minimumVotingFrames = 3
 
     public private(set) var ratios: [Double] = []
     public init() {}
@@ -36,6 +41,11 @@ public struct MoireCue: Sendable {
     public var reading: PadCueReading {
         guard !ratios.isEmpty else { return .abstain(PadCueName.moire, role: .deny, "face too small for a spectrum") }
         let med = padMedian(ratios)
+        guard ratios.count >= Self.minimumVotingFrames else {
+            return PadCueReading(name: PadCueName.moire, role: .deny, state: .neutral, level: nil, confidence: 0,
+                                 note: String(format: "advisory (%d spectrum/spectra < %d): median spectral peak ratio %.1f (spoof ≥ %.0f on video)",
+                                              ratios.count, Self.minimumVotingFrames, med, Self.spoofPeakRatio))
+        }
         let level = PadCueReading.level(med, live: Self.livePeakRatio, threshold: Self.spoofPeakRatio, spoof: Self.certainPeakRatio)
         return PadCueReading(name: PadCueName.moire, role: .deny, state: med >= Self.spoofPeakRatio ? .spoof : .neutral,
                              level: level, confidence: padFrameConfidence(ratios.count, full: Self.fullConfidenceFrames),
