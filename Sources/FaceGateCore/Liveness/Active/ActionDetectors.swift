@@ -189,12 +189,15 @@ public struct SwingDetector: Sendable {
     }
 
     /// Nod: two pitch swings of ≥ 10° within 2.5 s. A prompted nod is 10–20° each way at 1–2 Hz; 8° swings
-    /// still arose from 2.5° pitch jitter at 10 fps (synthetic static faces), 10° did not.
-    public static let nod = Parameters(axis: .pitch, swingsNeeded: 2, minSwing: 10, reversal: 3, maxDuration: 2.5,
+    /// still arose from 2.5° pitch jitter at 10 fps (synthetic static faces), 10° did not. An extremum is confirmed
+    /// by 5° of reversal (shake: 6°): with 3–4° the wiggles of a person talking on (±2–4° at 2–4 Hz) split a nod's
+    /// swing in two (synthetic nods under the talking overlay and browser delivery, 20 single attempts per rate:
+    /// nod 65–80 % → 75–80 % at 10–15 fps; shake 80–90 % → 95–100 % at 25–60 fps; no new false actions).
+    public static let nod = Parameters(axis: .pitch, swingsNeeded: 2, minSwing: 10, reversal: 5, maxDuration: 2.5,
                                        armBand: 6, minSide: 0)
     /// Shake: three yaw swings of ≥ 12° within 3.5 s reaching ≥ 5° on both sides of neutral. A prompted "no" is
     /// ±10–30°; requiring both sides separates it from a turn that wobbles on its way back.
-    public static let shake = Parameters(axis: .yaw, swingsNeeded: 3, minSwing: 12, reversal: 4, maxDuration: 3.5,
+    public static let shake = Parameters(axis: .yaw, swingsNeeded: 3, minSwing: 12, reversal: 6, maxDuration: 3.5,
                                          armBand: 8, minSide: 5)
     /// At rest, values are remembered for 0.5 s only, so a sequence starts from where the head was just before
     /// moving, not from an old noise extreme.
