@@ -152,7 +152,7 @@ public final class FaceTracker {
             }
             // Appearance guard: a tracked (not freshly detected) face whose region changed abruptly or went blank is
             // checked on this frame; nothing face-like there → the track ends here, before it is reported.
-            let patch = Self.appearance(image, region: lb)
+            var patch = Self.appearance(image, region: lb)
             if !t.fresh, !checkedNow.contains(t.id), let prev = t.patch,
                patch.contrast < configuration.guardMinContrast
                 || Self.correlation(prev, patch.vector) < configuration.guardMinCorrelation {
@@ -164,6 +164,7 @@ public final class FaceTracker {
                     t.box = d.box; t.score = d.score; t.misses = 0; t.fresh = true
                     obs = engine.observe(image, box: d.box, score: d.score, tracked: false, trackID: t.id)
                     lb = obs.landmarks.boundingBox
+                    patch = Self.appearance(image, region: lb)
                 case .faceLike:
                     break
                 case .missed:
@@ -184,7 +185,7 @@ public final class FaceTracker {
                 t.side = max(t.box.width, 1)
                 t.offset = (t.box.center - lb.center) / t.side
             }
-            t.patch = (t.fresh ? Self.appearance(image, region: lb) : patch).vector
+            t.patch = patch.vector
             t.landmarks = obs.landmarks
             t.box = obs.box
             t.fresh = false
