@@ -40,9 +40,11 @@ public struct FaceSignal: Sendable, Hashable {
                   ear: face.ear.mean, mar: face.mar, interocular: face.interocular, yawParallax: p.yaw, pitchParallax: p.pitch)
     }
 
-    /// Landmark-derived values identical (to 1e-6 relative) to another frame's: the same picture delivered twice.
-    /// Two real camera frames never agree on all of them at once: dlib landmarks move by ≥ 0.01 px between any two
-    /// exposures of a live face (sensor noise), which changes the eye distance by far more than that.
+    /// Landmark-derived values identical (to 1e-6 relative) to another frame's: the same picture delivered twice
+    /// and fitted the same way (synthetic streams, a page that re-sends its last canvas). Two different exposures of
+    /// a live face do not agree on all eight values at once. Duplicates that went through a lossy encoder are not
+    /// identical after the tracker (fixture clips resampled 25 → 30 fps with ffmpeg: 1 of 586 frames equal to the
+    /// one before at 0.1 px), so this does not fire there; those clips pass anyway.
     public func isSamePicture(as o: FaceSignal) -> Bool {
         func same(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-6 * max(1, abs(a), abs(b)) }
         return same(interocular, o.interocular) && same(ear, o.ear) && same(mar, o.mar) && same(yaw, o.yaw)
