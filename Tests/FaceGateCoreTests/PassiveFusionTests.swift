@@ -191,6 +191,45 @@ struct PassiveFusionTests {
         #expect(p[2] > p[1] && p[1] > p[0])
     }
 
+    /// The model cue's session rule (docs/passive-liveness.md, "Session rule"): mean of the per-frame probabilities over
+    /// the session, arg-max; occasional bad frames do not deny a live face, consistently-off frames do, and a session
+    /// that swings around the boundary is judged by its mean, not by its worst quarter.
+    @Test func modelCueSessionRuleIsTheMeanOverFrames() {
+        // Two models, three classes (print, real, replay); per frame P(real) = r, the rest split evenly.
+        func session(_ reals: [Double]) -> ModelCue {
+            var c = ModelCue(realClass: 1)
+            for r in reals {
+                let p = [(1 - r) * 0.5, r, (1 - r) * 0.5]
+                c.add(frame: [("v2", p), ("v1se", p)])
+            }
+            return c
+        }
+        // Live: 9 clear frames, 3 bad ones (blur, turned head) → live.
+        let live = session([0.97, 0.95, 0.1, 0.96, 0.98, 0.2, 0.97, 0.95, 0.96, 0.15, 0.97, 0.98])
+        #expect(live.reading.state == .neutral)
+        #expect(live.frameMargins.count == 12)
+        #expect(live.frameMargins.filter { $0 < 0 }.count == 3)
+        // Consistently off: every frame just below the arg-max boundary (P(real) 0.3 < 0.35 each other class) → spoof.
+        let off = session(Array(repeating: 0.3, count: 12))
+        #expect(off.reading.state == .spoof)
+        #expect(off.reading.level! > 0.5)
+        // Swinging around the boundary like the genuine KwaiVGI d18 clip: mean P(real) above the boundary → live,
+        // although its 0.25-quantile margin is negative (the rejected quantile rule would deny it).
+        let swing = [0.32, 0.29, 0.36, 0.75, 0.25, 0.28, 0.34, 0.26, 0.62, 0.52, 0.46, 0.31]
+        let s = session(swing)
+        #expect(ModelCue.quantile(s.frameMargins, ModelCue.reportedQuantile) < 0)
+        #expect(s.realProbability! > (1 - s.realProbability!) / 2)
+        #expect(s.reading.state == .neutral)
+        // Order does not matter: a session rule, not a last-frame rule.
+        let r = session(swing.reversed())
+        #expect(r.reading.state == s.reading.state)
+        #expect(abs(r.reading.level! - s.reading.level!) < 1e-12)
+        // Quantile helper: linear between order statistics.
+        #expect(ModelCue.quantile([4, 1, 3, 2, 5], 0.25) == 2)
+        #expect(abs(ModelCue.quantile([0, 1], 0.25) - 0.25) < 1e-12)
+        #expect(ModelCue.quantile([7], 0.25) == 7)
+    }
+
     @Test func metricsFollowTheStandard() {
         var s: [PadSample] = []
         // 10 bona fide: 1 rejected. Print: 10, 2 accepted. Screen: 4, 0 accepted.
