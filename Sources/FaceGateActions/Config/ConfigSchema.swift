@@ -95,7 +95,7 @@ public enum ConfigSchema {
               "The key itself (base64). Prefer key_file, or the environment (FACEGATE_STORE_KEY or FACEGATE_KEY).", secret: true),
         // [liveness]
         .init("liveness", "mode", .choice(["active", "passive", "both"]), .string("active"),
-              "Liveness mode of server sessions that do not ask for one: challenges (active), passive cues only (passive), or both on the same frames."),
+              "Liveness mode of server sessions that do not ask for one: challenges (active), passive cues only (passive), or both on the same frames. \"active\" runs as both while an anti-spoof model is installed and use_installed_models is true."),
         .init("liveness", "challenges", .int(0...8), .int(3),
               "Number of random challenges per session (active mode)."),
         .init("liveness", "challenge_types", .choices(challengeNames + challengeAliases), .strings(challengeNames),
@@ -107,7 +107,7 @@ public enum ConfigSchema {
         .init("liveness", "pad_models", .strings, .strings([]),
               "Anti-spoof ONNX models for the passive cues: catalog names or paths. Empty = every installed anti-spoof model."),
         .init("liveness", "use_installed_models", .bool, .bool(true),
-              "With pad_models empty, use every installed anti-spoof model (false = hand-made passive cues only)."),
+              "With pad_models empty, use every installed anti-spoof model, and run challenges together with the passive cues (mode both) by default (false = hand-made passive cues only, and active sessions stay active)."),
         .init("liveness", "passive_frames", .int(10...300), .int(30),
               "Frames with one face a passive-only session collects before deciding (30 ≈ 2 s at 15 fps)."),
         .init("liveness", "timeout", .duration, .double(20),
