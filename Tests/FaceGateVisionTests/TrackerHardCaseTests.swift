@@ -78,6 +78,27 @@ import Testing
         return (c, reported)
     }
 
+    /// The tracker's face-likeness probe: at margin 0 it returns exactly HOG's region detections; below 0 it adds
+    /// windows under the threshold, none scoring below the margin asked; a blank region scores nothing.
+    @Test(.enabled(if: TestPaths.hasTestImages && TestPaths.hasModels, "needs `make testdata` and the base models"))
+    func hogScoresBelowTheThreshold() throws {
+        let detector = try FaceDetector(.hog)
+        let photo = try Image.read(TestPaths.testImage("obama.jpg"))
+        let face = try #require(detector.detect(photo, maxSide: 640).first)
+        let roi = face.box.expanded(by: 0.5).clamped(width: Double(photo.width), height: Double(photo.height))
+        let side = Int(max(roi.width, roi.height) * min(1, 110 / face.box.width))
+        let plain = detector.detect(photo, in: roi, maxSide: side)
+        let atZero = detector.hogScores(photo, in: roi, maxSide: side, adjustThreshold: 0)
+        #expect(!plain.isEmpty)
+        #expect(atZero == plain)
+        let below = detector.hogScores(photo, in: roi, maxSide: side, adjustThreshold: TrackerConstants.weakFaceMargin)
+        #expect(below.count >= atZero.count)
+        #expect(below.allSatisfy { $0.score >= TrackerConstants.weakFaceMargin - 1e-6 })
+        // Blank: nothing face-like at all.
+        let blank = try #require(Image.fromGray(Array(repeating: 128, count: 320 * 240), width: 320, height: 240))
+        #expect(detector.hogScores(blank, in: Rect(x: 0, y: 0, width: 320, height: 240), adjustThreshold: TrackerConstants.weakFaceMargin).isEmpty)
+    }
+
     /// Head roll swinging to ±30° (1.5 cycles over 3 s), the face otherwise still.
     @Test(.enabled(if: enabled, "needs ../shared/fixtures and the base models")) func rollToThirtyDegrees() async throws {
         let e = try await Self.engines()
