@@ -38,6 +38,7 @@ struct DispatcherTests {
         to = ["owner@test.local"]
         location = "Lab 2"
         [lock]
+        enabled = true
         command = "\(script.path) --now"
         fallback = ""
         [webhooks]
