@@ -50,15 +50,13 @@ if [ $need = 1 ]; then
 fi
 for f in "${!PIN[@]}"; do ok "$f" || { echo "model $f failed verification in $dir" >&2; exit 1; }; done
 
-# Anti-spoof models (pins = Sources/FaceGate/Models/Catalog.swift, miniFASNetV2 / miniFASNetV1SE). Optional: a failure
-# warns instead of stopping the set-up, and says what it means.
-declare -A PAD=(
-  [2.7_80x80_MiniFASNetV2.onnx]=4433e871ef03f6c4c13de1757e63dcd69db14b6d7d9cff2319cb274c0f6dbecb
-  [4_0_0_80x80_MiniFASNetV1SE.onnx]=a8e67ffbaf39fa74c3b2ed673b530fcfb2f47379d0f26a52b71c2fc6473ec20f
-)
-pad_ok() { [ -f "$dir/$1" ] && [ "$(sha256sum "$dir/$1" | cut -d' ' -f1)" = "${PAD[$1]}" ]; }
-pad_fetch() {  # $1 file name; writes $dir/$1 only after its checksum matched
-  local f=$1 part="$dir/$1.part" mirror="${FACEGATE_MODEL_MIRROR:-}" src=""
+# Optional models, each pinned by SHA-256 (the same pins as the catalog, Sources/FaceGate/Models/Catalog.swift), from
+# FACEGATE_MODEL_MIRROR (a directory searched by file name, or a base URL; works offline) or their GitHub source.
+# A failure warns instead of stopping the set-up, and says what it means.
+pinned_ok() { [ -f "$dir/$1" ] && [ "$(sha256sum "$dir/$1" | cut -d' ' -f1)" = "$2" ]; }
+pinned_fetch() {  # $1 file name, $2 SHA-256, $3 GitHub "owner/repo/path"; writes $dir/$1 only after its checksum matched
+  local f=$1 sha=$2 gh=$3 part="$dir/$1.part" mirror="${FACEGATE_MODEL_MIRROR:-}" src=""
+  local repo=${gh%%/*}/$(echo "$gh" | cut -d/ -f2) path=$(echo "$gh" | cut -d/ -f3-)
   rm -f "$part"
   if [ -n "$mirror" ] && [ -d "$mirror" ]; then
     src=$(find "$mirror" -name "$f" -type f 2>/dev/null | head -n 1)
@@ -66,59 +64,46 @@ pad_fetch() {  # $1 file name; writes $dir/$1 only after its checksum matched
   elif [ -n "$mirror" ]; then
     curl -fsSL --retry 2 -o "$part" "${mirror%/}/$f" || true
   else
-    for url in "https://raw.githubusercontent.com/marcos4758/Silent-Face-Anti-Spoofing-Tests/HEAD/resources/anti_spoof_models/$f" \
-               "https://github.com/marcos4758/Silent-Face-Anti-Spoofing-Tests/raw/HEAD/resources/anti_spoof_models/$f"; do
+    for url in "https://raw.githubusercontent.com/$repo/HEAD/$path/$f" "https://github.com/$repo/raw/HEAD/$path/$f"; do
       curl -fsSL --retry 2 --connect-timeout 10 -o "$part" "$url" && break
     done
   fi
-  if [ -f "$part" ] && [ "$(sha256sum "$part" | cut -d' ' -f1)" = "${PAD[$f]}" ]; then mv "$part" "$dir/$f"; return 0; fi
+  if [ -f "$part" ] && [ "$(sha256sum "$part" | cut -d' ' -f1)" = "$sha" ]; then chmod 0644 "$part"; mv "$part" "$dir/$f"; return 0; fi
   rm -f "$part"; return 1
 }
+install_pinned() {  # $1 GitHub "owner/repo/path", then "file=sha" pairs; prints the files it could not install
+  local gh=$1; shift
+  local pair f sha
+  for pair in "$@"; do
+    f=${pair%%=*}; sha=${pair#*=}
+    pinned_ok "$f" "$sha" || pinned_fetch "$f" "$sha" "$gh" || echo "$f"
+  done
+}
+
+# Anti-spoof models (minifasnet-v2, minifasnet-v1se): passive anti-spoofing's models.
 if [ "${FACEGATE_NO_ANTISPOOF:-0}" != 1 ]; then
-  missing=()
-  for f in "${!PAD[@]}"; do pad_ok "$f" || pad_fetch "$f" || missing+=("$f"); done
-  if [ ${#missing[@]} -gt 0 ]; then
-    echo "WARNING: anti-spoof model(s) ${missing[*]} could not be installed (${FACEGATE_MODEL_MIRROR:-GitHub} unreachable or checksum mismatch)." >&2
+  missing=$(install_pinned marcos4758/Silent-Face-Anti-Spoofing-Tests/resources/anti_spoof_models \
+    2.7_80x80_MiniFASNetV2.onnx=4433e871ef03f6c4c13de1757e63dcd69db14b6d7d9cff2319cb274c0f6dbecb \
+    4_0_0_80x80_MiniFASNetV1SE.onnx=a8e67ffbaf39fa74c3b2ed673b530fcfb2f47379d0f26a52b71c2fc6473ec20f)
+  if [ -n "$missing" ]; then
+    echo "WARNING: anti-spoof model(s) $(echo $missing) could not be installed (${FACEGATE_MODEL_MIRROR:-GitHub} unreachable or checksum mismatch)." >&2
     echo "WARNING: without them passive anti-spoofing has no model: a screen replay of an enrolled person that performs" >&2
     echo "WARNING: the asked challenges can be AUTHORIZED. Fix: facegate models install minifasnet-v2 minifasnet-v1se [--from DIR]." >&2
   else
     echo "anti-spoof models minifasnet-v2, minifasnet-v1se verified: passive anti-spoofing is on by default"
   fi
 fi
-# --- Tracking assist detector (H2, issue 14): RetinaFace (retinaface-silentface), used by the video tracker when HOG
-# misses a tracked face (looking down, strong turns, a face partly out of frame). Same sources and pins as the catalog
-# entry (Sources/FaceGate/Models/Catalog.swift); FACEGATE_MODEL_MIRROR (a directory searched by file name, or a base
-# URL) works offline; FACEGATE_NO_TRACKING_ASSIST=1 skips it. Without it the tracker uses HOG alone.
-declare -A DET=(
-  [deploy.prototxt]=9fe2f141b4baee039ed9442da2833e216af40a6ff3e639e7b39258812bcda808
-  [Widerface-RetinaFace.caffemodel]=d08338a2c207df16a9c566f767fea67fb43ba6fff76ce11e938fe3fabefb9402
-)
-det_ok() { [ -f "$dir/$1" ] && [ "$(sha256sum "$dir/$1" | cut -d' ' -f1)" = "${DET[$1]}" ]; }
-det_fetch() {  # $1 file name; writes $dir/$1 only after its checksum matched
-  local f=$1 part="$dir/$1.part" mirror="${FACEGATE_MODEL_MIRROR:-}" src=""
-  rm -f "$part"
-  if [ -n "$mirror" ] && [ -d "$mirror" ]; then
-    src=$(find "$mirror" -name "$f" -type f 2>/dev/null | head -n 1)
-    [ -n "$src" ] && cp "$src" "$part"
-  elif [ -n "$mirror" ]; then
-    curl -fsSL --retry 2 -o "$part" "${mirror%/}/$f" || true
-  else
-    for url in "https://raw.githubusercontent.com/minivision-ai/Silent-Face-Anti-Spoofing/HEAD/resources/detection_model/$f" \
-               "https://github.com/minivision-ai/Silent-Face-Anti-Spoofing/raw/HEAD/resources/detection_model/$f"; do
-      curl -fsSL --retry 2 --connect-timeout 10 -o "$part" "$url" && break
-    done
-  fi
-  if [ -f "$part" ] && [ "$(sha256sum "$part" | cut -d' ' -f1)" = "${DET[$f]}" ]; then chmod 0644 "$part"; mv "$part" "$dir/$f"; return 0; fi
-  rm -f "$part"; return 1
-}
+# Tracking assist detector (retinaface-silentface): used by the video tracker when HOG misses a tracked face (looking
+# down, strong turns, a face partly out of frame). FACEGATE_NO_TRACKING_ASSIST=1 skips it; without it the tracker
+# uses HOG alone.
 if [ "${FACEGATE_NO_TRACKING_ASSIST:-0}" != 1 ]; then
-  missing=()
-  for f in "${!DET[@]}"; do det_ok "$f" || det_fetch "$f" || missing+=("$f"); done
-  if [ ${#missing[@]} -gt 0 ]; then
-    echo "WARNING: tracking assist detector file(s) ${missing[*]} could not be installed (${FACEGATE_MODEL_MIRROR:-GitHub} unreachable or checksum mismatch): the tracker uses HOG alone and loses faces turned or pitched past HOG's range. Fix: facegate models install retinaface-silentface [--from DIR]." >&2
+  missing=$(install_pinned minivision-ai/Silent-Face-Anti-Spoofing/resources/detection_model \
+    deploy.prototxt=9fe2f141b4baee039ed9442da2833e216af40a6ff3e639e7b39258812bcda808 \
+    Widerface-RetinaFace.caffemodel=d08338a2c207df16a9c566f767fea67fb43ba6fff76ce11e938fe3fabefb9402)
+  if [ -n "$missing" ]; then
+    echo "WARNING: tracking assist detector file(s) $(echo $missing) could not be installed (${FACEGATE_MODEL_MIRROR:-GitHub} unreachable or checksum mismatch): the tracker uses HOG alone and loses faces turned or pitched past HOG's range. Fix: facegate models install retinaface-silentface [--from DIR]." >&2
   else
     echo "tracking assist detector retinaface-silentface verified"
   fi
 fi
-# --- end tracking assist
 echo "models ready in $dir"
