@@ -220,6 +220,27 @@ func synthSessionPasses(_ c: ChallengeType, fps: Double, delivery: SynthDelivery
         #expect(abs(b.pitch - a.pitch) < 1.5)
     }
 
+    /// Eyes held closed when the face first holds still (the Blink-Detector clip closes them for 2.5 s; the browser
+    /// test looped into it) do not become the open-eye reference: calibration waits for open eyes, then a blink
+    /// passes. Before, the session calibrated on closed eyes and every later blink was "not measurable".
+    @Test(arguments: [12.0, 30.0])
+    func calibrationWaitsForOpenEyes(fps: Double) {
+        var stream = SynthStream.noisy(fps: fps, seed: 11)
+        stream.dropRate = 0
+        stream.motions.append(SynthMotion(channel: .eye, keys: [(0, 1), (1.2, 1), (1.4, 0)], start: 0))
+        var session = LivenessSession(plan: try! ChallengePlan(explicit: [.blink]))
+        let r = SynthActor(reaction: 0.6).run(&session, stream: &stream, seconds: 8)
+        #expect(r.live, "\(r.reason ?? "")")
+        #expect((r.baseline?.openEAR ?? 0) >= SignalLimits.minOpenEAR)
+        // a face whose eyes never open (dark glasses) still calibrates, after the wait, for the head challenges
+        var shaded = SynthStream.noisy(fps: fps, seed: 12)
+        shaded.dropRate = 0
+        shaded.motions.append(SynthMotion(channel: .eye, keys: [(0, 1), (60, 1)], start: 0))
+        var turn = LivenessSession(plan: try! ChallengePlan(explicit: [.turnLeft]))
+        let rt = SynthActor(reaction: 0.6).run(&turn, stream: &shaded, seconds: 10)
+        #expect(rt.live, "\(rt.reason ?? "")")
+    }
+
     /// Talking with ≈ 15° pitch swings while blinking is not a wrong action ("asked for 'blink' but saw 'nod'").
     @Test(arguments: [12.0, 30.0])
     func talkingWhileBlinkingIsNotAWrongAction(fps: Double) {

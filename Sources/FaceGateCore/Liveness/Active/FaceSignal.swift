@@ -249,6 +249,12 @@ public struct BaselineCalibrator: Sendable {
     /// (at least one): a blink moves dlib's pose estimate by a few degrees on its 1–3 frames, and one landmark
     /// glitch must not restart the window. A real movement spans most of the window and is still seen.
     public static let outlierShare = 5
+    /// Eyes held closed when the face is first still (a slow blink, someone settling, the closed-eye stretch of a
+    /// looped clip) must not become the open-eye reference: with an open EAR below `SignalLimits.minOpenEAR` every
+    /// later blink was "not measurable" (the intermittent browser test calibrated on the Blink-Detector clip's
+    /// 2.5 s eye closure). Calibration waits up to 2 s for open eyes; after that it accepts the still face anyway, so
+    /// a person whose eyes cannot be measured (dark glasses) still gets the head challenges.
+    public static let maxOpenEyeWait = 2.0
 
     /// Max − min of the values after dropping the `k` farthest from their median.
     public static func robustSpread(_ v: [Double], dropping k: Int) -> Double {
@@ -259,12 +265,14 @@ public struct BaselineCalibrator: Sendable {
     }
 
     private var samples: [FaceSignal] = []
+    /// When a still window was first ready with eyes too closed to measure (see `maxOpenEyeWait`).
+    private var closedEyesSince: Double? = nil
     /// Why the last frames did not calibrate, for a UI hint.
     public private(set) var hint: String? = nil
 
     public init() {}
 
-    public mutating func reset() { samples.removeAll(); hint = nil }
+    public mutating func reset() { samples.removeAll(); hint = nil; closedEyesSince = nil }
 
     /// Adds a frame's raw signal; returns a baseline once the trailing window is long and still enough.
     public mutating func add(_ s: FaceSignal) -> ActiveBaseline? {
@@ -280,6 +288,12 @@ public struct BaselineCalibrator: Sendable {
         }
         samples.append(s)
         let t = s.stamp.timestamp
+        // Waiting for open eyes: the window starts after the last closed-eye frame, so neither the closure nor the
+        // reopening enters the reference or its noise.
+        if let since = closedEyesSince, t - since < Self.maxOpenEyeWait,
+           let k = samples.lastIndex(where: { $0.ear < SignalLimits.minOpenEAR }) {
+            samples.removeFirst(k + 1)
+        }
         // Keep just what is needed: frames inside the window plus the one before it.
         while samples.count > Self.minFrames, let second = samples.dropFirst().first,
               t - second.stamp.timestamp >= Self.window { samples.removeFirst() }
@@ -306,6 +320,15 @@ public struct BaselineCalibrator: Sendable {
         let ears = samples.map(\.ear), mars = samples.map(\.mar)
         let upperQuartile = ears.sorted()[(ears.count * 3) / 4]
         let openEars = ears.filter { $0 >= BlinkDetector.dipStartRatio * upperQuartile }   // in time order
+        if SignalSmoother.median(openEars) < SignalLimits.minOpenEAR {
+            let since = closedEyesSince ?? t
+            closedEyesSince = since
+            if t - since < Self.maxOpenEyeWait {
+                samples.removeFirst()
+                hint = "open your eyes and look at the camera"
+                return nil
+            }
+        }
         hint = nil
         var b = ActiveBaseline(
             yaw: SignalSmoother.median(yaws), pitch: SignalSmoother.median(pitches), roll: SignalSmoother.median(rolls),
