@@ -495,24 +495,18 @@ public final class LivenessEvaluator {
 final class DeliveredFrames: FrameSource {
     let base: FrameSource
     let variant: FrameVariant
-    private var state: UInt64
+    /// The simulator's seeded SplitMix64 (one generator for the evaluation's random variants and attacks).
+    private var rng: AttackSimulator.Rng
     private var previous = -Double.infinity
     private var first = true
     var name: String { base.name }
     var fps: Double { base.fps }
 
     init(base: FrameSource, variant: FrameVariant, seed: UInt64) {
-        self.base = base; self.variant = variant; self.state = seed | 1
+        self.base = base; self.variant = variant; self.rng = AttackSimulator.Rng(state: seed | 1)
     }
 
-    /// SplitMix64 → uniform [0, 1).
-    private func uniform() -> Double {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
-    }
+    private func uniform() -> Double { rng.next() }
 
     func next() throws -> Frame? {
         while let f = try base.next() {
