@@ -13,10 +13,15 @@ public final class Image: @unchecked Sendable {
 
     /// Reads an image file (jpg, png, bmp, webp, ...). Throws a typed error for missing or undecodable files.
     public static func read(_ path: String) throws -> Image {
+        try readFile(path) { fg_image_read(path, $0, $1) }
+    }
+
+    /// The checks every still-image read shares (missing file, a directory, undecodable bytes), around a native reader.
+    static func readFile(_ path: String, _ native: (UnsafeMutablePointer<CChar>, Int32) -> OpaquePointer?) throws -> Image {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw FaceGateError.missingFile(path) }
         if isDir.boolValue { throw FaceGateError.badInput("\(path) is a directory, not an image file") }
-        let (h, msg) = withErrorBuffer { fg_image_read(path, $0, $1) }
+        let (h, msg) = withErrorBuffer(native)
         guard let h else { throw FaceGateError.unreadableMedia(path: path, detail: msg) }
         return Image(handle: h)
     }

@@ -245,11 +245,6 @@ extension Image {
     /// Reads a still image, applying its EXIF orientation when asked (`.exif`).
     public static func read(_ path: String, orientation: ImageOrientation) throws -> Image {
         guard orientation == .exif else { return try read(path) }
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw FaceGateError.missingFile(path) }
-        if isDir.boolValue { throw FaceGateError.badInput("\(path) is a directory, not an image file") }
-        let (h, msg) = withErrorBuffer { fg_pad_image_read_oriented(path, $0, $1) }
-        guard let h else { throw FaceGateError.unreadableMedia(path: path, detail: msg) }
-        return Image(handle: h)
+        return try readFile(path) { fg_pad_image_read_oriented(path, $0, $1) }
     }
 }
