@@ -44,4 +44,10 @@ public enum PadModelResolver {
     public static func installedAntiSpoof(in directory: ModelDirectory) -> [String] {
         ModelCatalog.entries.filter { $0.role == .antiSpoof && $0.padSpec != nil && (try? directory.locate($0.file, verify: false)) != nil }.map(\.name)
     }
+
+    /// The one rule every front-end uses for "the challenges run together with the passive cues (mode both) although
+    /// nobody asked for them": an anti-spoof model is installed and the automatic use of installed models is on.
+    public static func passiveRunsWithChallengesByDefault(useInstalledModels: Bool, in directory: ModelDirectory) -> Bool {
+        useInstalledModels && !installedAntiSpoof(in: directory).isEmpty
+    }
 }

@@ -88,8 +88,8 @@ extension FaceGateServer {
         } else {
             // The configured default; "active" becomes "both" while anti-spoof models are installed and used
             // (liveness.use_installed_models = false, or a session's own mode "active", turns that off).
-            let upgrade = config.livenessMode == .active && config.useInstalledPadModels && config.padModels.isEmpty
-                && !PadModelResolver.installedAntiSpoof(in: config.models).isEmpty
+            let upgrade = config.livenessMode == .active && config.padModels.isEmpty
+                && PadModelResolver.passiveRunsWithChallengesByDefault(useInstalledModels: config.useInstalledPadModels, in: config.models)
             liveness = upgrade ? .both : config.livenessMode
         }
         if liveness == .passive, body.challenges != nil || body.plan != nil || body.seed != nil {

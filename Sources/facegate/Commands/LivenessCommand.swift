@@ -53,8 +53,8 @@ struct LivenessCommand: AsyncParsableCommand {
             let ctx = ActiveLivenessCLI.Context(video: video, camera: camera, image: image, json: json)
             // Challenges run with the passive cues by default once an anti-spoof model is installed (mode both);
             // --no-installed-models (without --passive) runs the challenges alone.
-            let passiveByDefault = activeOptions.requested && !passiveOptions.noInstalledModels
-                && !PadModelResolver.installedAntiSpoof(in: modelOptions.directory).isEmpty
+            let passiveByDefault = activeOptions.requested && PadModelResolver.passiveRunsWithChallengesByDefault(
+                useInstalledModels: !passiveOptions.noInstalledModels, in: modelOptions.directory)
             guard passiveOptions.passive || passiveByDefault else {   // active path: ActiveLivenessCLI.swift
                 return try ActiveLivenessCLI.run(ctx, options: activeOptions, models: modelOptions)
             }
