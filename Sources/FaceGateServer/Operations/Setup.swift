@@ -5,19 +5,14 @@ import Logging
 
 /// Resolution of the database, key and configuration shared by `facegate serve` and `facegate keys`.
 public enum ServerSetup {
-    /// `--db`, else the configuration's store.database, else FaceGateStore's default (FACEGATE_DB, data dir).
+    /// The gallery's database: `StoreAccess.location` (flag > store.database > FACEGATE_DB > data directory).
     public static func location(flag: String?, config: FaceGateConfig?) throws -> GalleryLocation {
-        try GalleryLocation.resolve(flag ?? config?.store.database)
+        try StoreAccess.location(flag: flag, config: config)
     }
 
-    /// The template key: config store.key, else store.key_file (created 0600 if missing), else FaceGateStore's
-    /// default resolution (FACEGATE_KEY_FILE, FACEGATE_KEY, data directory).
+    /// The template key: `StoreAccess.key` (store.key > store.key_file > FACEGATE_KEY_FILE/FACEGATE_KEY > data dir).
     public static func galleryKey(config: FaceGateConfig?) throws -> GalleryKey {
-        if let k = config?.store.key, !k.isEmpty { return try GalleryKey(material: Data(k.utf8), source: "configuration store.key") }
-        if let f = config?.store.keyFile, !f.isEmpty {
-            return FileManager.default.fileExists(atPath: f) ? try GalleryKey.load(file: f) : try GalleryKey.create(file: f)
-        }
-        return try GalleryKey.resolve()
+        try StoreAccess.key(config: config)
     }
 
     /// Installs the log format once per process: `json` (one object per line) or `text`.

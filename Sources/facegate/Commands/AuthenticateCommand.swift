@@ -40,7 +40,7 @@ struct AuthenticateCommand: AsyncParsableCommand {
                 let settings: ThresholdSettings
                 do { settings = try ThresholdSettings(flag: threshold, config: config) } catch let e as IdentityError { throw FaceGateError.badInput(e.description) }
                 let policy = IdentityPolicy(settings: settings)
-                let (g, _) = try await gallery.open()
+                let (g, _) = try await gallery.open(config: config)
                 defer { Task { await g.close() } }
                 var claimedOverride: Double?
                 if let u = user { claimedOverride = try await g.user(named: u).summary.threshold } else { _ = try await g.requireUsers() }

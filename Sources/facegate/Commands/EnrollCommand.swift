@@ -75,7 +75,7 @@ struct EnrollCommand: AsyncParsableCommand {
                 try GalleryError.checkName(user)
                 let settings = try thresholdSettings(flag: nil, configOptions)
                 if let t = threshold { try checkPerUserThreshold(t, global: settings.global.value, force: force) }
-                let (g, _) = try await gallery.open()
+                let (g, _) = try await gallery.open(config: try configOptions.load())
                 defer { Task { await g.close() } }
                 let exists = try await g.listUsers().contains { $0.name == user }
                 if exists && !replace && !append {
@@ -227,7 +227,7 @@ struct VerifyCommand: AsyncParsableCommand {
         let match: Bool = try await reportingErrors {
             try await withGalleryErrors {
                 let policy = try probe.policy(configOptions)
-                let (g, _) = try await gallery.open()
+                let (g, _) = try await gallery.open(config: try configOptions.load())
                 defer { Task { await g.close() } }
                 _ = try await g.user(named: user)        // unknown user: clear error before any camera work
                 let engine = try modelOptions.engine()
@@ -278,7 +278,7 @@ struct IdentifyCommand: AsyncParsableCommand {
         let found: Bool = try await reportingErrors {
             try await withGalleryErrors {
                 let policy = try probe.policy(configOptions)
-                let (g, _) = try await gallery.open()
+                let (g, _) = try await gallery.open(config: try configOptions.load())
                 defer { Task { await g.close() } }
                 _ = try await g.requireUsers()
                 let engine = try modelOptions.engine()

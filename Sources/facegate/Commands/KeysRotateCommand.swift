@@ -1,4 +1,5 @@
 import ArgumentParser
+import FaceGateActions
 import FaceGateCore
 import FaceGateStore
 import Foundation
@@ -9,21 +10,22 @@ struct KeysRotateCommand: AsyncParsableCommand {
         commandName: "rotate",
         abstract: "Re-encrypt the template gallery under a new key (one transaction).",
         discussion: """
-        With a key file (FACEGATE_KEY_FILE or the default ~/.local/share/facegate/facegate.key) the new key is written \
+        With a key file (store.key_file, FACEGATE_KEY_FILE or the default ~/.local/share/facegate/facegate.key) the new key is written \
         next to it first (KEYFILE.new), the gallery is re-encrypted, then the new key replaces the file and the old \
         one is kept as KEYFILE.old. With FACEGATE_KEY from the environment pass --new-key-file PATH and set \
         FACEGATE_KEY_FILE=PATH (or FACEGATE_KEY to its contents) afterwards.
         """)
     @Option(help: "Write the new key here instead of replacing the current key file.") var newKeyFile: String?
     @OptionGroup var gallery: GalleryOptions
+    @OptionGroup(title: "Configuration") var configOptions: ConfigOptions
 
     func run() async throws {
-        try await usingGallery(gallery) { g, old in
-            let env = ProcessInfo.processInfo.environment
-            let currentFile: String? = env["FACEGATE_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 }
-                ?? ((env["FACEGATE_KEY"] ?? "").isEmpty ? GalleryKey.defaultKeyPath() : nil)
+        try await usingGallery(gallery, config: configOptions) { g, old in
+            // The same resolution that opened the gallery names the file to replace (a configured store.key_file
+            // included), so the new key never lands beside a different key than the one in use.
+            let currentFile = StoreAccess.keyFile(config: try configOptions.load())
             guard newKeyFile != nil || currentFile != nil else {
-                throw FaceGateError.badInput("the current key comes from FACEGATE_KEY: pass --new-key-file PATH for the new key")
+                throw FaceGateError.badInput("the current key is given as material (store.key, FACEGATE_KEY or FACEGATE_STORE_KEY): pass --new-key-file PATH for the new key")
             }
             let target = newKeyFile ?? (currentFile! + ".new")
             let new = GalleryKey.generate(source: "key file \(newKeyFile ?? currentFile!)")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FaceGateActions
 import FaceGateCore
 import FaceGateStore
 import Foundation
@@ -8,10 +9,13 @@ struct GalleryOptions: ParsableArguments {
     @Option(help: "Gallery: SQLite path, sqlite:PATH or postgres://user:pass@host:port/db (default: $FACEGATE_DB or ~/.local/share/facegate/facegate.sqlite).")
     var db: String?
 
-    /// Opens the gallery with the key from FACEGATE_KEY_FILE / FACEGATE_KEY / the default key file.
-    func open() async throws -> (any Gallery, GalleryKey) {
-        let location = try GalleryLocation.resolve(db)
-        let key = try GalleryKey.resolve()
+    /// Opens the gallery the way `serve` does (`StoreAccess`): `--db`, else the configuration's `[store]`, else the
+    /// environment and the data directory. Commands with `--config` pass their loaded configuration; the others
+    /// read the default one (FACEGATE_CONFIG, ~/.config/facegate/facegate.toml, /etc/facegate/facegate.toml).
+    func open(config: FaceGateConfig? = nil) async throws -> (any Gallery, GalleryKey) {
+        let cfg = try config ?? FaceGateConfig.load()
+        let location = try StoreAccess.location(flag: db, config: cfg)
+        let key = try StoreAccess.key(config: cfg)
         return (try await GalleryFactory.open(location, key: key), key)
     }
 }
@@ -25,10 +29,11 @@ func withGalleryErrors<T>(_ body: () async throws -> T) async throws -> T {
 }
 
 /// Opens the gallery, runs `body`, closes it; errors reported as the CLI expects.
-func usingGallery(_ options: GalleryOptions, _ body: (any Gallery, GalleryKey) async throws -> Void) async throws {
+func usingGallery(_ options: GalleryOptions, config: ConfigOptions? = nil,
+                  _ body: (any Gallery, GalleryKey) async throws -> Void) async throws {
     try await reportingErrors {
         try await withGalleryErrors {
-            let (g, key) = try await options.open()
+            let (g, key) = try await options.open(config: try config?.load())
             do { try await body(g, key) } catch { await g.close(); throw error }
             await g.close()
         }
@@ -90,7 +95,7 @@ struct UsersShow: AsyncParsableCommand {
     struct Out: Encodable { var user: UserJSON; var effective_threshold: Double; var template_list: [TemplateJSON] }
 
     func run() async throws {
-        try await usingGallery(gallery) { g, _ in
+        try await usingGallery(gallery, config: configOptions) { g, _ in
             let u = try await g.user(named: name)
             let f = ISO8601DateFormatter()
             let ts = u.templates.map { TemplateJSON(id: $0.id, pose: $0.template.metadata.pose.rawValue,

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FaceGate
+import FaceGateActions
 import FaceGateCore
 import FaceGateVision
 import Foundation
@@ -32,6 +33,9 @@ func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
     } catch let e as FaceGateError {
+        printError("facegate: error: \(e.description)")
+        throw ExitCode(e.exitCode)
+    } catch let e as FaceGateConfigError {
         printError("facegate: error: \(e.description)")
         throw ExitCode(e.exitCode)
     } catch let e as ExitCode {
