@@ -37,6 +37,9 @@ import Testing
         #expect(cfg.store.database == nil)
         #expect(cfg.voice.enabled == .auto)
         #expect(cfg.identity.threshold == IdentityThreshold.default)
+        // One challenge time limit: the configuration's default is the core's (it was 6 s against the core's 5 s,
+        // so the server and the CLI timed challenges differently).
+        #expect(cfg.liveness.challengeTimeout == LivenessConfiguration.defaultChallengeTimeout)
     }
 
     @Test func errorsCarryLineNumbers() {

@@ -112,8 +112,8 @@ public enum ConfigSchema {
               "Frames with one face a passive-only session collects before deciding (30 ≈ 2 s at 15 fps)."),
         .init("liveness", "timeout", .duration, .double(20),
               "Whole-session time limit; a session that has not decided is denied with reason timeout."),
-        .init("liveness", "challenge_timeout", .duration, .double(6),
-              "Time allowed to answer one challenge."),
+        .init("liveness", "challenge_timeout", .duration, .double(LivenessConfiguration.defaultChallengeTimeout),
+              "Time allowed to answer one challenge (the core's default, the same for the CLI and the server)."),
         // [voice]
         .init("voice", "enabled", .choice(["auto", "on", "off"]), .string("auto"),
               "Spoken result through espeak-ng. auto = only when an audio output device exists; --voice forces on."),
