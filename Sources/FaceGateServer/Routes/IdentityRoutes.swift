@@ -9,6 +9,8 @@ extension FaceGateServer {
     struct CreateUser: Decodable {
         var name: String
         var threshold: Double?
+        /// Allow a per-user `threshold` looser than the global one (the CLI's `--force`); admin keys only.
+        var force: Bool?
         /// Base64 JPEG/PNG images, one face each.
         var images: [String]?
     }
@@ -47,12 +49,18 @@ extension FaceGateServer {
     func addIdentityRoutes(_ router: Router<ServerContext>) {
         let limit = config.maxBodyBytes
         router.post("/v1/users") { request, context in
-            _ = try await self.authorize(request, context, .enroll)
+            let p = try await self.authorize(request, context, .enroll)
             let body = try await JSON.decode(CreateUser.self, from: request, limit: limit)
             do { try GalleryError.checkName(body.name) } catch { throw APIError.badRequest("\(error)") }
+            // The CLI's policy: a per-user threshold only stricter than the global one unless forced, and forcing is
+            // an admin's decision (range-checked either way).
+            let force = body.force == true
+            if force && !p.scope.allows(.admin) { throw APIError.forbidden(.admin) }
             if let t = body.threshold {
-                do { try IdentityThreshold.checkPerUser(t, global: self.config.identityThreshold, force: false) }
-                catch { throw APIError.badRequest("'threshold': \(error)") }
+                do { try IdentityThreshold.checkPerUser(t, global: self.config.identityThreshold, force: force) }
+                catch IdentityError.looserPerUserThreshold(let v, let g) {
+                    throw APIError.badRequest(String(format: "'threshold': %.3f is looser than the global %.3f: a user's own threshold may only be stricter — send \"force\": true with an admin key to allow it", v, g))
+                } catch { throw APIError.badRequest("'threshold': \(error)") }
             }
             if try await self.userExists(body.name) { throw APIError(.conflict, "user_exists", "user '\(body.name)' already exists") }
             let now = Date()
