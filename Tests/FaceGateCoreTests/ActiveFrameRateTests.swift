@@ -271,50 +271,5 @@ func synthSessionPasses(_ c: ChallengeType, fps: Double, delivery: SynthDelivery
             }
         }
     }
-
-    /// A recording that loops through all ten actions must fail random plans of 3. It can pass only a plan whose
-    /// steps it performs in order before anything contradicting (the replay odds: 1/810 for one exact sequence;
-    /// more with the ambiguous pair nod/look-down and the actions that contradict nothing, such as a tilt while a
-    /// turn is asked): at most 1 % of 200 seeded plans may pass (measured 2; the rules before issue 14: 3).
-    @Test func aLoopOfAllTenActionsFailsRandomPlans() throws {
-        var passes = 0, challengesPassed = 0
-        var passed: [String] = []
-        var reasons: [String: Int] = [:]
-        for seed in UInt64(0)..<200 {
-            let plan = try ChallengePlan(seed: seed, count: 3)
-            var session = LivenessSession(plan: plan)
-            var stream = SynthStream.noisy(fps: [12.0, 15, 30][Int(seed % 3)], seed: seed + 3000)
-            // the loop: every action in turn (one fixed order, as in a recorded clip), 0.5 s apart, entered at a
-            // random point
-            var rng = Xoshiro256StarStar(seed: seed + 99)
-            let k = rng.uniform(below: 10)
-            let order = Array(ChallengeType.allCases[k...] + ChallengeType.allCases[..<k])
-            var t = 1.0 + Double(rng.uniform(below: 1000)) / 1000
-            while t < 40 {
-                for c in order {
-                    stream.add(c, at: t)
-                    t += [.blink: 0.3, .openMouth: 1.0, .nod: 0.9, .shake: 1.05][c, default: 1.2] + 0.5
-                }
-            }
-            var others: [String] = []
-            var i = 0
-            while session.result == nil, stream.time(ofFrame: i) <= 40 {
-                for f in stream.deliver(i) where session.result == nil {
-                    for case .otherAction(let a) in session.process(f).events {
-                        others.append("\(a.type)@\(String(format: "%.2f", a.onset.timestamp)) amp \(String(format: "%.2f", a.amplitude))")
-                    }
-                }
-                i += 1
-            }
-            let r = session.endOfInput()
-            if r.live {
-                passes += 1
-                passed.append("seed \(seed): plan \(plan.challenges) on loop \(order): prompts \(r.challenges.map { String(format: "%.2f", $0.promptAt?.timestamp ?? -1) }), latencies \(r.challenges.map { $0.latency.map { String(format: "%.2f", $0) } ?? "-" }), other actions \(others)")
-            }
-            challengesPassed += r.challenges.filter(\.passed).count
-            reasons[r.failure?.code ?? "live", default: 0] += 1
-        }
-        #expect(passes <= 2, "the all-actions loop passed \(passes) of 200 random plans:\n\(passed.joined(separator: "\n"))")
-        print("all-actions loop: \(passes)/200 plans passed, \(challengesPassed)/600 challenges passed; failures \(reasons.sorted { $0.key < $1.key })")
-    }
+    // The all-actions replay loop: ActiveReplayLoopTests.
 }

@@ -51,6 +51,16 @@ public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
         return result
     }
 
+    /// Uniform integer in 0..<bound without modulo bias (rejection sampling), for bounds beyond `Int`.
+    public mutating func uniform64(below bound: UInt64) -> UInt64 {
+        precondition(bound > 0)
+        let limit = UInt64.max - UInt64.max % bound
+        while true {
+            let v = next()
+            if v < limit { return v % bound }
+        }
+    }
+
     /// Uniform integer in 0..<bound without modulo bias (rejection sampling).
     public mutating func uniform(below bound: Int) -> Int {
         precondition(bound > 0)
@@ -65,9 +75,14 @@ public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
 
 /// An ordered list of challenges for one session, reproducible from `(nonce, count, allowed)`.
 ///
-/// Drawing rule: the first challenge is uniform over the allowed set, every next one uniform over the allowed
-/// set minus the previous challenge (no immediate repeats). Every one of the k·(k−1)^(N−1) sequences is equally
-/// likely, which is what `ReplayOdds` assumes.
+/// Drawing rule: the plan is uniform over the valid sequences of the allowed set (`ChallengePlan.mayFollow`): no
+/// immediate repeats, and two consecutive challenges move different parts of the face (`ChallengeType.Motion`:
+/// yaw, pitch, roll, eyes, mouth) whenever the allowed set spans more than one. Every valid sequence is equally
+/// likely, which is what `ReplayOdds` assumes; all ten types, N = 3: 584 sequences (810 without the motion rule).
+/// Why the motion rule (issue 14, the all-actions replay loop): a recording that performs every action in turn
+/// groups them by axis (left then right, up then down), and on one axis the actions overlap (a look-down and
+/// back is a nod to the detector, a shake contains two turns), so plans with a same-axis neighbour were the ones
+/// such a loop passed (synthetic loop, 1,000 seeded plans: 19 passes before, see `ActiveReplayLoopTests`).
 public struct ChallengePlan: Sendable, Hashable, Codable {
     /// 32 bytes the plan was drawn from; empty for an explicit list (`--challenges`).
     public let nonce: [UInt8]
@@ -95,18 +110,55 @@ public struct ChallengePlan: Sendable, Hashable, Codable {
             throw ActiveLivenessError.setTooSmall(size: canon.count, count: count)
         }
         var rng = Xoshiro256StarStar(nonce: nonce)
+        // Uniform over the valid sequences: w[r][c] = number of valid sequences of length r + 1 starting with c;
+        // each challenge is drawn with the weight of the sequences it leaves open. Counts fit in UInt64
+        // (at most 10·9^19 ≈ 1.4e19 for N = 20).
+        let w = Self.completionCounts(allowed: canon, count: count)
         var out: [ChallengeType] = []
-        for _ in 0..<count {
-            if let last = out.last {
-                let options = canon.filter { $0 != last }
-                out.append(options[rng.uniform(below: options.count)])
-            } else {
-                out.append(canon[rng.uniform(below: canon.count)])
+        for i in 0..<count {
+            let options = canon.filter { c in out.last.map { Self.mayFollow($0, with: c, in: canon) } ?? true }
+            let weights = options.map { w[count - 1 - i][$0] ?? 0 }
+            var pick = rng.uniform64(below: weights.reduce(0, +))
+            for (c, wt) in zip(options, weights) {
+                if pick < wt { out.append(c); break }
+                pick -= wt
             }
         }
         self.nonce = nonce
         self.challenges = out
         self.allowed = canon
+    }
+
+    /// True when `next` may follow `previous` in a plan drawn from `allowed`: never the same challenge twice in a
+    /// row, and never the same moving part (`ChallengeType.motion`) twice in a row unless the allowed set has only
+    /// one (e.g. `--allow turn-left,turn-right`, where only the no-repeat rule can apply).
+    public static func mayFollow(_ previous: ChallengeType, with next: ChallengeType,
+                                 in allowed: some Collection<ChallengeType>) -> Bool {
+        guard previous != next else { return false }
+        let motions = Set(allowed.map(\.motion))
+        return motions.count < 2 || previous.motion != next.motion
+    }
+
+    /// w[r][c]: the number of valid sequences of r + 1 challenges from `allowed` that start with c (r < count).
+    static func completionCounts(allowed: [ChallengeType], count: Int) -> [[ChallengeType: UInt64]] {
+        var w: [[ChallengeType: UInt64]] = [Dictionary(uniqueKeysWithValues: allowed.map { ($0, UInt64(1)) })]
+        for r in 1..<max(count, 1) {
+            var row: [ChallengeType: UInt64] = [:]
+            for c in allowed {
+                row[c] = allowed.filter { mayFollow(c, with: $0, in: allowed) }.reduce(UInt64(0)) { $0 + (w[r - 1][$1] ?? 0) }
+            }
+            w.append(row)
+        }
+        return w
+    }
+
+    /// The number of distinct plans of `count` challenges drawn from `allowed` (all equally likely).
+    public static func sequenceCount(allowed: some Collection<ChallengeType>, count: Int) -> Double {
+        let set = Set(allowed)
+        let canon = ChallengeType.allCases.filter { set.contains($0) }
+        guard count >= 1, !canon.isEmpty else { return 0 }
+        let w = completionCounts(allowed: canon, count: count)
+        return canon.reduce(0.0) { $0 + Double(w[count - 1][$1] ?? 0) }
     }
 
     /// A plan drawn from a fresh 32-byte nonce taken from the system CSPRNG (`SystemRandomNumberGenerator`).

@@ -224,7 +224,7 @@ public struct LivenessSession: Sendable {
             if neutralSeen && (st == .ready || st.progress > 0) { sawReady = true }
             // contradictions first (stricter), then the asked action. Only a deliberate different action is a
             // contradiction; the incidental motion of talking or blinking is recorded as another action.
-            if let wrong = actions.first(where: { asked.conflicts.contains($0.type) && e.isDeliberate($0) }) {
+            if let wrong = actions.first(where: { e.contradicts($0, asked: asked) }) {
                 outcomes[i].status = .failed
                 fail(.wrongAction(expected: asked, performed: wrong.type), events: &events)
                 return update(events)
