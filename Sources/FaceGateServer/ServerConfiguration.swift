@@ -36,6 +36,8 @@ public struct ServerConfiguration: Sendable {
     public var passiveFrames = PassiveCapture.defaultFrames
     /// Same-person threshold for verify/identify (config identity.threshold).
     public var identityThreshold = IdentityThreshold.default
+    /// The enrollment quality gate (`identity.quality`, as `facegate enroll` reads it): applied to session anchors.
+    public var enrollmentQuality = QualityLevel.standard
 
     /// 512 KiB per JPEG frame: a 1280x720 webcam JPEG at quality 0.9 is ~150–250 KB; 640x480 at 0.7 ~30–60 KB.
     public var maxFrameBytes = 512 * 1024
@@ -93,6 +95,7 @@ public struct ServerConfiguration: Sendable {
         livenessMode = LivenessMode(rawValue: c.liveness.mode.rawValue) ?? .active
         passiveMode = PassiveMode(rawValue: c.liveness.passiveMode) ?? .light
         livenessModel = c.liveness.model
+        if let q = c.loaded.value("identity.quality").stringValue.flatMap({ QualityLevel(rawValue: $0.lowercased()) }) { enrollmentQuality = q }
         padModels = c.liveness.padModels
         useInstalledPadModels = c.liveness.useInstalledModels
         if c.liveness.passiveFrames > 0 { passiveFrames = c.liveness.passiveFrames }

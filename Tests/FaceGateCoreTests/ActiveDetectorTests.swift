@@ -151,6 +151,9 @@ func activeEngineActions(_ stream: inout SynthStream, seconds: Double, engine: i
             #expect(cal2.add(FaceSignal(face: g.primary!, stamp: FrameStamp(index: j, timestamp: g.timestamp))) == nil)
         }
         #expect(cal2.hint?.hasPrefix("face too small") == true)
+        // typed: the session decides on the blocker, not on the hint's text (#18)
+        guard case .faceTooSmall(let iod)? = cal2.blocker else { Issue.record("blocker \(String(describing: cal2.blocker))"); return }
+        #expect(iod < SignalLimits.minInterocularForPose)
     }
 
     @Test func calibrationIsRelativeToThePerson() {

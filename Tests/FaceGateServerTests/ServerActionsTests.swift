@@ -204,6 +204,12 @@ struct ServerActionsTests {
         let bad = ServerDecisions.session(id: sid, spec: spec, mode: .liveness, status: .failed, outcome: o, result: nil, context: ctx,
                                           started: t0, snapshotJPEG: nil)
         #expect(bad.outcome == .denied && bad.reason == .wrongUser && bad.matchedUser == nil && bad.claimedUser == "alice")
+        // A spoof caught by the passive cues: audited and mailed as `spoof` (not `error`), and its webhook fires `spoof`.
+        o.reason = "presentation_attack"; o.live = false
+        let padSpoof = ServerDecisions.session(id: sid, spec: spec, mode: .liveness, status: .failed, outcome: o, result: nil, context: ctx,
+                                               started: t0, snapshotJPEG: nil)
+        #expect(padSpoof.reason == .spoof && padSpoof.headline == "Unauthorized — spoof detected")
+        #expect(WebhookEventKind.of(padSpoof) == .spoof)
         let expired = ServerDecisions.session(id: sid, spec: spec, mode: .liveness, status: .expired, outcome: .empty, result: nil,
                                               context: ctx, started: t0, snapshotJPEG: nil)
         #expect(expired.outcome == .denied && expired.reason == .error)   // SessionOutcome.empty has no reason code

@@ -162,7 +162,8 @@ private let strangers: Set<String> = ["Lin-Manuel_Miranda", "Rose_Leslie"]
         func authenticate(_ video: String, claimed: String? = nil) async throws -> AuthenticationResult {
             let (live, anchors) = try EnginePool.shared.with { engine in
                 let runner = ActiveRunner(engine: engine, plan: try ChallengePlan(explicit: [.blink]),
-                                          configuration: LivenessConfiguration(challengeTimeout: 20), checkIdentity: false)
+                                          configuration: LivenessConfiguration(challengeTimeout: 20), checkIdentity: false,
+                                          keepAnchors: true)
                 return try Authenticator.runLiveness(runner, source: try VideoSource.file(video))
             }
             let index = IdentityIndexService(gallery: gallery, threads: 1)

@@ -90,42 +90,14 @@ public enum Authenticator {
     /// Identity frames needed: the calibration frame plus at least one passed challenge.
     public static let minIdentityFrames = 2
 
-    /// Runs liveness on `source` and collects embeddings of the frames that passed (anchors).
+    /// Runs liveness on `source`; the anchors are the runner's identity anchors (`IdentityContinuity`, embedded once),
+    /// so the runner must embed them (`checkIdentity` or `keepAnchors`). Front-ends use `AuthenticationSession`.
     public static func runLiveness(_ runner: ActiveRunner, source: FrameSource,
                                    onFrame: (Frame, FrameAnalysis, LivenessUpdate) throws -> Void = { _, _, _ in })
         throws -> (LivenessResult, [Embedding]) {
-        var anchors: [Embedding] = []
-        let result = try runner.run(source) { frame, analysis, update in
-            let anchor = update.events.contains { e in
-                switch e {
-                case .calibrated, .passed: return true
-                default: return false
-                }
-            }
-            if anchor, analysis.faces.count == 1, let face = analysis.primary,
-               let e = try? runner.engine.embedding(frame.image, face: face) {
-                anchors.append(e)
-            }
-            try onFrame(frame, analysis, update)
-        }
-        return (result, anchors)
-    }
-
-    /// Runs a combined liveness session (challenges + passive cues) on `source` and collects embeddings of its
-    /// identity anchors (calibration and each passed challenge) with exactly one face. The returned result is the
-    /// session with the combined decision written in (a passive deny makes it not live).
-    public static func runLiveness(_ pipeline: LivenessPipeline, source: FrameSource,
-                                   onFrame: (Frame, LivenessStep) throws -> Void = { _, _ in })
-        throws -> (LivenessResult, [Embedding], CombinedLivenessResult) {
-        var anchors: [Embedding] = []
-        let combined = try pipeline.run(source) { frame, step in
-            if step.anchor, step.analysis.faces.count == 1, let face = step.analysis.primary,
-               let e = try? pipeline.engine.embedding(frame.image, face: face) {
-                anchors.append(e)
-            }
-            try onFrame(frame, step)
-        }
-        return (combined.session, anchors, combined)
+        precondition(runner.identity.enabled, "Authenticator.runLiveness needs a runner that embeds its anchors (keepAnchors: true)")
+        let result = try runner.run(source, onFrame: onFrame)
+        return (result, runner.identity.embeddings)
     }
 
     /// The decision for a combined session: `decide(liveness:…)` on the merged result, annotated with the mode, what

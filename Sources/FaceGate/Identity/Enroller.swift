@@ -110,7 +110,7 @@ public final class Enroller {
     /// are captured, the source ends, or `maxSeconds` of stream time pass. `liveness`, when given, sees every frame
     /// first and samples are only taken while it has not failed.
     public func collect(video source: FrameSource, perPose: Int = PoseCollector<FaceTemplate>.defaultPerPose,
-                        maxSeconds: Double, wantThumbnail: Bool, liveness: ActiveRunner? = nil,
+                        maxSeconds: Double, wantThumbnail: Bool, liveness: EnrollmentLiveness? = nil,
                         prompt: (String) -> Void = { _ in }) throws -> (EnrollmentCollection, LivenessResult?) {
         let tracker = FaceTracker(engine: engine)
         var collector = PoseCollector<EnrollmentSample>(perPose: perPose)
@@ -126,9 +126,9 @@ public final class Enroller {
             if frame.timestamp - (start ?? 0) > maxSeconds { break }
             let analysis: FrameAnalysis
             if let l = liveness {
-                l.process(frame)
-                analysis = l.lastAnalysis ?? tracker.process(frame)
-                if let r = l.result { livenessResult = r; if !r.live { break } }
+                let (a, r) = try l.enrollmentStep(frame)
+                analysis = a
+                if let r { livenessResult = r; if !r.live { break } }
             } else {
                 analysis = tracker.process(frame)
             }
@@ -145,11 +145,27 @@ public final class Enroller {
             if wantThumbnail, bucket == .frontal, let f = analysis.primary, q > (thumb?.0 ?? -1) { thumb = (q, thumbnail(frame.image, face: f)) }
             if collector.isComplete && (liveness == nil || livenessResult != nil) { break }
         }
-        if let l = liveness, livenessResult == nil { livenessResult = l.result ?? l.finish() }
+        if let l = liveness, livenessResult == nil { livenessResult = l.enrollmentEnd() }
         let accepted = collector.samples.map(\.sample)
         return (EnrollmentCollection(accepted: accepted, rejected: [], rejectionCounts: counts, missingPoses: collector.missing,
                                      thumbnailJPEG: thumb?.1 ?? nil, framesSeen: frames), livenessResult)
     }
+}
+
+/// Liveness that sees every frame of a guided enrollment first (`AuthenticationSession`, `ActiveRunner`).
+public protocol EnrollmentLiveness: AnyObject {
+    /// Tracks and checks one frame: its analysis, and the result once decided.
+    func enrollmentStep(_ frame: Frame) throws -> (FrameAnalysis, LivenessResult?)
+    /// The source ended: the result with what was seen.
+    func enrollmentEnd() -> LivenessResult
+}
+
+extension ActiveRunner: EnrollmentLiveness {
+    public func enrollmentStep(_ frame: Frame) throws -> (FrameAnalysis, LivenessResult?) {
+        process(frame)
+        return (lastAnalysis ?? tracker.process(frame), result)
+    }
+    public func enrollmentEnd() -> LivenessResult { result ?? finish() }
 }
 
 /// Duplicate check: does a new enrollment already match someone else in the gallery?

@@ -9,20 +9,24 @@ public final class ActiveRunner {
     public let engine: FaceEngine
     public let tracker: FaceTracker
     public private(set) var session: LivenessSession
+    /// The session's identity anchors, embedded once (`IdentityContinuity`).
+    public let identity: IdentityContinuity
     /// Identity anchors that could not be embedded (face too small, alignment failed): the check abstained there.
-    public private(set) var identitySkipped = 0
+    public var identitySkipped: Int { identity.skipped }
     /// Whether embeddings are compared across anchors (needs the ResNet model).
     public let checkIdentity: Bool
     /// The last analysis and update, for overlays.
     public private(set) var lastAnalysis: FrameAnalysis?
     public private(set) var lastUpdate: LivenessUpdate?
 
+    /// `keepAnchors`: embed the anchors even without the continuity check (authentication and enrollment need them).
     public init(engine: FaceEngine, plan: ChallengePlan, configuration: LivenessConfiguration = LivenessConfiguration(),
-                checkIdentity: Bool = true) {
+                checkIdentity: Bool = true, keepAnchors: Bool = false) {
         self.engine = engine
         self.tracker = FaceTracker(engine: engine)
         self.session = LivenessSession(plan: plan, configuration: configuration)
         self.checkIdentity = checkIdentity
+        self.identity = IdentityContinuity(engine: engine, enabled: checkIdentity || keepAnchors)
     }
 
     /// One frame through the tracker and the session. Identity is checked on the anchor frames as they occur.
@@ -39,16 +43,9 @@ public final class ActiveRunner {
         let update = session.process(analysis)
         lastAnalysis = analysis
         lastUpdate = update
-        if checkIdentity, let image, let face = analysis.primary {
-            let anchor = update.events.contains { e in
-                switch e {
-                case .calibrated, .passed: return true
-                default: return false
-                }
-            }
-            if anchor {
-                if let e = try? engine.embedding(image, face: face) { session.reportEmbedding(e) } else { identitySkipped += 1 }
-            }
+        if let image, let e = identity.add(IdentityContinuity.anchorRole(update.events), image: image, analysis: analysis),
+           checkIdentity {
+            session.reportEmbedding(e)
         }
         return update
     }

@@ -17,12 +17,17 @@ public struct LivenessPipelineOptions {
     public var captureTimeout: Double
     /// Embed the identity anchors and fail when the person changes (needs the ResNet model).
     public var checkIdentity: Bool
+    /// Embed the identity anchors even without the continuity check: authentication and enrollment read them
+    /// (`LivenessPipeline.identity`) instead of embedding frames of their own.
+    public var keepAnchors: Bool
 
     public init(mode: LivenessMode, plan: ChallengePlan?, configuration: LivenessConfiguration = LivenessConfiguration(),
                 passive: PassiveOptions = PassiveOptions(), captureFrames: Int = PassiveCapture.defaultFrames,
-                captureTimeout: Double = PassiveCapture.defaultTimeout, checkIdentity: Bool = true) {
+                captureTimeout: Double = PassiveCapture.defaultTimeout, checkIdentity: Bool = true,
+                keepAnchors: Bool = false) {
         self.mode = mode; self.plan = plan; self.configuration = configuration; self.passive = passive
         self.captureFrames = captureFrames; self.captureTimeout = captureTimeout; self.checkIdentity = checkIdentity
+        self.keepAnchors = keepAnchors
     }
 }
 
@@ -47,8 +52,8 @@ public struct LivenessStep {
     public var analysis: FrameAnalysis
     /// The challenge session's update (nil in passive mode).
     public var update: LivenessUpdate?
-    /// This frame is an identity anchor (calibration, a passed challenge — whose completion frame may be a few frames
-    /// earlier —, or a passive capture anchor).
+    /// This frame is an identity anchor (calibration, a passed challenge's completion, or a passive capture anchor;
+    /// the rule is `IdentityContinuity`'s).
     public var anchor: Bool
     /// Challenge indices passed on this frame.
     public var passed: [Int]
@@ -72,8 +77,10 @@ public final class LivenessPipeline {
     public let options: LivenessPipelineOptions
     public private(set) var capture: PassiveCapture?
     public private(set) var framesWithFace = 0
-    /// Passive anchors that could not be embedded (passive mode).
-    public private(set) var identitySkipped = 0
+    /// The session's identity anchors, chosen and embedded once (shared with `active` in challenge modes).
+    public let identity: IdentityContinuity
+    /// Anchors that could not be embedded.
+    public var identitySkipped: Int { identity.skipped }
     private var frozenReadings: [PadCueReading]?
     private var referenceEmbedding: Embedding?
     private var identityDistance: Double?
@@ -87,12 +94,15 @@ public final class LivenessPipeline {
             guard let plan = options.plan, plan.count > 0 else {
                 throw FaceGateError.badInput("liveness mode '\(options.mode.rawValue)' needs a challenge plan (--challenges LIST or --random N)")
             }
-            let runner = ActiveRunner(engine: engine, plan: plan, configuration: options.configuration, checkIdentity: options.checkIdentity)
+            let runner = ActiveRunner(engine: engine, plan: plan, configuration: options.configuration,
+                                      checkIdentity: options.checkIdentity, keepAnchors: options.keepAnchors)
             active = runner
             tracker = runner.tracker
+            identity = runner.identity
         } else {
             active = nil
             tracker = FaceTracker(engine: engine)
+            identity = IdentityContinuity(engine: engine, enabled: options.checkIdentity || options.keepAnchors)
             capture = PassiveCapture(frames: options.captureFrames, timeout: options.captureTimeout)
         }
         passive = options.mode.runsPassive ? PassiveAnalyzer(options: options.passive) : nil
@@ -127,13 +137,8 @@ public final class LivenessPipeline {
             step.update = u
             step.prompt = u.prompt
             step.progress = u.progress
-            for e in u.events {
-                switch e {
-                case .calibrated: step.anchor = true
-                case .passed(let i, _): step.anchor = true; step.passed.append(i)
-                default: break
-                }
-            }
+            step.anchor = IdentityContinuity.anchorRole(u.events) != nil
+            for e in u.events { if case .passed(let i, _) = e { step.passed.append(i) } }
         } else if var c = capture {
             let s = c.add(index: analysis.index, timestamp: analysis.timestamp, faces: analysis.faces.count)
             capture = c
@@ -144,8 +149,8 @@ public final class LivenessPipeline {
             }
             step.prompt = c.isFinished ? nil : "Look at the camera"
             step.progress = c.progress
-            if step.anchor, options.checkIdentity, analysis.faces.count == 1, let face = analysis.primary {
-                if let e = try? engine.embedding(image, face: face) { reportEmbedding(e) } else { identitySkipped += 1 }
+            if step.anchor, let e = identity.add(.capture, image: image, analysis: analysis), options.checkIdentity {
+                reportEmbedding(e)
             }
         }
         step.finished = isFinished
@@ -153,10 +158,9 @@ public final class LivenessPipeline {
         return step
     }
 
-    /// An identity anchor's embedding from a caller that embeds itself (the server): the first is the reference,
-    /// later ones above the identity threshold fail the session.
-    public func reportEmbedding(_ e: Embedding) {
-        if let a = active { a.reportEmbedding(e); return }
+    /// A passive capture anchor's embedding: the first is the reference, later ones above the identity threshold
+    /// fail the session.
+    private func reportEmbedding(_ e: Embedding) {
         guard let ref = referenceEmbedding else { referenceEmbedding = e; return }
         let d = e.distance(to: ref)
         identityDistance = max(identityDistance ?? 0, d)

@@ -1,3 +1,4 @@
+import FaceGate
 import FaceGateCore
 import Foundation
 
@@ -44,14 +45,7 @@ public enum ServerDecisions {
     }
 
     static func challengeRecords(_ o: SessionOutcome, result: LivenessResult?) -> [ChallengeRecord] {
-        if let r = result {
-            return r.challenges.map { c in
-                let started = c.promptAt?.timestamp ?? 0
-                return ChallengeRecord(name: c.type.rawValue, prompt: c.type.prompt,
-                                       result: c.status == .passed ? .passed : (c.status == .notReached ? .skipped : .failed),
-                                       startedAt: started, duration: max(0, (c.action?.completion.timestamp ?? started) - started))
-            }
-        }
+        if let r = result { return ChallengeRecord.records(r) }
         return o.challenges.map { c in
             ChallengeRecord(name: c.type, prompt: ChallengeType(rawValue: c.type)?.prompt ?? c.type,
                             result: c.status == "passed" ? .passed : (c.status == "not_reached" ? .skipped : .failed),

@@ -1,5 +1,6 @@
 import FaceGate
 import FaceGateCore
+import FaceGateStore
 import FaceGateVision
 import Foundation
 
@@ -96,35 +97,42 @@ final class PassiveResources: @unchecked Sendable {
     }
 }
 
-/// Everything one session needs on its worker: tracker, the liveness pipeline (challenges and/or passive cues on the
-/// same frames), recent frames for identity anchors. Only ever touched on the worker the session is pinned to (serial
-/// by construction).
+/// Everything one session needs on its worker: the runtime's `AuthenticationSession` fed frame by frame (tracker,
+/// challenges and/or passive cues on the same frames, identity anchors chosen and embedded once by its
+/// `IdentityContinuity`). Only ever touched on the worker the session is pinned to (serial by construction).
 final class SessionPipeline: @unchecked Sendable {
     let plan: ChallengePlan
     let configuration: LivenessConfiguration
     let setup: SessionLivenessSetup
+    /// An enrollment session: anchors are measured for the quality gate when they are taken.
+    let enrollment: Bool
+    /// The user a liveness session verifies (1:1 on the anchors), nil for none.
+    let claimedUser: String?
     /// Created on the first frame (it needs the worker's engine).
-    private var core: LivenessPipeline?
-    /// Recent frames (JPEG bytes + primary face) so anchor frames named after the fact can be embedded.
-    private var recent: [(index: Int, jpeg: Data, face: FaceObservation?)] = []
-    /// 45 frames ≈ 3 s at 15 fps: an action's completion frame is at most ~1 s before it is reported.
-    static let recentFrames = 45
-    /// Embeddings of the identity anchor frames (calibration + each completion), with pose for templates.
-    private(set) var anchors: [(embedding: Embedding, pose: HeadPose, sharpness: Double)] = []
+    private var core: AuthenticationSession?
     private var index = 0
     private var firstCaptureMs: Double?
-    private var embedFailures = 0
     /// The combined result once decided (passive verdict and what decided, kept server-side).
     private(set) var combined: CombinedLivenessResult?
 
-    init(plan: ChallengePlan, configuration: LivenessConfiguration, setup: SessionLivenessSetup = .active) {
+    init(plan: ChallengePlan, configuration: LivenessConfiguration, setup: SessionLivenessSetup = .active,
+         claimedUser: String? = nil, enrollment: Bool = false) {
+        self.claimedUser = claimedUser
         self.plan = setup.mode.runsChallenges ? plan : .passiveOnly
         self.configuration = configuration
         self.setup = setup
+        self.enrollment = enrollment
     }
 
     /// The challenge session (an empty, never-driven one in passive mode): its `plan` is what the stream announces.
-    var liveness: LivenessSession { core?.active?.session ?? LivenessSession(plan: plan, configuration: configuration) }
+    var liveness: LivenessSession { core?.pipeline.active?.session ?? LivenessSession(plan: plan, configuration: configuration) }
+
+    /// The session's identity anchors (calibration and each passed challenge's completion frame, or the passive
+    /// capture anchors), embedded once on the frames liveness decided on.
+    var anchors: [IdentityAnchor] { core?.anchors ?? [] }
+
+    /// The runtime session (nil before the first frame).
+    var session: AuthenticationSession? { core }
 
     /// Processes one JPEG frame captured at `captureMs` (client clock, milliseconds).
     func process(jpeg: Data, captureMs: Double, engine: FaceEngine) throws -> FrameStep {
@@ -134,61 +142,58 @@ final class SessionPipeline: @unchecked Sendable {
         self.core = core
         let t0 = firstCaptureMs ?? captureMs
         firstCaptureMs = t0
-        let frame = core.tracker.process(image, index: index, timestamp: (captureMs - t0) / 1000)
+        let frame = core.pipeline.tracker.process(image, index: index, timestamp: (captureMs - t0) / 1000)
         let calibrating: Bool
-        if let a = core.active {
+        if let a = core.pipeline.active {
             if case .calibrating = a.session.phase { calibrating = true } else { calibrating = false }
         } else {
             calibrating = !core.isFinished
         }
         let guidance = GuidanceLimits.guidance(for: frame, calibrating: calibrating)
-        recent.append((index, jpeg, frame.primary))
-        if recent.count > Self.recentFrames { recent.removeFirst(recent.count - Self.recentFrames) }
         index += 1
 
         let step = try core.process(frame, image: image)
-        if let u = step.update {
-            for e in u.events {
-                switch e {
-                case .calibrated:
-                    if let f = frame.primary { embedAnchor(image: image, face: f, engine: engine) }
-                case .passed(_, let outcome):
-                    if let a = outcome.action { embedAnchor(frameIndex: a.completion.index, engine: engine) }
-                default: break
-                }
-            }
-        } else if step.anchor, frame.faces.count == 1, let f = frame.primary {
-            embedAnchor(image: image, face: f, engine: engine)
-        }
-        // Embedding an anchor may have turned a live result into not-live (identity changed): read it afterwards.
+        // The anchors' identity check ran inside the step: a person change already turned the result not live.
         var result: LivenessResult?
-        if step.finished, let r = core.result {
+        if step.finished, let r = core.livenessResult {
             combined = r
             result = r.session
         }
         var prompt: (Int, ChallengeType, String)?
-        if let a = core.active, case .challenge(let i, let t, _) = a.session.phase { prompt = (i, t, t.prompt) }
+        if let a = core.pipeline.active, case .challenge(let i, let t, _) = a.session.phase { prompt = (i, t, t.prompt) }
         let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
         return FrameStep(guidance: guidance, prompt: prompt, promptText: step.prompt, progress: step.progress,
                          passed: step.passed, result: result, processMs: ms)
     }
 
-    private func makeCore(engine: FaceEngine) throws -> LivenessPipeline {
+    private func makeCore(engine: FaceEngine) throws -> AuthenticationSession {
         var passive = PassiveOptions()
         if setup.mode.runsPassive, let load = setup.loadPassive {
             passive = try PassiveResources.shared.options(for: engine, load: load)
         }
         passive.mode = setup.passiveMode
-        return try LivenessPipeline(engine: engine, options: LivenessPipelineOptions(
+        let options = LivenessPipelineOptions(
             mode: setup.mode, plan: setup.mode.runsChallenges ? plan : nil, configuration: configuration, passive: passive,
-            captureFrames: setup.captureFrames, captureTimeout: configuration.totalTimeout(challenges: 1),
-            checkIdentity: false))
+            captureFrames: setup.captureFrames, captureTimeout: configuration.totalTimeout(challenges: 1))
+        let session = try AuthenticationSession(engine: engine, settings: AuthenticationSettings(liveness: options, claimedUser: claimedUser, source: "ws"))
+        if enrollment {
+            let enroller = Enroller(engine: engine)
+            session.pipeline.identity.measure = { image, analysis in enroller.measure(image, analysis) }
+        }
+        return session
+    }
+
+    /// The identity step of a decided live session: `AuthenticationSession.decide` on its anchors (1:1 with the
+    /// claimed user), exactly as `facegate authenticate` decides.
+    func authenticate(index: IdentityIndexService) async throws -> AuthenticationOutcome {
+        guard let core, let combined else { throw FaceGateError.noFace("the session's frames") }
+        return try await core.decide(combined, index: index)
     }
 
     /// Ends the input (client closed or session expired) and returns the (failed) result.
     func end() -> LivenessResult {
         if let core {
-            let r = core.finish()
+            let r = core.livenessResult ?? core.endOfInput()
             combined = r
             return r.session
         }
@@ -211,17 +216,5 @@ final class SessionPipeline: @unchecked Sendable {
             outcome.passive = .init(mode: v.mode.rawValue, live: v.live, score: (v.score * 10000).rounded() / 10000,
                                     reason: v.reason.rawValue, decidedBy: v.decidedBy, cues: levels)
         }
-    }
-
-    private func embedAnchor(frameIndex: Int, engine: FaceEngine) {
-        guard let r = recent.last(where: { $0.index == frameIndex }), let face = r.face,
-              let image = try? Image.decode(r.jpeg) else { return }
-        embedAnchor(image: image, face: face, engine: engine)
-    }
-
-    private func embedAnchor(image: Image, face: FaceObservation, engine: FaceEngine) {
-        guard let e = try? engine.embedding(image, face: face) else { embedFailures += 1; return }
-        anchors.append((e, face.pose, image.sharpness(in: face.box)))
-        core?.reportEmbedding(e)
     }
 }

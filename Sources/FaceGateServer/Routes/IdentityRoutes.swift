@@ -250,13 +250,15 @@ extension FaceGateServer {
                 throw APIError.badRequest("image \(i) is not valid base64")
             }
             do {
-                let t = try await pool.run { engine -> FaceTemplate in
+                let gate = QualityGate(level: config.enrollmentQuality)
+                let sample = try await pool.run { engine -> EnrollmentSample in
                     let image = try Image.decode(data, name: "image \(i)")
-                    let a = engine.analyze(image)
-                    guard let f = a.primary else { throw FaceGateError.noFace("image \(i)") }
-                    guard a.faces.count == 1 else { throw FaceGateError.multipleFaces(count: a.faces.count, source: "image \(i)") }
-                    let e = try engine.embedding(image, face: f)
-                    return FaceTemplate(embedding: e, metadata: TemplateMetadata(pose: PoseBucket(f.pose), quality: 1))
+                    // `facegate enroll`'s path: the photo's subject through the quality gate (`identity.quality`), embedded.
+                    return Enroller(engine: engine, gate: gate).sample(image, engine.analyze(image), source: "image \(i)", still: true)
+                }
+                guard let t = sample.template else {
+                    throw APIError(.unprocessableContent, sample.rejections.first?.code ?? "no_face",
+                                   "image \(i): " + sample.rejections.map(\.description).joined(separator: "; "))
                 }
                 out.append(t)
             } catch let e as FaceGateError {

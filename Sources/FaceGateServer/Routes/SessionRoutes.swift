@@ -272,19 +272,17 @@ extension FaceGateServer {
         return VerifyResult(match: worst!.match, distance: worst!.distance, threshold: worst!.threshold)
     }
 
-    /// Turns a live session's anchor frames into templates of `user` (creates the user if pending).
-    func enrollFromAnchors(user: String, anchors: [(embedding: Embedding, pose: HeadPose, sharpness: Double)]) async throws -> Int {
-        let templates = anchors.map { FaceTemplate(embedding: $0.embedding, metadata: TemplateMetadata(pose: PoseBucket($0.pose), quality: 1)) }
-        return try await addTemplates(user: user, templates: templates)
-    }
-
     /// Appends templates to a user (creating them from a pending record or anew).
-    func addTemplates(user: String, templates: [FaceTemplate]) async throws -> Int {
+    /// `duplicates`: the duplicate check's answer when the caller already ran it (`EnrollmentSession.decide`).
+    func addTemplates(user: String, templates: [FaceTemplate], duplicates: [IdentityCandidate]? = nil) async throws -> Int {
         guard !templates.isEmpty else { throw FaceGateError.noFace("the given input") }
         let exists = try await gallery.listUsers().contains { $0.name == user }
         let pending = try await store.pendingUsers().first { $0.name == user }
-        if let dup = try? await index.identify(templates[0].embedding), let other = dup.user, other != user {
-            logger.warning("enrolling a face that matches another user", metadata: ["user": "\(user)", "matches": "\(other)"])
+        // `facegate enroll`'s duplicate-face check (every template against the other users): a warning, as there
+        var found = duplicates ?? []
+        if duplicates == nil { found = (try? await DuplicateCheck.matches(templates, excluding: user, index: index)) ?? [] }
+        for d in found {
+            logger.warning("enrolling a face that matches another user", metadata: ["user": "\(user)", "matches": "\(d.user)", "distance": "\(d.distance)"])
         }
         try await gallery.enroll(Enrollment(name: user, templates: templates, threshold: pending?.threshold,
                                             mode: exists ? .append : .create))

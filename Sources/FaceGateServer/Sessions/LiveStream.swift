@@ -73,7 +73,9 @@ actor LiveStream {
         worker = server.pool.assign()
         var lc = server.config.liveness
         lc.identityThreshold = server.config.identityThreshold
-        pipeline = SessionPipeline(plan: plan, configuration: lc, setup: server.livenessSetup(for: record.spec))
+        pipeline = SessionPipeline(plan: plan, configuration: lc, setup: server.livenessSetup(for: record.spec),
+                                   claimedUser: record.spec.mode == .liveness ? record.spec.user : nil,
+                                   enrollment: record.spec.mode == .enroll)
         (frames, framesIn) = AsyncStream.makeStream(of: (Data, Double, UInt64).self, bufferingPolicy: .unbounded)
         openedNs = DispatchTime.now().uptimeNanoseconds
         lastFrameNs = openedNs
@@ -237,11 +239,21 @@ actor LiveStream {
             do {
                 switch record.spec.mode {
                 case .liveness:
-                    let v = try await server.verifyAll(user: user, probes: anchors.map(\.embedding))
-                    outcome.verified = v.match; outcome.distance = v.distance; outcome.threshold = v.threshold
-                    if !v.match { outcome.passed = false; outcome.reason = "no_match"; outcome.detail = "the face does not match \(user)"; status = .failed }
+                    // The runtime's identity step on the anchors liveness decided on (the CLI's `authenticate` path).
+                    let a = try await pipeline.authenticate(index: server.index)
+                    outcome.verified = a.result.authorized; outcome.distance = a.result.distance; outcome.threshold = a.threshold.value
+                    if !a.result.authorized {
+                        outcome.passed = false; outcome.reason = "no_match"; outcome.detail = "the face does not match \(user)"; status = .failed
+                    }
                 case .enroll:
-                    let n = try await server.enrollFromAnchors(user: user, anchors: anchors)
+                    // The same quality gate and duplicate-face check as `facegate enroll` (EnrollmentSession).
+                    var gate = QualityGate(level: server.config.enrollmentQuality)
+                    gate.allowSeveralFaces = false
+                    let collection = EnrollmentSession.collect(anchors: anchors, gate: gate, source: "session \(id)")
+                    let e = try await EnrollmentSession.decide(collection, liveness: r, user: user, gate: gate, refuseDuplicates: false,
+                                                               index: server.index)
+                    if let refusal = e.refusal { throw FaceGateError.badInput(refusal.text) }
+                    let n = try await server.addTemplates(user: user, templates: collection.templates, duplicates: e.duplicates)
                     outcome.enrolledTemplates = n
                     server.actions?.notify(.enrolled, user: user, detail: "\(n) template(s) from enrollment session \(id)")
                 }

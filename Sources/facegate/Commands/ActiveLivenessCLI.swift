@@ -54,7 +54,19 @@ struct ActiveCLIOptions: ParsableArguments {
     }
 }
 
-/// The active path of `facegate liveness`.
+extension ActiveCLIOptions {
+    /// The liveness part of a session from the flags: the same for `liveness`, `authenticate` and `enroll --liveness`
+    /// (plan, per-challenge timeout, identity continuity).
+    func pipelineOptions(mode: LivenessMode, passive: PassiveOptions = PassiveOptions()) throws -> LivenessPipelineOptions {
+        let plan: ChallengePlan
+        do { plan = try self.plan() } catch let e as ActiveLivenessError { throw FaceGateError.badInput(e.description) }
+        return LivenessPipelineOptions(mode: mode, plan: plan, configuration: try configuration(), passive: passive,
+                                       checkIdentity: !noIdentity)
+    }
+}
+
+/// The challenge path of `facegate liveness` (challenges alone, or with the passive cues in one session): the
+/// liveness half of `AuthenticationSession`, the code `authenticate` runs.
 enum ActiveLivenessCLI {
     struct Context {
         var video: String?
@@ -63,100 +75,30 @@ enum ActiveLivenessCLI {
         var json: Bool
     }
 
-    /// Runs the session; returns whether the person was live.
-    static func run(_ ctx: Context, options: ActiveCLIOptions, models: ModelOptions) throws -> Bool {
-        if ctx.image != nil {
-            throw FaceGateError.badInput("challenges need motion: use --video F or --camera N (or --passive for a still image)")
-        }
-        let plan: ChallengePlan
-        do { plan = try options.plan() } catch let e as ActiveLivenessError { throw FaceGateError.badInput(e.description) }
-        let config = try options.configuration()
-        let isCamera = ctx.camera != nil
-        let source: FrameSource = try ctx.video.map { try VideoSource.file($0) } ?? VideoSource.camera(ctx.camera!)
-        let engine = try models.engine()
-        if !options.noIdentity { _ = try engine.embedder() }     // fail early on a missing model, before the person starts
-        let runner = ActiveRunner(engine: engine, plan: plan, configuration: config, checkIdentity: !options.noIdentity)
-        var writer: VideoWriter?
-        // Prompts go to the terminal as they appear (stderr under --json so stdout stays one JSON document).
-        let say: (String) -> Void = { text in ctx.json ? printError(text) : print(text) }
-        if isCamera {
-            say("Plan: \(plan.challenges.map(\.rawValue).joined(separator: ", "))" + (plan.isRandom ? "" : " (explicit)"))
-        }
-        let result = try runner.run(source) { frame, analysis, update in
-            if isCamera { announce(update.events, plan: plan, say: say) }
-            if let out = options.annotate {
-                if writer == nil {
-                    writer = try VideoWriter(path: out, fps: source.fps > 0 ? source.fps : 15, width: frame.image.width, height: frame.image.height)
-                }
-                let canvas = frame.image.clone()
-                ActiveOverlay.draw(on: canvas, analysis: analysis, update: update, session: runner.session)
-                writer?.write(canvas)
-            }
-        }
-        if result.frames == 0 {
-            throw FaceGateError.unreadableMedia(path: ctx.video ?? ctx.camera ?? "input", detail: "no frame could be decoded")
-        }
-        if ctx.json {
-            print(jsonLine(result))
-        } else {
-            printHuman(result, identitySkipped: runner.identitySkipped)
-        }
-        return result.live
-    }
-
-    /// Spoken-style prompts for a live camera session: ready, each challenge as it is asked, its outcome.
-    static func announce(_ events: [LivenessEvent], plan: ChallengePlan, say: (String) -> Void) {
-        for e in events {
-            switch e {
-            case .calibrated: say("Ready.")
-            case .prompt(let i, _, let text, _): say("→ [\(i + 1)/\(plan.count)] \(text)")
-            case .passed(_, let o): say("  ✓ \(o.type.rawValue)" + (o.latencyMs.map { " (\($0) ms)" } ?? ""))
-            case .failed(let f): say("  ✗ \(f.description)")
-            default: break
-            }
-        }
-    }
-
-    /// `--passive` with challenges: both on the same frames of one session (`LivenessPipeline`).
-    static func runCombined(_ ctx: Context, options: ActiveCLIOptions, passive: PassiveCLIOptions, models: ModelOptions) throws -> Bool {
+    /// Runs the session; returns whether the person was live. `passive`: mode both with these cue options.
+    static func run(_ ctx: Context, options: ActiveCLIOptions, passive: PassiveCLIOptions?, models: ModelOptions) throws -> Bool {
         if ctx.image != nil {
             throw FaceGateError.badInput("challenges need motion: use --video F or --camera N (or --passive without --challenges for a still image)")
         }
-        let plan: ChallengePlan
-        do { plan = try options.plan() } catch let e as ActiveLivenessError { throw FaceGateError.badInput(e.description) }
-        let config = try options.configuration()
-        let passiveOptions = try passive.options(models: models.directory)
-        let isCamera = ctx.camera != nil
+        let passiveOptions = try passive?.options(models: models.directory) ?? PassiveOptions()
+        let liveness = try options.pipelineOptions(mode: passive == nil ? .active : .both, passive: passiveOptions)
         let source: FrameSource = try ctx.video.map { try VideoSource.file($0) } ?? VideoSource.camera(ctx.camera!)
         let engine = try models.engine()
-        if !options.noIdentity { _ = try engine.embedder() }
-        let pipeline = try LivenessPipeline(engine: engine, options: LivenessPipelineOptions(
-            mode: .both, plan: plan, configuration: config, passive: passiveOptions, checkIdentity: !options.noIdentity))
-        var writer: VideoWriter?
-        let say: (String) -> Void = { text in ctx.json ? printError(text) : print(text) }
-        if isCamera {
-            say("Plan: \(plan.challenges.map(\.rawValue).joined(separator: ", "))" + (plan.isRandom ? "" : " (explicit)")
-                + " + passive cues (\(passiveOptions.mode.rawValue))")
-        }
-        let result = try pipeline.run(source) { frame, step in
-            if isCamera, let u = step.update { announce(u.events, plan: plan, say: say) }
-            if let out = options.annotate, let u = step.update, let runner = pipeline.active {
-                if writer == nil {
-                    writer = try VideoWriter(path: out, fps: source.fps > 0 ? source.fps : 15, width: frame.image.width, height: frame.image.height)
-                }
-                let canvas = frame.image.clone()
-                ActiveOverlay.draw(on: canvas, analysis: step.analysis, update: u, session: runner.session)
-                writer?.write(canvas)
-            }
-        }
+        if !options.noIdentity { _ = try engine.embedder() }     // fail early on a missing model, before the person starts
+        let session = try AuthenticationSession(
+            engine: engine, settings: AuthenticationSettings(liveness: liveness, source: source.name), identify: false,
+            presenter: TerminalPresenter.make(live: ctx.camera != nil, json: ctx.json, annotate: options.annotate, fps: source.fps))
+        let result = try session.runLiveness(source)
         if result.session.frames == 0 {
             throw FaceGateError.unreadableMedia(path: ctx.video ?? ctx.camera ?? "input", detail: "no frame could be decoded")
         }
         if ctx.json {
-            print(jsonLine(CombinedJSON(result: result)))
+            if passive == nil { print(jsonLine(result.session)) } else { print(jsonLine(CombinedJSON(result: result))) }
         } else {
-            printHuman(result.session, identitySkipped: pipeline.active?.identitySkipped ?? 0)
-            print("  decided by: \(result.verdict.decidedBy.joined(separator: ", ")) (\(result.verdict.reason.rawValue))")
+            printHuman(result.session, identitySkipped: session.pipeline.identitySkipped)
+            if passive != nil {
+                print("  decided by: \(result.verdict.decidedBy.joined(separator: ", ")) (\(result.verdict.reason.rawValue))")
+            }
             if let v = result.verdict.passive {
                 print("  passive: \(v.live ? "live" : "not live"), score \(String(format: "%.3f", v.score)) (\(v.mode.rawValue) mode, \(v.reason.rawValue): \(v.decidedBy.isEmpty ? "no cue could see" : v.decidedBy.joined(separator: ", "))), \(result.passiveFrames) frame(s) analysed")
                 LivenessCommand.printCues(v)

@@ -46,17 +46,14 @@ struct AuthenticateCommand: AsyncParsableCommand {
                 if let u = user { claimedOverride = try await g.user(named: u).summary.threshold } else { _ = try await g.requireUsers() }
                 let index = IdentityIndexService(gallery: g, policy: policy)
                 try await index.load()
-                let plan: ChallengePlan
-                do { plan = try activeOptions.plan() } catch let e as ActiveLivenessError { throw FaceGateError.badInput(e.description) }
+                // The library's one rule: passive cues with the challenges when asked for or an anti-spoof model is installed.
+                let mode = AuthenticationSettings.challengeMode(
+                    passiveRequested: passiveOptions.passive || !passiveOptions.padModels.isEmpty || passiveOptions.model != nil
+                        || passiveOptions.depth != nil || passiveOptions.imu != nil,
+                    useInstalledModels: !passiveOptions.noInstalledModels, models: modelOptions.directory)
+                let liveness = try activeOptions.pipelineOptions(mode: mode, passive: passiveOptions.options(models: modelOptions.directory))
                 let engine = try modelOptions.engine()
                 _ = try engine.embedder()
-                // Passive cues when available: asked for, or an anti-spoof model installed (unless --no-installed-models).
-                let passive = try passiveOptions.options(models: modelOptions.directory)
-                let usePassive = passiveOptions.passive || !passiveOptions.padModels.isEmpty || passiveOptions.model != nil
-                    || passiveOptions.depth != nil || passiveOptions.imu != nil || !passive.models.isEmpty
-                let pipeline = try LivenessPipeline(engine: engine, options: LivenessPipelineOptions(
-                    mode: usePassive ? .both : .active, plan: plan, configuration: try activeOptions.configuration(),
-                    passive: passive, checkIdentity: !activeOptions.noIdentity))
                 let dispatcher = try ActionDispatcher(config: config)
                 await dispatcher.start()
                 let sourceName = video.map { "video:\(($0 as NSString).lastPathComponent)" } ?? "camera:\(camera ?? "")"
@@ -65,23 +62,15 @@ struct AuthenticateCommand: AsyncParsableCommand {
                     throw FaceGateError.badInput("refused: \(status) — wait for the lockout to expire or run `facegate audit unlock`")
                 }
                 let source: FrameSource = try video.map { try VideoSource.file($0) } ?? VideoSource.camera(camera!)
-                let say: (String) -> Void = { json ? printError($0) : print($0) }
-                if camera != nil {
-                    say("Plan: \(plan.challenges.map(\.rawValue).joined(separator: ", "))" + (usePassive ? " + passive cues (\(passive.mode.rawValue))" : ""))
-                }
-                var decisive: (Image, Rect)? = nil
-                let (live, anchors, combined) = try Authenticator.runLiveness(pipeline, source: source) { frame, step in
-                    if step.analysis.faces.count == 1, let f = step.analysis.primary { decisive = (frame.image, f.box) }
-                    guard camera != nil, let update = step.update else { return }
-                    for e in update.events {
-                        if case .prompt(let i, _, let text, _) = e { say("→ [\(i + 1)/\(plan.count)] \(text)") }
-                    }
-                }
-                if live.frames == 0 { throw FaceGateError.unreadableMedia(path: video ?? camera ?? "input", detail: "no frame could be decoded") }
-                let r = try await Authenticator.decide(combined, anchors: anchors, claimedUser: user, index: index)
-                let applied = r.threshold ?? policy.resolvedThreshold(override: claimedOverride).value
-                let decision = Self.decision(r, source: sourceName, claimedUser: user, threshold: applied)
-                try DecisionActions(dispatcher: dispatcher).complete(decision, frame: decisive?.0, faceBox: decisive?.1, annotatedOutput: decisionImage)
+                let session = try AuthenticationSession(
+                    engine: engine, settings: AuthenticationSettings(liveness: liveness, claimedUser: user, claimedUserThreshold: claimedOverride, source: sourceName),
+                    presenter: TerminalPresenter.make(live: camera != nil, json: json, annotate: activeOptions.annotate, fps: source.fps))
+                let live = try session.runLiveness(source)
+                if live.session.frames == 0 { throw FaceGateError.unreadableMedia(path: video ?? camera ?? "input", detail: "no frame could be decoded") }
+                let outcome = try await session.decide(live, index: index)
+                let r = outcome.result, combined = outcome.liveness
+                try DecisionActions(dispatcher: dispatcher).complete(outcome.decision, frame: session.decisiveFrame?.image,
+                                                                     faceBox: session.decisiveFrame?.face, annotatedOutput: decisionImage)
                 _ = await dispatcher.finish(timeout: 10)
                 if json {
                     var out = r; out.liveness = nil
@@ -90,7 +79,7 @@ struct AuthenticateCommand: AsyncParsableCommand {
                 } else {
                     print((r.authorized ? "AUTHORIZED \(r.user ?? "")" : "DENIED") + " — \(r.reason)")
                     print("  live: \(r.live ? "yes" : "no") (\(combined.verdict.mode.rawValue): \(combined.verdict.decidedBy.joined(separator: ", "))), identity frames: \(r.identityFrames)" + (r.distance.map { String(format: ", distance %.3f", $0) } ?? "")
-                          + String(format: " (threshold %.3f, %@)", applied, r.thresholdSource?.rawValue ?? policy.resolvedThreshold(override: claimedOverride).source.rawValue))
+                          + String(format: " (threshold %.3f, %@)", outcome.threshold.value, outcome.threshold.source.rawValue))
                     if let v = combined.verdict.passive {
                         print("  passive: \(v.live ? "live" : "not live"), score \(String(format: "%.3f", v.score)) (\(v.mode.rawValue) mode, \(v.reason.rawValue))")
                     }
@@ -99,27 +88,5 @@ struct AuthenticateCommand: AsyncParsableCommand {
             }
         }
         if !ok { throw ExitCode(1) }
-    }
-
-    /// The action-layer decision for an authentication result.
-    static func decision(_ r: AuthenticationResult, source: String, claimedUser: String?, threshold: Double) -> Decision {
-        let challenges = r.liveness?.challenges.map { c in
-            ChallengeRecord(name: c.type.rawValue, prompt: c.type.prompt,
-                            result: c.passed ? .passed : (c.status == .notReached ? .skipped : .failed),
-                            startedAt: c.promptAt?.timestamp ?? 0,
-                            duration: max(0, (c.at ?? c.promptAt?.timestamp ?? 0) - (c.promptAt?.timestamp ?? 0)))
-        } ?? []
-        if r.authorized, let u = r.user {
-            return .authorized(user: u, source: source, distance: r.distance, threshold: threshold, challenges: challenges)
-        }
-        let reason: DenialReason
-        if !r.live {
-            // the core's one table (LivenessFailure.denialReason); not live without a recorded failure = the cues said so
-            reason = r.liveness?.failure?.denialReason ?? .spoof
-        } else {
-            reason = claimedUser == nil ? .unknownFace : .wrongUser
-        }
-        return .denied(reason, source: source, claimedUser: claimedUser, matchedUser: r.user, distance: r.distance,
-                       threshold: threshold, challenges: challenges, detail: r.reason)
     }
 }

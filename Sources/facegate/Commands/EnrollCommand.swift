@@ -85,32 +85,25 @@ struct EnrollCommand: AsyncParsableCommand {
                 _ = try engine.embedder()
                 var gate = QualityGate(level: try qualityLevel(flag: quality, configOptions))
                 gate.allowSeveralFaces = largestFace
-                let enroller = Enroller(engine: engine, gate: gate)
-                let say: (String) -> Void = { json ? printError($0) : print($0) }
-
+                let livenessOptions = camera != nil || liveness ? try activeOptions.pipelineOptions(mode: .active) : nil
+                let source: FrameSource? = images.isEmpty && dir == nil ? try video.map { try VideoSource.file($0) } ?? VideoSource.camera(camera!) : nil
+                let session = EnrollmentSession(
+                    engine: engine,
+                    settings: EnrollmentSettings(user: user, gate: gate, perPose: perPose, maxSeconds: maxSeconds, thumbnail: thumbnail,
+                                                 liveness: livenessOptions, refuseDuplicates: strict),
+                    presenter: TerminalPresenter.make(live: camera != nil, json: json, annotate: activeOptions.annotate, fps: source?.fps ?? 0))
                 var collection: EnrollmentCollection
                 var live: LivenessResult?
-                if !images.isEmpty || dir != nil {
+                if let source {
+                    (collection, live) = try session.collect(video: source)
+                } else {
                     var paths = images
                     if let d = dir {
                         guard FileManager.default.fileExists(atPath: d) else { throw FaceGateError.missingFile(d) }
                         paths = try ImageFilesSource(directory: d).paths
                         guard !paths.isEmpty else { throw FaceGateError.badInput("no images (jpg, png, …) in \(d)") }
                     }
-                    collection = try enroller.collect(images: paths, wantThumbnail: thumbnail)
-                } else {
-                    let source: FrameSource = try video.map { try VideoSource.file($0) } ?? VideoSource.camera(camera!)
-                    var runner: ActiveRunner?
-                    if camera != nil || liveness {
-                        let plan: ChallengePlan
-                        do { plan = try activeOptions.plan() } catch let e as ActiveLivenessError { throw FaceGateError.badInput(e.description) }
-                        runner = ActiveRunner(engine: engine, plan: plan, configuration: try activeOptions.configuration(),
-                                              checkIdentity: !activeOptions.noIdentity)
-                        say("Liveness first: \(plan.challenges.map(\.rawValue).joined(separator: ", "))")
-                    }
-                    (collection, live) = try enroller.collect(video: source, perPose: perPose, maxSeconds: maxSeconds,
-                                                              wantThumbnail: thumbnail, liveness: runner,
-                                                              prompt: { p in if camera != nil { say("→ \(p)") } })
+                    collection = try session.collect(images: paths)
                 }
                 var out = Output(user: user, enrolled: false, templates: collection.templates.count,
                                  poses: collection.templates.map(\.metadata.pose.rawValue),
@@ -137,17 +130,16 @@ struct EnrollCommand: AsyncParsableCommand {
                     }
                     return enrolled
                 }
-                if let l = live, !l.live {
-                    return finish(false, "liveness failed: \(l.reason.map { "\($0)" } ?? "not live") — a live person must complete the challenges")
-                }
-                guard !collection.templates.isEmpty else {
+                let index = IdentityIndexService(gallery: g, policy: IdentityPolicy(settings: settings), threads: 1)
+                let decision = try await session.decide(collection, liveness: live, index: index)
+                out.duplicates = decision.duplicates
+                switch decision.refusal {
+                case .noUsableSample?:
                     _ = finish(false, "no usable sample")
                     throw FaceGateError.badInput("no sample passed the \(gate.level) quality gate — see the reasons above and retry with better images or light" + (gate.relaxHint.map { ", or \($0)" } ?? ""))
-                }
-                let index = IdentityIndexService(gallery: g, policy: IdentityPolicy(settings: settings), threads: 1)
-                out.duplicates = try await DuplicateCheck.matches(collection.templates, excluding: user, index: index)
-                if strict && !out.duplicates.isEmpty {
-                    return finish(false, "--strict: the face already matches \(out.duplicates.map(\.user).joined(separator: ", "))")
+                case .duplicate?: return finish(false, "--strict: " + (decision.refusal?.text ?? ""))
+                case let r?: return finish(false, r.text)
+                case nil: break
                 }
                 try await g.enroll(Enrollment(name: user, templates: collection.templates,
                                               thumbnailJPEG: thumbnail ? collection.thumbnailJPEG : nil, threshold: threshold,

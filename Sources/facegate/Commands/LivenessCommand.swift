@@ -5,7 +5,7 @@ import FaceGateVision
 import Foundation
 
 // Three paths: challenges only (ActiveLivenessCLI), passive cues only (below), and both in one session
-// (`--passive` with `--challenges`/`--random`: ActiveLivenessCLI.runCombined through LivenessPipeline).
+// (`--passive` with `--challenges`/`--random`): ActiveLivenessCLI.run through AuthenticationSession's liveness half.
 // Passive options live in `PassiveCLIOptions` (EvaluatePadCommand.swift).
 
 struct LivenessCommand: AsyncParsableCommand {
@@ -56,10 +56,10 @@ struct LivenessCommand: AsyncParsableCommand {
             let passiveByDefault = activeOptions.requested && PadModelResolver.passiveRunsWithChallengesByDefault(
                 useInstalledModels: !passiveOptions.noInstalledModels, in: modelOptions.directory)
             guard passiveOptions.passive || passiveByDefault else {   // active path: ActiveLivenessCLI.swift
-                return try ActiveLivenessCLI.run(ctx, options: activeOptions, models: modelOptions)
+                return try ActiveLivenessCLI.run(ctx, options: activeOptions, passive: nil, models: modelOptions)
             }
             if activeOptions.requested {          // both in one session
-                return try ActiveLivenessCLI.runCombined(ctx, options: activeOptions, passive: passiveOptions, models: modelOptions)
+                return try ActiveLivenessCLI.run(ctx, options: activeOptions, passive: passiveOptions, models: modelOptions)
             }
             let source: FrameSource
             if let image {

@@ -236,6 +236,29 @@ public struct ActiveBaseline: Sendable, Hashable, Codable {
 public struct BaselineCalibrator: Sendable {
     /// 0.6 s of stillness: long enough to hold ≥ 6 frames at 10 fps for a median, short enough not to bore a user.
     public static let window = 0.6
+/// Why calibration has not happened yet.
+public enum CalibrationBlocker: Sendable, Hashable {
+    /// Too few pixels between the eyes for head pose (`SignalLimits.minInterocularForPose`).
+    case faceTooSmall(interocular: Double)
+    /// The head is turned or tilted past the neutral limits.
+    case notFacingCamera
+    /// Not still long enough yet.
+    case holdStill
+    /// The eyes are too closed to measure (waiting for open eyes, `BaselineCalibrator.maxOpenEyeWait`).
+    case eyesClosed
+
+    /// Text for a UI (rendered at the edge, never parsed back).
+    public var hint: String {
+        switch self {
+        case .faceTooSmall(let iod):
+            return "face too small (\(Int(iod)) px between the eyes, need ≥ \(Int(SignalLimits.minInterocularForPose))) — move closer"
+        case .notFacingCamera: return "face the camera"
+        case .holdStill: return "hold still"
+        case .eyesClosed: return "open your eyes and look at the camera"
+        }
+    }
+}
+
     /// At least 5 frames: the median of fewer is not robust to one bad landmark fit.
     public static let minFrames = 5
     /// A window is "still" when each angle spans ≤ 8°: dlib+PnP jitter on a still webcam face is ~1–3°, natural
@@ -268,22 +291,24 @@ public struct BaselineCalibrator: Sendable {
     /// When a still window was first ready with eyes too closed to measure (see `maxOpenEyeWait`).
     private var closedEyesSince: Double? = nil
     /// Why the last frames did not calibrate, for a UI hint.
-    public private(set) var hint: String? = nil
+    public var hint: String? { blocker?.hint }
 
     public init() {}
 
-    public mutating func reset() { samples.removeAll(); hint = nil; closedEyesSince = nil }
+    public mutating func reset() { samples.removeAll(); blocker = nil; closedEyesSince = nil }
 
+    /// Why the last frames did not calibrate (typed: the session decides on it; `hint` is its text for a UI).
+    public private(set) var blocker: CalibrationBlocker? = nil
     /// Adds a frame's raw signal; returns a baseline once the trailing window is long and still enough.
     public mutating func add(_ s: FaceSignal) -> ActiveBaseline? {
         guard s.interocular >= SignalLimits.minInterocularForPose else {
             samples.removeAll()
-            hint = "face too small (\(Int(s.interocular)) px between the eyes, need ≥ \(Int(SignalLimits.minInterocularForPose))) — move closer"
+            blocker = .faceTooSmall(interocular: s.interocular)
             return nil
         }
         guard abs(s.yaw) <= Self.maxNeutralYaw, abs(s.pitch) <= Self.maxNeutralPitch else {
             samples.removeAll()
-            hint = "face the camera"
+            blocker = .notFacingCamera
             return nil
         }
         samples.append(s)
@@ -298,7 +323,7 @@ public struct BaselineCalibrator: Sendable {
         while samples.count > Self.minFrames, let second = samples.dropFirst().first,
               t - second.stamp.timestamp >= Self.window { samples.removeFirst() }
         guard samples.count >= Self.minFrames, let first = samples.first, t - first.stamp.timestamp >= Self.window else {
-            hint = "hold still"
+            blocker = .holdStill
             return nil
         }
         let yaws = samples.map(\.yaw), pitches = samples.map(\.pitch), rolls = samples.map(\.roll)
@@ -307,7 +332,7 @@ public struct BaselineCalibrator: Sendable {
               Self.robustSpread(pitches, dropping: outliers) <= Self.maxPoseSpread,
               Self.robustSpread(rolls, dropping: outliers) <= Self.maxPoseSpread else {
             samples.removeFirst()
-            hint = "hold still"
+            blocker = .holdStill
             return nil
         }
         // Noise is the smaller of the frame-to-frame jitter and the spread of the window (`noiseSigma`): a person
@@ -325,11 +350,11 @@ public struct BaselineCalibrator: Sendable {
             closedEyesSince = since
             if t - since < Self.maxOpenEyeWait {
                 samples.removeFirst()
-                hint = "open your eyes and look at the camera"
+                blocker = .eyesClosed
                 return nil
             }
         }
-        hint = nil
+        blocker = nil
         var b = ActiveBaseline(
             yaw: SignalSmoother.median(yaws), pitch: SignalSmoother.median(pitches), roll: SignalSmoother.median(rolls),
             openEAR: SignalSmoother.median(openEars), earNoise: SignalSmoother.noiseSigma(openEars),

@@ -200,11 +200,11 @@ public struct LivenessSession: Sendable {
                 _ = engine?.step(signal)      // prime the smoother with the calibration frame
                 startChallenge(0, at: stamp, events: &events)
             } else if elapsed > configuration.calibrationTimeout {
-                let hint = calibrator.hint ?? "hold still"
-                if hint.hasPrefix("face too small") {
-                    fail(.insufficientSignal(challenge: nil, detail: hint), events: &events)
+                let blocker = calibrator.blocker ?? .holdStill
+                if case .faceTooSmall = blocker {
+                    fail(.insufficientSignal(challenge: nil, detail: blocker.hint), events: &events)
                 } else {
-                    fail(.noStableFace(hint: hint), events: &events)
+                    fail(.noStableFace(hint: blocker.hint), events: &events)
                 }
             } else {
                 phase = .calibrating(hint: calibrator.hint)
