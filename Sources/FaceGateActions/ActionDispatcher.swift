@@ -14,8 +14,6 @@ public struct ActionOutcome: Sendable, Hashable, CustomStringConvertible {
 
 /// What `dispatch` did synchronously (all durable by the time it returns).
 public struct DispatchReceipt: Sendable {
-    /// Lockout state after counting this decision.
-    public var lockout: LockoutStatus
     public var audit: AuditRecord?
     public var mailQueued: Bool
     public var webhooksQueued: Int
@@ -23,8 +21,7 @@ public struct DispatchReceipt: Sendable {
     public var errors: [ActionOutcome]
 }
 
-/// Runs every action for a decision without delaying it. Synchronous part (milliseconds): audit record, lockout
-/// counters, and durable queueing of the e-mail and webhooks. Everything slow — SMTP, HTTP, espeak-ng, the lock
+/// Runs every action for a decision without delaying it. Synchronous part (milliseconds): audit record and durable queueing of the e-mail and webhooks. Everything slow — SMTP, HTTP, espeak-ng, the lock
 /// command — runs in the background; e-mail and webhooks retry with backoff from their on-disk queue until
 /// delivered or expired, also across restarts.
 public final class ActionDispatcher: Sendable {
@@ -56,7 +53,7 @@ public final class ActionDispatcher: Sendable {
 
         if let auditStore {
             audit = auditStore
-        } else if config.audit.enabled || config.lockout.enabled {
+        } else if config.audit.enabled {
             audit = try Self.openAuditStore(config: config, environment: environment, logger: logger)
         } else {
             audit = nil
@@ -103,7 +100,7 @@ public final class ActionDispatcher: Sendable {
         await webhookWorker?.start()
     }
 
-    /// Opens the audit/lockout tables in the gallery's SQLite file, with the gallery's key for snapshots.
+    /// Opens the audit tables in the gallery's SQLite file, with the gallery's key for snapshots.
     public static func openAuditStore(config: FaceGateConfig, environment: [String: String], logger: Logger) throws -> AuditStore {
         var path: String
         let location = try GalleryLocation.resolve(config.store.database, environment: environment)
@@ -112,7 +109,7 @@ public final class ActionDispatcher: Sendable {
         case .postgres:
             // PostgreSQL audit tables are not implemented yet: keep the audit log next to the default gallery file.
             path = GalleryLocation.dataDirectory(environment: environment) + "/audit.sqlite"
-            logger.warning("audit: the gallery is in PostgreSQL; audit records and lockout counters go to SQLite \(path)")
+            logger.warning("audit: the gallery is in PostgreSQL; audit records go to SQLite \(path)")
         }
         var key: GalleryKey? = nil
         do {
@@ -131,13 +128,6 @@ public final class ActionDispatcher: Sendable {
         return try AuditStore(path: path, key: config.audit.snapshots ? key : nil)
     }
 
-    /// Call before an attempt: whether the user/source is locked out (and the message to show).
-    public func lockoutStatus(user: String?, source: String, now: Date = Date()) -> LockoutStatus {
-        guard config.lockout.enabled, let audit else { return .open }
-        do { return try audit.lockoutStatus(LockoutSubject.of(user: user, source: source), policy: config.lockout.policy, now: now) }
-        catch { logger.error("lockout check failed: \(error) — allowing the attempt"); return .open }
-    }
-
     /// Runs all actions for a decision. Returns as soon as everything is durably recorded/queued; never waits for
     /// the network, espeak-ng or the lock command.
     @discardableResult
@@ -145,7 +135,8 @@ public final class ActionDispatcher: Sendable {
         var errors: [ActionOutcome] = []
         overlay?(d)
 
-        // Audit + lockout first: they must be on disk before the next attempt starts.
+        // Audit first: it must be on disk before the next attempt starts. (Lockout counters are not an action: every
+        // front-end settles its attempt through `LockoutGate` before it dispatches.)
         var record: AuditRecord? = nil
         if config.audit.enabled, let audit {
             do { record = try audit.record(d, keepSnapshot: config.audit.snapshots) }
@@ -154,13 +145,6 @@ public final class ActionDispatcher: Sendable {
         if let jsonl {
             do { try jsonl.write(record ?? AuditRecord(d, snapshotStored: false)) }
             catch { errors.append(.init(action: .audit, ok: false, message: "\(error)")); logger.error("\(error)") }
-        }
-        var lockout: LockoutStatus = .open
-        if config.lockout.enabled, let audit {
-            do {
-                lockout = try audit.applyLockout(d, policy: config.lockout.policy)
-                if let m = lockout.message, d.reason != .lockedOut { logger.warning("\(m)") }
-            } catch { errors.append(.init(action: .lockout, ok: false, message: "\(error)")); logger.error("lockout update failed: \(error)") }
         }
 
         // Durable queueing (a few ms: one fsync'd file each).
@@ -216,7 +200,7 @@ public final class ActionDispatcher: Sendable {
                 }
             }
         }
-        return DispatchReceipt(lockout: lockout, audit: record, mailQueued: mailQueued, webhooksQueued: hooks, errors: errors)
+        return DispatchReceipt(audit: record, mailQueued: mailQueued, webhooksQueued: hooks, errors: errors)
     }
 
     /// Gallery changes for webhooks (called by enrollment / removal).

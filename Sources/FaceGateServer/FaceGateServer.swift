@@ -31,7 +31,8 @@ public final class FaceGateServer: Sendable {
     public let keys: KeyVerifier
     public let pool: WorkerPool
     public let metrics: ServerMetrics
-    public let lockout: LockoutService
+    /// Failed-attempt lockout on the gallery's database (the table the CLI and `facegate audit unlock` use).
+    public let lockout: LockoutGate
     public let sessions: SessionRegistry
     /// Audit, webhooks and mail for the server's decisions (nil: no actions configured).
     public let actions: ServerActions?
@@ -70,7 +71,8 @@ public final class FaceGateServer: Sendable {
             return e
         }
         metrics = ServerMetrics()
-        lockout = LockoutService(store: store, policy: config.lockout, enabled: config.lockoutEnabled)
+        lockout = config.lockoutEnabled
+            ? LockoutGate(store: try await LockoutStores.open(config.database, logger: logger), policy: config.lockout) : .disabled
         sessions = SessionRegistry()
         sealer = BlobSealer(key: galleryKey)
         keyLimiter = RateLimiter(config.keyRate)
@@ -163,6 +165,7 @@ public final class FaceGateServer: Sendable {
         await index.stopFollowing()
         // The sessions failed above are audited before the delivery loops stop (undelivered items stay on disk).
         await actions?.stop()
+        await lockout.store?.close()
     }
 
     // MARK: auth

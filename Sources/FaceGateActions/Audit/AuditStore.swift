@@ -5,7 +5,7 @@ import Foundation
 import GRDB
 import Logging
 
-/// The audit log and lockout counters, in the same SQLite file as the gallery (own tables, own migrations:
+/// The audit log, in the same SQLite file as the gallery (own tables, own migrations:
 /// identifiers "facegate.actions.*", independent of FaceGateStore's). Snapshots are sealed with AES-256-GCM under
 /// the gallery key (`GalleryKey`), bound to the record id.
 public final class AuditStore: Sendable {
@@ -63,6 +63,10 @@ public final class AuditStore: Sendable {
                 CREATE INDEX lockout_failure_subject ON lockout_failure(subject, time);
                 CREATE TABLE lockout_lock (subject TEXT PRIMARY KEY NOT NULL, until REAL NOT NULL);
                 """)
+        }
+        // Lockout counters moved to the one `LockoutStore` table (facegate_lockout) shared with the server.
+        m.registerMigration("facegate.actions.lockout.v2-moved") { db in
+            try db.execute(sql: "DROP TABLE IF EXISTS lockout_failure; DROP TABLE IF EXISTS lockout_lock;")
         }
         return m
     }
@@ -151,80 +155,6 @@ public final class AuditStore: Sendable {
     }
 
     public func count() throws -> Int { try pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM audit_log") ?? 0 } }
-
-    // MARK: Lockout persistence
-
-    /// Whether these subjects may attempt now.
-    public func lockoutStatus(_ subjects: [LockoutSubject], policy: LockoutPolicy, now: Date = Date()) throws -> LockoutStatus {
-        try pool.read { db in try Self.loadLockout(db, subjects, policy: policy, now: now).check(subjects, now: now) }
-    }
-
-    /// Applies a decision to the persistent counters (in one transaction); returns the status afterwards.
-    @discardableResult
-    public func applyLockout(_ d: Decision, policy: LockoutPolicy, now: Date? = nil) throws -> LockoutStatus {
-        let subjects = LockoutSubject.of(user: d.subjectUser, source: d.source)
-        let t = now ?? d.time
-        return try pool.write { db in
-            var l = try Self.loadLockout(db, subjects, policy: policy, now: t)
-            var status: LockoutStatus
-            if d.isAuthorized {
-                l.recordSuccess(subjects); status = l.check(subjects, now: t)
-            } else if d.reason?.countsAsFailure == true {
-                status = l.recordFailure(subjects, now: t)
-            } else {
-                status = l.check(subjects, now: t)
-            }
-            try Self.saveLockout(db, l, subjects: subjects, now: t)
-            return status
-        }
-    }
-
-    /// Lifts a lock and its counter.
-    public func clearLockout(_ subject: LockoutSubject) throws -> Bool {
-        try pool.write { db in
-            try db.execute(sql: "DELETE FROM lockout_failure WHERE subject = ?", arguments: [subject.key])
-            try db.execute(sql: "DELETE FROM lockout_lock WHERE subject = ?", arguments: [subject.key])
-            return db.changesCount > 0
-        }
-    }
-
-    /// Active locks.
-    public func activeLocks(now: Date = Date()) throws -> [(LockoutSubject, Date)] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT subject, until FROM lockout_lock WHERE until > ? ORDER BY until", arguments: [now.timeIntervalSince1970])
-                .compactMap { r in LockoutSubject(key: r["subject"]).map { ($0, Date(timeIntervalSince1970: r["until"])) } }
-        }
-    }
-
-    static func loadLockout(_ db: Database, _ subjects: [LockoutSubject], policy: LockoutPolicy, now: Date) throws -> Lockout {
-        var failures: [String: [Date]] = [:]
-        var locks: [String: Date] = [:]
-        let from = now.addingTimeInterval(-policy.window).timeIntervalSince1970
-        for s in subjects {
-            failures[s.key] = try Double.fetchAll(db, sql: "SELECT time FROM lockout_failure WHERE subject = ? AND time > ? ORDER BY time",
-                                                  arguments: [s.key, from]).map { Date(timeIntervalSince1970: $0) }
-            if let u = try Double.fetchOne(db, sql: "SELECT until FROM lockout_lock WHERE subject = ?", arguments: [s.key]) {
-                locks[s.key] = Date(timeIntervalSince1970: u)
-            }
-        }
-        return Lockout(policy: policy, failures: failures, lockedUntil: locks)
-    }
-
-    static func saveLockout(_ db: Database, _ l: Lockout, subjects: [LockoutSubject], now: Date) throws {
-        for s in subjects {
-            try db.execute(sql: "DELETE FROM lockout_failure WHERE subject = ?", arguments: [s.key])
-            for t in l.failures[s.key] ?? [] {
-                try db.execute(sql: "INSERT INTO lockout_failure(subject, time) VALUES (?, ?)", arguments: [s.key, t.timeIntervalSince1970])
-            }
-            if let u = l.lockedUntil[s.key] {
-                try db.execute(sql: "INSERT OR REPLACE INTO lockout_lock(subject, until) VALUES (?, ?)", arguments: [s.key, u.timeIntervalSince1970])
-            } else {
-                try db.execute(sql: "DELETE FROM lockout_lock WHERE subject = ?", arguments: [s.key])
-            }
-        }
-        // Housekeeping: expired locks.
-        try db.execute(sql: "DELETE FROM lockout_lock WHERE until <= ?", arguments: [now.timeIntervalSince1970])
-    }
 }
 
 /// Appends audit records as JSON lines to a file (opened per write, O_APPEND: safe with several processes) or stdout.

@@ -13,8 +13,8 @@ import Logging
 /// (tests, shutdown).
 ///
 /// Skipped on a server, whatever the configuration says: the device lock and voice (they would lock or speak on the
-/// server machine, not where the person is) and the dispatcher's own lockout counters (the server keeps its lockout
-/// in the shared `server_lockout` table, so every instance sees it).
+/// server machine, not where the person is). Lockout is not an action: routes settle each attempt through the
+/// server's `LockoutGate` before they submit its decision here.
 public final class ServerActions: Sendable {
     public let dispatcher: ActionDispatcher
     let queue = DispatchQueue(label: "facegate.server.actions", qos: .utility)
@@ -26,13 +26,12 @@ public final class ServerActions: Sendable {
         var pending = 0, dispatched = 0, failed = 0
     }
 
-    /// The configuration as the server applies it: lock and voice off, lockout left to the server's own tables.
+    /// The configuration as the server applies it: lock and voice off.
     public static func serverConfig(_ c: FaceGateConfig) -> FaceGateConfig {
         var c = c
         c.lock.enabled = false
         c.voice.enabled = .off
         c.voice.saveDir = nil
-        c.lockout.enabled = false
         return c
     }
 

@@ -32,7 +32,10 @@ public enum ServerDecisions {
         // Liveness failures: the core's one table (a passive-cue spoof is `spoof` here as in the CLI).
         if let code, let reason = LivenessFailure.denialReason(forCode: code) { return reason }
         switch code ?? "" {
-        case "expired", "too_slow": return .timeout
+        case "expired": return .timeout
+        // The client stopped sending frames (tab hidden, network gone): an abandoned attempt like a disconnect, not a
+        // failed one — it must not count toward the lockout (#17).
+        case "too_slow": return .cancelled
         // Frames faster than real time: what a replayed or injected recording produces.
         case "ahead_of_real_time": return .spoof
         case "no_match": return claimed ? .wrongUser : .unknownFace

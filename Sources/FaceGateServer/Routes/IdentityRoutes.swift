@@ -35,6 +35,8 @@ extension FaceGateServer {
         var user: String?
         var image: String?
         var session: String?
+        /// The end client as the backend knows it (device id or the person's IP): failures count against it.
+        var client: String?
     }
     struct VerifyBody: Encodable { var user: String; var match: Bool; var distance: Double; var threshold: Double }
     struct IdentifyBody: Encodable {
@@ -150,33 +152,41 @@ extension FaceGateServer {
             let body = try await JSON.decode(Probe.self, from: request, limit: limit)
             guard let user = body.user else { throw APIError.badRequest("missing field 'user'") }
             let ctx = self.decisionContext(p, route: "/v1/verify", session: body.session)
-            try await self.auditedLockoutCheck(user: user, principal: p, context: ctx)
-            let probes = try await self.probes(body)
-            guard try await self.gallery.listUsers().contains(where: { $0.name == user && $0.templateCount > 0 }) else {
-                throw APIError.notFound("user '\(user)' (with templates)")
-            }
-            let v = try await self.verifyAll(user: user, probes: probes)
-            await self.countAttempt(spec: SessionSpec(mode: .liveness, user: user, nonce: nil, challenges: [], allowed: [], keyID: p.key?.id,
-                                                      enrollLink: nil, source: p.ip), passed: v.match)
-            self.actions?.submit(ServerDecisions.verify(user: user, match: v.match, distance: v.distance, threshold: v.threshold,
-                                                        probes: probes.count, context: ctx, snapshotJPEG: Self.uploadSnapshot(body.image)))
+            let ticket = try await self.auditedLockoutCheck(user: user, client: body.client, principal: p, context: ctx)
+            let probes: [Embedding], v: VerifyResult
+            do {
+                probes = try await self.probes(body)
+                guard try await self.gallery.listUsers().contains(where: { $0.name == user && $0.templateCount > 0 }) else {
+                    throw APIError.notFound("user '\(user)' (with templates)")
+                }
+                v = try await self.verifyAll(user: user, probes: probes)
+            } catch { await self.releaseLockout(ticket); throw error }
+            let decision = ServerDecisions.verify(user: user, match: v.match, distance: v.distance, threshold: v.threshold,
+                                                  probes: probes.count, context: ctx, snapshotJPEG: Self.uploadSnapshot(body.image))
+            await self.settleLockout(ticket, decision)
+            self.actions?.submit(decision)
             return try JSON.response(VerifyBody(user: user, match: v.match, distance: Self.round(v.distance), threshold: v.threshold))
         }
         router.post("/v1/identify") { request, context in
             let p = try await self.authorize(request, context, .verify)
             let body = try await JSON.decode(Probe.self, from: request, limit: limit)
             let ctx = self.decisionContext(p, route: "/v1/identify", session: body.session)
-            try await self.auditedLockoutCheck(user: nil, principal: p, context: ctx)
-            let probes = try await self.probes(body)
+            let ticket = try await self.auditedLockoutCheck(user: nil, client: body.client, principal: p, context: ctx)
+            let probes: [Embedding]
             var results: [IdentifyResult] = []
-            for e in probes { results.append(try await self.index.identify(e)) }
+            do {
+                probes = try await self.probes(body)
+                for e in probes { results.append(try await self.index.identify(e)) }
+            } catch { await self.releaseLockout(ticket); throw error }
             // Several frames (a session) must agree on one user.
             let names = Set(results.map(\.user))
             let first = results[0]
             let agreed = names.count == 1 ? first.user : nil
             let worst = agreed == nil ? first.distance : results.compactMap(\.distance).max()
-            self.actions?.submit(ServerDecisions.identify(user: agreed, distance: worst, threshold: first.candidates.first?.threshold,
-                                                          probes: probes.count, context: ctx, snapshotJPEG: Self.uploadSnapshot(body.image)))
+            let decision = ServerDecisions.identify(user: agreed, distance: worst, threshold: first.candidates.first?.threshold,
+                                                    probes: probes.count, context: ctx, snapshotJPEG: Self.uploadSnapshot(body.image))
+            await self.settleLockout(ticket, decision)
+            self.actions?.submit(decision)
             return try JSON.response(IdentifyBody(user: agreed, distance: worst.map(Self.round),
                                                   candidates: first.candidates.map { IdentityCandidate(user: $0.user, distance: Self.round($0.distance), threshold: $0.threshold) }))
         }
@@ -189,9 +199,14 @@ extension FaceGateServer {
         ServerDecisions.Context(session: session, apiKey: p.key?.id, clientIP: p.ip, instance: config.instance, route: route)
     }
 
-    /// The lockout check of verify/identify; a refusal is audited (`lockedOut`, not counted) and answered 423.
-    func auditedLockoutCheck(user: String?, principal: Principal, context: ServerDecisions.Context) async throws {
-        do { try await checkLockout(user: user, ip: principal.ip) } catch let e as APIError where e.code == "locked_out" {
+    /// The lockout check-and-reserve of verify/identify (claimed user and the end client the backend names in
+    /// `client`); a refusal is audited (`lockedOut`, not counted) and answered 423 (locked) or 429 (every try left
+    /// is in progress).
+    func auditedLockoutCheck(user: String?, client: String?, principal: Principal,
+                             context: ServerDecisions.Context) async throws -> LockoutGate.Ticket {
+        let source = try lockoutSource(client: client, principal: principal)
+        do { return try await admitLockout(user: user, source: source) }
+        catch let e as APIError where e.code == "locked_out" || e.code == "attempts_in_progress" {
             actions?.submit(ServerDecisions.lockedOut(user: user, message: e.message, context: context))
             throw e
         }

@@ -18,6 +18,9 @@ extension FaceGateServer {
         /// Admin only (tests, demos): explicit challenge list, or a seed for a reproducible plan.
         var plan: [String]?
         var seed: UInt64?
+        /// The end client as the backend knows it (a device id or the person's IP address): failed attempts count
+        /// against it (and the user), never against the backend's key or address.
+        var client: String? = nil
     }
     struct SessionCreated: Encodable {
         var id: String
@@ -110,7 +113,10 @@ extension FaceGateServer {
                 guard known else { throw APIError.notFound("user '\(user)' (with templates)") }
             }
         }
-        try await checkLockout(user: body.user, ip: principal.ip)
+        // Refused early when locked; the session reserves its try only when its stream starts (`stream`), so a
+        // session never opened (the person closed the tab first) holds nothing.
+        let lockoutSource = try lockoutSource(client: body.client, principal: principal)
+        try await checkLockout(user: body.user, source: lockoutSource)
         let plan: ChallengePlan
         do {
             if body.plan != nil || body.seed != nil {
@@ -136,7 +142,8 @@ extension FaceGateServer {
         let token = Secrets.randomToken(bytes: 24)
         let spec = SessionSpec(mode: mode, user: body.user, nonce: plan.isRandom ? plan.nonceHex : nil,
                                challenges: plan.challenges.map(\.rawValue), allowed: plan.allowed.map(\.rawValue),
-                               keyID: principal.key?.id, enrollLink: link, source: principal.ip, liveness: liveness.rawValue)
+                               keyID: principal.key?.id, enrollLink: link, source: principal.ip, liveness: liveness.rawValue,
+                               lockoutSource: lockoutSource?.key)
         let rec = SessionRecord(id: id, tokenHash: Secrets.sha256Hex(token), status: .created, created: now,
                                 expires: now.addingTimeInterval(config.sessionTTL), updated: now, instance: nil, spec: spec,
                                 outcome: nil, embeddings: nil, consumed: false)
@@ -210,6 +217,20 @@ extension FaceGateServer {
         }
         metrics.activeSessions.set(Double(await sessions.count))
         defer { Task { await self.sessions.remove(rec.id); self.metrics.activeSessions.set(Double(await self.sessions.count)) } }
+        // Check-and-reserve: the stream holds one try of its user and client until it ends; a parallel burst of
+        // streams gets at most the tries left, the others end with `locked_out` (counted by nobody).
+        do {
+            _ = try await lockout.admit(user: rec.spec.user, source: rec.spec.lockoutSource.flatMap(LockoutSubject.init(key:)),
+                                        attempt: rec.id, holdFor: max(0, rec.expires.timeIntervalSinceNow) + Self.lockoutHoldMargin)
+        } catch let r as LockoutGate.Refused {
+            await live.fail(reason: "locked_out", message: r.description, closeCode: .policyViolation)
+            return
+        } catch {
+            logger.error("lockout check failed", metadata: ["session": "\(rec.id)", "error": "\(error)"])
+            await live.fail(reason: "lockout_unavailable", message: "the server cannot check the lockout right now — retry shortly",
+                            closeCode: .unexpectedServerError)
+            return
+        }
         do { try await live.start() } catch { await live.disconnected(); return }
 
         await withTaskGroup(of: Void.self) { group in
@@ -293,18 +314,65 @@ extension FaceGateServer {
 
     // MARK: lockout
 
-    func checkLockout(user: String?, ip: String) async throws {
-        let st = try await lockout.check(LockoutSubject.of(user: user, source: "ip:" + ip))
-        if case .locked(_, _, let remaining) = st {
-            throw APIError(.init(code: 423, reasonPhrase: "Locked"), "locked_out", st.message ?? "locked out", retryAfter: Int(remaining.rounded(.up)))
-        }
+    /// The status only (session creation): 423 locked, 429 every try in progress.
+    func checkLockout(user: String?, source: LockoutSubject?) async throws {
+        let st = try await lockout.status(user: user, source: source)
+        if st.refuses { throw Self.lockoutError(st) }
     }
 
-    func countAttempt(spec: SessionSpec, passed: Bool) async {
-        let subjects = LockoutSubject.of(user: spec.user, source: "ip:" + spec.source)
+    static func lockoutError(_ st: LockoutStatus) -> APIError {
+        if case .busy = st {
+            return APIError(.tooManyRequests, "attempts_in_progress", st.message ?? "attempts in progress", retryAfter: st.retryAfterSeconds)
+        }
+        return APIError(.init(code: 423, reasonPhrase: "Locked"), "locked_out", st.message ?? "locked out", retryAfter: st.retryAfterSeconds)
+    }
+
+    /// Seconds a session's reservation outlives the session's expiry: time for a stream cut at expiry to conclude.
+    static let lockoutHoldMargin: TimeInterval = 30
+    /// Seconds a verify/identify request holds its try: far longer than embedding ≤ 10 images on a busy worker.
+    static let lockoutRequestHold: TimeInterval = 60
+
+    /// The source a request's failures count against: the end client the backend names in `client`; for an
+    /// enrollment link (the person's own browser calls) its address. Never the backend's key or address.
+    func lockoutSource(client: String?, principal: Principal) throws -> LockoutSubject? {
         do {
-            if passed { try await lockout.success(subjects) } else { try await lockout.failure(subjects) }
-        } catch { logger.error("lockout bookkeeping failed", metadata: ["error": "\(error)"]) }
+            if let s = try LockoutSubject.client(hint: client) { return s }
+        } catch let e as LockoutHintError { throw APIError.badRequest(e.description) }
+        return principal.id == "link" ? .source("ip:" + principal.ip) : nil
+    }
+
+    /// Check-and-reserve in one transaction (`LockoutGate.admit`): 423 when locked, 429 when every try left is in
+    /// progress (a parallel burst).
+    func admitLockout(user: String?, source: LockoutSubject?, attempt: String = UUID().uuidString.lowercased(),
+                      holdFor: TimeInterval = lockoutRequestHold) async throws -> LockoutGate.Ticket {
+        do {
+            return try await lockout.admit(user: user, source: source, attempt: attempt, holdFor: holdFor)
+        } catch let r as LockoutGate.Refused { throw Self.lockoutError(r.status) }
+    }
+
+    /// Counts a finished attempt from its decision (`Decision.lockoutEffect`); logs (never fails the answer) on error.
+    func settleLockout(_ ticket: LockoutGate.Ticket, _ decision: Decision) async {
+        do { try await lockout.settle(ticket, with: decision) }
+        catch { logger.error("lockout bookkeeping failed", metadata: ["error": "\(error)"]) }
+    }
+
+    /// Frees the try of an attempt that ended without a decision (bad input, internal error).
+    func releaseLockout(_ ticket: LockoutGate.Ticket) async {
+        do { try await lockout.settle(ticket, effect: .none) }
+        catch { logger.error("lockout bookkeeping failed", metadata: ["error": "\(error)"]) }
+    }
+
+    /// A finished session: the same decision rule as its audit record (`ServerDecisions.denialReason`), so a cancel,
+    /// disconnect, stalled stream, protocol error or shutdown frees its try and only a failed liveness check or a
+    /// face that does not match counts.
+    func countAttempt(session id: String, spec: SessionSpec, status: SessionStatus, outcome: SessionOutcome) async {
+        let authorized = status == .succeeded && outcome.passed
+        let effect = LockoutEffect(authorized: authorized,
+                                   reason: authorized ? nil : ServerDecisions.denialReason(code: outcome.reason, claimed: spec.user != nil))
+        let ticket = LockoutGate.Ticket(attempt: id, subjects: LockoutSubject.of(user: spec.user, source: nil)
+                                        + (spec.lockoutSource.flatMap(LockoutSubject.init(key:)).map { [$0] } ?? []))
+        do { try await lockout.settle(ticket, effect: effect) }
+        catch { logger.error("lockout bookkeeping failed", metadata: ["error": "\(error)"]) }
     }
 }
 

@@ -276,7 +276,7 @@ actor LiveStream {
         do {
             if try await server.store.finishSession(id: id, status: status, outcome: outcome, embeddings: embeddings, now: Date()) {
                 server.metrics.sessionFinished(status)
-                await server.countAttempt(spec: record.spec, passed: outcome.passed)
+                await server.countAttempt(session: id, spec: record.spec, status: status, outcome: outcome)
                 dispatchDecision(status: status, outcome: outcome, result: result)
             }
         } catch {

@@ -4,7 +4,7 @@ import Logging
 import PostgresNIO
 
 /// Server tables in the gallery's PostgreSQL database, so every instance behind a load balancer sees the same
-/// keys, sessions, links and lockout counters.
+/// keys, sessions and links (lockout counters: `PostgresLockoutStore`).
 public final class PostgresServerStore: ServerStore, @unchecked Sendable {
     let client: PostgresClient
     let logger: Logger
@@ -51,7 +51,8 @@ public final class PostgresServerStore: ServerStore, @unchecked Sendable {
                         created DOUBLE PRECISION NOT NULL, expires DOUBLE PRECISION NOT NULL, used DOUBLE PRECISION, session_id TEXT)
                     """,
                     "CREATE TABLE IF NOT EXISTS server_pending_users (name TEXT PRIMARY KEY, threshold DOUBLE PRECISION, created DOUBLE PRECISION NOT NULL)",
-                    "CREATE TABLE IF NOT EXISTS server_lockout (subject TEXT PRIMARY KEY, failures TEXT NOT NULL, locked_until DOUBLE PRECISION)",
+                    // Lockout counters moved to the one `LockoutStore` table (facegate_lockout) shared with the CLI.
+                    "DROP TABLE IF EXISTS server_lockout",
                 ] { try await c.query(ddl, logger: logger) }
             }
         }
@@ -209,38 +210,6 @@ public final class PostgresServerStore: ServerStore, @unchecked Sendable {
 
     public func removePendingUser(name: String) async throws -> Bool {
         try await count("remove pending user", "DELETE FROM server_pending_users WHERE name = \(name) RETURNING name") == 1
-    }
-
-    // MARK: lockout
-
-    public func lockoutRows(subjects: [String]) async throws -> [LockoutRow] {
-        var out: [LockoutRow] = []
-        for s in subjects {
-            try await wrap("read lockout") {
-                for try await (subject, f, until) in try await client.query(
-                    "SELECT subject,failures,locked_until FROM server_lockout WHERE subject = \(s)", logger: logger)
-                    .decode((String, String, Double?).self) {
-                    out.append(LockoutRow(subject: subject, failures: try SQLiteServerStore.unjson([Date].self, f),
-                                          lockedUntil: until.map { Date(timeIntervalSince1970: $0) }))
-                }
-            }
-        }
-        return out
-    }
-
-    public func saveLockout(_ rows: [LockoutRow]) async throws {
-        for r in rows {
-            let f = try SQLiteServerStore.json(r.failures)
-            let until = r.lockedUntil?.timeIntervalSince1970
-            _ = try await count("save lockout", """
-                INSERT INTO server_lockout(subject,failures,locked_until) VALUES (\(r.subject),\(f),\(until))
-                ON CONFLICT (subject) DO UPDATE SET failures = EXCLUDED.failures, locked_until = EXCLUDED.locked_until
-                """)
-        }
-    }
-
-    public func deleteLockout(subject: String) async throws {
-        _ = try await count("delete lockout", "DELETE FROM server_lockout WHERE subject = \(subject)")
     }
 
     public func ping() async throws { _ = try await count("ping", "SELECT 1") }

@@ -40,6 +40,8 @@ public final class SQLiteServerStore: ServerStore, @unchecked Sendable {
                     locked_until REAL);
                 """)
         }
+        // Lockout counters moved to the one `LockoutStore` table (facegate_lockout) shared with the CLI.
+        m.registerMigration("server-v2-lockout-moved") { db in try db.execute(sql: "DROP TABLE IF EXISTS server_lockout") }
         return m
     }
 
@@ -237,43 +239,6 @@ public final class SQLiteServerStore: ServerStore, @unchecked Sendable {
                 try db.execute(sql: "DELETE FROM server_pending_users WHERE name = ?", arguments: [name])
                 return db.changesCount == 1
             }
-        }
-    }
-
-    // MARK: lockout
-
-    public func lockoutRows(subjects: [String]) async throws -> [LockoutRow] {
-        guard !subjects.isEmpty else { return [] }
-        return try await run("read lockout") {
-            try await pool.read { db in
-                let marks = subjects.map { _ in "?" }.joined(separator: ",")
-                return try Row.fetchAll(db, sql: "SELECT * FROM server_lockout WHERE subject IN (\(marks))",
-                                        arguments: StatementArguments(subjects)).map { r in
-                    let until: Double? = r["locked_until"]
-                    return LockoutRow(subject: r["subject"], failures: try Self.unjson([Date].self, r["failures"]),
-                                      lockedUntil: until.map { Date(timeIntervalSince1970: $0) })
-                }
-            }
-        }
-    }
-
-    public func saveLockout(_ rows: [LockoutRow]) async throws {
-        let encoded = try rows.map { ($0, try Self.json($0.failures)) }
-        try await run("save lockout") {
-            try await pool.write { db in
-                for (r, f) in encoded {
-                    try db.execute(sql: """
-                        INSERT INTO server_lockout(subject,failures,locked_until) VALUES (?,?,?)
-                        ON CONFLICT(subject) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until
-                        """, arguments: [r.subject, f, r.lockedUntil?.timeIntervalSince1970])
-                }
-            }
-        }
-    }
-
-    public func deleteLockout(subject: String) async throws {
-        try await run("delete lockout") {
-            try await pool.write { db in try db.execute(sql: "DELETE FROM server_lockout WHERE subject = ?", arguments: [subject]) }
         }
     }
 

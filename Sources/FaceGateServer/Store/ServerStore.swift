@@ -58,10 +58,13 @@ public struct SessionSpec: Sendable, Hashable, Codable {
     public var keyID: String?
     /// Hash of the enrollment link token that created it.
     public var enrollLink: String?
-    /// Client address that created it (for lockout by source).
+    /// Address of the caller that created it (the backend, or a link's browser).
     public var source: String
     /// Liveness checks: "active", "passive" or "both" (nil in records made before modes existed = active).
     public var liveness: String?
+    /// Key of the lockout source the session counts against (`LockoutSubject.key`, e.g. "source:client:HINT"); nil:
+    /// only the user.
+    public var lockoutSource: String? = nil
 }
 
 /// Server-side result of a finished session. Scores live here; the browser only ever sees pass/fail.
@@ -149,13 +152,6 @@ public struct PendingUser: Sendable, Hashable, Codable {
     public var created: Date
 }
 
-/// Persisted lockout state of one subject (shared by every instance using the database).
-public struct LockoutRow: Sendable, Hashable, Codable {
-    public var subject: String
-    public var failures: [Date]
-    public var lockedUntil: Date?
-}
-
 /// Errors of the server's own tables.
 public enum ServerStoreError: Error, Sendable, CustomStringConvertible, Equatable {
     case database(String)
@@ -168,7 +164,8 @@ public enum ServerStoreError: Error, Sendable, CustomStringConvertible, Equatabl
     }
 }
 
-/// The server's own tables (API keys, sessions, enrollment links, pending users, lockout), kept in the same
+/// The server's own tables (API keys, sessions, enrollment links, pending users; lockout is the shared
+/// `LockoutStore`), kept in the same
 /// database as the gallery so several instances behind a load balancer share them.
 public protocol ServerStore: AnyObject, Sendable {
     func insertKey(_ k: APIKeyRecord) async throws
@@ -198,10 +195,6 @@ public protocol ServerStore: AnyObject, Sendable {
     func insertPendingUser(_ u: PendingUser) async throws
     func pendingUsers() async throws -> [PendingUser]
     func removePendingUser(name: String) async throws -> Bool
-
-    func lockoutRows(subjects: [String]) async throws -> [LockoutRow]
-    func saveLockout(_ rows: [LockoutRow]) async throws
-    func deleteLockout(subject: String) async throws
 
     func ping() async throws
     func close() async

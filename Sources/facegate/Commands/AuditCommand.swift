@@ -1,6 +1,7 @@
 import ArgumentParser
 import FaceGateActions
 import FaceGateCore
+import FaceGateStore
 import Foundation
 import Logging
 
@@ -16,6 +17,10 @@ struct AuditCommand: AsyncParsableCommand {
           facegate audit snapshot 3f2a9c1e --output intruder.jpg
           facegate audit lockouts
           facegate audit unlock --user alice
+          facegate audit unlock --source 'video:/home/me/clip.mp4'
+          facegate audit unlock --client 203.0.113.7      (an end client a server backend named)
+        Lockouts live in the gallery's database (SQLite or PostgreSQL, [store] database / FACEGATE_DB): the same table
+        for the CLI and every `facegate serve` instance on it, so `unlock` lifts a server's locks too.
         """,
         subcommands: [List.self, Snapshot.self, Prune.self, Lockouts.self, Unlock.self],
         defaultSubcommand: List.self)
@@ -107,15 +112,28 @@ struct AuditCommand: AsyncParsableCommand {
         }
     }
 
+    /// The lockout table every front-end uses (the gallery's database).
+    static func openLockouts(_ options: ConfigOptions) async throws -> any LockoutStore {
+        do {
+            let cfg = try options.load()
+            return try await LockoutStores.open(GalleryLocation.resolve(cfg.store.database))
+        } catch let e as FaceGateConfigError {
+            printError("facegate: error: \(e.description)"); throw ExitCode(e.exitCode)
+        } catch {
+            printError("facegate: error: \(error)"); throw ExitCode(3)
+        }
+    }
+
     struct Lockouts: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List users and sources currently locked out.")
         @OptionGroup var options: ConfigOptions
         @Flag(name: .long, help: "One JSON object per line.")
         var json = false
         func run() async throws {
-            let (store, _) = try AuditCommand.openStore(options)
+            let store = try await AuditCommand.openLockouts(options)
+            defer { Task { await store.close() } }
             let now = Date()
-            let locks = try store.activeLocks(now: now)
+            let locks = try await store.activeLocks(now: now)
             let iso = ISO8601DateFormatter()
             if locks.isEmpty && !json { print("no active lockouts") }
             for (who, until) in locks {
@@ -126,19 +144,24 @@ struct AuditCommand: AsyncParsableCommand {
     }
 
     struct Unlock: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Lift a lockout (and its failure count) for a user or a source.")
+        static let configuration = CommandConfiguration(abstract: "Lift a lockout (and its failure count) for a user or a source, from the CLI or a server.")
         @OptionGroup var options: ConfigOptions
         @Option(name: .long, help: "User to unlock.")
         var user: String?
-        @Option(name: .long, help: "Source to unlock (camera:0, ws:IP, ...).")
+        @Option(name: .long, help: "Source to unlock, as `facegate audit lockouts` shows it (camera:0, video:/full/path.mp4, client:HINT).")
         var source: String?
+        @Option(name: .long, help: "End client to unlock: the 'client' hint a server backend passed (same as --source client:HINT).")
+        var client: String?
         func validate() throws {
-            if (user == nil) == (source == nil) { throw ValidationError("give exactly one of --user or --source") }
+            if [user, source, client].compactMap({ $0 }).count != 1 { throw ValidationError("give exactly one of --user, --source or --client") }
         }
         func run() async throws {
-            let (store, _) = try AuditCommand.openStore(options)
-            let subject: LockoutSubject = user.map { .user($0) } ?? .source(source!)
-            print(try store.clearLockout(subject) ? "\(subject): unlocked" : "\(subject): was not locked")
+            let store = try await AuditCommand.openLockouts(options)
+            let subject: LockoutSubject = user.map { .user($0) } ?? client.map { .source("client:" + $0) } ?? .source(source!)
+            let lifted: Bool
+            do { lifted = try await store.clear(subject) } catch { printError("facegate: error: \(error)"); await store.close(); throw ExitCode(3) }
+            await store.close()
+            print(lifted ? "\(subject): unlocked" : "\(subject): was not locked")
         }
     }
 }

@@ -32,6 +32,9 @@ struct AuthenticateCommand: AsyncParsableCommand {
     @OptionGroup(title: "Actions") var actionOptions: ActionOptions
     @Option(name: .customLong("decision-image"), help: "Write the decisive frame with the green/red decision overlay (png or jpg).") var decisionImage: String?
 
+    /// `--json` output of an attempt refused by the lockout.
+    struct LockedOut: Encodable { var authorized = false; var reason = "locked_out"; var message: String }
+
     func run() async throws {
         let ok: Bool = try await reportingErrors {
             try await withGalleryErrors {
@@ -56,10 +59,17 @@ struct AuthenticateCommand: AsyncParsableCommand {
                 _ = try engine.embedder()
                 let dispatcher = try ActionDispatcher(config: config)
                 await dispatcher.start()
-                let sourceName = video.map { "video:\(($0 as NSString).lastPathComponent)" } ?? "camera:\(camera ?? "")"
-                if case .locked = dispatcher.lockoutStatus(user: user, source: sourceName) {
-                    let status = dispatcher.lockoutStatus(user: user, source: sourceName)
-                    throw FaceGateError.badInput("refused: \(status) — wait for the lockout to expire or run `facegate audit unlock`")
+                let sourceName = video.map(LockoutSubject.videoSourceName(path:)) ?? "camera:\(camera ?? "")"
+                let lockout = try await LockoutGate.open(config: config, location: GalleryLocation.resolve(gallery.db ?? config.store.database))
+                let ticket: LockoutGate.Ticket
+                do { ticket = try await lockout.admit(user: user, source: .source(sourceName), holdFor: LockoutGate.localAttemptHold) }
+                catch let refused as LockoutGate.Refused {
+                    // A negative decision (exit 1), audited like every other and counted by nobody.
+                    dispatcher.dispatch(.denied(.lockedOut, source: sourceName, claimedUser: user, detail: refused.description))
+                    _ = await dispatcher.finish(timeout: 10)
+                    printError("facegate: refused: \(refused.description)")
+                    if json { print(jsonLine(LockedOut(message: refused.description))) }
+                    return false
                 }
                 let source: FrameSource = try video.map { try VideoSource.file($0) } ?? VideoSource.camera(camera!)
                 let session = try AuthenticationSession(
@@ -69,6 +79,7 @@ struct AuthenticateCommand: AsyncParsableCommand {
                 if live.session.frames == 0 { throw FaceGateError.unreadableMedia(path: video ?? camera ?? "input", detail: "no frame could be decoded") }
                 let outcome = try await session.decide(live, index: index)
                 let r = outcome.result, combined = outcome.liveness
+                try await lockout.settle(ticket, with: outcome.decision)
                 try DecisionActions(dispatcher: dispatcher).complete(outcome.decision, frame: session.decisiveFrame?.image,
                                                                      faceBox: session.decisiveFrame?.face, annotatedOutput: decisionImage)
                 _ = await dispatcher.finish(timeout: 10)
