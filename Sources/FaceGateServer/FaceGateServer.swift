@@ -5,8 +5,10 @@ import FaceGateStore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// Errors that stop the server from starting. Each says what to do.
@@ -123,8 +125,10 @@ public final class FaceGateServer: Sendable {
         let wsConfig = WebSocketServerConfiguration(maxFrameSize: config.maxFrameBytes * 2 + 64)
         var app = Application(
             router: router(),
-            server: .http1WebSocketUpgrade(webSocketRouter: webSocketRouter(), configuration: .init(ws: wsConfig)),
-            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "FaceGate"),
+            server: .http1WebSocketUpgrade(webSocketRouter: webSocketRouter(),
+                                           configuration: .init(http1: .init(idleTimeout: .seconds(Int64(config.idleTimeout))), ws: wsConfig)),
+            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "FaceGate",
+                                 availableConnectionsDelegate: MaximumAvailableConnections(config.maxConnections, logger: logger)),
             onServerRunning: { channel in await onRunning?(channel.localAddress?.port ?? 0) },
             logger: logger)
         app.addServices(Janitor(server: self))

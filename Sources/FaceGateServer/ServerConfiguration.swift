@@ -63,6 +63,14 @@ public struct ServerConfiguration: Sendable {
     /// Queued jobs per worker above which new sessions are shed with 503.
     public var maxQueuePerWorker = 24
 
+    /// An HTTP connection idle (no request in progress) this long is closed: 30 s outlasts a browser's keep-alive
+    /// reuse between a page's calls, and bounds connections a client opens and leaves. WebSocket streams have their
+    /// own 5 s frame timeout.
+    public var idleTimeout: TimeInterval = 30
+    /// Open connections (HTTP and WebSocket) per instance; at the cap new connections wait in the listen backlog.
+    /// 512 ≫ the 24 streaming sessions per worker pair plus their backends' calls, and bounds file descriptors.
+    public var maxConnections = 512
+
     public var keyRate = RateLimiter.Limit(rate: 20, burst: 60)
     public var ipRate = RateLimiter.Limit(rate: 10, burst: 40)
     /// Origins allowed to call the API from a browser (exact match); empty = same-origin only.

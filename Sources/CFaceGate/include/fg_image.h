@@ -19,6 +19,11 @@ typedef struct fg_image fg_image;
 
 fg_image *fg_image_read(const char *path, char *err, int errlen);
 fg_image *fg_image_decode(const uint8_t *data, size_t len, char *err, int errlen);
+/* Decodes untrusted JPEG or PNG bytes with bounds (0 = unbounded): refuses other formats, more than max_pixels,
+   JPEGs with more than max_scans scans and JPEG decodes using more than max_cpu_ms of the calling thread's CPU time
+   (checked while decoding, so a decompression bomb is stopped mid-way). CMYK JPEGs are refused. */
+fg_image *fg_image_decode_bounded(const uint8_t *data, size_t len, double max_pixels, int max_scans, int max_cpu_ms,
+                                  char *err, int errlen);
 fg_image *fg_image_from_bgr(const uint8_t *bgr, int width, int height, int stride);
 fg_image *fg_image_from_gray(const uint8_t *gray, int width, int height, int stride);
 fg_image *fg_image_new(int width, int height, uint8_t b, uint8_t g, uint8_t r);

@@ -4,6 +4,8 @@
 #include <csetjmp>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <ctime>
 #include <dlfcn.h>
 #include <jpeglib.h>
 #include <sys/resource.h>
@@ -40,8 +42,35 @@ struct JpegError {
 void jpeg_error_exit(j_common_ptr c) { longjmp(reinterpret_cast<JpegError *>(c->err)->jump, 1); }
 void jpeg_no_message(j_common_ptr, int) {}
 
+// Bounds on one JPEG decode (0 = unbounded). The progress monitor runs once per iMCU row while libjpeg absorbs the
+// scans of a progressive file and once per output pass, so a file with thousands of scans (a decompression bomb: each
+// scan re-walks every coefficient of the image) or a decode running past its CPU budget is stopped mid-way.
+struct JpegBounds {
+    jpeg_progress_mgr mgr;  // first member: libjpeg hands back a pointer to it
+    double max_pixels = FG_MAX_IMAGE_PIXELS;
+    int max_scans = 0;
+    int max_cpu_ms = 0;
+    double start_ms = 0;
+    const char *refused = nullptr;  // set when a bound stopped the decode
+};
+double thread_cpu_ms() {
+    timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+void jpeg_bounds_monitor(j_common_ptr c) {
+    auto *b = reinterpret_cast<JpegBounds *>(c->progress);
+    auto *d = reinterpret_cast<j_decompress_ptr>(c);
+    if (b->max_scans > 0 && d->input_scan_number > b->max_scans) b->refused = "too many progressive scans";
+    else if (b->max_cpu_ms > 0 && thread_cpu_ms() - b->start_ms > b->max_cpu_ms) b->refused = "decoding took too long";
+    if (b->refused) longjmp(reinterpret_cast<JpegError *>(c->err)->jump, 1);
+}
+
+enum class JpegResult { ok, fallback, refused };
+
 // Decodes into `out` (allocated here). No C++ object lives in this frame across setjmp/longjmp.
-bool decode_jpeg_into(const uint8_t *data, size_t len, cv::Mat &out) {
+// `fallback`: libjpeg cannot write BGR for this file (CMYK/YCCK, corrupt header): OpenCV may try, unless bounded.
+JpegResult decode_jpeg_into(const uint8_t *data, size_t len, cv::Mat &out, JpegBounds *bounds) {
     jpeg_decompress_struct cinfo;
     JpegError err;
     cinfo.err = jpeg_std_error(&err.mgr);
@@ -49,14 +78,25 @@ bool decode_jpeg_into(const uint8_t *data, size_t len, cv::Mat &out) {
     err.mgr.emit_message = jpeg_no_message;
     if (setjmp(err.jump)) {
         jpeg_destroy_decompress(&cinfo);
-        return false;
+        return bounds && bounds->refused ? JpegResult::refused : JpegResult::fallback;
     }
     jpeg_create_decompress(&cinfo);
+    if (bounds) {
+        bounds->mgr.progress_monitor = jpeg_bounds_monitor;
+        bounds->start_ms = thread_cpu_ms();
+        cinfo.progress = &bounds->mgr;
+    }
     jpeg_mem_src(&cinfo, data, (unsigned long)len);
+    double max_pixels = bounds ? bounds->max_pixels : FG_MAX_IMAGE_PIXELS;
     if (jpeg_read_header(&cinfo, TRUE) != JPEG_HEADER_OK || cinfo.jpeg_color_space == JCS_CMYK ||
-        cinfo.jpeg_color_space == JCS_YCCK || (double)cinfo.image_width * cinfo.image_height > FG_MAX_IMAGE_PIXELS) {
+        cinfo.jpeg_color_space == JCS_YCCK) {
         jpeg_destroy_decompress(&cinfo);
-        return false;
+        return JpegResult::fallback;
+    }
+    if ((double)cinfo.image_width * cinfo.image_height > max_pixels) {
+        if (bounds) bounds->refused = "image too large";
+        jpeg_destroy_decompress(&cinfo);
+        return bounds ? JpegResult::refused : JpegResult::fallback;
     }
     cinfo.out_color_space = JCS_EXT_BGR;
     jpeg_start_decompress(&cinfo);
@@ -67,7 +107,7 @@ bool decode_jpeg_into(const uint8_t *data, size_t len, cv::Mat &out) {
     }
     jpeg_finish_decompress(&cinfo);
     jpeg_destroy_decompress(&cinfo);
-    return true;
+    return JpegResult::ok;
 }
 
 // JPEG straight to BGR with libjpeg-turbo: the same IDCT (islow) and fancy upsampling as OpenCV's decoder, so the
@@ -78,7 +118,7 @@ bool decode_jpeg_into(const uint8_t *data, size_t len, cv::Mat &out) {
 cv::Mat decode_jpeg_bgr(const uint8_t *data, size_t len) {
     cv::Mat out;
     if (len < 4 || data[0] != 0xFF || data[1] != 0xD8) return out;
-    if (!decode_jpeg_into(data, len, out)) return cv::Mat();
+    if (decode_jpeg_into(data, len, out, nullptr) != JpegResult::ok) return cv::Mat();
     return out;
 }
 }  // namespace
@@ -106,6 +146,42 @@ fg_image *fg_image_decode(const uint8_t *data, size_t len, char *err, int errlen
         cv::Mat m = cv::imdecode(buf, cv::IMREAD_UNCHANGED | cv::IMREAD_IGNORE_ORIENTATION);
         if (m.empty()) { fg_set_err(err, errlen, "not a decodable image (unknown format, truncated or corrupt)"); return nullptr; }
         if ((double)m.cols * m.rows > FG_MAX_IMAGE_PIXELS) { fg_set_err(err, errlen, "image too large"); return nullptr; }
+        cv::Mat bgr = to_bgr(m);
+        if (bgr.empty()) { fg_set_err(err, errlen, "unsupported pixel format"); return nullptr; }
+        return fg_wrap(bgr);
+    } catch (const std::exception &e) {
+        fg_set_err(err, errlen, std::string("decoder failed: ") + e.what());
+        return nullptr;
+    }
+}
+
+fg_image *fg_image_decode_bounded(const uint8_t *data, size_t len, double max_pixels, int max_scans, int max_cpu_ms,
+                                  char *err, int errlen) {
+    if (!data || len < 8) { fg_set_err(err, errlen, "not an image (too short)"); return nullptr; }
+    try {
+        if (data[0] == 0xFF && data[1] == 0xD8) {
+            JpegBounds b;
+            b.max_pixels = max_pixels;
+            b.max_scans = max_scans;
+            b.max_cpu_ms = max_cpu_ms;
+            cv::Mat out;
+            switch (decode_jpeg_into(data, len, out, &b)) {
+                case JpegResult::ok: return fg_wrap(out);
+                case JpegResult::refused: fg_set_err(err, errlen, b.refused); return nullptr;
+                case JpegResult::fallback:
+                    fg_set_err(err, errlen, "not a decodable JPEG (CMYK, truncated or corrupt) — send an RGB JPEG or a PNG");
+                    return nullptr;
+            }
+        }
+        static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+        if (memcmp(data, png_sig, 8) != 0) { fg_set_err(err, errlen, "only JPEG and PNG are accepted"); return nullptr; }
+        // PNG: the caller checked IHDR's size; OpenCV's reader also refuses more than OPENCV_IO_MAX_IMAGE_PIXELS.
+        double t0 = thread_cpu_ms();
+        cv::Mat buf(1, (int)len, CV_8U, const_cast<uint8_t *>(data));
+        cv::Mat m = cv::imdecode(buf, cv::IMREAD_UNCHANGED | cv::IMREAD_IGNORE_ORIENTATION);
+        if (m.empty()) { fg_set_err(err, errlen, "not a decodable PNG (truncated or corrupt)"); return nullptr; }
+        if ((double)m.cols * m.rows > max_pixels) { fg_set_err(err, errlen, "image too large"); return nullptr; }
+        if (max_cpu_ms > 0 && thread_cpu_ms() - t0 > max_cpu_ms) { fg_set_err(err, errlen, "decoding took too long"); return nullptr; }
         cv::Mat bgr = to_bgr(m);
         if (bgr.empty()) { fg_set_err(err, errlen, "unsupported pixel format"); return nullptr; }
         return fg_wrap(bgr);

@@ -137,7 +137,7 @@ final class SessionPipeline: @unchecked Sendable {
     /// Processes one JPEG frame captured at `captureMs` (client clock, milliseconds).
     func process(jpeg: Data, captureMs: Double, engine: FaceEngine) throws -> FrameStep {
         let start = DispatchTime.now().uptimeNanoseconds
-        let image = try Image.decode(jpeg, name: "frame \(index)")
+        let image = try Image.decode(jpeg, limits: .frame, name: "frame \(index)")
         let core = try self.core ?? makeCore(engine: engine)
         self.core = core
         let t0 = firstCaptureMs ?? captureMs

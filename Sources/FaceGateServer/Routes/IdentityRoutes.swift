@@ -264,10 +264,13 @@ extension FaceGateServer {
             guard let data = Data(base64Encoded: cleaned, options: .ignoreUnknownCharacters), !data.isEmpty else {
                 throw APIError.badRequest("image \(i) is not valid base64")
             }
+            // Format, size and JPEG scans are checked on the header here, before the image waits for a worker.
+            do { _ = try ImageHeader.check(data, .upload) } catch let r as ImageRefusal { throw Self.refused(r, image: i) }
+            try checkWorkerQueue()
             do {
                 let gate = QualityGate(level: config.enrollmentQuality)
                 let sample = try await pool.run { engine -> EnrollmentSample in
-                    let image = try Image.decode(data, name: "image \(i)")
+                    let image = try Image.decode(data, limits: .upload, name: "image \(i)")
                     // `facegate enroll`'s path: the photo's subject through the quality gate (`identity.quality`), embedded.
                     return Enroller(engine: engine, gate: gate).sample(image, engine.analyze(image), source: "image \(i)", still: true)
                 }
@@ -286,8 +289,27 @@ extension FaceGateServer {
                 default: code = "bad_image"
                 }
                 throw APIError(.unprocessableContent, code, e.description)
-            }
+            } catch let r as ImageRefusal { throw Self.refused(r, image: i) }
         }
         return out
+    }
+
+    /// An uploaded image refused by its header or the bounded decoder: 422 with what to send instead.
+    static func refused(_ r: ImageRefusal, image i: Int) -> APIError {
+        let code: String
+        switch r {
+        case .unsupportedFormat: code = "unsupported_image"
+        case .tooLarge, .tooManyScans: code = "image_too_large"
+        case .malformed, .undecodable: code = "unreadable_image"
+        }
+        return APIError(.unprocessableContent, code, "image \(i): \(r)")
+    }
+
+    /// 503 with Retry-After when the face workers' queues are full, instead of queueing without bound.
+    func checkWorkerQueue() throws {
+        if pool.queueDepth >= config.maxQueue {
+            metrics.shed.increment()
+            throw APIError(.serviceUnavailable, "saturated", "the face workers are busy — retry in a few seconds", retryAfter: 2)
+        }
     }
 }

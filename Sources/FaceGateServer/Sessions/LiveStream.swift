@@ -1,6 +1,7 @@
 import FaceGate
 import FaceGateCore
 import FaceGateStore
+import FaceGateVision
 import Foundation
 import HummingbirdWebSocket
 import Logging
@@ -123,6 +124,13 @@ actor LiveStream {
               b[8] == 0xFF, b[9] == 0xD8 else {
             return .reject(.malformedFrame, "a frame is one binary message: 8-byte big-endian float64 capture time in ms, then JPEG bytes")
         }
+        // Size and scan count from the JPEG header, before the frame reaches the session's worker (#17: a progressive
+        // decompression bomb under the byte limit froze the worker's other sessions).
+        do { _ = try ImageHeader.check(Data(b[8...]), .frame) } catch let r as ImageRefusal {
+            if case .tooLarge = r { return .reject(.frameTooLarge, "\(r)") }
+            if case .tooManyScans = r { return .reject(.frameTooLarge, "\(r)") }
+            return .reject(.malformedFrame, "frame is not a readable JPEG (\(r)) — send image/jpeg bytes after the 8-byte timestamp")
+        } catch { return .reject(.malformedFrame, "frame is not a readable JPEG") }
         if let last = lastCaptureMs, t <= last {
             return .reject(.outOfOrder, "capture time \(t) ms is not after the previous frame's \(last) ms — send frames in capture order")
         }
