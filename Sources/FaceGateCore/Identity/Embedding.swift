@@ -16,12 +16,13 @@ public struct Embedding: Sendable, Hashable, Codable {
 }
 
 public enum IdentityThreshold {
-    /// Default same-person threshold on dlib ResNet Euclidean distance, chosen for FMR ≤ 1e-3 on photos
-    /// (docs/identity.md, "Threshold"): measured with `facegate calibrate` on 2,145 fixture pairs (30 labelled photos,
-    /// 2 frames of each of 18 motion clips, liveness crops): 0 of 1,471 impostor pairs involving a photo match at
-    /// 0.55 (closest 0.587), FNMR 0 of 60 genuine pairs (largest 0.531) and 0 of 44 on PAIRS.tsv. dlib's 0.6 let
-    /// 37 of 2,085 impostor pairs through (FMR 1.8e-2). Clip-to-clip pairs of East-Asian subjects still reach 0.461:
-    /// at 0.55 10 of 614 clip pairs match — calibrate on your own population.
+    /// Default same-person threshold on dlib ResNet Euclidean distance (docs/identity.md, "Choosing the default"):
+    /// measured with `facegate calibrate` on 2,628 pairs of 73 images (30 labelled fixture photos, 7 people from the
+    /// pinned insightface wheel via scripts/fetch-identity-eval.sh, 2 frames of each of 18 motion clips, liveness
+    /// crops): 0 of 1,954 impostor pairs involving a photo match at 0.55 (closest 0.587) — FMR ≤ 1.5e-3 at 95 %
+    /// confidence, all this data supports (1e-4 would need ≥ 30,000 clean impostor pairs) — at FNMR 0 of 60 genuine
+    /// pairs (largest 0.531) and 0 of 44 on PAIRS.tsv. dlib's 0.6 let 38 of 2,568 impostor pairs through. Clip-to-clip
+    /// pairs of East-Asian subjects reach 0.461 (10 of 480 match at 0.55) — calibrate on your own population.
     public static let `default` = 0.55
     /// Every threshold (flag, per-user, config, environment) must lie in this range. Stricter than 0.1 refuses even
     /// frames of one video (same-session distances ≈ 0.1–0.2); looser than 0.8 accepts a quarter of the fixture
