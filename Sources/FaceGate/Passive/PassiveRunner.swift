@@ -75,7 +75,7 @@ public final class PassiveAnalyzer {
             if isStill || i % PassiveSchedule.bezelEvery == 0 { bezel.add(PadNative.bezel(image, face: box)) }
             flat.add(face.landmarks) { PadNative.planarFit(from: $0, to: $1) }
             nose.add(face.landmarks, yawDegrees: face.pose.yaw)
-            blink.add(ear: face.ear.mean, t: analysis.timestamp)
+            blink.add(face, stamp: FrameStamp(index: analysis.index, timestamp: analysis.timestamp))
             if isStill || i % PassiveSchedule.modelEvery == 0 {
                 if !options.models.isEmpty {
                     let mbox = PadModel.faceBox(from: face.landmarks)

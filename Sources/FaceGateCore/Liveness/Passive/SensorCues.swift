@@ -277,30 +277,29 @@ public struct TextureCue: Sendable {
     }
 }
 
-/// Spontaneous blinks (EAR dips that close and reopen within a blink's duration): a confirm cue for strict mode.
-/// Replays contain blinks too, so a blink never outweighs a deny cue.
+/// Spontaneous blinks: a confirm cue for strict mode. Replays contain blinks too, so a blink never outweighs a deny
+/// cue. There is one blink detector in FaceGate: this cue calibrates the person's open-eye reference and noise
+/// exactly as an active session does (`BaselineCalibrator`) and counts what the challenge's `BlinkDetector` accepts
+/// (timestamp-bracketed, noise-relative, head steady, landmark jumps rejected). The earlier passive rule (any dip
+/// below 65 % of a running open level, no minimum duration) counted one-frame landmark glitches as blinks and could
+/// confirm liveness in strict mode on a photo whose fit jittered.
 public struct BlinkCue: Sendable {
-    /// EAR relative to the running open-eye level that counts as closed (dlib EAR ≈ 0.28 open, ≤ 0.18 closed).
-    public static let closedFraction = 0.65
-    /// A blink is closed for 50–500 ms; longer is eyes shut or a tracking glitch.
-    public static let maximumClosed = 0.5
     public private(set) var blinks = 0
-    private var openLevel: Double?
-    private var closedSince: Double?
+    private var calibrator = BaselineCalibrator()
+    private var baseline: ActiveBaseline? = nil
+    private var detector = BlinkDetector()
+    private var last: FrameStamp? = nil
     private var frames = 0
     public init() {}
 
-    public mutating func add(ear: Double, t: Double) {
+    /// One tracked frame of the subject.
+    public mutating func add(_ face: FaceObservation, stamp: FrameStamp) {
         frames += 1
-        guard ear > 0.02 else { return }
-        guard let open = openLevel else { openLevel = ear; return }
-        if ear < open * Self.closedFraction {
-            if closedSince == nil { closedSince = t }
-        } else {
-            if let c = closedSince, t - c <= Self.maximumClosed { blinks += 1 }
-            closedSince = nil
-            openLevel = open * 0.9 + ear * 0.1
-        }
+        if let l = last, stamp.timestamp <= l.timestamp { return }          // a repeated frame: nothing new seen
+        last = stamp
+        let s = FaceSignal(face: face, stamp: stamp)
+        guard let b = baseline else { baseline = calibrator.add(s); return }
+        if let d = detector.update(s, baseline: b), d.type == .blink { blinks += 1 }
     }
 
     public var reading: PadCueReading {
