@@ -210,6 +210,13 @@ struct ServerActionsTests {
                                                started: t0, snapshotJPEG: nil)
         #expect(padSpoof.reason == .spoof && padSpoof.headline == "Unauthorized — spoof detected")
         #expect(WebhookEventKind.of(padSpoof) == .spoof)
+        // With the session's typed result the reason comes from its LivenessFailure, not from the stored code string.
+        let typed = LivenessResult(live: false, plan: try ChallengePlan(explicit: [.blink]), challenges: [],
+                                   failure: .presentationAttack(cues: ["moire"]), frames: 30, evidence: [], baseline: nil)
+        o.reason = nil
+        let typedSpoof = ServerDecisions.session(id: sid, spec: spec, mode: .liveness, status: .failed, outcome: o, result: typed,
+                                                 context: ctx, started: t0, snapshotJPEG: nil)
+        #expect(typedSpoof.reason == .spoof && WebhookEventKind.of(typedSpoof) == .spoof)
         let expired = ServerDecisions.session(id: sid, spec: spec, mode: .liveness, status: .expired, outcome: .empty, result: nil,
                                               context: ctx, started: t0, snapshotJPEG: nil)
         #expect(expired.outcome == .denied && expired.reason == .error)   // SessionOutcome.empty has no reason code

@@ -47,6 +47,13 @@ public enum ServerDecisions {
         }
     }
 
+    /// A session's denial reason: the typed liveness failure when liveness failed (the core's table, no string
+    /// round trip); otherwise the outcome's code (identity step, stream protocol, lifecycle).
+    static func reason(_ o: SessionOutcome, result: LivenessResult?, claimed: Bool) -> DenialReason {
+        if let r = result, !r.live, let f = r.failure { return f.denialReason }
+        return denialReason(code: o.reason, claimed: claimed)
+    }
+
     static func challengeRecords(_ o: SessionOutcome, result: LivenessResult?) -> [ChallengeRecord] {
         if let r = result { return ChallengeRecord.records(r) }
         return o.challenges.map { c in
@@ -68,7 +75,7 @@ public enum ServerDecisions {
         }
         var d = Decision(id: UUID(uuidString: id) ?? UUID(), time: time,
                          outcome: status == .succeeded && outcome.passed ? .authorized : .denied,
-                         reason: status == .succeeded && outcome.passed ? nil : denialReason(code: outcome.reason, claimed: spec.user != nil),
+                         reason: status == .succeeded && outcome.passed ? nil : reason(outcome, result: result, claimed: spec.user != nil),
                          source: "ws:" + context.clientIP,
                          claimedUser: mode == .liveness ? spec.user : nil,
                          matchedUser: (outcome.verified == true || (mode == .enroll && outcome.passed)) ? spec.user : nil,
