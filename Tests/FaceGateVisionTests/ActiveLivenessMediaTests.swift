@@ -116,4 +116,37 @@ import Testing
         }
         #expect(!r.live)
     }
+
+    /// The moving print that passed `tilt-right` at every rate in the fixture evaluation (the rose_leslie photo,
+    /// `AttackSimulator` print-moving seed 3, the manifest's row): the print wobbles in 3-D (±25° yaw, ±12° pitch,
+    /// ±8° in-plane roll), and the solved roll reaches 19–20° from neutral at 2.9–3.3 s and comes back. A flat face
+    /// rotated in its plane is a head tilt, and here the print's perspective even moves the nose against the jaw
+    /// outline (≈ 0.005 per degree of solved yaw, inside the range measured on real heads), so no challenge rule
+    /// can refuse it: the challenge session alone passes it. The liveness path that runs the passive cues with
+    /// the challenges (the default when an anti-spoof model is installed; here without any model) refuses it
+    /// with the model-free cues (flat 3-D structure, print border). Measured at 12 fps, the browser's rate.
+    @Test func aMovingPrintsTiltIsRefusedByThePassiveCuesThatRunWithChallenges() throws {
+        guard TestPaths.hasFixtures, TestPaths.hasModels else { try Test.cancel("fixtures or models missing — run `make models testdata` with ../shared beside the repo") }
+        let photo = TestPaths.fixture("identities/ageitgey__face_recognition/examples/knn_examples/train/rose_leslie/img2.jpg")
+        let dir = TestPaths.tempDir("active-moving-print")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var sim = AttackSimulator(kind: .printMoving, seed: 3)
+        sim.fps = 30; sim.duration = 8
+        _ = try sim.render(input: photo, output: dir + "/print30.mp4")
+        try ffmpeg(["-i", dir + "/print30.mp4", "-vf", "fps=12", "-an", dir + "/print12.mp4"])
+        let plan = try ChallengePlan(explicit: [.tiltRight])
+        let config = LivenessConfiguration(challengeTimeout: 15)
+        let (both, alone) = try EnginePool.shared.with { engine in
+            let pipeline = try LivenessPipeline(engine: engine, options: LivenessPipelineOptions(
+                mode: .both, plan: plan, configuration: config, passive: PassiveOptions(), checkIdentity: false))
+            let b = try pipeline.run(try VideoSource.file(dir + "/print12.mp4"))
+            let a = try ActiveRunner(engine: engine, plan: plan, configuration: config, checkIdentity: false)
+                .run(try VideoSource.file(dir + "/print12.mp4"))
+            return (b, a)
+        }
+        #expect(!both.live, "the moving print passed tilt-right with the passive cues: \(both.verdict)")
+        #expect(both.verdict.reason == .denyCue, "\(both.verdict)")
+        // the limit this test is about: the tilt itself is performed (if this changes, the docs' limit changes)
+        print("moving print, tilt-right at 12 fps: challenges alone live=\(alone.live) (\(alone.reason ?? "-")); with passive cues: \(both.verdict.reason.rawValue) \(both.verdict.decidedBy)")
+    }
 }
