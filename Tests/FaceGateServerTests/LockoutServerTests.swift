@@ -108,3 +108,57 @@ struct LockoutServerTests {
         }
     }
 }
+
+@Suite("Server lockout on PostgreSQL", .serialized,
+       .enabled(if: Postgres.url != nil && Paths.hasModels && Paths.hasTestImages,
+                "set FACEGATE_TEST_POSTGRES_URL (scripts/with-postgres.sh), models and testdata"))
+struct LockoutPostgresTests {
+    @Test("two instances: a burst split across both gets at most the allowed tries; the lock holds on both")
+    func burstAcrossInstances() async throws {
+        let db = try GalleryLocation(parsing: Postgres.url!)
+        let key = GalleryKey.generate()
+        let policy = LockoutServerTests.policy
+        let a = Harness.config(db: db) { $0.instance = "A"; $0.lockout = policy }
+        let b = Harness.config(db: db) { $0.instance = "B"; $0.lockout = policy }
+        let admin: String = try await {
+            let s = try await ServerStoreFactory.open(db)
+            defer { Task { await s.close() } }
+            return try await APIKeys.create(in: s, name: "lockout-burst", scope: .admin).key
+        }()
+        let name = "lk-\(UUID().uuidString.prefix(6).lowercased())"
+        let obama = try base64Image(Paths.testImage("obama.jpg")), biden = try base64Image(Paths.testImage("biden.jpg"))
+        try await Harness.with(a, key: key) { _, ca in
+            try await Harness.with(b, key: key) { _, cb in
+                #expect(try await ca.json(.post, "/v1/users", key: admin, body: ["name": name, "images": [obama]]).status == 201)
+                // B's index follows the gallery within a second or two.
+                for _ in 0..<20 {
+                    if try await cb.json(.post, "/v1/verify", key: admin, body: ["user": name, "image": obama, "client": "warmup"]).status == 200 { break }
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+                let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                    for i in 0..<12 {
+                        let c = i % 2 == 0 ? ca : cb
+                        group.addTask {
+                            try await c.json(.post, "/v1/verify", key: admin, body: ["user": name, "image": biden, "client": "\(name)-c\(i)"]).status
+                        }
+                    }
+                    var out: [Int] = []
+                    for try await s in group { out.append(s) }
+                    return out
+                }
+                let answered = statuses.filter { $0 == 200 }.count
+                #expect(answered >= 1 && answered <= policy.maxFailures, "statuses \(statuses.sorted())")
+                #expect(statuses.allSatisfy { [200, 423, 429].contains($0) }, "\(statuses.sorted())")
+                if answered == policy.maxFailures {
+                    #expect(try await ca.json(.post, "/v1/verify", key: admin, body: ["user": name, "image": obama]).status == 423)
+                    #expect(try await cb.json(.post, "/v1/verify", key: admin, body: ["user": name, "image": obama]).status == 423)
+                }
+                let store = try await LockoutStores.open(db)
+                _ = try await store.clear(.user(name))
+                await store.close()
+                #expect(try await cb.json(.post, "/v1/verify", key: admin, body: ["user": name, "image": obama]).status == 200)
+                #expect(try await ca.json(.delete, "/v1/users/\(name)", key: admin).status == 204)
+            }
+        }
+    }
+}
