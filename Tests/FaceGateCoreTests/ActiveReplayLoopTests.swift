@@ -46,10 +46,11 @@ func runAllActionsLoop(plan: ChallengePlan, order: [ChallengeType], seed: UInt64
     /// A recording that loops through all ten actions against 1,000 seeded random 3-challenge plans per loop kind
     /// (12/15/30 fps, the noisy synthetic webcam). It can pass only a plan whose steps it performs one after the
     /// other with nothing contradicting in between. Before the plan's motion rule and the cross-axis wrong actions
-    /// it passed 15 (canonical) and 29 (shuffled) of 1,000; after: 1 and 5.
-    /// What still passes is the replay floor of a fixed recording: its consecutive actions form the plan (a
-    /// look-down and back is also a nod; blinks, mouth openings and, during a blink or open-mouth challenge, nods
-    /// below 15° contradict nothing). 0 needs prompt timing the recording cannot know (docs/active-liveness.md).
+    /// it passed 15 (canonical) and 29 (shuffled) of 1,000; after: 3 and 8. What still passes is the replay floor of
+    /// a fixed recording: its consecutive actions form the plan (a look-down and back is also a nod; blinks, mouth
+    /// openings and movements below the deliberate strength contradict nothing). Counting cross-axis movements at
+    /// their detector's minimum brought it to 1 and 5 but failed real people who look down while turning (fixture
+    /// evaluation, docs/active-liveness.md). 0 needs prompt timing the recording cannot know.
     @Test(arguments: Loop.allCases)
     func aLoopOfAllTenActionsFailsRandomPlans(_ loop: Loop) throws {
         var passed: [String] = []
@@ -65,7 +66,7 @@ func runAllActionsLoop(plan: ChallengePlan, order: [ChallengeType], seed: UInt64
             if r.live { passed.append("seed \(seed): plan \(plan.challenges) on loop \(order)") }
             reasons[r.failure?.code ?? "live", default: 0] += 1
         }
-        let limit = loop == .shuffled ? 10 : 1
+        let limit = loop == .shuffled ? 10 : 4
         #expect(passed.count <= limit, "the all-actions loop (\(loop)) passed \(passed.count) of 1,000 random plans:\n\(passed.joined(separator: "\n"))")
         print("all-actions loop (\(loop)): \(passed.count)/1000 plans passed; outcomes \(reasons.sorted { $0.key < $1.key })\n\(passed.joined(separator: "\n"))")
     }
@@ -94,8 +95,8 @@ func runAllActionsLoop(plan: ChallengePlan, order: [ChallengeType], seed: UInt64
         #expect(try ChallengePlan(seed: 9, count: 20).count == 20)
     }
 
-    /// Cross-axis head movements contradict a head challenge as soon as they are detected; within the asked axis
-    /// only the opposite direction does.
+    /// Deliberate cross-axis head movements contradict a head challenge; within the asked axis only the opposite
+    /// direction does.
     @Test func crossAxisMovementsAreWrongActions() {
         #expect(ChallengeType.turnLeft.conflicts == [.turnRight, .tiltLeft, .tiltRight, .nod, .lookUp, .lookDown])
         #expect(ChallengeType.nod.conflicts == [.turnLeft, .turnRight, .shake, .tiltLeft, .tiltRight])
@@ -105,8 +106,8 @@ func runAllActionsLoop(plan: ChallengePlan, order: [ChallengeType], seed: UInt64
                                   (.lookDown, .tiltLeft)] {
                 var session = LivenessSession(plan: try! ChallengePlan(explicit: [asked]))
                 var stream = SynthStream.noisy(fps: fps, seed: 21)
-                // the minimal amplitude of the done action: detected, below the old deliberate strength
-                let r = SynthActor(respond: { _ in done }, amplitude: Self.minimalAmplitudes[done]).run(&session, stream: &stream)
+                // prompted, deliberate amplitudes: 30° turns, 22° tilts, 25° looks
+                let r = SynthActor(respond: { _ in done }, amplitude: done.motion == .pitch ? 25 : nil).run(&session, stream: &stream)
                 guard case .wrongAction(asked, done) = r.failure else {
                     Issue.record("\(asked) asked, \(done) done at \(fps) fps: \(r.reason ?? "live")"); continue
                 }

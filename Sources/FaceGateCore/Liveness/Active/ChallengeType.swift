@@ -66,8 +66,9 @@ public enum ChallengeType: String, CaseIterable, Codable, Sendable, Hashable, Cu
     /// - Blinks and mouth openings never contradict anything: people blink spontaneously, and an expressive talker
     ///   opens the mouth as wide as a prompted "open your mouth" (d10: MAR rise 0.50).
     /// Measured with a synthetic recording that loops through all ten actions (`ActiveReplayLoopTests`, 1,000
-    /// seeded 3-challenge plans, half in the canonical order, half in shuffled orders): 19 passed with the
-    /// previous, same-axis-only conflicts (a tilt during a turn, a turn during a tilt went unremarked).
+    /// seeded 3-challenge plans each): canonical order 15 → 3 passes, shuffled orders 29 → 8, together with the
+    /// plan's motion rule; with the previous, same-axis-only conflicts a tilt during a turn or a turn during a tilt
+    /// went unremarked.
     public var conflicts: Set<ChallengeType> {
         guard movesHead else { return Set(Self.allCases.filter(\.movesHead)) }
         var out = Set(Self.allCases.filter { $0.movesHead && $0.motion != motion })
