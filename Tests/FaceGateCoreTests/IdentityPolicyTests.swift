@@ -111,4 +111,24 @@ import Testing
         #expect(s.rejections(blurred).map(\.code) == ["blurry"])
         #expect(l.rejections(web).isEmpty && !t.rejections(web).isEmpty)
     }
+
+    /// A strong profile (yaw beyond ~45°, either side) is refused at the standard level with the pose reason, and a
+    /// face the detector does not find at all (a true profile for HOG) is refused as `no_face`.
+    @Test func strongProfilesAreRefused() {
+        let s = QualityGate(level: .standard), l = QualityGate(level: .lenient), t = QualityGate(level: .strict)
+        let frontal = SampleMeasurements(faces: 1, faceWidth: 150, sharpness: 0.4, brightness: 120, eyeAspect: 0.28,
+                                         pose: HeadPose(yaw: 5, pitch: 0, roll: 0))
+        #expect(s.rejections(frontal).isEmpty)
+        for yaw in [-75.0, -60, -50, 50, 60, 75] {
+            var p = frontal; p.pose = HeadPose(yaw: yaw, pitch: 0, roll: 0)
+            #expect(s.rejections(p).map(\.code) == ["pose_out_of_range"], "yaw \(yaw)")
+            #expect(!t.rejections(p).isEmpty)
+            #expect(l.rejections(p).isEmpty == (abs(yaw) <= l.maxYaw), "lenient, yaw \(yaw)")
+        }
+        // The ordinary portraits' largest measured yaw (44°) still passes.
+        var ordinary = frontal; ordinary.pose = HeadPose(yaw: -44, pitch: 0, roll: 0)
+        #expect(s.rejections(ordinary).isEmpty)
+        var none = frontal; none.faces = 0
+        #expect(s.rejections(none).map(\.code) == ["no_face"])
+    }
 }

@@ -122,6 +122,8 @@ public struct QualityGate: Sendable, Hashable, Codable {
     public static let defaultMinEyeAspect = 0.14
     /// Pose limits for templates: the fixture portraits measure up to 44° yaw and 25° pitch and all of them embed
     /// well enough to identify their held-back photos; beyond ~45° the 68-point fit (and so the alignment) degrades.
+    /// No real strong profile exists in the fixtures (real faces ≤ 39°; HOG does not find true profiles: `no_face`);
+    /// portraits warped as if turned were refused whenever measured beyond 45° (13 of 13, docs/identity.md).
     public static let defaultMaxYaw = 45.0
     public static let defaultMaxPitch = 30.0
 
