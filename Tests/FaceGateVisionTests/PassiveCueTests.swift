@@ -133,6 +133,29 @@ struct PassiveCueTests {
         #expect(bezel.state == .spoof, "\(bezel.note)")
     }
 
+    /// Bezel sides on rendered frames: two long device sides flanking the face are found; the same sides inside bands
+    /// full of edges (shelves, books: stripes every 4 px) are clutter, and the side search does not look there (which
+    /// is what bounds its cost), so no side is reported.
+    @Test func bezelSidesFoundOnAPlainSceneNotInClutter() throws {
+        // At the cue's 320-px working size (no resampling): face 100 px, device sides 20 px beside it.
+        let face = Rect(x: 110, y: 70, width: 100, height: 100)
+        func frame(clutter: Bool) -> Image {
+            let img = Image(width: 320, height: 240, color: Color(90, 90, 90))
+            if clutter {
+                for x in stride(from: 0, to: 320, by: 4) where x < 106 || x > 214 {
+                    img.drawLine(Point2(Double(x), 0), Point2(Double(x), 239), color: Color(230, 230, 230), thickness: 1)
+                }
+            }
+            for x in [90.0, 230.0] { img.drawLine(Point2(x, 0), Point2(x, 239), color: Color(10, 10, 10), thickness: 3) }
+            img.drawEllipse(center: Point2(160, 120), axes: (45, 50), color: Color(200, 160, 140), thickness: 2)
+            return img
+        }
+        let plain = PadNative.bezel(frame(clutter: false), face: face)
+        #expect(plain.sidesFound && plain.sidesLength >= BezelCue.minimumSideLength, "\(plain)")
+        let cluttered = PadNative.bezel(frame(clutter: true), face: face)
+        #expect(!cluttered.sidesFound, "\(cluttered)")
+    }
+
     /// Depth cue on rendered depth maps: a face-like relief (ellipsoid head + nose) vs a tilted plane, 1 mm noise.
     @Test func depthCueOnRenderedReliefAndPlane() throws {
         let w = 160, h = 120
