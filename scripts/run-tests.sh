@@ -8,7 +8,7 @@
 #     driving a live session, watching a writer process to kill it mid-enrollment) on their own, serially.
 set -euo pipefail
 SWIFT="${SWIFT:-swift}"
-timed='WebhookTests|DispatcherTests|twoInstancesSeeEachOther|BrowserTests|ServerActionsTests|KillDuringEnrollmentTests'
+timed='PamModuleTests|EnrollmentSessionTests|WebhookTests|DispatcherTests|twoInstancesSeeEachOther|BrowserTests|ServerActionsTests|KillDuringEnrollmentTests'
 server='FaceGateServerTests\.'
 status=0
 "$SWIFT" test --skip-build --skip "$server|$timed" || status=1

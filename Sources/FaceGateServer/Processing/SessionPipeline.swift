@@ -190,21 +190,6 @@ final class SessionPipeline: @unchecked Sendable {
         return try await core.decide(combined, index: index)
     }
 
-    /// Ends the input (client closed or session expired) and returns the (failed) result.
-    func end() -> LivenessResult {
-        if let core {
-            let r = core.livenessResult ?? core.endOfInput()
-            combined = r
-            return r.session
-        }
-        if setup.mode.runsChallenges {
-            var s = LivenessSession(plan: plan, configuration: configuration)
-            return s.endOfInput()
-        }
-        var c = PassiveCapture(frames: setup.captureFrames)
-        return c.endOfInput()
-    }
-
     /// Adds what only the server keeps (mode, what decided, the passive score and cue levels) to a session outcome.
     func annotate(_ outcome: inout SessionOutcome) {
         outcome.liveness = setup.mode.rawValue
