@@ -95,10 +95,24 @@ public final class FaceGateServer: Sendable {
         if try await keys.activeKeys() == 0 { throw ServerStartError.noKeysOffLoopback(host: config.host) }
     }
 
-    /// Key-less mode: loopback bind and no API key exists (a local demo / `make run`).
+    /// Key-less mode: loopback bind and no API key was ever created (a local demo / `make run`); with
+    /// `--insecure-local`, while no key is active. Revoking the last key never re-opens the server (#17 item 1).
     func localMode() async throws -> Bool {
         guard ServerConfiguration.isLoopback(config.host) else { return false }
-        return try await keys.activeKeys() == 0
+        if config.insecureLocal { return try await keys.activeKeys() == 0 }
+        return try await !keys.anyKeyEverCreated()
+    }
+
+    /// In key-less mode the request must be addressed to a loopback name (`Host: 127.0.0.1:8080`, `localhost`,
+    /// `[::1]`): a page on another site that DNS-rebinds its own name to 127.0.0.1 sends its own name as Host.
+    static func hostIsLoopback(_ authority: String?) -> Bool {
+        guard let a = authority?.lowercased(), !a.isEmpty else { return false }
+        var host = a
+        if a.hasPrefix("[") { host = String(a.dropFirst().prefix { $0 != "]" }) }
+        else if let colon = a.lastIndex(of: ":") { host = String(a[..<colon]) }
+        if host == "localhost" || host == "::1" { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
     }
 
     // MARK: application
@@ -107,6 +121,7 @@ public final class FaceGateServer: Sendable {
         let router = Router(context: ServerContext.self)
         router.add(middleware: RequestLogMiddleware(server: self))
         router.add(middleware: CORSAllowListMiddleware(origins: config.corsOrigins))
+        router.add(middleware: OriginCheckMiddleware(origins: config.corsOrigins, publicURL: config.publicURL))
         addOperationRoutes(router)
         addSessionRoutes(router)
         addIdentityRoutes(router)
@@ -186,7 +201,13 @@ public final class FaceGateServer: Sendable {
         }
         if presented == nil, let x = request.headers[HTTPField.Name("X-API-Key")!] { presented = x }
         guard let presented, !presented.isEmpty else {
-            if try await localMode() { return Principal(id: "local", scope: .admin, ip: ip, key: nil) }
+            if try await localMode() {
+                guard Self.hostIsLoopback(request.head.authority) else {
+                    throw APIError(.forbidden, "host_not_allowed",
+                                   "without an API key this server only answers requests addressed to 127.0.0.1 or localhost — open http://127.0.0.1:\(config.port)/, or send an API key")
+                }
+                return Principal(id: "local", scope: .admin, ip: ip, key: nil)
+            }
             throw APIError.unauthorized()
         }
         guard let rec = try await keys.verify(presented) else { throw APIError.unauthorized() }
@@ -230,6 +251,7 @@ struct Janitor: Service {
         await withGracefulShutdownHandler {
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
                 _ = try? await server.store.expireSessions(now: Date())
+                _ = try? await server.store.purgeSessions(expiredBefore: Date().addingTimeInterval(-server.config.sessionRetention))
                 server.metrics.queueDepth.set(Double(server.pool.queueDepth))
                 try? await Task.sleep(for: Self.period)
             }

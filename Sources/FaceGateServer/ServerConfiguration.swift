@@ -50,6 +50,13 @@ public struct ServerConfiguration: Sendable {
     /// Capture timestamps may run ahead of the server's clock by at most 1.5 s (network jitter and buffering);
     /// more means frames are pushed faster than real time (a replayed recording).
     public var clockSlack: TimeInterval = 1.5
+    /// Capture timestamps may run behind the server's clock by at most 3 s (#17: a slow renderer producing frames for
+    /// a replay takes seconds per frame but stamps them 1/15 s apart). A live camera's stream lags only by network
+    /// stalls, and a stall over 5 s closes the stream anyway (`frameTimeout`).
+    public var maxClockLag: TimeInterval = 3
+    /// Bytes of frames one session may have queued for its worker: 4 MiB ≈ 100 frames of a 640 px page frame (30–60 KB),
+    /// 8 frames at the 512 KiB limit (#17: 30 queued frames of 512 KiB were 15 MiB per session).
+    public var maxQueuedBytesPerSession = 4 * 1024 * 1024
     /// Frames one session may have queued; more are skipped (answered `dropped`) so latency stays bounded.
     public var maxInFlightPerSession = 2
     /// While a challenge is pending, frames are never skipped until this many are queued: 30 ≈ 2 s at 15 fps. A blink
@@ -62,6 +69,14 @@ public struct ServerConfiguration: Sendable {
     public var sessionsPerWorker = 12
     /// Queued jobs per worker above which new sessions are shed with 503.
     public var maxQueuePerWorker = 24
+
+    /// A succeeded session's result may be used for one decision (verify, identify, add templates) within this many
+    /// seconds after it succeeded (#17 item 2): 120 s covers the backend's round trip after the browser's result
+    /// with a wide margin; a later use is a replay. `--session-proof-window`.
+    public var sessionProofWindow: TimeInterval = 120
+    /// Session rows (and their sealed embeddings) are deleted this long after they expire; the audit log keeps the
+    /// decision. 24 h leaves time to read a session's status the next day.
+    public var sessionRetention: TimeInterval = 24 * 3600
 
     /// An HTTP connection idle (no request in progress) this long is closed: 30 s outlasts a browser's keep-alive
     /// reuse between a page's calls, and bounds connections a client opens and leaves. WebSocket streams have their
@@ -81,6 +96,9 @@ public struct ServerConfiguration: Sendable {
     public var enrollLinkTTL: TimeInterval = 24 * 3600
     public var lockoutEnabled = true
     public var lockout = LockoutPolicy.default
+    /// Key-less local mode also after keys were created (`--insecure-local`), while no key is active; by default it
+    /// ends for good with the first key, so revoking the last key never opens the server (#17 item 1).
+    public var insecureLocal = false
     /// Refuse to start on a non-loopback address when no API key exists.
     public var requireKeysOffLoopback = true
     /// Name of this instance (logs, session records).

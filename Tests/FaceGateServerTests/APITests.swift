@@ -249,7 +249,7 @@ struct APITests {
         }
     }
 
-    @Test("a recorded live blink passes a seeded blink session; its frames enroll a user; verify and identify by session")
+    @Test("a recorded live blink passes a seeded blink session; its frames enroll a user; a second session verifies once")
     func liveSessionEndToEnd() async throws {
         guard Paths.hasFixtures else { try Test.cancel("fixtures missing — ../shared/fixtures must sit beside the repo") }
         let frames = try videoFrames(Paths.fixture(Paths.blinkVideo), limit: 170, every: 2)   // ~14 s at 12 fps
@@ -275,11 +275,18 @@ struct APITests {
             #expect(add.status == 201, "\(add.json)")
             #expect((add.json["added"] as? Int ?? 0) >= 1)
             #expect(try await client.json(.post, "/v1/users/blinker/templates", body: ["session": id]).status == 409)
-            let v = try await client.json(.post, "/v1/verify", body: ["user": "blinker", "session": id])
-            #expect(v.json["match"] as? Bool == true)
-            let ident = try await client.json(.post, "/v1/identify", body: ["session": id])
-            #expect(ident.json["user"] as? String == "blinker")
-            #expect(server.metrics.render().contains("facegate_sessions_total{outcome=\"succeeded\"} 1"))
+            // A session's result serves one decision (#17): the enrollment used it up.
+            let replay = try await client.json(.post, "/v1/verify", body: ["user": "blinker", "session": id])
+            #expect(replay.status == 409 && errorCode(replay.json) == "already_used", "\(replay.json)")
+            // A second live session for the user: verified during the stream, then once by session.
+            let second = try await client.json(.post, "/v1/sessions", body: ["plan": ["blink"], "user": "blinker"])
+            let id2 = try #require(second.json["id"] as? String)
+            let out2 = try await streamFrames(port: client.port!, websocket: second.json["websocket"] as! String, frames: frames)
+            #expect(out2.result?["passed"] as? Bool == true, "\(out2.messages.suffix(3))")
+            let v = try await client.json(.post, "/v1/verify", body: ["user": "blinker", "session": id2])
+            #expect(v.json["match"] as? Bool == true, "\(v.json)")
+            #expect(try await client.json(.post, "/v1/identify", body: ["session": id2]).status == 409)
+            #expect(server.metrics.render().contains("facegate_sessions_total{outcome=\"succeeded\"} 2"))
         }
     }
 

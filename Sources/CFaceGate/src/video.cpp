@@ -2,6 +2,7 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 #include <chrono>
+#include <cstdlib>
 
 struct fg_video {
     cv::VideoCapture cap;
@@ -10,6 +11,15 @@ struct fg_video {
     int index = 0;
     double fps = 0;
 };
+
+// FFmpeg reads only local files (#17): a "video" that is an HLS/concat playlist could otherwise make FFmpeg fetch
+// http://, ftp:// or other URLs from the machine running facegate. OpenCV passes this variable to avformat_open_input
+// (key;value pairs); set at load time unless the operator set it.
+namespace {
+struct FFmpegFileOnly {
+    FFmpegFileOnly() { setenv("OPENCV_FFMPEG_CAPTURE_OPTIONS", "protocol_whitelist;file", 0); }
+} ffmpegFileOnly;
+}  // namespace
 
 struct fg_writer {
     cv::VideoWriter writer;

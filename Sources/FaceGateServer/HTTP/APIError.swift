@@ -33,6 +33,9 @@ public struct APIError: HTTPResponseError, Sendable {
     static func forbidden(_ needed: APIScope) -> APIError {
         APIError(.forbidden, "forbidden", "this API key's scope does not allow this — it needs scope '\(needed.rawValue)' or higher")
     }
+    static func unsupportedMediaType() -> APIError {
+        APIError(.unsupportedMediaType, "unsupported_media_type", "send the body as JSON with 'Content-Type: application/json'")
+    }
     static func badRequest(_ message: String) -> APIError { APIError(.badRequest, "bad_request", message) }
     static func notFound(_ what: String) -> APIError { APIError(.notFound, "not_found", "\(what) not found") }
     static func tooLarge(_ limit: Int) -> APIError {
@@ -66,8 +69,15 @@ enum JSON {
 
     /// Decodes a request body (bounded), mapping failures to 400/413.
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
+        // JSON endpoints take `Content-Type: application/json` only: a cross-site HTML form or `fetch` without CORS can
+        // send text/plain, form or multipart bodies, never application/json (that needs a CORS preflight) (#17 item 1).
+        if let ct = request.headers[.contentType] {
+            let media = ct.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+            guard media == "application/json" else { throw APIError.unsupportedMediaType() }
+        }
         let buffer: ByteBuffer
         do { buffer = try await request.body.collect(upTo: limit) } catch { throw APIError.tooLarge(limit) }
+        if buffer.readableBytes > 0, request.headers[.contentType] == nil { throw APIError.unsupportedMediaType() }
         if buffer.readableBytes == 0, let empty = try? decoder.decode(T.self, from: Data("{}".utf8)) { return empty }
         do { return try decoder.decode(T.self, from: Data(buffer.readableBytesView)) }
         catch let DecodingError.keyNotFound(k, _) { throw APIError.badRequest("missing field '\(k.stringValue)' in the JSON body") }

@@ -17,7 +17,8 @@ struct RequestLogMiddleware: RouterMiddleware {
             server.metrics.requestLatency.record(secs)
             if route == "/healthz" || route == "/metrics" || route == "/readyz" { return }
             server.logger.info("request", metadata: [
-                "method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "status": "\(status)",
+                // Enrollment-link tokens are capabilities: their routes are logged by pattern, not by path (#17).
+                "method": "\(request.method.rawValue)", "path": "\(route.contains("{token}") ? route : request.uri.path)", "status": "\(status)",
                 "ms": "\(String(format: "%.1f", secs * 1000))", "ip": "\(context.peerIP)",
             ])
         }
@@ -30,9 +31,44 @@ struct RequestLogMiddleware: RouterMiddleware {
             throw e
         } catch {
             done(500)
-            server.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            server.logger.error("request failed", metadata: ["path": "\(route.contains("{token}") ? route : request.uri.path)", "error": "\(error)"])
             throw APIError(.internalServerError, "internal", "internal error — see the server log")
         }
+    }
+}
+
+/// Refuses state-changing requests (POST, PUT, PATCH, DELETE) whose `Origin` is another site: not this server's own
+/// origin (its Host, or `--public-url`) and not on the `--cors-origin` list. Browsers always send Origin on such
+/// requests, so a page elsewhere cannot create users or sessions through a visitor's browser (#17 item 1); backends
+/// send no Origin and are not affected. `Origin: null` (sandboxed frames, file://) is foreign.
+struct OriginCheckMiddleware: RouterMiddleware {
+    typealias Context = ServerContext
+    let origins: Set<String>
+    let publicOrigin: String?
+    init(origins: [String], publicURL: String?) {
+        self.origins = Set(origins)
+        publicOrigin = publicURL.flatMap { u in
+            guard let c = URLComponents(string: u), let s = c.scheme, let h = c.host else { return nil }
+            return "\(s)://\(h)\(c.port.map { ":\($0)" } ?? "")".lowercased()
+        }
+    }
+    static let stateChanging: Set<HTTPRequest.Method> = [.post, .put, .patch, .delete]
+
+    func handle(_ request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response) async throws -> Response {
+        guard Self.stateChanging.contains(request.method), let origin = request.headers[.origin] else {
+            return try await next(request, context)
+        }
+        if origins.contains(origin) || origin.lowercased() == publicOrigin { return try await next(request, context) }
+        // Same origin: the Origin's host[:port] is the Host the request was sent to.
+        if let host = request.head.authority?.lowercased(), let c = URLComponents(string: origin.lowercased()), let oh = c.host,
+           ["http", "https"].contains(c.scheme ?? "") {
+            let ohost = oh.contains(":") && !oh.hasPrefix("[") ? "[\(oh)]" : oh
+            let candidates = [ohost + (c.port.map { ":\($0)" } ?? ""),
+                              c.port == nil ? ohost + (c.scheme == "https" ? ":443" : ":80") : nil].compactMap { $0 }
+            if candidates.contains(host) { return try await next(request, context) }
+        }
+        throw APIError(.forbidden, "foreign_origin",
+                       "requests from \(origin) are not allowed — call the API from your backend, or list the origin with --cors-origin")
     }
 }
 

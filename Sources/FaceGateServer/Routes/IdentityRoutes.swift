@@ -39,10 +39,12 @@ extension FaceGateServer {
         var client: String?
     }
     struct VerifyBody: Encodable { var user: String; var match: Bool; var distance: Double; var threshold: Double }
+    /// Distance and the nearest candidates go to admin keys only (#17): a verify key learns the decision, so it can
+    /// neither list the gallery nor hill-climb a probe towards a user.
     struct IdentifyBody: Encodable {
         var user: String?
         var distance: Double?
-        var candidates: [IdentityCandidate]
+        var candidates: [IdentityCandidate]?
     }
 
     /// At most 10 images per request: enough for a multi-pose enrollment, bounded work per request.
@@ -102,7 +104,7 @@ extension FaceGateServer {
             return Response(status: .noContent)
         }
         router.post("/v1/users/{id}/templates") { request, context in
-            _ = try await self.authorize(request, context, .enroll)
+            let p = try await self.authorize(request, context, .enroll)
             let name = try context.parameters.require("id")
             let body = try await JSON.decode(AddTemplates.self, from: request, limit: limit)
             guard try await self.userExists(name) else { throw APIError.notFound("user '\(name)'") }
@@ -111,7 +113,7 @@ extension FaceGateServer {
             case (let images?, nil) where !images.isEmpty:
                 templates = try await self.templates(fromBase64: images)
             case (nil, let sid?):
-                templates = try await self.sessionEmbeddings(sid, consume: true).map { FaceTemplate(embedding: $0) }
+                templates = try await self.sessionEmbeddings(sid, principal: p, user: name).map { FaceTemplate(embedding: $0) }
             default:
                 throw APIError.badRequest("send either 'images' (base64 JPEG/PNG, one face each) or 'session' (a succeeded session id)")
             }
@@ -155,7 +157,7 @@ extension FaceGateServer {
             let ticket = try await self.auditedLockoutCheck(user: user, client: body.client, principal: p, context: ctx)
             let probes: [Embedding], v: VerifyResult
             do {
-                probes = try await self.probes(body)
+                probes = try await self.probes(body, principal: p, user: user)
                 guard try await self.gallery.listUsers().contains(where: { $0.name == user && $0.templateCount > 0 }) else {
                     throw APIError.notFound("user '\(user)' (with templates)")
                 }
@@ -175,7 +177,7 @@ extension FaceGateServer {
             let probes: [Embedding]
             var results: [IdentifyResult] = []
             do {
-                probes = try await self.probes(body)
+                probes = try await self.probes(body, principal: p, user: nil)
                 for e in probes { results.append(try await self.index.identify(e)) }
             } catch { await self.releaseLockout(ticket); throw error }
             // Several frames (a session) must agree on one user.
@@ -187,6 +189,7 @@ extension FaceGateServer {
                                                     probes: probes.count, context: ctx, snapshotJPEG: Self.uploadSnapshot(body.image))
             await self.settleLockout(ticket, decision)
             self.actions?.submit(decision)
+            guard p.scope == .admin else { return try JSON.response(IdentifyBody(user: agreed, distance: nil, candidates: nil)) }
             return try JSON.response(IdentifyBody(user: agreed, distance: worst.map(Self.round),
                                                   candidates: first.candidates.map { IdentityCandidate(user: $0.user, distance: Self.round($0.distance), threshold: $0.threshold) }))
         }
@@ -232,24 +235,39 @@ extension FaceGateServer {
     }
 
     /// Embeddings from a request: one image, or a succeeded session's frames.
-    func probes(_ body: Probe) async throws -> [Embedding] {
+    func probes(_ body: Probe, principal: Principal, user: String?) async throws -> [Embedding] {
         switch (body.image, body.session) {
         case (let img?, nil): return [try await templates(fromBase64: [img])[0].embedding]
-        case (nil, let sid?): return try await sessionEmbeddings(sid, consume: false)
+        case (nil, let sid?): return try await sessionEmbeddings(sid, principal: principal, user: user)
         default: throw APIError.badRequest("send either 'image' (base64 JPEG/PNG) or 'session' (a succeeded session id)")
         }
     }
 
-    /// The identity-anchor embeddings of a succeeded session.
-    func sessionEmbeddings(_ id: String, consume: Bool) async throws -> [Embedding] {
-        guard let r = try await store.session(id: id) else { throw APIError.notFound("session") }
-        guard r.status == .succeeded, let sealed = r.embeddings else {
+    /// The identity-anchor embeddings of a succeeded session, used up by this decision (#17 item 2: a session proves
+    /// one presence, once). Only the API key that created the session may use it (another key gets 404, as for its
+    /// status), only once for any decision (verify, identify, enrollment: the row is marked consumed atomically and its
+    /// sealed embeddings dropped, so neither a replay nor a restart brings it back), only within
+    /// `config.sessionProofWindow` after it succeeded, and only for the user it was created for when one was given
+    /// (`user` nil = identify, which such a session may not be used for). Enrollment-link sessions already enrolled.
+    func sessionEmbeddings(_ id: String, principal: Principal, user: String?, now: Date = Date()) async throws -> [Embedding] {
+        guard let r = try await store.session(id: id), r.spec.keyID == principal.key?.id else { throw APIError.notFound("session") }
+        guard r.spec.mode == .liveness, r.spec.enrollLink == nil else {
+            throw APIError(.conflict, "session_not_usable", "an enrollment session's frames already became the user's templates — create a liveness session")
+        }
+        guard r.status == .succeeded, let sealed = r.embeddings, !r.consumed else {
+            if r.consumed { throw APIError(.conflict, "already_used", "this session's result was already used for a decision — run a new liveness session") }
             throw APIError(.conflict, "session_not_succeeded", "session is \(r.status.rawValue) — only a succeeded liveness session can be used")
         }
-        if consume {
-            guard try await store.consumeSession(id: id) else {
-                throw APIError(.conflict, "already_used", "this session's frames were already used for enrollment")
-            }
+        if let bound = r.spec.user, bound != user {
+            throw APIError(.conflict, "session_user_mismatch",
+                           "this session was created for another user\(user == nil ? " (identify needs a session created without 'user')" : "") — create a session for this user")
+        }
+        if now.timeIntervalSince(r.updated) > config.sessionProofWindow {
+            throw APIError(.gone, "session_result_expired",
+                           "the session succeeded more than \(Int(config.sessionProofWindow)) s ago — use its result at once, or run a new session")
+        }
+        guard try await store.consumeSession(id: id) else {
+            throw APIError(.conflict, "already_used", "this session's result was already used for a decision — run a new liveness session")
         }
         let data = try sealer.open(sealed)
         return try JSONDecoder().decode([Embedding].self, from: data)

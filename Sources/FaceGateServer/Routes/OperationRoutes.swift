@@ -75,13 +75,14 @@ extension FaceGateServer {
         var workers: Int
         var queueDepth: Int
         var activeSessions: Int
-        var users: Int
+        /// Only for an authorised caller (an API key, or key-less local mode): the gallery size is not public.
+        var users: Int?
         var saturated: Bool
     }
 
     func addOperationRoutes(_ router: Router<ServerContext>) {
         router.get("/healthz") { _, _ in try JSON.response(Health(status: "ok")) }
-        router.get("/readyz") { _, _ in
+        router.get("/readyz") { request, context in
             var db = "ok"
             do { try await self.store.ping() } catch { db = "unreachable" }
             let active = await self.sessions.count
@@ -89,8 +90,13 @@ extension FaceGateServer {
             let saturated = active >= self.config.maxSessions || depth > self.config.maxQueue
             let shutting = await self.sessions.isShuttingDown
             let ok = db == "ok" && !shutting
-            let r = Ready(status: shutting ? "shutting_down" : (ok ? "ready" : "not_ready"), database: db, workers: self.pool.count,
-                          queueDepth: depth, activeSessions: active, users: await self.index.userCount, saturated: saturated)
+            var r = Ready(status: shutting ? "shutting_down" : (ok ? "ready" : "not_ready"), database: db, workers: self.pool.count,
+                          queueDepth: depth, activeSessions: active, users: nil, saturated: saturated)
+            let presented = request.headers[.authorization] != nil || request.headers[HTTPField.Name("X-API-Key")!] != nil
+            let local = (try? await self.localMode()) == true
+            if presented || local, (try? await self.authorize(request, context, .verify)) != nil {
+                r.users = await self.index.userCount
+            }
             return try JSON.response(r, status: ok ? .ok : .serviceUnavailable)
         }
         router.get("/v1/audit") { request, context in

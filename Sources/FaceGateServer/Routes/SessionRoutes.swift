@@ -76,6 +76,9 @@ extension FaceGateServer {
             let id = try context.parameters.require("id")
             _ = try self.limitIP(request, context)
             _ = try await self.streamableSession(id: id, token: request.uri.queryParameters["token"].map(String.init))
+            if await self.streamsSaturated() {
+                throw APIError(.serviceUnavailable, "saturated", "the server is at capacity — retry in a few seconds", retryAfter: 2)
+            }
             throw APIError(.upgradeRequired, "upgrade_required", "connect with a WebSocket client (Upgrade: websocket) to stream frames")
         }
     }
@@ -94,6 +97,23 @@ extension FaceGateServer {
             let upgrade = config.livenessMode == .active && config.padModels.isEmpty
                 && PadModelResolver.passiveRunsWithChallengesByDefault(useInstalledModels: config.useInstalledPadModels, in: config.models)
             liveness = upgrade ? .both : config.livenessMode
+        }
+        // The configuration sets the minimum (#17): a non-admin caller may ask for more challenges and for "both", never
+        // for fewer challenges or a different mode than the configured one (admin keys may, like 'plan'/'seed': tests, demos).
+        if principal.scope != .admin {
+            let configured: LivenessMode = {
+                let upgrade = config.livenessMode == .active && config.padModels.isEmpty
+                    && PadModelResolver.passiveRunsWithChallengesByDefault(useInstalledModels: config.useInstalledPadModels, in: config.models)
+                return upgrade ? .both : config.livenessMode
+            }()
+            if liveness != configured && liveness != .both {
+                throw APIError(.unprocessableContent, "below_policy",
+                               "this server requires liveness mode \"\(configured.rawValue)\" (or \"both\") — leave out 'mode' or ask for \"both\"")
+            }
+            if let n = body.challenges, configured.runsChallenges, n < config.challenges {
+                throw APIError(.unprocessableContent, "below_policy",
+                               "this server requires at least \(config.challenges) challenges — ask for \(config.challenges)…\(Self.maxChallenges)")
+            }
         }
         if liveness == .passive, body.challenges != nil || body.plan != nil || body.seed != nil {
             throw APIError.badRequest("mode \"passive\" asks no challenges — leave out 'challenges', 'plan' and 'seed'")
@@ -158,6 +178,12 @@ extension FaceGateServer {
         return try JSON.response(SessionCreated(id: id, expiresAt: rec.expires, websocket: ws, url: page), status: .created)
     }
 
+    /// The same cap as session creation, applied again at the WebSocket upgrade (#17): sessions created earlier (or on
+    /// another instance) cannot all start streaming here at once.
+    func streamsSaturated() async -> Bool {
+        await sessions.count >= config.maxSessions || pool.queueDepth > config.maxQueue
+    }
+
     /// The session if the token is right and it can still be streamed; typed HTTP errors otherwise.
     func streamableSession(id: String, token: String?) async throws -> SessionRecord {
         guard let r = try await store.session(id: id) else { throw APIError.notFound("session") }
@@ -178,7 +204,7 @@ extension FaceGateServer {
             guard let id = context.parameters.get("id") else { return .dontUpgrade }
             guard self.ipLimiter.take("ip:" + context.peerIP) == nil else { return .dontUpgrade }
             guard (try? await self.streamableSession(id: id, token: request.uri.queryParameters["token"].map(String.init))) != nil,
-                  !(await self.sessions.isShuttingDown),
+                  !(await self.sessions.isShuttingDown), !(await self.streamsSaturated()),
                   (try? await self.store.claimSession(id: id, instance: self.config.instance, now: Date())) == true
             else { return .dontUpgrade }
             return .upgrade([:])

@@ -66,5 +66,17 @@ public actor KeyVerifier {
         return n
     }
 
-    public func invalidate() { cache.removeAll(); activeCount = nil }
+    /// True once any key was ever created (revoked keys count): key-less local mode is over for good then. Cached
+    /// like the records while false; true is final.
+    public func anyKeyEverCreated(now: Date = Date()) async throws -> Bool {
+        if everCreated { return true }
+        if let c = everCreatedCheck, now.timeIntervalSince(c) < Self.cacheSeconds { return false }
+        everCreated = try await !store.listKeys().isEmpty
+        everCreatedCheck = now
+        return everCreated
+    }
+    private var everCreated = false
+    private var everCreatedCheck: Date?
+
+    public func invalidate() { cache.removeAll(); activeCount = nil; everCreatedCheck = nil }
 }

@@ -56,6 +56,8 @@ actor LiveStream {
     private var firstServerNs: UInt64?
     private(set) var lastFrameNs: UInt64
     private var inFlight = 0
+    /// Bytes of the frames queued for the worker (bounded by `maxQueuedBytesPerSession`).
+    private var inFlightBytes = 0
     /// A challenge is being asked (as of the last processed frame): its frames are not skipped (see `check`).
     private var challengePending = false
     private var recentArrivals: [UInt64] = []
@@ -103,6 +105,7 @@ actor LiveStream {
             try? await outbound.writeTextMessage(JSON.string(StreamMessage.Dropped(t: t)))
         case .accept:
             inFlight += 1
+            inFlightBytes += bytes.count - 8
             let jpeg = Data(bytes[8...])
             framesIn.yield((jpeg, Self.captureMs(bytes)!, now))
         }
@@ -137,6 +140,9 @@ actor LiveStream {
         if let t0 = firstCaptureMs, let s0 = firstServerNs {
             let captureElapsed = (t - t0) / 1000
             let serverElapsed = Double(now - s0) / 1e9
+            if serverElapsed > captureElapsed + cfg.maxClockLag {
+                return .reject(.aheadOfRealTime, "capture times run \(Int(serverElapsed - captureElapsed)) s behind real time — stream a live camera at its own pace, not rendered frames")
+            }
             if captureElapsed > serverElapsed + cfg.clockSlack {
                 return .reject(.aheadOfRealTime, "capture times run ahead of real time — stream a live camera, not a recording")
             }
@@ -152,6 +158,7 @@ actor LiveStream {
         lastFrameNs = now
         // Skip calibration frames first (calibration only takes a frame longer); a pending challenge keeps every
         // frame up to a bounded backlog, because a skipped frame can be the blink.
+        if inFlightBytes + (b.count - 8) > cfg.maxQueuedBytesPerSession { return .drop }
         if inFlight >= (challengePending ? max(cfg.maxInFlightDuringChallenge, cfg.maxInFlightPerSession) : cfg.maxInFlightPerSession) {
             return .drop
         }
@@ -189,11 +196,13 @@ actor LiveStream {
                 step = try await server.pool.run(on: worker) { engine in try pipeline.process(jpeg: jpeg, captureMs: t, engine: engine) }
             } catch {
                 inFlight -= 1
+                inFlightBytes -= jpeg.count
                 server.metrics.framesRejected.increment()
                 await close(.malformedFrame, "a frame could not be decoded as JPEG — send image/jpeg bytes after the 8-byte timestamp")
                 break
             }
             inFlight -= 1
+            inFlightBytes -= jpeg.count
             server.metrics.framesTotal.increment()
             processed += 1
             lastJPEG = jpeg

@@ -151,7 +151,11 @@ public final class PostgresServerStore: ServerStore, @unchecked Sendable {
     }
 
     public func consumeSession(id: String) async throws -> Bool {
-        try await count("consume session", "UPDATE server_sessions SET consumed = TRUE WHERE id = \(id) AND NOT consumed AND status = 'succeeded' RETURNING id") == 1
+        try await count("consume session", "UPDATE server_sessions SET consumed = TRUE, embeddings = NULL WHERE id = \(id) AND NOT consumed AND status = 'succeeded' RETURNING id") == 1
+    }
+
+    public func purgeSessions(expiredBefore: Date) async throws -> Int {
+        try await count("purge sessions", "DELETE FROM server_sessions WHERE expires < \(expiredBefore.timeIntervalSince1970) RETURNING id")
     }
 
     public func expireSessions(now: Date) async throws -> Int {

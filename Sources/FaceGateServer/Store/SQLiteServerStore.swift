@@ -160,9 +160,18 @@ public final class SQLiteServerStore: ServerStore, @unchecked Sendable {
     public func consumeSession(id: String) async throws -> Bool {
         try await run("consume session") {
             try await pool.write { db in
-                try db.execute(sql: "UPDATE server_sessions SET consumed = 1 WHERE id = ? AND consumed = 0 AND status = 'succeeded'",
+                try db.execute(sql: "UPDATE server_sessions SET consumed = 1, embeddings = NULL WHERE id = ? AND consumed = 0 AND status = 'succeeded'",
                                arguments: [id])
                 return db.changesCount == 1
+            }
+        }
+    }
+
+    public func purgeSessions(expiredBefore: Date) async throws -> Int {
+        try await run("purge sessions") {
+            try await pool.write { db in
+                try db.execute(sql: "DELETE FROM server_sessions WHERE expires < ?", arguments: [expiredBefore.timeIntervalSince1970])
+                return db.changesCount
             }
         }
     }

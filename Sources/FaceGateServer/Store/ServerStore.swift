@@ -182,8 +182,11 @@ public protocol ServerStore: AnyObject, Sendable {
     /// Records the final state (only from `created`/`in_progress`). False if it was already final.
     @discardableResult
     func finishSession(id: String, status: SessionStatus, outcome: SessionOutcome?, embeddings: Data?, now: Date) async throws -> Bool
-    /// Marks a succeeded session's embeddings as used for enrollment. False if already used.
+    /// Marks a succeeded session's result used (one decision: verify, identify or enrollment) and drops its sealed
+    /// embeddings, atomically. False if already used.
     func consumeSession(id: String) async throws -> Bool
+    /// Deletes session rows that expired before the given time; returns how many.
+    @discardableResult func purgeSessions(expiredBefore: Date) async throws -> Int
     /// Marks sessions past their expiry `expired`; returns how many.
     @discardableResult func expireSessions(now: Date) async throws -> Int
 

@@ -34,6 +34,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("session-ttl"), help: "Session lifetime in seconds.") var sessionTTL: Double = 120
     @Option(name: .customLong("max-frame-bytes"), help: "Largest JPEG frame accepted on a stream.") var maxFrameBytes: Int = 512 * 1024
     @Option(name: .customLong("log-format"), help: "Log format: text or json.") var logFormat = "text"
+    @Option(name: .customLong("session-proof-window"), help: "Seconds after a session succeeded during which its result may be used (once) by /v1/verify, /v1/identify or templates.") var sessionProofWindow: Double = 120
+    @Flag(name: .customLong("insecure-local"), help: "Key-less local mode even after API keys were created (loopback only, while no key is active). Without it, key-less mode ends for good once a key exists.") var insecureLocal = false
     @Flag(help: "Debug logging.") var verbose = false
     @OptionGroup var modelOptions: ModelOptions
 
@@ -58,6 +60,9 @@ struct ServeCommand: AsyncParsableCommand {
             guard sessionTTL >= 10 else { throw FaceGateError.badInput("--session-ttl must be ≥ 10 seconds") }
             guard maxFrameBytes >= 16 * 1024 else { throw FaceGateError.badInput("--max-frame-bytes must be ≥ 16384") }
             sc.sessionTTL = sessionTTL
+            guard sessionProofWindow >= 1, sessionProofWindow <= 600 else { throw FaceGateError.badInput("--session-proof-window must be 1…600 seconds") }
+            sc.sessionProofWindow = sessionProofWindow
+            sc.insecureLocal = insecureLocal
             sc.maxFrameBytes = maxFrameBytes
             sc.corsOrigins = corsOrigins
             sc.publicURL = publicURL
