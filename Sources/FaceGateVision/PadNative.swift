@@ -208,6 +208,10 @@ public struct AttackFrameParameters: Sendable {
     public var grain = 0.0, halftone = 0.0, bend = 0.0
     public var blur = 0.0, noise = 0.0
     public var seed: UInt32 = 1
+    /// Display black level (0…0.5): LCD glow and a narrower gamut (screen, replay).
+    public var blackLevel = 0.0
+    /// Rolling refresh banding: depth 0…0.9, period (fraction of the output height), this frame's phase (radians).
+    public var banding: (depth: Double, period: Double, phase: Double) = (0, 0, 0)
     public init(medium: Medium, homography: [Double], outputWidth: Int, outputHeight: Int) {
         self.medium = medium; self.homography = homography; self.outputWidth = outputWidth; self.outputHeight = outputHeight
     }
@@ -228,6 +232,8 @@ public enum AttackRenderer {
         s.glare_x = p.glare.x; s.glare_y = p.glare.y; s.glare_radius = p.glare.radius; s.glare_strength = p.glare.strength
         s.grain = p.grain; s.halftone = p.halftone; s.bend = p.bend
         s.blur = p.blur; s.noise = p.noise; s.seed = p.seed
+        s.black_level = p.blackLevel
+        s.banding_depth = p.banding.depth; s.banding_period = p.banding.period; s.banding_phase = p.banding.phase
         return fg_pad_simulate(content.handle, background?.handle, &s).map(Image.init(handle:))
     }
 }

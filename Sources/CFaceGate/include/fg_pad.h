@@ -158,6 +158,12 @@ typedef struct {
     /* Camera: Gaussian blur sigma (output pixels) and sensor noise sigma (0..255). */
     double blur, noise;
     unsigned int seed;
+    /* Display (screen, replay): black level lifted to this (0..1) — an LCD's black glow and narrower gamut; the
+     * content is mapped to black + (1 - black) * value. */
+    double black_level;
+    /* Refresh banding: a PWM backlight filmed by a rolling shutter darkens horizontal bands of the screen that roll
+     * from frame to frame. Depth 0..1, period (fraction of output height) and this frame's phase (radians). */
+    double banding_depth, banding_period, banding_phase;
 } fg_sim_params;
 /* Renders one attack frame: the content on its medium, placed by H over the background (or a plain wall when
  * background is null), re-captured by a simulated camera. */

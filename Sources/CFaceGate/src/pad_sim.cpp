@@ -50,6 +50,8 @@ fg_image *fg_pad_simulate(const fg_image *content, const fg_image *background, c
             c = g3 + (c - g3) * p->saturation;
         }
         cv::multiply(c, cv::Scalar(p->tint_b > 0 ? p->tint_b : 1, p->tint_g > 0 ? p->tint_g : 1, p->tint_r > 0 ? p->tint_r : 1), c);
+        if (p->kind != FG_SIM_PRINT && p->black_level > 0)
+            c = c * (1.0 - std::min(p->black_level, 0.5)) + cv::Scalar::all(std::min(p->black_level, 0.5));
         int W = c.cols, H = c.rows;
         if (p->kind == FG_SIM_PRINT) {
             // Halftone-like dot modulation and paper grain (fixed per print: seeded).
@@ -155,6 +157,14 @@ fg_image *fg_pad_simulate(const fg_image *content, const fg_image *background, c
         if (ss > 1) {
             cv::resize(warped, warped, cv::Size(p->out_w, p->out_h), 0, 0, cv::INTER_AREA);
             cv::resize(mask, mask, cv::Size(p->out_w, p->out_h), 0, 0, cv::INTER_AREA);
+        }
+        // Refresh banding on the screen's light only (rows of the output: the rolling shutter reads rows in turn).
+        if (p->kind != FG_SIM_PRINT && p->banding_depth > 0 && p->banding_period > 0) {
+            double depth = std::clamp(p->banding_depth, 0.0, 0.9), period = p->banding_period * p->out_h;
+            for (int y = 0; y < warped.rows; y++) {
+                double g = 1 - depth * (0.5 + 0.5 * std::cos(2 * M_PI * y / period + p->banding_phase));
+                warped.row(y) *= g;
+            }
         }
         cv::Mat m3;
         cv::cvtColor(mask, m3, cv::COLOR_GRAY2BGR);

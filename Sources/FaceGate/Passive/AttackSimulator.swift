@@ -121,13 +121,29 @@ public struct AttackSimulator {
         let gamma = kind == .print || kind == .printMoving ? rng.range(0.85...1.0) : rng.range(1.2...1.5)
         let glare = (x: rng.range(0.2...0.8), y: rng.range(0.15...0.5), radius: rng.range(0.12...0.25), strength: rng.range(0.35...0.65))
         let tintB = rng.range(1.02...1.1), tintR = rng.range(0.88...0.96)
+        // Display realism (screens and replays), drawn from a second stream so the draws above stay as they were:
+        // the display's own resolution (the content is resampled to it: softer detail, interpolation), a lifted black
+        // level and compressed saturation (an LCD's gamut), and rolling refresh banding (PWM backlight x rolling
+        // shutter: bands a few % deep that drift at the beat of the two rates).
+        var drng = Rng(state: seed &* 0x9E37_79B9_7F4A_7C15 &+ 0xD1B5_4A32_D192_ED03 &+ UInt64(kind.rawValue.count))
+        let display = (scale: drng.range(0.45...0.8), black: drng.range(0.03...0.09), saturation: drng.range(0.8...0.92),
+                       bandDepth: drng.range(0.05...0.16), bandPeriod: drng.range(0.12...0.4), bandHz: drng.range(1.5...8.0),
+                       bandPhase: drng.range(0...(2 * .pi)))
+        // The content plays at its own rate on the display; the camera samples it at `fps` (repeated or skipped content
+        // frames, as a re-filmed video shows).
+        let contentFps = (reader?.fps ?? 0) > 1 ? reader!.fps : fps
+        var contentIndex = 0
         var current = still
+        var decoded = still  // the latest content frame of a video
         var videoEnded = false
         for i in 0..<total {
             let t = Double(i) / fps
-            // Content for this frame: prints are stills; screens and replays play the video (looping).
-            if isVideo && (kind == .screen || kind == .replay) && i > 0 && !videoEnded {
-                if let f = try reader?.next() { current = f.image } else { videoEnded = true }
+            // Content for this frame: prints are stills; screens and replays play the video.
+            if isVideo && (kind == .screen || kind == .replay) && !videoEnded {
+                while contentIndex < Int(t * contentFps + 1e-9) {
+                    if let f = try reader?.next() { decoded = f.image; contentIndex += 1 } else { videoEnded = true; break }
+                }
+                current = decoded
             }
             var p: AttackFrameParameters
             let wob = { (k: Int, freq: Double) in sin(2 * .pi * freq * t + phase[k]) }
@@ -155,7 +171,8 @@ public struct AttackSimulator {
             case .screen:
                 let fill = 0.75
                 let mh = Int(Double(oh) * fill * 1.25), mw = max(2, Int(Double(mh) * Double(current.width) / Double(current.height)))
-                let content = current.resized(width: mw, height: mh)
+                let content = current.resized(width: max(2, Int(Double(mw) * display.scale)), height: max(2, Int(Double(mh) * display.scale)))
+                    .resized(width: mw, height: mh)
                 let border = Int(Double(mh) * 0.06)
                 let H = Self.placement(mw: mw + 2 * border, mh: mh + 2 * border, ow: ow, oh: oh, fill: fill,
                                        yaw: 3 * wob(0, 0.6), pitch: 2 * wob(1, 0.5), roll: 1.5 * wob(2, 0.4),
@@ -170,7 +187,8 @@ public struct AttackSimulator {
                 if isVideo { current = content } else { current = content }
             case .replay:
                 let mh = Int(Double(oh) * 1.3), mw = max(2, Int(Double(mh) * Double(current.width) / Double(current.height)))
-                let content = current.resized(width: mw, height: mh)
+                let content = current.resized(width: max(2, Int(Double(mw) * display.scale)), height: max(2, Int(Double(mh) * display.scale)))
+                    .resized(width: mw, height: mh)
                 let H = Self.placement(mw: mw, mh: mh, ow: ow, oh: oh, fill: 1.0, yaw: 1.5 * wob(0, 0.5), pitch: 1 * wob(1, 0.4),
                                        roll: 0.8 * wob(2, 0.3), shift: Point2(0.005 * wob(3, 0.9), 0.005 * wob(4, 0.7)), zoom: 1.12)
                 p = AttackFrameParameters(medium: .replay, homography: H, outputWidth: ow, outputHeight: oh)
@@ -181,14 +199,20 @@ public struct AttackSimulator {
                 p.blur = 0.8; p.noise = 3
                 current = content
             }
+            if kind == .screen || kind == .replay {
+                p.blackLevel = display.black
+                p.saturation = display.saturation
+                p.banding = (display.bandDepth, display.bandPeriod, display.bandPhase + 2 * .pi * display.bandHz * t)
+            }
             p.seed = UInt32(truncatingIfNeeded: seed &* 2_654_435_761 &+ 17)
             guard let frame = AttackRenderer.render(current, background: background, p) else {
                 throw FaceGateError.runtime("attack rendering failed at frame \(i)")
             }
             writer.write(frame)
             progress?(i + 1, total)
-            // Prints keep the original still; screens/replays advance from the decoded video frame.
-            if kind == .print || kind == .printMoving || !isVideo { current = still }
+            // The next frame starts from the source again: prints and stills from the still, videos from the latest
+            // decoded frame (a repeated content frame is not resampled twice).
+            current = kind == .print || kind == .printMoving || !isVideo ? still : decoded
         }
         return total
     }
