@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 export FACEGATE_MODELS ?= $(HOME)/.cache/facegate/models
 
-.PHONY: all deps models testdata build build-debug run test bench clean-testdata
+.PHONY: all deps models testdata build build-debug run test bench clean-testdata pam
 
 all: build
 
@@ -33,6 +33,12 @@ test: export FACEGATE_MODEL_MIRROR ?= $(CURDIR)/../shared/fixtures/models
 test: models testdata build-debug
 	@scripts/test-prereqs.sh
 	SWIFT=$(SWIFT) scripts/with-postgres.sh scripts/run-tests.sh
+
+# The face-unlock PAM module (C, libpam + libc only; docs/face-unlock.md). Installing it comes with the daemon.
+pam: .build/pam/pam_facegate.so
+.build/pam/pam_facegate.so: pam/pam_facegate.c
+	@mkdir -p .build/pam
+	cc -std=c11 -O2 -Wall -Wextra -Werror -fPIC -shared -o $@ $< -lpam
 
 bench: models testdata build
 	.build/release/facegate bench

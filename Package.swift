@@ -132,6 +132,8 @@ let package = Package(
         .testTarget(name: "FaceGateServerTests", dependencies: ["FaceGateServer", "FaceGate",
                                                                .product(name: "HummingbirdTesting", package: "hummingbird"),
                                                                .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket")]),
+        // Face unlock: the C PAM module (pam/pam_facegate.c, built by the tests and `make pam`) against a fake daemon.
+        .testTarget(name: "FaceUnlockTests", dependencies: [], exclude: ["Support"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -10,6 +10,7 @@ pkgs=(
   postgresql-15                                                                   # scale-out gallery, tests
   chromium                                                                        # browser tests
   python3-pip                                                                     # test helpers (SMTP sink)
+  libpam0g-dev pamtester libpam-wrapper                                           # face unlock PAM module + tests
 )
 missing=()
 for p in "${pkgs[@]}"; do
