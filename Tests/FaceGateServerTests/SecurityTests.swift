@@ -268,7 +268,7 @@ struct SessionReplayTests {
     func sqlite() async throws { try await SessionReplay.run(db: nil) }
 
     @Test("PostgreSQL: the same", .enabled(if: Postgres.url != nil, "set FACEGATE_TEST_POSTGRES_URL (scripts/with-postgres.sh)"))
-    func postgres() async throws { try await SessionReplay.run(db: try GalleryLocation(parsing: Postgres.url!)) }
+    func postgres() async throws { try await SessionReplay.run(db: try Postgres.freshDatabase()) }
 }
 
 enum SessionReplay {

@@ -9,6 +9,26 @@ import Testing
 enum Postgres {
     /// Exported by scripts/with-postgres.sh (a throw-away PostgreSQL 15).
     static var url: String? { ProcessInfo.processInfo.environment["FACEGATE_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 } }
+
+    /// A new, empty database on the test server for one test: the server suites run in parallel, and each test
+    /// generates its own gallery key, so two tests sharing one database refuse each other's key.
+    static func freshDatabase() throws -> GalleryLocation {
+        guard let base = url, var c = URLComponents(string: base) else { throw PostgresTestError("FACEGATE_TEST_POSTGRES_URL is unset") }
+        let name = "facegate_s_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        p.arguments = [base, "-v", "ON_ERROR_STOP=1", "-qc", "CREATE DATABASE \(name)"]
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw PostgresTestError("psql could not create database \(name)") }
+        c.path = "/" + name
+        return try GalleryLocation(parsing: c.string!)
+    }
+}
+
+struct PostgresTestError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
 }
 
 @Suite("Two instances on one PostgreSQL", .serialized,
@@ -17,7 +37,7 @@ enum Postgres {
 struct TwoInstanceTests {
     @Test("a session created on one instance is seen by the other; a user enrolled on one is identified by the other")
     func shared() async throws {
-        let db = try GalleryLocation(parsing: Postgres.url!)
+        let db = try Postgres.freshDatabase()
         let key = GalleryKey.generate()
         let a = Harness.config(db: db) { $0.instance = "A" }
         let b = Harness.config(db: db) { $0.instance = "B" }
