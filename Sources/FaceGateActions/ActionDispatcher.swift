@@ -103,7 +103,7 @@ public final class ActionDispatcher: Sendable {
     /// Opens the audit tables in the gallery's SQLite file, with the gallery's key for snapshots.
     public static func openAuditStore(config: FaceGateConfig, environment: [String: String], logger: Logger) throws -> AuditStore {
         var path: String
-        let location = try GalleryLocation.resolve(config.store.database, environment: environment)
+        let location = try StoreAccess.location(flag: nil, config: config, environment: environment)
         switch location {
         case .sqlite(let p): path = p
         case .postgres:
@@ -111,18 +111,9 @@ public final class ActionDispatcher: Sendable {
             path = GalleryLocation.dataDirectory(environment: environment) + "/audit.sqlite"
             logger.warning("audit: the gallery is in PostgreSQL; audit records go to SQLite \(path)")
         }
+        // The gallery's key by the one resolution every front-end uses; only needed to seal snapshots.
         var key: GalleryKey? = nil
-        do {
-            if let k = config.store.key {
-                key = try GalleryKey(material: Data(k.utf8), source: "store.key")
-            } else if let f = config.store.keyFile {
-                key = try GalleryKey.load(file: f)
-            } else {
-                var env = environment
-                if let k = env["FACEGATE_STORE_KEY"], env["FACEGATE_KEY"] == nil { env["FACEGATE_KEY"] = k }
-                key = try GalleryKey.resolve(environment: env)
-            }
-        } catch {
+        do { key = try StoreAccess.key(config: config, environment: environment) } catch {
             if config.audit.snapshots { throw error }
         }
         return try AuditStore(path: path, key: config.audit.snapshots ? key : nil)

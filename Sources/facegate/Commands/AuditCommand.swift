@@ -116,7 +116,7 @@ struct AuditCommand: AsyncParsableCommand {
     static func openLockouts(_ options: ConfigOptions) async throws -> any LockoutStore {
         do {
             let cfg = try options.load()
-            return try await LockoutStores.open(GalleryLocation.resolve(cfg.store.database))
+            return try await LockoutStores.open(StoreAccess.location(flag: nil, config: cfg))
         } catch let e as FaceGateConfigError {
             printError("facegate: error: \(e.description)"); throw ExitCode(e.exitCode)
         } catch {

@@ -60,7 +60,7 @@ struct AuthenticateCommand: AsyncParsableCommand {
                 let dispatcher = try ActionDispatcher(config: config)
                 await dispatcher.start()
                 let sourceName = video.map(LockoutSubject.videoSourceName(path:)) ?? "camera:\(camera ?? "")"
-                let lockout = try await LockoutGate.open(config: config, location: GalleryLocation.resolve(gallery.db ?? config.store.database))
+                let lockout = try await LockoutGate.open(config: config, location: StoreAccess.location(flag: gallery.db, config: config))
                 let ticket: LockoutGate.Ticket
                 do { ticket = try await lockout.admit(user: user, source: .source(sourceName), holdFor: LockoutGate.localAttemptHold) }
                 catch let refused as LockoutGate.Refused {
