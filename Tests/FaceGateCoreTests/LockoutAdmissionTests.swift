@@ -50,6 +50,18 @@ import Testing
         #expect(l.admit(LockoutSubject.of(user: "bob", source: "client:c0"), attempt: "b", holdUntil: later.addingTimeInterval(60), now: later) == .open)
     }
 
+    /// Concurrent attempts read the clock before the store's transaction, so they settle out of order: a failure
+    /// stamped later than the settling attempt's `now` still counts (CI once ended a 5-failure burst unlocked).
+    @Test func failuresSettledOutOfClockOrderAllCount() {
+        var l = Lockout(policy: policy)
+        let stamps = [4.0, 3.0, 2.0, 1.0, 0.5].map { t0.addingTimeInterval($0) }  // newest settles first
+        for (i, now) in stamps.enumerated() {
+            #expect(l.admit(alice("client:c\(i)"), attempt: "a\(i)", holdUntil: t0.addingTimeInterval(60), now: t0) == .open)
+            l.settle(alice("client:c\(i)"), attempt: "a\(i)", effect: .failure, now: now)
+        }
+        #expect(l.check([.user("alice")], now: t0.addingTimeInterval(5)).isLocked)
+    }
+
     @Test func aParallelBurstGetsAtMostTheTriesLeft() {
         var l = Lockout(policy: policy)
         // Two earlier failures: three tries left.

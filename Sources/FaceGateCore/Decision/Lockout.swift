@@ -232,7 +232,9 @@ public struct Lockout: Sendable, Hashable {
     @discardableResult
     public mutating func recordFailure(_ subjects: [LockoutSubject], now: Date) -> LockoutStatus {
         for s in subjects {
-            var times = (failures[s.key] ?? []).filter { now.timeIntervalSince($0) < policy.window && $0 <= now }
+            // Failures stamped after `now` are kept: concurrent attempts read the clock before waiting for the
+            // store's transaction, so they settle out of order (dropping them lost counts in a parallel burst).
+            var times = (failures[s.key] ?? []).filter { now.timeIntervalSince($0) < policy.window }
             times.append(now)
             if times.count >= policy.maxFailures {
                 let until = now.addingTimeInterval(policy.duration)
