@@ -241,6 +241,27 @@ func synthSessionPasses(_ c: ChallengeType, fps: Double, delivery: SynthDelivery
         #expect(rt.live, "\(rt.reason ?? "")")
     }
 
+    /// A mouth held wide open when the face first holds still (LivePortrait d18 keeps it open for a second) does not
+    /// become the resting mouth: calibration waits for it to close, then an open-mouth passes. Before, the resting
+    /// MAR was the open mouth and no opening could reach rest + 0.25. A mouth that never closes is accepted after
+    /// the wait, so the other challenges still run.
+    @Test(arguments: [12.0, 30.0])
+    func calibrationWaitsForAClosedMouth(fps: Double) {
+        var stream = SynthStream.noisy(fps: fps, seed: 21)
+        stream.dropRate = 0
+        stream.motions.append(SynthMotion(channel: .mouth, keys: [(0, 1), (1.2, 1), (1.4, 0)], start: 0))
+        var session = LivenessSession(plan: try! ChallengePlan(explicit: [.openMouth]))
+        let r = SynthActor(reaction: 0.6).run(&session, stream: &stream, seconds: 8)
+        #expect(r.live, "\(r.reason ?? "")")
+        #expect((r.baseline?.mar ?? 1) < BaselineCalibrator.maxRestingMAR)
+        var gaping = SynthStream.noisy(fps: fps, seed: 22)
+        gaping.dropRate = 0
+        gaping.motions.append(SynthMotion(channel: .mouth, keys: [(0, 1), (60, 1)], start: 0))
+        var blink = LivenessSession(plan: try! ChallengePlan(explicit: [.blink]))
+        let rb = SynthActor(reaction: 0.6).run(&blink, stream: &gaping, seconds: 10)
+        #expect(rb.live, "\(rb.reason ?? "")")
+    }
+
     /// Talking with ≈ 15° pitch swings while blinking is not a wrong action ("asked for 'blink' but saw 'nod'").
     @Test(arguments: [12.0, 30.0])
     func talkingWhileBlinkingIsNotAWrongAction(fps: Double) {

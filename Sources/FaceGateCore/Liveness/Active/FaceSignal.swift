@@ -246,6 +246,8 @@ public enum CalibrationBlocker: Sendable, Hashable {
     case holdStill
     /// The eyes are too closed to measure (waiting for open eyes, `BaselineCalibrator.maxOpenEyeWait`).
     case eyesClosed
+    /// The mouth is wide open (waiting for it to close, `BaselineCalibrator.maxRestingMAR`).
+    case mouthOpen
 
     /// Text for a UI (rendered at the edge, never parsed back).
     public var hint: String {
@@ -255,6 +257,7 @@ public enum CalibrationBlocker: Sendable, Hashable {
         case .notFacingCamera: return "face the camera"
         case .holdStill: return "hold still"
         case .eyesClosed: return "open your eyes and look at the camera"
+        case .mouthOpen: return "close your mouth"
         }
     }
 }
@@ -278,6 +281,13 @@ public enum CalibrationBlocker: Sendable, Hashable {
     /// 2.5 s eye closure). Calibration waits up to 2 s for open eyes; after that it accepts the still face anyway, so
     /// a person whose eyes cannot be measured (dark glasses) still gets the head challenges.
     public static let maxOpenEyeWait = 2.0
+    /// A mouth held wide open (median MAR of the window ≥ `MouthDetector.openAbsolute`, 0.35: what an asked-for
+    /// opening reaches; talking peaks at 0.2–0.35 and its median is far lower) is not the resting mouth: with it as
+    /// the rest, an open-mouth challenge can never be met (LivePortrait d18, mouth wide open 2.1–3.1 s: the
+    /// fixture evaluation calibrated inside it and the opening at 3.85 s failed at every rate). Calibration waits
+    /// for the mouth to close, as for open eyes (up to `maxOpenEyeWait`, the window starting after the last
+    /// open-mouth frame), then accepts the still face anyway (the other challenges still run).
+    public static let maxRestingMAR = MouthDetector.openAbsolute
 
     /// Max − min of the values after dropping the `k` farthest from their median.
     public static func robustSpread(_ v: [Double], dropping k: Int) -> Double {
@@ -290,12 +300,14 @@ public enum CalibrationBlocker: Sendable, Hashable {
     private var samples: [FaceSignal] = []
     /// When a still window was first ready with eyes too closed to measure (see `maxOpenEyeWait`).
     private var closedEyesSince: Double? = nil
+    /// When a still window was first ready with the mouth wide open (see `maxRestingMAR`).
+    private var openMouthSince: Double? = nil
     /// Why the last frames did not calibrate, for a UI hint.
     public var hint: String? { blocker?.hint }
 
     public init() {}
 
-    public mutating func reset() { samples.removeAll(); blocker = nil; closedEyesSince = nil }
+    public mutating func reset() { samples.removeAll(); blocker = nil; closedEyesSince = nil; openMouthSince = nil }
 
     /// Why the last frames did not calibrate (typed: the session decides on it; `hint` is its text for a UI).
     public private(set) var blocker: CalibrationBlocker? = nil
@@ -317,6 +329,10 @@ public enum CalibrationBlocker: Sendable, Hashable {
         // reopening enters the reference or its noise.
         if let since = closedEyesSince, t - since < Self.maxOpenEyeWait,
            let k = samples.lastIndex(where: { $0.ear < SignalLimits.minOpenEAR }) {
+            samples.removeFirst(k + 1)
+        }
+        if let since = openMouthSince, t - since < Self.maxOpenEyeWait,
+           let k = samples.lastIndex(where: { $0.mar >= Self.maxRestingMAR }) {
             samples.removeFirst(k + 1)
         }
         // Keep just what is needed: frames inside the window plus the one before it.
@@ -351,6 +367,15 @@ public enum CalibrationBlocker: Sendable, Hashable {
             if t - since < Self.maxOpenEyeWait {
                 samples.removeFirst()
                 blocker = .eyesClosed
+                return nil
+            }
+        }
+        if SignalSmoother.median(mars) >= Self.maxRestingMAR {
+            let since = openMouthSince ?? t
+            openMouthSince = since
+            if t - since < Self.maxOpenEyeWait {
+                samples.removeFirst()
+                blocker = .mouthOpen
                 return nil
             }
         }
