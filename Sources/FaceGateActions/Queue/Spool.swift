@@ -28,6 +28,22 @@ public struct RetryPolicy: Sendable, Hashable {
     }
 }
 
+/// How much of `failed/` is kept (#17): expired items are kept for inspection, but a mail alert carries the face
+/// snapshot of the attempt, so they may not pile up forever. The newest `maxItems` are kept, none older than `maxAge`
+/// (counted from when the item was given up).
+public struct FailedRetention: Sendable, Hashable {
+    /// 100 items: a day of alerts for an SMTP server that is down on a busy door, still readable by hand.
+    public static let defaultMaxItems = 100
+    /// 7 days: a week to notice the errors in the log and look at what was not delivered.
+    public static let defaultMaxAge: TimeInterval = 7 * 86_400
+
+    public var maxItems: Int
+    public var maxAge: TimeInterval
+    public init(maxItems: Int = FailedRetention.defaultMaxItems, maxAge: TimeInterval = FailedRetention.defaultMaxAge) {
+        self.maxItems = max(0, maxItems); self.maxAge = maxAge
+    }
+}
+
 /// One queued delivery, stored as one JSON file.
 public struct SpoolItem: Sendable, Codable, Hashable {
     public var id: String
@@ -44,16 +60,19 @@ public struct SpoolItem: Sendable, Codable, Hashable {
 }
 
 /// A durable queue: a directory of JSON files, each written atomically (temp file + rename), so a crash never
-/// leaves a half-written item and nothing is lost across restarts. Expired items go to `failed/`.
+/// leaves a half-written item and nothing is lost across restarts. Expired items go to `failed/`, which is bounded
+/// by `failedRetention` (oldest removed first).
 /// Safe to use from several processes: `withDrainLock` serialises draining with flock(2).
 public final class Spool: Sendable {
     public let directory: URL
     public var failedDirectory: URL { directory.appendingPathComponent("failed") }
+    public let failedRetention: FailedRetention
 
     static let sequence = SequenceCounter()
 
-    public init(directory: URL) throws {
+    public init(directory: URL, failedRetention: FailedRetention = FailedRetention()) throws {
         self.directory = directory
+        self.failedRetention = failedRetention
         do {
             try FileManager.default.createDirectory(at: directory.appendingPathComponent("failed"), withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
@@ -134,10 +153,30 @@ public final class Spool: Sendable {
         try? FileManager.default.removeItem(at: fileURL(item.id))
     }
 
-    /// Moves an item to failed/ with its last error (kept for inspection; never deleted silently).
+    /// Moves an item to failed/ with its last error (kept for inspection within `failedRetention`).
     public func moveToFailed(_ item: SpoolItem) throws {
         try write(item, in: failedDirectory)
         remove(item)
+        pruneFailed()
+    }
+
+    /// Deletes what `failedRetention` no longer keeps in failed/: files given up longer than `maxAge` ago (file
+    /// modification time: when they were moved there), then the oldest beyond `maxItems` (names are time-ordered).
+    /// Returns the names removed (the caller logs them).
+    @discardableResult
+    public func pruneFailed(now: Date = Date()) -> [String] {
+        let fm = FileManager.default
+        let names = ((try? fm.contentsOfDirectory(atPath: failedDirectory.path)) ?? []).filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.sorted()
+        var keep: [String] = [], removed: [String] = []
+        for n in names {
+            let path = failedDirectory.appendingPathComponent(n).path
+            let moved = (try? fm.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? now
+            if now.timeIntervalSince(moved) > failedRetention.maxAge, (try? fm.removeItem(atPath: path)) != nil { removed.append(n) } else { keep.append(n) }
+        }
+        for n in keep.prefix(max(0, keep.count - failedRetention.maxItems)) where (try? fm.removeItem(atPath: failedDirectory.appendingPathComponent(n).path)) != nil {
+            removed.append(n)
+        }
+        return removed
     }
 
     /// Takes the spool's drain lock (flock, released on process exit); nil if another process holds it.
@@ -217,6 +256,8 @@ public actor SpoolWorker {
         // Another process is draining: look again soon.
         guard let lockFD = spool.tryLockDrain() else { return Date().addingTimeInterval(1) }
         defer { spool.unlockDrain(lockFD) }
+        let pruned = spool.pruneFailed(now: now())
+        if !pruned.isEmpty { logger.info("spool: deleted \(pruned.count) given-up item(s) from \(spool.failedDirectory.path) (kept: the newest \(spool.failedRetention.maxItems), none older than \(Int(spool.failedRetention.maxAge / 3600)) h)") }
         do {
             var next: Date? = nil
             for var item in spool.pending(logger: logger) {
