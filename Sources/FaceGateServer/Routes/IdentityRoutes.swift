@@ -27,6 +27,8 @@ extension FaceGateServer {
         var images: [String]?
         /// A succeeded liveness session whose frames become templates (single use).
         var session: String?
+        /// Add a face that belongs to another user or does not match this user's templates (#17); admin keys only.
+        var force: Bool?
     }
     struct TemplatesAdded: Encodable { var user: String; var added: Int; var templates: Int }
     struct LinkCreated: Encodable { var url: String; var token: String; var expiresAt: Date; var user: String }
@@ -38,7 +40,9 @@ extension FaceGateServer {
         /// The end client as the backend knows it (device id or the person's IP): failures count against it.
         var client: String?
     }
-    struct VerifyBody: Encodable { var user: String; var match: Bool; var distance: Double; var threshold: Double }
+    /// Distance and threshold go to admin keys only (#17, the rule of `IdentifyBody`): a verify key learns the
+    /// decision, so it cannot hill-climb a probe towards a claimed user.
+    struct VerifyBody: Encodable { var user: String; var match: Bool; var distance: Double?; var threshold: Double? }
     /// Distance and the nearest candidates go to admin keys only (#17): a verify key learns the decision, so it can
     /// neither list the gallery nor hill-climb a probe towards a user.
     struct IdentifyBody: Encodable {
@@ -70,6 +74,10 @@ extension FaceGateServer {
             let now = Date()
             if let images = body.images, !images.isEmpty {
                 let templates = try await self.templates(fromBase64: images)
+                // One person, one identity (#17): a face enrolled as someone else is refused unless an admin forces it.
+                if !force, let conflict = try await EnrollmentGuard.check(templates, user: body.name, hasTemplates: false, index: self.index) {
+                    throw APIError(.conflict, conflict.code, "\(conflict)")
+                }
                 do {
                     try await self.gallery.enroll(Enrollment(name: body.name, templates: templates, threshold: body.threshold, mode: .create))
                 } catch let e as GalleryError { throw APIError(.conflict, "user_exists", "\(e)") }
@@ -99,6 +107,8 @@ extension FaceGateServer {
             do { try await self.gallery.removeUser(named: name); removed = true }
             catch GalleryError.unknownUser { }
             guard removed else { throw APIError.notFound("user '\(name)'") }
+            // Links, unfinished sessions and unused session results die with the user (#17).
+            try await self.store.forgetUser(name: name, now: Date())
             try await self.index.refresh()
             self.actions?.notify(.removed, user: name)
             return Response(status: .noContent)
@@ -107,6 +117,7 @@ extension FaceGateServer {
             let p = try await self.authorize(request, context, .enroll)
             let name = try context.parameters.require("id")
             let body = try await JSON.decode(AddTemplates.self, from: request, limit: limit)
+            if body.force == true && !p.scope.allows(.admin) { throw APIError.forbidden(.admin) }
             guard try await self.userExists(name) else { throw APIError.notFound("user '\(name)'") }
             let templates: [FaceTemplate]
             switch (body.images, body.session) {
@@ -117,7 +128,7 @@ extension FaceGateServer {
             default:
                 throw APIError.badRequest("send either 'images' (base64 JPEG/PNG, one face each) or 'session' (a succeeded session id)")
             }
-            let n = try await self.addTemplates(user: name, templates: templates)
+            let n = try await self.addTemplates(user: name, templates: templates, force: body.force == true)
             self.actions?.notify(.enrolled, user: name, detail: "\(n) template(s) from \(body.session.map { "session \($0)" } ?? "uploaded images")")
             let total = try await self.gallery.listUsers().first { $0.name == name }?.templateCount ?? n
             return try JSON.response(TemplatesAdded(user: name, added: n, templates: total), status: .created)
@@ -167,6 +178,7 @@ extension FaceGateServer {
                                                   probes: probes.count, context: ctx, snapshotJPEG: Self.uploadSnapshot(body.image))
             await self.settleLockout(ticket, decision)
             self.actions?.submit(decision)
+            guard p.scope == .admin else { return try JSON.response(VerifyBody(user: user, match: v.match, distance: nil, threshold: nil)) }
             return try JSON.response(VerifyBody(user: user, match: v.match, distance: Self.round(v.distance), threshold: v.threshold))
         }
         router.post("/v1/identify") { request, context in

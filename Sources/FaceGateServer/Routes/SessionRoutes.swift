@@ -321,15 +321,19 @@ extension FaceGateServer {
 
     /// Appends templates to a user (creating them from a pending record or anew).
     /// `duplicates`: the duplicate check's answer when the caller already ran it (`EnrollmentSession.decide`).
-    func addTemplates(user: String, templates: [FaceTemplate], duplicates: [IdentityCandidate]? = nil) async throws -> Int {
+    /// The face must not belong to another user and must match the user's existing templates (`EnrollmentGuard`,
+    /// #17): 409 otherwise, unless `force` (an admin key's `"force": true`).
+    func addTemplates(user: String, templates: [FaceTemplate], duplicates: [IdentityCandidate]? = nil, force: Bool = false) async throws -> Int {
         guard !templates.isEmpty else { throw FaceGateError.noFace("the given input") }
-        let exists = try await gallery.listUsers().contains { $0.name == user }
+        let stored = try await gallery.listUsers().first { $0.name == user }
+        let exists = stored != nil
         let pending = try await store.pendingUsers().first { $0.name == user }
-        // `facegate enroll`'s duplicate-face check (every template against the other users): a warning, as there
-        var found = duplicates ?? []
-        if duplicates == nil { found = (try? await DuplicateCheck.matches(templates, excluding: user, index: index)) ?? [] }
-        for d in found {
-            logger.warning("enrolling a face that matches another user", metadata: ["user": "\(user)", "matches": "\(d.user)", "distance": "\(d.distance)"])
+        // A user deleted meanwhile (a link session still streaming) is not re-created by its templates (#17).
+        guard exists || pending != nil else { throw APIError.notFound("user '\(user)' (deleted)") }
+        if let conflict = try await EnrollmentGuard.check(templates, user: user, hasTemplates: (stored?.templateCount ?? 0) > 0,
+                                                           index: index, duplicates: duplicates) {
+            guard force else { throw APIError(.conflict, conflict.code, "\(conflict)") }
+            logger.warning("enrollment forced by an admin key", metadata: ["user": "\(user)", "conflict": "\(conflict.code)"])
         }
         try await gallery.enroll(Enrollment(name: user, templates: templates, threshold: pending?.threshold,
                                             mode: exists ? .append : .create))

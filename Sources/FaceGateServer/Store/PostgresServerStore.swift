@@ -216,6 +216,20 @@ public final class PostgresServerStore: ServerStore, @unchecked Sendable {
         try await count("remove pending user", "DELETE FROM server_pending_users WHERE name = \(name) RETURNING name") == 1
     }
 
+    public func forgetUser(name: String, now: Date) async throws -> Int {
+        let t = now.timeIntervalSince1970
+        var n = try await count("forget user's links", "DELETE FROM server_enroll_links WHERE username = \(name) RETURNING token_hash")
+        n += try await count("forget user's sessions", """
+            UPDATE server_sessions SET status = 'expired', updated = \(t), embeddings = NULL
+            WHERE (spec::jsonb)->>'user' = \(name) AND status IN ('created','in_progress') RETURNING id
+            """)
+        n += try await count("forget user's results", """
+            UPDATE server_sessions SET consumed = TRUE, embeddings = NULL WHERE (spec::jsonb)->>'user' = \(name) AND NOT consumed RETURNING id
+            """)
+        _ = try await count("forget pending user", "DELETE FROM server_pending_users WHERE name = \(name) RETURNING name")
+        return n
+    }
+
     public func ping() async throws { _ = try await count("ping", "SELECT 1") }
 
     public func close() async { runTask.cancel() }

@@ -251,6 +251,25 @@ public final class SQLiteServerStore: ServerStore, @unchecked Sendable {
         }
     }
 
+    public func forgetUser(name: String, now: Date) async throws -> Int {
+        try await run("forget user") {
+            try await pool.write { db in
+                try db.execute(sql: "DELETE FROM server_enroll_links WHERE user = ?", arguments: [name])
+                var n = db.changesCount
+                try db.execute(sql: """
+                    UPDATE server_sessions SET status = 'expired', updated = ?, embeddings = NULL
+                    WHERE json_extract(spec, '$.user') = ? AND status IN ('created','in_progress')
+                    """, arguments: [now.timeIntervalSince1970, name])
+                n += db.changesCount
+                try db.execute(sql: "UPDATE server_sessions SET consumed = 1, embeddings = NULL WHERE json_extract(spec, '$.user') = ? AND consumed = 0",
+                               arguments: [name])
+                n += db.changesCount
+                try db.execute(sql: "DELETE FROM server_pending_users WHERE name = ?", arguments: [name])
+                return n
+            }
+        }
+    }
+
     public func ping() async throws {
         try await run("ping") { _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") } }
     }

@@ -198,6 +198,10 @@ public protocol ServerStore: AnyObject, Sendable {
     func insertPendingUser(_ u: PendingUser) async throws
     func pendingUsers() async throws -> [PendingUser]
     func removePendingUser(name: String) async throws -> Bool
+    /// Everything of a deleted user (#17): their enrollment links are deleted, their sessions not yet finished are
+    /// expired and their succeeded sessions' results marked used (sealed embeddings dropped), their pending record
+    /// removed. Returns how many links and sessions it ended.
+    @discardableResult func forgetUser(name: String, now: Date) async throws -> Int
 
     func ping() async throws
     func close() async
