@@ -138,10 +138,17 @@ public final class FaceGateServer: Sendable {
     /// The Hummingbird application (HTTP/1.1 with WebSocket upgrade), plus the janitor service.
     public func application(onRunning: (@Sendable (Int) async -> Void)? = nil) -> some ApplicationProtocol {
         let wsConfig = WebSocketServerConfiguration(maxFrameSize: config.maxFrameBytes * 2 + 64)
+        // HTTP/1.1 with WebSocket upgrade, behind the first-request-head deadline (`HeaderDeadlineHandler`, #17).
+        let wsResponder = webSocketRouter().buildResponder()
+        let channelConfig = HTTP1WebSocketUpgradeChannel.Configuration(http1: .init(idleTimeout: .seconds(Int64(config.idleTimeout))), ws: wsConfig)
+        let headerDeadline = TimeAmount.milliseconds(Int64(config.headerTimeout * 1000))
         var app = Application(
             router: router(),
-            server: .http1WebSocketUpgrade(webSocketRouter: webSocketRouter(),
-                                           configuration: .init(http1: .init(idleTimeout: .seconds(Int64(config.idleTimeout))), ws: wsConfig)),
+            server: HTTPServerBuilder { responder in
+                HeaderDeadlineChannel(inner: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: wsResponder,
+                                                                          configuration: channelConfig),
+                                      deadline: headerDeadline)
+            },
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "FaceGate",
                                  availableConnectionsDelegate: MaximumAvailableConnections(config.maxConnections, logger: logger)),
             onServerRunning: { channel in await onRunning?(channel.localAddress?.port ?? 0) },

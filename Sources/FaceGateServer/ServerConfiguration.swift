@@ -82,6 +82,10 @@ public struct ServerConfiguration: Sendable {
     /// reuse between a page's calls, and bounds connections a client opens and leaves. WebSocket streams have their
     /// own 5 s frame timeout.
     public var idleTimeout: TimeInterval = 30
+    /// A new connection must deliver its first request head within this (slow-loris bound, #17): 10 s is far above a
+    /// real client's head (one packet, sent at once; a phone on a poor link needs well under a second) and frees a
+    /// trickling connection 3× sooner than the idle timeout would.
+    public var headerTimeout: TimeInterval = 10
     /// Open connections (HTTP and WebSocket) per instance; at the cap new connections wait in the listen backlog.
     /// 512 ≫ the 24 streaming sessions per worker pair plus their backends' calls, and bounds file descriptors.
     public var maxConnections = 512

@@ -13,6 +13,11 @@ public struct DecodeLimits: Sendable, Hashable {
     public var maxScans: Int
     /// CPU time one decode may use on its thread (milliseconds).
     public var maxCPUMilliseconds: Int
+    /// Largest decoded size (width × height × bytes per pixel from the PNG header's bit depth and colour type): 4
+    /// bytes per pixel at `maxPixels` (8-bit RGBA). A PNG's decode work (inflate, unfiltering, conversion) is linear in
+    /// its decoded bytes — there is no scan loop to cap as in a progressive JPEG — so this bounds its CPU time and
+    /// memory before decoding (#17); a 16-bit RGBA PNG at the pixel limit (8 bytes per pixel) is refused.
+    public var maxDecodedBytes: Int { maxPixels * 4 }
 
     public init(maxSide: Int, maxPixels: Int, maxScans: Int, maxCPUMilliseconds: Int) {
         self.maxSide = maxSide; self.maxPixels = maxPixels; self.maxScans = maxScans; self.maxCPUMilliseconds = maxCPUMilliseconds
@@ -38,6 +43,8 @@ public enum ImageRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     case tooLarge(width: Int, height: Int, limits: DecodeLimits)
     /// A JPEG with more scans than allowed (progressive decompression bomb).
     case tooManyScans(Int, limit: Int)
+    /// A PNG whose decoded pixels (bit depth × channels) exceed `DecodeLimits.maxDecodedBytes`.
+    case tooManyBytes(Int, limit: Int)
     /// The decoder stopped it (scan count or CPU time reached while decoding), or could not decode it.
     case undecodable(String)
 
@@ -48,6 +55,8 @@ public enum ImageRefusal: Error, Sendable, Equatable, CustomStringConvertible {
         case .tooLarge(let w, let h, let l):
             return "image is \(w)x\(h) — at most \(l.maxSide) px per side and \(l.maxPixels / 1_000_000) MP; send a smaller image"
         case .tooManyScans(let n, let l): return "JPEG has \(n) scans (at most \(l)) — send a baseline JPEG"
+        case .tooManyBytes(let n, let l):
+            return "PNG decodes to \(n / 1_000_000) MB (at most \(l / 1_000_000) MB) — send an 8-bit PNG or a JPEG, or a smaller image"
         case .undecodable(let d): return "image refused: \(d)"
         }
     }
@@ -63,6 +72,8 @@ public struct ImageHeader: Sendable, Hashable {
     public var scans: Int
     /// JPEG: a progressive SOF (C2, C6, CA, CE).
     public var progressive: Bool
+    /// Decoded bytes per pixel: PNG from IHDR (channels × 2 for 16-bit samples); JPEG 3.
+    public var bytesPerPixel: Int = 3
 
     static let pngSignature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
 
@@ -83,18 +94,31 @@ public struct ImageHeader: Sendable, Hashable {
         if h.width > limits.maxSide || h.height > limits.maxSide || h.width * h.height > limits.maxPixels {
             throw ImageRefusal.tooLarge(width: h.width, height: h.height, limits: limits)
         }
+        if h.width * h.height * h.bytesPerPixel > limits.maxDecodedBytes {
+            throw ImageRefusal.tooManyBytes(h.width * h.height * h.bytesPerPixel, limit: limits.maxDecodedBytes)
+        }
         if h.scans > limits.maxScans { throw ImageRefusal.tooManyScans(h.scans, limit: limits.maxScans) }
         return h
     }
 
     static func png(_ p: UnsafeBufferPointer<UInt8>) throws -> ImageHeader {
         // Signature, then the IHDR chunk: length (13), "IHDR", width, height (big-endian).
-        guard p.count >= 24, p[12] == 0x49, p[13] == 0x48, p[14] == 0x44, p[15] == 0x52 else {
+        guard p.count >= 26, p[12] == 0x49, p[13] == 0x48, p[14] == 0x44, p[15] == 0x52 else {
             throw ImageRefusal.malformed("PNG without IHDR")
         }
         let w = be32(p, 16), h = be32(p, 20)
         guard w > 0, h > 0 else { throw ImageRefusal.malformed("PNG of size 0") }
-        return ImageHeader(format: .png, width: w, height: h, scans: 1, progressive: false)
+        // IHDR bit depth (1, 2, 4, 8, 16) and colour type: grey 1, RGB 3, palette 3 (expanded), grey+alpha 2, RGBA 4.
+        let depth = Int(p[24]), channels: Int
+        switch p[25] {
+        case 0: channels = 1
+        case 2, 3: channels = 3
+        case 4: channels = 2
+        case 6: channels = 4
+        default: throw ImageRefusal.malformed("PNG colour type \(p[25])")
+        }
+        return ImageHeader(format: .png, width: w, height: h, scans: 1, progressive: false,
+                           bytesPerPixel: channels * (depth == 16 ? 2 : 1))
     }
 
     static func be16(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> Int { Int(p[i]) << 8 | Int(p[i + 1]) }

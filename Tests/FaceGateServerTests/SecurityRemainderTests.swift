@@ -6,6 +6,9 @@ import FaceGateVision
 import Foundation
 import HummingbirdTesting
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // #17 remainder (session 7): each test runs the attack against a live server on loopback and checks it now fails.
 
@@ -192,5 +195,110 @@ struct EnrollmentConflictTests {
             #expect(try await templates("alias") == 0)
             _ = server
         }
+    }
+}
+
+// MARK: slow headers and deep PNGs
+
+@Suite("Server security: slow headers, PNG decode bound (#17)", .serialized, .enabled(if: Paths.hasModels, "face models missing — run `make models`"))
+struct SlowHeaderAndPNGTests {
+    /// A loopback TCP connection driven byte by byte.
+    final class Conn {
+        let fd: Int32
+        init(port: Int) throws {
+            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_port = in_port_t(UInt16(port).bigEndian)
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            guard rc == 0 else { close(fd); throw POSIXError(.ECONNREFUSED) }
+        }
+        deinit { close(fd) }
+        /// False once the peer closed (or reset) the connection.
+        @discardableResult func send(_ s: String) -> Bool {
+            let b = Array(s.utf8)
+            return b.withUnsafeBufferPointer { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == b.count
+        }
+        /// Waits up to `seconds` for data or EOF: the bytes read, nil on EOF/reset, "" on timeout.
+        func read(within seconds: Double) -> String? {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&p, 1, Int32(seconds * 1000)) > 0 else { return "" }
+            var buf = [UInt8](repeating: 0, count: 65536)
+            let n = buf.withUnsafeMutableBufferPointer { recv(fd, $0.baseAddress, $0.count, 0) }
+            return n <= 0 ? nil : String(decoding: buf[0..<n], as: UTF8.self)
+        }
+    }
+
+    @Test("a connection trickling its first request head (or sending nothing) is closed at the header deadline; complete requests and kept-alive connections are not")
+    func slowHeadersClosed() async throws {
+        try await Harness.with(Harness.config { $0.headerTimeout = 1 }) { _, client in
+            let port = try #require(client.port)
+            let start = ContinuousClock.now
+            let slow = try Conn(port: port), silent = try Conn(port: port)
+            #expect(slow.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"))
+            var closedAfter: Duration?
+            for i in 0..<20 {   // one header line every 250 ms, up to 5 s
+                if slow.read(within: 0.25) == nil { closedAfter = ContinuousClock.now - start; break }
+                slow.send("X-Slow-\(i): a\r\n")
+            }
+            let closed = try #require(closedAfter, "the trickling connection stayed open for 5 s")
+            #expect(closed < .seconds(3), "closed after \(closed)")
+            #expect(silent.read(within: 1) == nil, "the silent connection is closed too")
+            // A whole request is answered, and the same connection may wait past the deadline before its next one.
+            let ok = try Conn(port: port)
+            ok.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            #expect(ok.read(within: 3)?.hasPrefix("HTTP/1.1 200") == true)
+            try await Task.sleep(for: .milliseconds(1500))
+            ok.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            #expect(ok.read(within: 3)?.hasPrefix("HTTP/1.1 200") == true, "a kept-alive connection is not cut by the first-head deadline")
+        }
+    }
+
+    @Test("a 16-bit RGBA PNG at the pixel limit (4896x4896, 192 MB decoded, ≈ 1.2 MB compressed) is refused from its header, fast and without the memory")
+    func deepPNGRefused() async throws {
+        let png = DeepPNG.make(width: 4896, height: 4896, depth: 16, colorType: 6)
+        #expect(png.count < 3_000_000)
+        #expect(throws: ImageRefusal.self) { try ImageHeader.check(png, .upload) }
+        // An 8-bit greyscale PNG of the same size (24 MB decoded) passes the header check.
+        #expect(try ImageHeader.check(DeepPNG.make(width: 4896, height: 4896, depth: 8, colorType: 0), .upload).bytesPerPixel == 1)
+        try await Harness.with(Harness.config()) { _, client in
+            let rssBefore = NativeRuntime.peakResidentBytes
+            let start = ContinuousClock.now
+            let r = try await client.json(.post, "/v1/identify", body: ["image": png.base64EncodedString()])
+            let elapsed = ContinuousClock.now - start
+            #expect(r.status == 422 && errorCode(r.json) == "image_too_large", "\(r.status) \(r.json)")
+            #expect(elapsed < .seconds(2), "took \(elapsed)")
+            let grown = NativeRuntime.peakResidentBytes - rssBefore
+            #expect(grown < 150 * 1024 * 1024, "peak RSS grew by \(grown / 1_048_576) MB")
+        }
+    }
+}
+
+/// PNGs of any bit depth and colour type whose pixels are all zero: a fixed-Huffman deflate stream of 258-byte runs
+/// (13 bits per run), so 192 MB of pixels take ≈ 1.2 MB.
+enum DeepPNG {
+    static func make(width: Int, height: Int, depth: UInt8, colorType: UInt8) -> Data {
+        let channels: Int = [0: 1, 2: 3, 4: 2, 6: 4][Int(colorType)] ?? 1
+        let rowBytes = (width * channels * Int(depth) + 7) / 8 + 1
+        let total = rowBytes * height
+        var bits = Bombs.BitWriter()
+        bits.write(1, count: 1); bits.write(1, count: 2)       // BFINAL, fixed Huffman
+        bits.huffman(0b0011_0000, length: 8)                   // literal 0
+        var left = total - 1
+        while left >= 258 {
+            bits.huffman(0b1100_0101, length: 8)               // length 258
+            bits.huffman(0, length: 5)                         // distance 1
+            left -= 258
+        }
+        for _ in 0..<left { bits.huffman(0b0011_0000, length: 8) }
+        bits.huffman(0, length: 7)                             // end of block
+        var z = Data([0x78, 0x01])
+        z.append(bits.data)
+        z.append(Bombs.be32(UInt32(total % 65521) << 16 | 1))  // Adler-32 of zeros: a = 1, b = n mod 65521
+        var out = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+        var ihdr = Bombs.be32(UInt32(width)); ihdr.append(Bombs.be32(UInt32(height))); ihdr.append(contentsOf: [depth, colorType, 0, 0, 0])
+        out.append(Bombs.chunk("IHDR", ihdr)); out.append(Bombs.chunk("IDAT", z)); out.append(Bombs.chunk("IEND", Data()))
+        return out
     }
 }

@@ -329,7 +329,7 @@ extension FaceGateServer {
         let code: String
         switch r {
         case .unsupportedFormat: code = "unsupported_image"
-        case .tooLarge, .tooManyScans: code = "image_too_large"
+        case .tooLarge, .tooManyScans, .tooManyBytes: code = "image_too_large"
         case .malformed, .undecodable: code = "unreadable_image"
         }
         return APIError(.unprocessableContent, code, "image \(i): \(r)")
