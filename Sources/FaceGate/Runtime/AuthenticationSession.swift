@@ -1,3 +1,4 @@
+import FaceGateActions
 import FaceGateCore
 import FaceGateStore
 import FaceGateVision
@@ -14,9 +15,14 @@ public struct AuthenticationSettings {
     /// Where the attempt comes from ("camera:0", "video:/path/clip.mp4", "ws:192.0.2.7"), for the decision.
     public var source: String
 
+    /// The source subject the lockout counts this attempt against (besides the claimed user); nil: the user only.
+    /// Default `.source(source)` (the CLI's camera or full video path); the server names the end client instead.
+    public var lockoutSource: LockoutSubject?
+
     public init(liveness: LivenessPipelineOptions, claimedUser: String? = nil, claimedUserThreshold: Double? = nil, source: String) {
         self.liveness = liveness; self.claimedUser = claimedUser; self.claimedUserThreshold = claimedUserThreshold
         self.source = source
+        self.lockoutSource = .source(source)
     }
 
     /// The liveness mode of a session that runs challenges, the one rule of every front-end: both (challenges and
@@ -108,12 +114,66 @@ public final class AuthenticationSession {
 
     /// Liveness over a whole source: stops when decided or at the end of the source. `liveness` runs exactly this.
     public func runLiveness(_ source: FrameSource) throws -> CombinedLivenessResult {
+        presenter.opened(source)
         while let frame = try source.next() {
             try process(frame)
             if pipeline.isFinished { break }
         }
         presenter.finish()
         return pipeline.result ?? pipeline.finish()
+    }
+
+    // MARK: lockout-guarded authentication (the one admission path of every front-end)
+
+    /// Admission, liveness over `source`, identity, and the lockout settled with the decision — the whole use case of
+    /// `facegate authenticate` and of a face-unlock daemon. Throws `AuthenticationRefused` (carrying the `.lockedOut`
+    /// decision to audit, counted by nobody) when the claimed user or the source is locked or every try it has left
+    /// is in progress. An attempt that throws after admission (unreadable input, no frame, a model or store error)
+    /// releases its reservation at once: only a decision counts, and a broken attempt never blocks the next one.
+    /// `holdFor` bounds the reservation only when the process dies before settling.
+    public func authenticate(_ source: FrameSource, index: IdentityIndexService, lockout: LockoutGate,
+                             attempt: String = UUID().uuidString.lowercased(),
+                             holdFor: TimeInterval = LockoutGate.localAttemptHold) async throws -> AuthenticationOutcome {
+        try await authenticate(opening: { source }, index: index, lockout: lockout, attempt: attempt, holdFor: holdFor)
+    }
+
+    /// `authenticate` with the source opened only once admitted: a refused attempt never touches the camera or file,
+    /// and a source that cannot be opened releases the reservation like any other error after admission.
+    public func authenticate(opening open: () throws -> FrameSource, index: IdentityIndexService, lockout: LockoutGate,
+                             attempt: String = UUID().uuidString.lowercased(),
+                             holdFor: TimeInterval = LockoutGate.localAttemptHold) async throws -> AuthenticationOutcome {
+        let ticket = try await admit(lockout, attempt: attempt, holdFor: holdFor)
+        return try await concluding(ticket, lockout: lockout) {
+            let source = try open()
+            let live = try runLiveness(source)
+            if live.session.frames == 0 { throw FaceGateError.unreadableMedia(path: source.name, detail: "no frame could be decoded") }
+            return try await decide(live, index: index)
+        }
+    }
+
+    /// The admission step alone (check-and-reserve in one transaction), for front-ends whose attempt outlives one call
+    /// (the server's WebSocket sessions): settle the ticket with `lockout.settle(ticket, with: decision)`, or release
+    /// it with `lockout.settle(ticket, effect: .none)` when the attempt ends without a decision.
+    public func admit(_ lockout: LockoutGate, attempt: String = UUID().uuidString.lowercased(),
+                      holdFor: TimeInterval) async throws -> LockoutGate.Ticket {
+        do {
+            return try await lockout.admit(user: settings.claimedUser, source: settings.lockoutSource, attempt: attempt, holdFor: holdFor)
+        } catch let refused as LockoutGate.Refused {
+            throw AuthenticationRefused(status: refused.status, source: settings.source, claimedUser: settings.claimedUser)
+        }
+    }
+
+    /// Runs `body` for an admitted attempt: settles the ticket with the decision it returns, or releases the
+    /// reservation at once when it throws (and rethrows).
+    func concluding(_ ticket: LockoutGate.Ticket, lockout: LockoutGate,
+                    _ body: () async throws -> AuthenticationOutcome) async throws -> AuthenticationOutcome {
+        let outcome: AuthenticationOutcome
+        do { outcome = try await body() } catch {
+            _ = try? await lockout.settle(ticket, effect: .none)
+            throw error
+        }
+        try await lockout.settle(ticket, with: outcome.decision)
+        return outcome
     }
 
     // MARK: identity and decision
@@ -134,6 +194,21 @@ public final class AuthenticationSession {
     }
 }
 
+/// An attempt the lockout refused before it started (`AuthenticationSession.admit`/`authenticate`): nothing was
+/// read or counted. `decision` is the `.lockedOut` denial every front-end audits; `description` is the one-line
+/// refusal ("user alice is locked out …: try again in 14 min 3 s, or an administrator can lift it with …").
+public struct AuthenticationRefused: Error, Sendable, CustomStringConvertible {
+    public let status: LockoutStatus
+    public let decision: Decision
+
+    public init(status: LockoutStatus, source: String, claimedUser: String?) {
+        self.status = status
+        self.decision = .denied(.lockedOut, source: source, claimedUser: claimedUser, detail: status.message ?? "refused")
+    }
+
+    public var description: String { status.message ?? "refused" }
+}
+
 extension AuthenticationResult {
     /// The action-layer decision: authorized, or denied for the reason from `LivenessFailure.denialReason` (not live),
     /// else an unknown face (1:N) or the wrong user (1:1).
@@ -144,14 +219,20 @@ extension AuthenticationResult {
         }
         let reason: DenialReason
         if !live {
-            // the core's one table; not live without a recorded failure = the passive cues said so
-            reason = liveness?.failure?.denialReason ?? .spoof
+            reason = liveness?.denialReason ?? .spoof
         } else {
             reason = claimedUser == nil ? .unknownFace : .wrongUser
         }
         return .denied(reason, source: source, claimedUser: claimedUser, matchedUser: user, distance: distance,
                        threshold: threshold, challenges: challenges, detail: self.reason)
     }
+}
+
+extension LivenessResult {
+    /// Why a not-live result is denied: the core's one table (`LivenessFailure.denialReason`); not live without a
+    /// recorded failure means the passive cues said so (`.spoof`). nil when live. The CLI's and the server's
+    /// decisions both take it from here.
+    public var denialReason: DenialReason? { live ? nil : (failure?.denialReason ?? .spoof) }
 }
 
 extension ChallengeRecord {

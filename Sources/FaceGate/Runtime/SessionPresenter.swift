@@ -21,6 +21,8 @@ public enum SessionNotice: Sendable {
 /// that drives the session.
 public protocol SessionPresenter: AnyObject {
     func notice(_ notice: SessionNotice)
+    /// The session's source, once opened (default: nothing); an annotated video takes its frame rate from it.
+    func opened(_ source: FrameSource)
     /// Every processed frame (default: nothing).
     func frame(_ frame: Frame, step: LivenessStep, pipeline: LivenessPipeline) throws
     /// The source ended or the session was decided (default: nothing); a video writer closes here.
@@ -28,6 +30,7 @@ public protocol SessionPresenter: AnyObject {
 }
 
 extension SessionPresenter {
+    public func opened(_ source: FrameSource) {}
     public func frame(_ frame: Frame, step: LivenessStep, pipeline: LivenessPipeline) throws {}
     public func finish() {}
 
@@ -57,6 +60,7 @@ public final class PresenterGroup: SessionPresenter {
     public let members: [SessionPresenter]
     public init(_ members: [SessionPresenter]) { self.members = members }
     public func notice(_ notice: SessionNotice) { for m in members { m.notice(notice) } }
+    public func opened(_ source: FrameSource) { for m in members { m.opened(source) } }
     public func frame(_ frame: Frame, step: LivenessStep, pipeline: LivenessPipeline) throws {
         for m in members { try m.frame(frame, step: step, pipeline: pipeline) }
     }
@@ -67,17 +71,24 @@ public final class PresenterGroup: SessionPresenter {
 /// of `liveness`, `authenticate` and `enroll --liveness`.
 public final class AnnotatedVideoPresenter: SessionPresenter {
     public let path: String
-    public let fps: Double
+    /// The written video's rate: the one given, else the source's (`opened`), else 15 (as a camera).
+    public private(set) var fps: Double
+    private let fpsGiven: Bool
     private var writer: VideoWriter?
     public private(set) var framesWritten = 0
 
-    /// `fps`: the source's rate (15 when unknown, as a camera).
-    public init(path: String, fps: Double) {
+    /// `fps`: the source's rate; 0 when the source is not open yet (taken from it when the session opens it).
+    public init(path: String, fps: Double = 0) {
         self.path = path
+        self.fpsGiven = fps > 0
         self.fps = fps > 0 ? fps : 15
     }
 
     public func notice(_ notice: SessionNotice) {}
+
+    public func opened(_ source: FrameSource) {
+        if !fpsGiven, writer == nil, source.fps > 0 { fps = source.fps }
+    }
 
     public func frame(_ frame: Frame, step: LivenessStep, pipeline: LivenessPipeline) throws {
         guard let u = step.update, let runner = pipeline.active else { return }

@@ -61,25 +61,25 @@ struct AuthenticateCommand: AsyncParsableCommand {
                 await dispatcher.start()
                 let sourceName = video.map(LockoutSubject.videoSourceName(path:)) ?? "camera:\(camera ?? "")"
                 let lockout = try await LockoutGate.open(config: config, location: StoreAccess.location(flag: gallery.db, config: config))
-                let ticket: LockoutGate.Ticket
-                do { ticket = try await lockout.admit(user: user, source: .source(sourceName), holdFor: LockoutGate.localAttemptHold) }
-                catch let refused as LockoutGate.Refused {
+                let session = try AuthenticationSession(
+                    engine: engine, settings: AuthenticationSettings(liveness: liveness, claimedUser: user, claimedUserThreshold: claimedOverride, source: sourceName),
+                    presenter: TerminalPresenter.make(live: camera != nil, json: json, annotate: activeOptions.annotate, fps: 0))
+                // Admission, then the source, liveness, identity and the lockout settled with the decision (released at
+                // once when anything fails after admission).
+                let outcome: AuthenticationOutcome
+                do {
+                    outcome = try await session.authenticate(opening: { try video.map { try VideoSource.file($0) } ?? VideoSource.camera(camera!) },
+                                                             index: index, lockout: lockout)
+                }
+                catch let refused as AuthenticationRefused {
                     // A negative decision (exit 1), audited like every other and counted by nobody.
-                    dispatcher.dispatch(.denied(.lockedOut, source: sourceName, claimedUser: user, detail: refused.description))
+                    dispatcher.dispatch(refused.decision)
                     _ = await dispatcher.finish(timeout: 10)
                     printError("facegate: refused: \(refused.description)")
                     if json { print(jsonLine(LockedOut(message: refused.description))) }
                     return false
                 }
-                let source: FrameSource = try video.map { try VideoSource.file($0) } ?? VideoSource.camera(camera!)
-                let session = try AuthenticationSession(
-                    engine: engine, settings: AuthenticationSettings(liveness: liveness, claimedUser: user, claimedUserThreshold: claimedOverride, source: sourceName),
-                    presenter: TerminalPresenter.make(live: camera != nil, json: json, annotate: activeOptions.annotate, fps: source.fps))
-                let live = try session.runLiveness(source)
-                if live.session.frames == 0 { throw FaceGateError.unreadableMedia(path: video ?? camera ?? "input", detail: "no frame could be decoded") }
-                let outcome = try await session.decide(live, index: index)
                 let r = outcome.result, combined = outcome.liveness
-                try await lockout.settle(ticket, with: outcome.decision)
                 try DecisionActions(dispatcher: dispatcher).complete(outcome.decision, frame: session.decisiveFrame?.image,
                                                                      faceBox: session.decisiveFrame?.face, annotatedOutput: decisionImage)
                 _ = await dispatcher.finish(timeout: 10)
