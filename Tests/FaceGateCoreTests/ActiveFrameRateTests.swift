@@ -48,7 +48,8 @@ enum SynthDelivery: String, CaseIterable, CustomStringConvertible {
 /// One single-challenge session with a cooperative synthetic person; true when it passed.
 func synthSessionPasses(_ c: ChallengeType, fps: Double, delivery: SynthDelivery, seed: UInt64,
                         reaction: Double = 0.6, retryAfter: Double? = nil) -> (Bool, String?) {
-    var session = LivenessSession(plan: try! ChallengePlan(explicit: [c]))
+    // the hold-still before the prompt anywhere in its range, reproducibly per seed
+    var session = LivenessSession(plan: try! ChallengePlan(explicit: [c]), holdFractions: [Double(seed % 11) / 10])
     var stream = delivery.stream(fps: fps, seed: seed)
     let r = SynthActor(reaction: reaction, retryAfter: retryAfter).run(&session, stream: &stream, seconds: 12)
     return (r.live, r.reason)
@@ -228,7 +229,7 @@ func synthSessionPasses(_ c: ChallengeType, fps: Double, delivery: SynthDelivery
         var stream = SynthStream.noisy(fps: fps, seed: 11)
         stream.dropRate = 0
         stream.motions.append(SynthMotion(channel: .eye, keys: [(0, 1), (1.2, 1), (1.4, 0)], start: 0))
-        var session = LivenessSession(plan: try! ChallengePlan(explicit: [.blink]))
+        var session = LivenessSession(plan: try! ChallengePlan(explicit: [.blink]), holdFractions: [0.5])
         let r = SynthActor(reaction: 0.6).run(&session, stream: &stream, seconds: 8)
         #expect(r.live, "\(r.reason ?? "")")
         #expect((r.baseline?.openEAR ?? 0) >= SignalLimits.minOpenEAR)
@@ -236,7 +237,7 @@ func synthSessionPasses(_ c: ChallengeType, fps: Double, delivery: SynthDelivery
         var shaded = SynthStream.noisy(fps: fps, seed: 12)
         shaded.dropRate = 0
         shaded.motions.append(SynthMotion(channel: .eye, keys: [(0, 1), (60, 1)], start: 0))
-        var turn = LivenessSession(plan: try! ChallengePlan(explicit: [.turnLeft]))
+        var turn = LivenessSession(plan: try! ChallengePlan(explicit: [.turnLeft]), holdFractions: [0.5])
         let rt = SynthActor(reaction: 0.6).run(&turn, stream: &shaded, seconds: 10)
         #expect(rt.live, "\(rt.reason ?? "")")
     }
@@ -250,14 +251,14 @@ func synthSessionPasses(_ c: ChallengeType, fps: Double, delivery: SynthDelivery
         var stream = SynthStream.noisy(fps: fps, seed: 21)
         stream.dropRate = 0
         stream.motions.append(SynthMotion(channel: .mouth, keys: [(0, 1), (1.2, 1), (1.4, 0)], start: 0))
-        var session = LivenessSession(plan: try! ChallengePlan(explicit: [.openMouth]))
+        var session = LivenessSession(plan: try! ChallengePlan(explicit: [.openMouth]), holdFractions: [0.5])
         let r = SynthActor(reaction: 0.6).run(&session, stream: &stream, seconds: 8)
         #expect(r.live, "\(r.reason ?? "")")
         #expect((r.baseline?.mar ?? 1) < BaselineCalibrator.maxRestingMAR)
         var gaping = SynthStream.noisy(fps: fps, seed: 22)
         gaping.dropRate = 0
         gaping.motions.append(SynthMotion(channel: .mouth, keys: [(0, 1), (60, 1)], start: 0))
-        var blink = LivenessSession(plan: try! ChallengePlan(explicit: [.blink]))
+        var blink = LivenessSession(plan: try! ChallengePlan(explicit: [.blink]), holdFractions: [0.5])
         let rb = SynthActor(reaction: 0.6).run(&blink, stream: &gaping, seconds: 10)
         #expect(rb.live, "\(rb.reason ?? "")")
     }
@@ -266,7 +267,7 @@ func synthSessionPasses(_ c: ChallengeType, fps: Double, delivery: SynthDelivery
     @Test(arguments: [12.0, 30.0])
     func talkingWhileBlinkingIsNotAWrongAction(fps: Double) {
         for seed in UInt64(0)..<4 {
-            var session = LivenessSession(plan: try! ChallengePlan(explicit: [.blink]))
+            var session = LivenessSession(plan: try! ChallengePlan(explicit: [.blink]), holdFractions: [0.5])
             var stream = SynthDelivery.talking.stream(fps: fps, seed: 900 + seed)
             stream.talkingPitch = 16
             let r = SynthActor(reaction: 1.2).run(&session, stream: &stream, seconds: 10)
@@ -281,7 +282,7 @@ func synthSessionPasses(_ c: ChallengeType, fps: Double, delivery: SynthDelivery
                                                        (.nod, .shake), (.shake, .nod), (.tiltRight, .tiltLeft)]
         for fps in [12.0, 30.0] {
             for (asked, done) in pairs {
-                var session = LivenessSession(plan: try! ChallengePlan(explicit: [asked]))
+                var session = LivenessSession(plan: try! ChallengePlan(explicit: [asked]), holdFractions: [0.5])
                 var stream = SynthStream.noisy(fps: fps, seed: 14)
                 // prompted, deliberate amplitudes: a 20° nod, 25° looks (the defaults elsewhere)
                 let amplitude: Double? = done == .nod ? 20 : (done == .lookUp || done == .lookDown ? 25 : nil)

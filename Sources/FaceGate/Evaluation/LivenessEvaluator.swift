@@ -468,11 +468,15 @@ public final class LivenessEvaluator {
     func eventSession(_ e: LivenessManifest.Event, file: String, variant: FrameVariant, seed: UInt64) throws -> LivenessResult {
         let plan = try ChallengePlan(explicit: [e.type])
         let target = e.time - options.promptLead
+        // The prompt is placed by the hand-read event time, so no hold-still before it: a recording cannot wait
+        // for a prompt (plan and attack rows keep the hold-still, as live sessions do).
+        var configuration = options.configuration
+        configuration.holdStill = nil
         var last: LivenessResult?
         for (k, w) in Self.calibrationWindows.enumerated() {
             let start = max(0, target - w)
             let src = try open(file, variant: variant, seed: seed)
-            let runner = ActiveRunner(engine: engine, plan: plan, configuration: options.configuration, checkIdentity: options.checkIdentity)
+            let runner = ActiveRunner(engine: engine, plan: plan, configuration: configuration, checkIdentity: options.checkIdentity)
             var restart = false
             while let f = try src.next() {
                 if f.timestamp < start - 1e-6 { continue }

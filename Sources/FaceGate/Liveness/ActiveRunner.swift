@@ -85,6 +85,7 @@ public enum ActiveOverlay {
         var color = Color.white
         switch update.phase {
         case .calibrating: text = update.prompt ?? "Look at the camera"
+        case .holding(let i): text = "\(i + 1)/\(session.plan.count): \(update.prompt ?? LivenessSession.holdPrompt)"
         case .challenge(let i, _, _): text = "\(i + 1)/\(session.plan.count): \(update.prompt ?? "")"
         case .finished(let live):
             text = live ? "LIVE" : "NOT LIVE: \(session.result?.failure?.code ?? "")"

@@ -145,7 +145,10 @@ final class SessionPipeline: @unchecked Sendable {
         let frame = core.pipeline.tracker.process(image, index: index, timestamp: (captureMs - t0) / 1000)
         let calibrating: Bool
         if let a = core.pipeline.active {
-            if case .calibrating = a.session.phase { calibrating = true } else { calibrating = false }
+            switch a.session.phase {
+            case .calibrating, .holding: calibrating = true      // "Hold still" also during the pause before a prompt
+            default: calibrating = false
+            }
         } else {
             calibrating = !core.isFinished
         }

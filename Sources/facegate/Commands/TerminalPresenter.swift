@@ -19,7 +19,7 @@ final class TerminalPresenter: SessionPresenter {
             guard plan.count > 0 else { return }
             say("Plan: \(plan.challenges.map(\.rawValue).joined(separator: ", "))" + (plan.isRandom ? "" : " (explicit)")
                 + (passive.map { " + passive cues (\($0.rawValue))" } ?? ""))
-        case .ready: say("Ready.")
+        case .ready: say("Ready. Hold still: each prompt appears after a short pause.")
         case .prompt(let i, let n, let text): say("→ [\(i + 1)/\(n)] \(text)")
         case .passed(let o): say("  ✓ \(o.type.rawValue)" + (o.latencyMs.map { " (\($0) ms)" } ?? ""))
         case .failed(let f): say("  ✗ \(f.description)")

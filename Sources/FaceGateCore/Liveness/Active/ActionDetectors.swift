@@ -434,9 +434,13 @@ public struct BlinkDetector: Sendable {
     public mutating func reset() { state = .unarmed }
 
     /// A repeated picture arrived: time goes on, nothing was seen.
-    public mutating func repeated(at stamp: FrameStamp) {
+    /// The reference moves on with time: open frames older than `referenceWindow` leave it (a picture that stays
+    /// the same for seconds, after the eyes' reference had risen during a turn, must still arm the detector).
+    public mutating func repeated(at stamp: FrameStamp, baseline b: ActiveBaseline) {
         lastSeen = stamp.timestamp
-        if case .unarmed = state, lastRatio >= Self.openRatio, lastSample != nil { state = .open }
+        let t0 = stamp.timestamp - Self.referenceWindow
+        openFrames.removeAll { $0.stamp.timestamp < t0 }
+        if case .unarmed = state, let s = lastSample, s.ear / reference(b) >= Self.openRatio { state = .open }
     }
 
     /// The open-eye reference now: median of the recent open frames, clamped around the calibrated value.
@@ -449,7 +453,12 @@ public struct BlinkDetector: Sendable {
         guard openFrames.count >= 5 else { return b.earNoise }
         return max(b.earNoise, SignalSmoother.noiseSigma(openFrames.map(\.ear)))
     }
-    private mutating func remember(open s: Sample) {
+    /// Open frames with the head turned or pitched away from neutral by more than the steadiness limits do not enter
+    /// the reference: the EAR of a turned head is not the frontal one (synthetic head turned 30°: +15 %, clamped
+    /// reference 1.25 × the calibrated EAR), and a reference raised by a turn left the frontal open eye at 80 % of
+    /// it, too low to arm the detector for 2 s after the turn (a blink asked right after a turn was missed).
+    private mutating func remember(open s: Sample, baseline b: ActiveBaseline) {
+        guard abs(s.yaw - b.yaw) <= Self.maxYawChange, abs(s.pitch - b.pitch) <= Self.maxPitchChange else { return }
         openFrames.append(s)
         let t0 = s.stamp.timestamp - Self.referenceWindow
         openFrames.removeAll { $0.stamp.timestamp < t0 }
@@ -482,7 +491,7 @@ public struct BlinkDetector: Sendable {
         lastRatio = r
         switch state {
         case .unarmed:
-            if r >= Self.openRatio { state = .open; remember(open: here) }
+            if r >= Self.openRatio { state = .open; remember(open: here, baseline: b) }
         case .open:
             let iodBefore = previous?.iod ?? s.interocular
             if r < Self.dipStartRatio, let p = previous {
@@ -492,7 +501,7 @@ public struct BlinkDetector: Sendable {
                     state = .unarmed          // the whole eye region jumped: a landmark-fit glitch
                 }
             } else if r >= Self.dipStartRatio {
-                remember(open: here)
+                remember(open: here, baseline: b)
             }
         case .dip(var d):
             let o = d.lastOpen
@@ -505,7 +514,7 @@ public struct BlinkDetector: Sendable {
             let reopenAt = d.minEAR + Self.recoverFraction * (d.reference - d.minEAR)
             if s.ear >= reopenAt {
                 state = .open
-                if r >= Self.dipStartRatio { remember(open: here) }
+                if r >= Self.dipStartRatio { remember(open: here, baseline: b) }
                 let minRatio = d.minEAR / d.reference
                 let depth = 1 - minRatio
                 let deepEnough = minRatio <= Self.closedRatio && depth * d.reference >= Self.noiseMultiple * noise(b)

@@ -41,7 +41,7 @@ public struct ActionEngine: Sendable {
         if let p = previousRaw, raw.isSamePicture(as: p) {
             let s = smoother.advance(to: raw.stamp, latest: p)
             last = s
-            blink.repeated(at: raw.stamp)
+            blink.repeated(at: raw.stamp, baseline: baseline)
             var out: [DetectedAction] = []
             if let a = mouth.update(s, baseline: baseline) { out.append(a) }
             for i in excursions.indices { if let a = excursions[i].update(s, baseline: baseline) { out.append(a) } }
@@ -72,6 +72,10 @@ public struct ActionEngine: Sendable {
         for i in excursions.indices { excursions[i].reset() }
         for i in swings.indices { swings[i].reset() }
     }
+
+    /// Re-arms the blink detector only (at a prompt revealed after a hold-still: a spontaneous blink under way then is
+    /// not an answer, while the head detectors keep the onsets of movements that began before the prompt).
+    public mutating func resetBlink() { blink.reset() }
 
     /// Forgets the smoothing history (after a gap without a face).
     public mutating func resetSmoothing() { smoother.reset(); previousRaw = nil }

@@ -161,6 +161,20 @@ public struct ChallengePlan: Sendable, Hashable, Codable {
         return canon.reduce(0.0) { $0 + Double(w[count - 1][$1] ?? 0) }
     }
 
+    /// One number in [0, 1) per challenge for the random hold-still before its prompt
+    /// (`LivenessConfiguration.holdStill`): from a second generator stream of the nonce (the plan's own draws are
+    /// unchanged, and the pauses are reproducible with it), or from the system CSPRNG for an explicit plan, which
+    /// has no nonce.
+    public func holdFractions() -> [Double] {
+        func unit(_ v: UInt64) -> Double { Double(v >> 11) / Double(1 << 53) }
+        guard nonce.count == Self.nonceLength else {
+            var g = SystemRandomNumberGenerator()
+            return challenges.map { _ in unit(g.next()) }
+        }
+        var rng = Xoshiro256StarStar(nonce: nonce.map { $0 ^ 0xA5 })
+        return challenges.map { _ in unit(rng.next()) }
+    }
+
     /// A plan drawn from a fresh 32-byte nonce taken from the system CSPRNG (`SystemRandomNumberGenerator`).
     public static func random(count: Int = defaultCount,
                               allowed: some Collection<ChallengeType> = ChallengeType.allCases) throws -> ChallengePlan {
