@@ -107,6 +107,65 @@ import Testing
         #expect(r.failure == .noReturnToNeutral(challenge: .blink))
     }
 
+    /// The hold-still before each prompt (issue 14, the all-actions replay loop): the challenge is revealed only
+    /// after the face was still for the drawn pause; a deliberate action during the pause fails as too fast; a head
+    /// kept away from neutral never gets its prompt.
+    @Test func eachPromptFollowsAHoldStill() throws {
+        let config = LivenessConfiguration()
+        let hold = try #require(config.holdStill)
+        // 1. a cooperative person: every prompt comes ≥ the drawn pause after its hold began, never shown before
+        for fraction in [0.0, 0.5, 1.0] {
+            var s = LivenessSession(plan: try ChallengePlan(explicit: [.turnLeft, .blink]), holdFractions: [fraction])
+            var st = SynthStream.noisy(fps: 15, seed: 31)
+            st.dropRate = 0
+            var holdAt: [Int: Double] = [:], promptAt: [Int: Double] = [:]
+            var i = 0
+            while s.result == nil, st.time(ofFrame: i) < 20 {
+                for e in s.process(st.frame(i)).events {
+                    if case .holding(let k, let at) = e { holdAt[k] = at.timestamp }
+                    if case .prompt(let k, let t, _, let at) = e { promptAt[k] = at.timestamp; st.add(t, at: at.timestamp + 0.5) }
+                }
+                if case .holding = s.phase { #expect(s.prompt == LivenessSession.holdPrompt && s.currentChallenge == nil) }
+                i += 1
+            }
+            #expect(s.result?.live == true, "\(s.result?.reason ?? "")")
+            let want = hold.lowerBound + fraction * (hold.upperBound - hold.lowerBound)
+            for k in 0..<2 {
+                let (h, p) = (try #require(holdAt[k]), try #require(promptAt[k]))
+                #expect(p - h >= want - 1e-9 && p - h <= want + 0.5, "challenge \(k): pause \(p - h) s, drawn \(want) s")
+            }
+        }
+        // 2. a deliberate turn during the pause (before any prompt) fails: it started before its prompt
+        var early = LivenessSession(plan: try ChallengePlan(explicit: [.turnLeft]), holdFractions: [1])
+        var st2 = SynthStream.noisy(fps: 15, seed: 32)
+        st2.dropRate = 0
+        var i = 0
+        while early.result == nil, st2.time(ofFrame: i) < 10 {
+            for e in early.process(st2.frame(i)).events { if case .holding(_, let at) = e { st2.add(.turnLeft, at: at.timestamp + 0.2) } }
+            i += 1
+        }
+        guard case .reactionTooFast(.turnLeft, let ms) = early.result?.failure else {
+            Issue.record("a turn during the pause: \(early.result?.reason ?? "no result")"); return
+        }
+        #expect(ms < 0)
+        #expect(early.result?.challenges[0].promptAt == nil, "the prompt must not have been shown")
+        // 3. a head that stays 15° off neutral after calibration never gets its prompt
+        var away = LivenessSession(plan: try ChallengePlan(explicit: [.blink]), holdFractions: [0])
+        var st3 = SynthStream.noisy(fps: 15, seed: 33)
+        st3.dropRate = 0
+        i = 0
+        var prompted = false
+        while away.result == nil, st3.time(ofFrame: i) < 15 {
+            for e in away.process(st3.frame(i)).events {
+                if case .holding(_, let at) = e { st3.motions.append(SynthMotion(channel: .yaw, keys: [(0, 0), (0.3, 15)], start: at.timestamp)) }
+                if case .prompt = e { prompted = true }
+            }
+            i += 1
+        }
+        #expect(!prompted)
+        #expect(away.result?.failure == .noReturnToNeutral(challenge: .blink))
+    }
+
     @Test func spontaneousBlinksDuringATurnAreFine() throws {
         var s = try session([.turnLeft])
         var st = SynthStream.noisy(fps: 30, seed: 12)
