@@ -160,26 +160,22 @@ struct ServerActionsTests {
 
     @Test("decisions: reason codes, session/verify/identify mapping, context references, JPEG-only upload snapshots")
     func mapping() throws {
-        #expect(ServerDecisions.denialReason(code: "timeout", claimed: false) == .timeout)
-        #expect(ServerDecisions.denialReason(code: "expired", claimed: false) == .timeout)
-        #expect(ServerDecisions.denialReason(code: "face_lost", claimed: false) == .noFace)
-        #expect(ServerDecisions.denialReason(code: "multiple_faces", claimed: false) == .multipleFaces)
-        #expect(ServerDecisions.denialReason(code: "wrong_action", claimed: false) == .challengeFailed)
-        #expect(ServerDecisions.denialReason(code: "reaction_too_fast", claimed: false) == .spoof)
-        #expect(ServerDecisions.denialReason(code: "ahead_of_real_time", claimed: false) == .spoof)
-        #expect(ServerDecisions.denialReason(code: "identity_changed", claimed: true) == .spoof)
-        // a spoof caught by the passive cues is a spoof (it was filed as `error`), and every liveness code maps as in the CLI
-        #expect(ServerDecisions.denialReason(code: "presentation_attack", claimed: true) == .spoof)
-        #expect(ServerDecisions.denialReason(code: "input_ended", claimed: false) == .challengeFailed)
-        for f in LivenessFailure.representatives {
-            #expect(ServerDecisions.denialReason(code: f.code, claimed: true) == f.denialReason, "\(f.code)")
+        // Typed where the session ends (#18): stream close codes, and a liveness result through the core's one table.
+        #expect(StreamCloseCode.tooSlow.denialReason == .cancelled)          // abandoned like a disconnect: not counted
+        #expect(StreamCloseCode.aheadOfRealTime.denialReason == .spoof)      // what a replayed recording produces
+        #expect(StreamCloseCode.expired.denialReason == .timeout)
+        for c in [StreamCloseCode.malformedFrame, .outOfOrder, .frameTooLarge, .tooManyFrames] {
+            #expect(c.denialReason == .error && !c.denialReason.countsAsFailure, "\(c)")   // a broken stream is no attack on a user
         }
-        #expect(ServerDecisions.denialReason(code: "no_match", claimed: true) == .wrongUser)
-        #expect(ServerDecisions.denialReason(code: "no_match", claimed: false) == .unknownFace)
-        #expect(ServerDecisions.denialReason(code: "cancelled", claimed: false) == .cancelled)
-        #expect(ServerDecisions.denialReason(code: "server_shutdown", claimed: false) == .cancelled)
-        #expect(ServerDecisions.denialReason(code: "malformed_frame", claimed: false) == .error)
-        #expect(ServerDecisions.denialReason(code: nil, claimed: false) == .error)
+        let plan = try ChallengePlan(explicit: [.blink])
+        for f in LivenessFailure.representatives {
+            let r = LivenessResult(live: false, plan: plan, challenges: [], failure: f, frames: 30, evidence: [], baseline: nil)
+            #expect(r.denialReason == f.denialReason, "\(f.code)")
+            #expect(SessionOutcome.from(r).denial == f.denialReason, "\(f.code)")
+        }
+        // not live without a recorded failure: the passive cues said so
+        #expect(LivenessResult(live: false, plan: plan, challenges: [], failure: nil, frames: 30, evidence: [], baseline: nil).denialReason == .spoof)
+        #expect(LivenessResult(live: true, plan: plan, challenges: [], failure: nil, frames: 30, evidence: [], baseline: nil).denialReason == nil)
 
         let sid = UUID().uuidString.lowercased()
         let ctx = ServerDecisions.Context(session: sid, apiKey: "0123456789ab", clientIP: "192.0.2.7", instance: "i1", route: "r")
@@ -189,7 +185,10 @@ struct ServerActionsTests {
                                challenges: [.init(type: "blink", status: "passed", latencyMs: 640)], frames: 90, verified: true,
                                distance: 0.31, threshold: 0.6, identityDistance: 0.12, evidence: [], enrolledTemplates: nil)
         let t0 = Date(timeIntervalSince1970: 1_800_000_000)
-        let ok = ServerDecisions.session(id: sid, spec: spec, mode: .liveness, status: .succeeded, outcome: o, result: nil, context: ctx,
+        // The challenges come from the session's typed result (the stored summary strings are for the status API).
+        let passed = LivenessResult(live: true, plan: plan, challenges: [ChallengeOutcome(type: .blink, status: .passed, latency: 0.64)],
+                                    failure: nil, frames: 90, evidence: [], baseline: nil, identityDistance: 0.12)
+        let ok = ServerDecisions.session(id: sid, spec: spec, mode: .liveness, status: .succeeded, outcome: o, result: passed, context: ctx,
                                          started: t0, time: t0.addingTimeInterval(9), snapshotJPEG: nil)
         #expect(ok.id.uuidString.lowercased() == sid)
         #expect(ok.outcome == .authorized && ok.reason == nil)
@@ -200,26 +199,37 @@ struct ServerActionsTests {
         #expect(ok.challenges.map(\.name) == ["blink"] && ok.challenges[0].result == .passed)
         #expect(ok.cues.first?.name == "identity-continuity" && ok.cues.first?.verdict == .live)
 
-        o.passed = false; o.verified = false; o.reason = "no_match"
+        o.passed = false; o.verified = false; o.reason = "no_match"; o.denial = .wrongUser
         let bad = ServerDecisions.session(id: sid, spec: spec, mode: .liveness, status: .failed, outcome: o, result: nil, context: ctx,
                                           started: t0, snapshotJPEG: nil)
         #expect(bad.outcome == .denied && bad.reason == .wrongUser && bad.matchedUser == nil && bad.claimedUser == "alice")
         // A spoof caught by the passive cues: audited and mailed as `spoof` (not `error`), and its webhook fires `spoof`.
-        o.reason = "presentation_attack"; o.live = false
+        o.reason = "presentation_attack"; o.live = false; o.denial = .spoof
         let padSpoof = ServerDecisions.session(id: sid, spec: spec, mode: .liveness, status: .failed, outcome: o, result: nil, context: ctx,
                                                started: t0, snapshotJPEG: nil)
         #expect(padSpoof.reason == .spoof && padSpoof.headline == "Unauthorized — spoof detected")
         #expect(WebhookEventKind.of(padSpoof) == .spoof)
-        // With the session's typed result the reason comes from its LivenessFailure, not from the stored code string.
-        let typed = LivenessResult(live: false, plan: try ChallengePlan(explicit: [.blink]), challenges: [],
-                                   failure: .presentationAttack(cues: ["moire"]), frames: 30, evidence: [], baseline: nil)
-        o.reason = nil
-        let typedSpoof = ServerDecisions.session(id: sid, spec: spec, mode: .liveness, status: .failed, outcome: o, result: typed,
+        // The reason is the typed `denial`, never parsed back from the client-facing code: a code string that says
+        // something else changes nothing, and a row without a typed denial is an `error` (not counted).
+        o.reason = "no_match"
+        let typedSpoof = ServerDecisions.session(id: sid, spec: spec, mode: .liveness, status: .failed, outcome: o, result: nil,
                                                  context: ctx, started: t0, snapshotJPEG: nil)
         #expect(typedSpoof.reason == .spoof && WebhookEventKind.of(typedSpoof) == .spoof)
-        let expired = ServerDecisions.session(id: sid, spec: spec, mode: .liveness, status: .expired, outcome: .empty, result: nil,
+        o.reason = "presentation_attack"; o.denial = nil
+        #expect(ServerDecisions.session(id: sid, spec: spec, mode: .liveness, status: .failed, outcome: o, result: nil,
+                                        context: ctx, started: t0, snapshotJPEG: nil).reason == .error)
+        var expiredOutcome = SessionOutcome.empty
+        expiredOutcome.reason = "expired"; expiredOutcome.denial = StreamCloseCode.expired.denialReason
+        let expired = ServerDecisions.session(id: sid, spec: spec, mode: .liveness, status: .expired, outcome: expiredOutcome, result: nil,
                                               context: ctx, started: t0, snapshotJPEG: nil)
-        #expect(expired.outcome == .denied && expired.reason == .error)   // SessionOutcome.empty has no reason code
+        #expect(expired.outcome == .denied && expired.reason == .timeout)
+        // The identity-continuity cue is a spoof only when the typed failure says the person changed.
+        let changed = LivenessResult(live: false, plan: plan, challenges: [], failure: .identityChanged(distance: 0.7, threshold: 0.6),
+                                     frames: 30, evidence: [], baseline: nil)
+        o.denial = changed.denialReason
+        let swapped = ServerDecisions.session(id: sid, spec: spec, mode: .liveness, status: .failed, outcome: o, result: changed,
+                                              context: ctx, started: t0, snapshotJPEG: nil)
+        #expect(swapped.reason == .spoof && swapped.cues.first?.verdict == .spoof)
 
         let v = ServerDecisions.verify(user: "bob", match: false, distance: 0.8, threshold: 0.6, probes: 1, context: ctx, snapshotJPEG: nil)
         #expect(v.outcome == .denied && v.reason == .wrongUser && v.claimedUser == "bob" && v.source == "http:192.0.2.7")

@@ -191,7 +191,7 @@ extension LivenessFailure {
         }
     }
 
-    /// One value of every case (for table tests and for mapping a stored failure code back to its reason).
+    /// One value of every case (for table tests).
     /// Adding a case to `LivenessFailure` without adding it here fails `LivenessFailureTableTests`.
     public static let representatives: [LivenessFailure] = [
         .noStableFace(hint: ""), .challengeTimeout(challenge: .blink, seconds: 0), .noReturnToNeutral(challenge: .blink),
@@ -200,10 +200,4 @@ extension LivenessFailure {
         .identityChanged(distance: 0, threshold: 0), .sessionTimeout(seconds: 0), .inputEnded(challenge: nil),
         .presentationAttack(cues: []), .notConfirmed(cues: []),
     ]
-
-    /// The denial reason of a stored liveness failure code (`LivenessFailure.code`), nil for codes that are not
-    /// liveness failures (identity, stream protocol, lifecycle: the caller maps those).
-    public static func denialReason(forCode code: String) -> DenialReason? {
-        representatives.first { $0.code == code }?.denialReason
-    }
 }

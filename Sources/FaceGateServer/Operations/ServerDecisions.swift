@@ -26,61 +26,34 @@ public enum ServerDecisions {
         }
     }
 
-    /// The denial reason of a session that ended with machine code `code` (liveness failures, identity step,
-    /// stream protocol, lifecycle). `claimed`: a user was to be verified.
-    public static func denialReason(code: String?, claimed: Bool) -> DenialReason {
-        // Liveness failures: the core's one table (a passive-cue spoof is `spoof` here as in the CLI).
-        if let code, let reason = LivenessFailure.denialReason(forCode: code) { return reason }
-        switch code ?? "" {
-        case "expired": return .timeout
-        // The client stopped sending frames (tab hidden, network gone): an abandoned attempt like a disconnect, not a
-        // failed one — it must not count toward the lockout (#17).
-        case "too_slow": return .cancelled
-        // Frames faster than real time: what a replayed or injected recording produces.
-        case "ahead_of_real_time": return .spoof
-        case "no_match": return claimed ? .wrongUser : .unknownFace
-        case "locked_out": return .lockedOut
-        case "cancelled", "disconnected", "server_shutdown": return .cancelled
-        // Broken streams (malformed, oversized, out of order, too many frames) and failed identity steps are not
-        // attacks on a user: `.error` does not count toward the lockout.
-        default: return .error
-        }
-    }
-
-    /// A session's denial reason: the typed liveness failure when liveness failed (the core's table, no string
-    /// round trip); otherwise the outcome's code (identity step, stream protocol, lifecycle).
-    static func reason(_ o: SessionOutcome, result: LivenessResult?, claimed: Bool) -> DenialReason {
-        if let r = result, !r.live, let f = r.failure { return f.denialReason }
-        return denialReason(code: o.reason, claimed: claimed)
-    }
-
-    static func challengeRecords(_ o: SessionOutcome, result: LivenessResult?) -> [ChallengeRecord] {
-        if let r = result { return ChallengeRecord.records(r) }
-        return o.challenges.map { c in
-            ChallengeRecord(name: c.type, prompt: ChallengeType(rawValue: c.type)?.prompt ?? c.type,
-                            result: c.status == "passed" ? .passed : (c.status == "not_reached" ? .skipped : .failed),
-                            startedAt: 0, duration: Double(c.latencyMs ?? 0) / 1000)
-        }
+    /// The challenges of a session as the action layer records them: from its typed liveness result (none when the
+    /// session ended without one: a protocol failure, cancel, disconnect, expiry).
+    static func challengeRecords(result: LivenessResult?) -> [ChallengeRecord] {
+        result.map(ChallengeRecord.records) ?? []
     }
 
     /// A finished session (succeeded, failed or expired). The decision id is the session id, so the audit record
-    /// and the webhook's `decision_id` are found by session.
+    /// and the webhook's `decision_id` are found by session. The denial reason is the outcome's typed `denial`, set
+    /// where the session ended (`LivenessResult.denialReason`, the identity step, `StreamCloseCode.denialReason`,
+    /// lifecycle) — never parsed back from the client-facing `reason` code; `.error` when a row has none.
     public static func session(id: String, spec: SessionSpec, mode: SessionMode, status: SessionStatus, outcome: SessionOutcome,
                                result: LivenessResult?, context: Context, started: Date, time: Date = Date(),
                                snapshotJPEG: Data?) -> Decision {
         var cues: [CueSummary] = []
         if let d = outcome.identityDistance {
-            cues.append(CueSummary(name: "identity-continuity", verdict: outcome.reason == "identity_changed" ? .spoof : .live, score: d,
+            var changed = false
+            if case .identityChanged = result?.failure { changed = true }
+            cues.append(CueSummary(name: "identity-continuity", verdict: changed ? .spoof : .live, score: d,
                                    note: "largest distance between the session's anchor frames"))
         }
         var d = Decision(id: UUID(uuidString: id) ?? UUID(), time: time,
                          outcome: status == .succeeded && outcome.passed ? .authorized : .denied,
-                         reason: status == .succeeded && outcome.passed ? nil : reason(outcome, result: result, claimed: spec.user != nil),
+                         reason: status == .succeeded && outcome.passed ? nil : (outcome.denial ?? .error),
                          source: "ws:" + context.clientIP,
                          claimedUser: mode == .liveness ? spec.user : nil,
                          matchedUser: (outcome.verified == true || (mode == .enroll && outcome.passed)) ? spec.user : nil,
                          distance: outcome.distance, threshold: outcome.threshold, cues: cues,
-                         challenges: challengeRecords(outcome, result: result),
+                         challenges: challengeRecords(result: result),
                          duration: max(0, time.timeIntervalSince(started)), snapshotJPEG: snapshotJPEG,
                          detail: detail(mode: mode, status: status, outcome: outcome))
         d.context = context.dictionary

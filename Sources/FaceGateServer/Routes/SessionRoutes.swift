@@ -249,11 +249,11 @@ extension FaceGateServer {
             _ = try await lockout.admit(user: rec.spec.user, source: rec.spec.lockoutSource.flatMap(LockoutSubject.init(key:)),
                                         attempt: rec.id, holdFor: max(0, rec.expires.timeIntervalSinceNow) + Self.lockoutHoldMargin)
         } catch let r as LockoutGate.Refused {
-            await live.fail(reason: "locked_out", message: r.description, closeCode: .policyViolation)
+            await live.fail(reason: "locked_out", denial: .lockedOut, message: r.description, closeCode: .policyViolation)
             return
         } catch {
             logger.error("lockout check failed", metadata: ["session": "\(rec.id)", "error": "\(error)"])
-            await live.fail(reason: "lockout_unavailable", message: "the server cannot check the lockout right now — retry shortly",
+            await live.fail(reason: "lockout_unavailable", denial: .error, message: "the server cannot check the lockout right now — retry shortly",
                             closeCode: .unexpectedServerError)
             return
         }
@@ -392,17 +392,13 @@ extension FaceGateServer {
         catch { logger.error("lockout bookkeeping failed", metadata: ["error": "\(error)"]) }
     }
 
-    /// A finished session: the same decision rule as its audit record (`ServerDecisions.denialReason`), so a cancel,
-    /// disconnect, stalled stream, protocol error or shutdown frees its try and only a failed liveness check or a
-    /// face that does not match counts.
-    func countAttempt(session id: String, spec: SessionSpec, status: SessionStatus, outcome: SessionOutcome) async {
-        let authorized = status == .succeeded && outcome.passed
-        let effect = LockoutEffect(authorized: authorized,
-                                   reason: authorized ? nil : ServerDecisions.denialReason(code: outcome.reason, claimed: spec.user != nil))
+    /// A finished session, settled with the same typed decision its audit record gets (`Decision.lockoutEffect`),
+    /// so a cancel, disconnect, stalled stream, protocol error or shutdown frees its try and only a failed liveness
+    /// check or a face that does not match counts.
+    func countAttempt(session id: String, spec: SessionSpec, decision: Decision) async {
         let ticket = LockoutGate.Ticket(attempt: id, subjects: LockoutSubject.of(user: spec.user, source: nil)
                                         + (spec.lockoutSource.flatMap(LockoutSubject.init(key:)).map { [$0] } ?? []))
-        do { try await lockout.settle(ticket, effect: effect) }
-        catch { logger.error("lockout bookkeeping failed", metadata: ["error": "\(error)"]) }
+        await settleLockout(ticket, decision)
     }
 }
 

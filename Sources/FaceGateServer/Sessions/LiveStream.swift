@@ -169,7 +169,7 @@ actor LiveStream {
     func receiveText(_ s: String) async {
         struct Msg: Decodable { var type: String }
         if let m = try? JSONDecoder().decode(Msg.self, from: Data(s.utf8)), m.type == "cancel" {
-            await fail(reason: "cancelled", message: "cancelled by the client")
+            await fail(reason: "cancelled", denial: .cancelled, message: "cancelled by the client")
             return
         }
         if let m = try? JSONDecoder().decode(Msg.self, from: Data(s.utf8)), m.type == "ping" { return }
@@ -261,6 +261,7 @@ actor LiveStream {
                     outcome.verified = a.result.authorized; outcome.distance = a.result.distance; outcome.threshold = a.threshold.value
                     if !a.result.authorized {
                         outcome.passed = false; outcome.reason = "no_match"; outcome.detail = "the face does not match \(user)"; status = .failed
+                        outcome.denial = a.decision.reason
                     }
                 case .enroll:
                     // The same quality gate and duplicate-face check as `facegate enroll` (EnrollmentSession).
@@ -276,6 +277,8 @@ actor LiveStream {
                 }
             } catch {
                 outcome.passed = false; status = .failed
+                // A failed identity step (store error, a refused enrollment sample) is not an attack on the user.
+                outcome.denial = .error
                 outcome.reason = record.spec.mode == .enroll ? "enroll_failed" : "verify_failed"
                 outcome.detail = "\(error)"
                 server.logger.warning("session identity step failed", metadata: ["session": "\(id)", "error": "\(error)"])
@@ -293,8 +296,10 @@ actor LiveStream {
         do {
             if try await server.store.finishSession(id: id, status: status, outcome: outcome, embeddings: embeddings, now: Date()) {
                 server.metrics.sessionFinished(status)
-                await server.countAttempt(session: id, spec: record.spec, status: status, outcome: outcome)
-                dispatchDecision(status: status, outcome: outcome, result: result)
+                // One typed decision: the lockout counts it and the actions layer records it.
+                let decision = self.decision(status: status, outcome: outcome, result: result)
+                await server.countAttempt(session: id, spec: record.spec, decision: decision)
+                server.actions?.submit(decision)
             }
         } catch {
             server.logger.error("cannot record session", metadata: ["session": "\(id)", "error": "\(error)"])
@@ -304,18 +309,20 @@ actor LiveStream {
                                                           "reason": "\(outcome.reason ?? "-")", "frames": "\(outcome.frames)"])
     }
 
-    /// Fails the session without a liveness result (protocol violation, cancel, disconnect, shutdown).
-    func fail(reason: String, message: String, closeCode: WebSocketErrorCode? = nil) async {
+    /// Fails the session without a liveness result (protocol violation, cancel, disconnect, shutdown): `reason` is
+    /// the code the client sees, `denial` the typed reason the decision, audit and lockout use.
+    func fail(reason: String, denial: DenialReason, message: String, closeCode: WebSocketErrorCode? = nil) async {
         guard !finished else { return }
         finished = true
-        await Task { await self.failBody(reason: reason, message: message, closeCode: closeCode) }.value
+        await Task { await self.failBody(reason: reason, denial: denial, message: message, closeCode: closeCode) }.value
     }
 
-    private func failBody(reason: String, message: String, closeCode: WebSocketErrorCode?) async {
+    private func failBody(reason: String, denial: DenialReason, message: String, closeCode: WebSocketErrorCode?) async {
         framesIn.finish()
         var outcome = SessionOutcome.empty
         outcome.frames = processed
         outcome.reason = reason
+        outcome.denial = denial
         outcome.detail = message
         await persist(status: .failed, outcome: outcome, embeddings: nil)
         try? await outbound.writeTextMessage(JSON.string(StreamMessage.Failure(code: reason, message: message)))
@@ -323,11 +330,11 @@ actor LiveStream {
     }
 
     func close(_ code: StreamCloseCode, _ message: String) async {
-        await fail(reason: code.reason, message: message, closeCode: .unknown(code.rawValue))
+        await fail(reason: code.reason, denial: code.denialReason, message: message, closeCode: .unknown(code.rawValue))
     }
 
     func abort(reason: String, closeCode: WebSocketErrorCode) async {
-        await fail(reason: reason, message: "the server is shutting down — start a new session", closeCode: closeCode)
+        await fail(reason: reason, denial: .cancelled, message: "the server is shutting down — start a new session", closeCode: closeCode)
     }
 
     private func expire() async {
@@ -340,10 +347,11 @@ actor LiveStream {
         framesIn.finish()
         var outcome = SessionOutcome.empty
         outcome.frames = processed; outcome.reason = "expired"; outcome.detail = "the session expired"
+        outcome.denial = StreamCloseCode.expired.denialReason
         do {
             if try await server.store.finishSession(id: id, status: .expired, outcome: outcome, embeddings: nil, now: Date()) {
                 server.metrics.sessionFinished(.expired)
-                dispatchDecision(status: .expired, outcome: outcome, result: nil)
+                server.actions?.submit(decision(status: .expired, outcome: outcome, result: nil))
             }
         } catch { server.logger.error("cannot record session", metadata: ["session": "\(id)", "error": "\(error)"]) }
         server.pool.release(worker)
@@ -351,18 +359,17 @@ actor LiveStream {
         try? await outbound.close(.unknown(StreamCloseCode.expired.rawValue), reason: "expired")
     }
 
-    /// Hands the session's decision to the actions layer (audit, webhooks, mail): queued, returns at once.
-    private func dispatchDecision(status: SessionStatus, outcome: SessionOutcome, result: LivenessResult?) {
-        guard let actions = server.actions else { return }
+    /// The session's typed decision (lockout, audit, webhooks, mail).
+    private func decision(status: SessionStatus, outcome: SessionOutcome, result: LivenessResult?) -> Decision {
         let context = ServerDecisions.Context(session: id, apiKey: record.spec.keyID, clientIP: record.spec.source,
                                               instance: server.config.instance, route: "/v1/sessions/{id}/stream")
-        actions.submit(ServerDecisions.session(id: id, spec: record.spec, mode: record.spec.mode, status: status, outcome: outcome,
-                                               result: result, context: context, started: opened, snapshotJPEG: lastJPEG))
+        return ServerDecisions.session(id: id, spec: record.spec, mode: record.spec.mode, status: status, outcome: outcome,
+                                       result: result, context: context, started: opened, snapshotJPEG: lastJPEG)
     }
 
     /// The client went away before a result.
     func disconnected() async {
-        await fail(reason: "disconnected", message: "the client closed the stream before the result")
+        await fail(reason: "disconnected", denial: .cancelled, message: "the client closed the stream before the result")
     }
 }
 
@@ -371,12 +378,14 @@ extension SessionOutcome {
                                       distance: nil, threshold: nil, identityDistance: nil, evidence: [], enrolledTemplates: nil)
 
     static func from(_ r: LivenessResult) -> SessionOutcome {
-        SessionOutcome(
+        var o = SessionOutcome(
             passed: r.live, live: r.live, reason: r.failure?.code, detail: r.reason,
             challenges: r.challenges.map { .init(type: $0.type.rawValue, status: $0.status.rawValue, latencyMs: $0.latencyMs) },
             frames: r.frames, verified: nil, distance: nil, threshold: nil, identityDistance: r.identityDistance,
             evidence: r.evidence.map { .init(index: $0.index, timestamp: ($0.timestamp * 1000).rounded() / 1000, role: $0.role.rawValue) },
             enrolledTemplates: nil)
+        o.denial = r.denialReason
+        return o
     }
 
     /// What the browser may be told: pass/fail and a generic hint, never scores or thresholds.

@@ -1,3 +1,4 @@
+import FaceGateCore
 import Foundation
 
 /// The sessions streaming on this instance.
@@ -42,6 +43,18 @@ public enum StreamCloseCode: UInt16, Sendable, CaseIterable {
     case aheadOfRealTime = 4422
     /// More frames per second than any camera sends.
     case tooManyFrames = 4429
+
+    /// Why a session closed with this code is denied. A stalled client (tab hidden, network gone) abandoned the
+    /// attempt like a disconnect (`cancelled`, not counted, #17); frames faster than real time are what a replayed
+    /// or injected recording produces (`spoof`); a broken stream is not an attack on a user (`error`, not counted).
+    public var denialReason: DenialReason {
+        switch self {
+        case .tooSlow: return .cancelled
+        case .aheadOfRealTime: return .spoof
+        case .expired: return .timeout
+        case .malformedFrame, .outOfOrder, .frameTooLarge, .tooManyFrames: return .error
+        }
+    }
 
     public var reason: String {
         switch self {

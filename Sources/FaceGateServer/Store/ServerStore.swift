@@ -1,4 +1,5 @@
 import Crypto
+import FaceGateCore
 import FaceGateStore
 import Foundation
 
@@ -71,8 +72,12 @@ public struct SessionSpec: Sendable, Hashable, Codable {
 public struct SessionOutcome: Sendable, Hashable, Codable {
     public var passed: Bool
     public var live: Bool
-    /// Machine code of the failure ("timeout", "face_lost", "no_match", "locked_out", ...), nil when passed.
+    /// Machine code of the failure ("timeout", "face_lost", "no_match", "locked_out", ...), nil when passed: the
+    /// client-facing rendering only; decisions, audit and lockout use `denial`.
     public var reason: String?
+    /// Why the session was denied, typed where it ended (liveness failure table, identity step, stream protocol,
+    /// lifecycle); nil when passed, and in rows written before it existed. Never derived from `reason`.
+    public var denial: DenialReason?
     /// Human text of the failure.
     public var detail: String?
     public var challenges: [ChallengeSummary]
