@@ -66,7 +66,21 @@ public final class PostgresGallery: Gallery, @unchecked Sendable {
     private func read<T: Sendable>(_ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
             return try await client.withConnection { conn in try await body(conn) }
-        } catch { throw mapError(error, what) }
+        } catch {
+            let e = mapError(error, what)
+            // A record that fails authentication because the gallery was re-keyed meanwhile is a wrong key (#17).
+            if case GalleryError.corruptRecord = e, let mismatch = await keyMismatch() { throw mismatch }
+            throw e
+        }
+    }
+
+    /// `wrongKey` when the stored key check no longer opens under this instance's key (`facegate keys rotate` ran in
+    /// another process); nil otherwise.
+    private func keyMismatch() async -> GalleryError? {
+        let key = self.key, logger = self.logger
+        guard let box = try? await client.withConnection({ c in try await Self.meta(c, "key_check", logger) }),
+              !RecordCrypto.verifyKeyCheck(box, key: key) else { return nil }
+        return GalleryError.wrongKey(expected: "the rotated key", got: key.fingerprint, source: key.source)
     }
 
     private func migrate() async throws {
@@ -159,6 +173,14 @@ public final class PostgresGallery: Gallery, @unchecked Sendable {
         for e in batch { try validate(e) }
         let key = self.key, logger = self.logger
         _ = try await transaction("enroll \(batch.count == 1 ? batch[0].name : "\(batch.count) users")") { c in
+            // Sealed only under the current key (#17): FOR SHARE waits for a running `keys rotate` (it holds meta
+            // EXCLUSIVE) and then reads its new check value, so a writer with the old key is refused (wrongKey).
+            var check: Data?
+            for try await v in try await c.query("SELECT value FROM meta WHERE key = 'key_check' FOR SHARE", logger: logger).decode(Data.self) { check = v }
+            if let check, !RecordCrypto.verifyKeyCheck(check, key: key) {
+                let expected = try await Self.meta(c, "key_id", logger).flatMap { String(data: $0, encoding: .utf8) } ?? "unknown"
+                throw GalleryError.wrongKey(expected: expected, got: key.fingerprint, source: key.source)
+            }
             for e in batch { try await Self.insert(c, e, key, logger) }
             return 0
         }

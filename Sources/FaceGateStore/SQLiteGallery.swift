@@ -77,6 +77,11 @@ public final class SQLiteGallery: Gallery, @unchecked Sendable {
     /// Maps database failures to `GalleryError.database`, keeping typed errors.
     private func run<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
         do { return try await body() }
+        catch GalleryError.corruptRecord(let u, let d) {
+            // A record that fails authentication because the gallery was re-keyed meanwhile is a wrong key, not corruption.
+            if let mismatch = await keyMismatch() { throw mismatch }
+            throw GalleryError.corruptRecord(user: u, detail: d)
+        }
         catch let e as GalleryError { throw e }
         catch let e as IdentityError { throw e }
         catch { throw GalleryError.database("\(what): \(error)") }
@@ -97,6 +102,15 @@ public final class SQLiteGallery: Gallery, @unchecked Sendable {
             }
         } catch let e as GalleryError { throw e }
         catch { throw GalleryError.database("cannot check the gallery key: \(error)") }
+    }
+
+    /// `wrongKey` when the stored key check no longer opens under this instance's key (`facegate keys rotate` ran in
+    /// another process); nil otherwise.
+    private func keyMismatch() async -> GalleryError? {
+        let key = self.key
+        do { _ = try await pool.read { db in try Self.verifyStoredKeyCheck(db, key) }; return nil }
+        catch let e as GalleryError { if case .wrongKey = e { return e }; return nil }
+        catch { return nil }
     }
 
     /// True when the gallery holds a key check value that `key` opens; false when it holds none yet.
@@ -131,7 +145,12 @@ public final class SQLiteGallery: Gallery, @unchecked Sendable {
         for e in batch { try validate(e) }
         let key = self.key
         try await run("enroll \(batch.count == 1 ? batch[0].name : "\(batch.count) users")") {
-            try await pool.write { db in for e in batch { try Self.insert(db, e, key) } }
+            try await pool.write { db in
+                // Sealed only under the gallery's current key (#17): after `facegate keys rotate` by another process, a
+                // writer still holding the old key is refused (wrongKey) instead of storing rows no key opens.
+                _ = try Self.verifyStoredKeyCheck(db, key)
+                for e in batch { try Self.insert(db, e, key) }
+            }
         }
     }
 

@@ -302,3 +302,46 @@ enum DeepPNG {
         return out
     }
 }
+
+// MARK: the gallery key rotated while the server runs
+
+@Suite("Server security: gallery key rotated while serving (#17)", .serialized,
+       .enabled(if: Paths.hasModels && Paths.hasTestImages, "face models and testdata needed"))
+struct KeyRotationTests {
+    @Test("SQLite: after `keys rotate` by another process the server refuses writes and reads cleanly (503), stores nothing under the old key, and serves again once restarted with the new key")
+    func sqlite() async throws { try await KeyRotation.run(db: nil) }
+
+    @Test("PostgreSQL: the same", .enabled(if: Postgres.url != nil, "set FACEGATE_TEST_POSTGRES_URL (scripts/with-postgres.sh)"))
+    func postgres() async throws { try await KeyRotation.run(db: try Postgres.freshDatabase()) }
+}
+
+enum KeyRotation {
+    static func run(db: GalleryLocation?) async throws {
+        let old = GalleryKey.generate(), new = GalleryKey.generate()
+        let c = Harness.config(db: db)
+        let obama = try base64Image(Paths.testImage("obama.jpg")), obama2 = try base64Image(Paths.testImage("obama2.jpg"))
+        let biden = try base64Image(Paths.testImage("biden.jpg"))
+        try await Harness.with(c, key: old) { _, client in
+            #expect(try await client.json(.post, "/v1/users", body: ["name": "obama", "images": [obama]]).status == 201)
+            // `facegate keys rotate` in another process: the same library call on its own connection.
+            let rotator = try await GalleryFactory.open(c.database, key: old)
+            #expect(try await rotator.rotateKey(to: new) >= 1)
+            for (route, body) in [("/v1/users", ["name": "biden", "images": [biden]] as [String: Any]),
+                                  ("/v1/users/obama/templates", ["images": [obama2]]),
+                                  ("/v1/verify", ["user": "obama", "image": obama2])] {
+                let r = try await client.json(.post, route, body: body)
+                #expect(r.status == 503 && errorCode(r.json) == "gallery_key_changed", "\(route): \(r.status) \(r.json)")
+            }
+            #expect(try await client.json(.get, "/healthz").status == 200)
+        }
+        // Nothing was sealed under the old key: every record opens under the new one, the refused enrollments left nothing.
+        let g = try await GalleryFactory.open(c.database, key: new)
+        let users = try await g.listUsers()
+        #expect(users.map(\.name) == ["obama"] && users.first?.templateCount == 1, "\(users)")
+        #expect(try await g.user(named: "obama").templates.count == 1)
+        try await Harness.with(c, key: new) { _, client in
+            let v = try await client.json(.post, "/v1/verify", body: ["user": "obama", "image": obama2])
+            #expect(v.status == 200 && v.json["match"] as? Bool == true, "\(v.json)")
+        }
+    }
+}

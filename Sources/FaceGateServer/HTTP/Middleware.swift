@@ -1,3 +1,4 @@
+import FaceGateStore
 import Foundation
 import Hummingbird
 import Logging
@@ -29,6 +30,13 @@ struct RequestLogMiddleware: RouterMiddleware {
         } catch let e as HTTPResponseError {
             done(Int(e.status.code))
             throw e
+        } catch GalleryError.wrongKey {
+            // `facegate keys rotate` ran while this server holds the old key (#17): the gallery refuses its writes and
+            // reads (nothing is sealed under a key nobody has); say so instead of a bare 500.
+            done(503)
+            server.logger.error("the gallery key was rotated while the server runs — restart facegate serve so it reads the new key")
+            throw APIError(.serviceUnavailable, "gallery_key_changed",
+                           "the gallery's key was rotated while this server runs — the operator must restart it with the new key", retryAfter: 30)
         } catch {
             done(500)
             server.logger.error("request failed", metadata: ["path": "\(route.contains("{token}") ? route : request.uri.path)", "error": "\(error)"])

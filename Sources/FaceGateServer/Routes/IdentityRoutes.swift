@@ -80,7 +80,10 @@ extension FaceGateServer {
                 }
                 do {
                     try await self.gallery.enroll(Enrollment(name: body.name, templates: templates, threshold: body.threshold, mode: .create))
-                } catch let e as GalleryError { throw APIError(.conflict, "user_exists", "\(e)") }
+                } catch let e as GalleryError {
+                    if case .wrongKey = e { throw e }   // the key was rotated meanwhile: 503 (RequestLogMiddleware)
+                    throw APIError(.conflict, "user_exists", "\(e)")
+                }
                 try await self.index.refresh()
                 self.actions?.notify(.enrolled, user: body.name, detail: "\(templates.count) template(s) from uploaded images")
                 return try JSON.response(UserBody(name: body.name, templates: templates.count, createdAt: now, threshold: body.threshold, pending: false), status: .created)
