@@ -150,6 +150,16 @@ public final class LivenessNet {
         return n > 0 ? p.map(Double.init) : []
     }
 
+    /// The inference-form parameters in `fg_lnet_export_params` order (input normalisation, conv blocks, dense
+    /// layers), for export to ONNX. Empty when the network cannot be read.
+    public func exportParameters() -> [Float] {
+        let n = fg_lnet_export_params(handle, nil, 0)
+        guard n > 0 else { return [] }
+        var out = [Float](repeating: 0, count: n)
+        let m = out.withUnsafeMutableBufferPointer { fg_lnet_export_params(handle, $0.baseAddress, n) }
+        return m == n ? out : []
+    }
+
     /// Probabilities of every crop of a set (at the input size), one row per crop.
     public func probabilities(_ crops: CropSet) -> [[Double]] {
         guard crops.size == inputSize, crops.count > 0 else { return [] }

@@ -71,6 +71,15 @@ int fg_lnet_predict(fg_lnet *m, const fg_image *crop, float *probs, int nprobs);
 /* Probabilities for every crop of a set (already at the input size); out holds count * classes floats. */
 int fg_lnet_predict_crops(fg_lnet *m, const fg_crops *crops, float *out);
 void fg_lnet_free(fg_lnet *m);
+/* The inference-form parameters, for export to other runtimes (ONNX). Writes up to cap floats to out (out may be NULL
+ * to ask for the count) and returns the total count, or 0 on bad input. Order (dlib layouts, row-major):
+ *   input: avg_red, avg_green, avg_blue, divisor (value = (pixel - avg) / divisor, RGB planes)
+ *   for each of the 4 conv layers (16, 16, 32, 32 filters; 3x3, stride 1, padding 1):
+ *     filters [n][k][3][3], biases [n], affine gamma [n], affine beta [n]   (conv -> relu -> affine)
+ *     after conv 2 and conv 4: max-pool 2x2 stride 2, then dropout multiplier [1]
+ *   fc 64: weights [inputs][64] (x * W), biases [64], affine gamma [64], beta [64], dropout multiplier [1]
+ *   fc classes: weights [64][classes], biases [classes]; softmax. */
+size_t fg_lnet_export_params(const fg_lnet *m, float *out, size_t cap);
 
 /* ---------- texture model: SVM on feature vectors ---------- */
 

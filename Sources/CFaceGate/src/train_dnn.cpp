@@ -366,6 +366,49 @@ int fg_lnet_predict_crops(fg_lnet *m, const fg_crops *crops, float *out) {
     return (int)crops->images.size();
 }
 
+size_t fg_lnet_export_params(const fg_lnet *cm, float *out, size_t cap) {
+    if (!cm) return 0;
+    auto &net = const_cast<fg_lnet *>(cm)->net;
+    std::vector<float> v;
+    auto put = [&](const dlib::tensor &t) { const float *h = t.host(); v.insert(v.end(), h, h + t.size()); };
+    auto conv = [&](auto &c, auto &a) {
+        const auto &cd = c.layer_details();
+        if (cd.bias_is_disabled()) throw std::runtime_error("conv without bias");
+        const dlib::tensor &p = cd.get_layer_params();
+        const float *h = p.host();
+        v.insert(v.end(), h, h + p.size());  // filters then biases
+        put(a.layer_details().get_gamma());
+        put(a.layer_details().get_beta());
+    };
+    try {
+        const auto &in = net.input_layer();
+        v.push_back(in.get_avg_red());
+        v.push_back(in.get_avg_green());
+        v.push_back(in.get_avg_blue());
+        v.push_back(256.0f);  // dlib's input_rgb_image divides by 256
+        // Layer indices from the top (1 = the last fc): see infer_net / iblock.
+        conv(dlib::layer<21>(net), dlib::layer<19>(net));
+        conv(dlib::layer<18>(net), dlib::layer<16>(net));
+        v.push_back(dlib::layer<14>(net).layer_details().get_multiply_value());
+        conv(dlib::layer<13>(net), dlib::layer<11>(net));
+        conv(dlib::layer<10>(net), dlib::layer<8>(net));
+        v.push_back(dlib::layer<6>(net).layer_details().get_multiply_value());
+        const auto &fc1 = dlib::layer<5>(net).layer_details();
+        if (fc1.bias_is_disabled()) return 0;
+        put(fc1.get_layer_params());  // weights then biases
+        put(dlib::layer<3>(net).layer_details().get_gamma());
+        put(dlib::layer<3>(net).layer_details().get_beta());
+        v.push_back(dlib::layer<2>(net).layer_details().get_multiply_value());
+        const auto &fc2 = dlib::layer<1>(net).layer_details();
+        if (fc2.bias_is_disabled()) return 0;
+        put(fc2.get_layer_params());
+    } catch (...) {
+        return 0;
+    }
+    if (out) std::copy(v.begin(), v.begin() + std::min(cap, v.size()), out);
+    return v.size();
+}
+
 void fg_lnet_free(fg_lnet *m) { delete m; }
 
 }  // extern "C"

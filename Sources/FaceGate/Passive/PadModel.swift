@@ -24,16 +24,19 @@ public struct PadModelSpec: Sendable, Hashable, Codable {
     public var realClass: Int
     /// "logits" (softmax applied here) or "probabilities".
     public var output: String
+    /// Models exported by `facegate export`: the landmark-aligned chip they were trained on (replaces crop_scale).
+    public var crop: ExportCropRecipe?
 
     enum CodingKeys: String, CodingKey {
         case inputSize = "input_size", cropScale = "crop_scale", colorOrder = "color_order", pixelScale = "pixel_scale"
-        case mean, std, realClass = "real_class", output
+        case mean, std, realClass = "real_class", output, crop
     }
 
     public init(inputSize: [Int], cropScale: Double?, colorOrder: String = "BGR", pixelScale: Double = 1,
-                mean: [Double] = [0, 0, 0], std: [Double] = [1, 1, 1], realClass: Int = 1, output: String = "logits") {
+                mean: [Double] = [0, 0, 0], std: [Double] = [1, 1, 1], realClass: Int = 1, output: String = "logits",
+                crop: ExportCropRecipe? = nil) {
         self.inputSize = inputSize; self.cropScale = cropScale; self.colorOrder = colorOrder; self.pixelScale = pixelScale
-        self.mean = mean; self.std = std; self.realClass = realClass; self.output = output
+        self.mean = mean; self.std = std; self.realClass = realClass; self.output = output; self.crop = crop
     }
 
     /// Silent-Face-Anti-Spoofing's recipe (src/data_io/functional.py to_tensor keeps 0…255, BGR from cv2.imread, no
@@ -99,6 +102,18 @@ public final class PadModel {
         let w = b.width * boxWidthScale, h = b.height * boxHeightScale
         let c = Point2(b.center.x, b.center.y + boxCenterShift * b.height)
         return Rect(x: c.x - w / 2, y: c.y - h / 2, width: w, height: h)
+    }
+
+    /// True when the model classifies a landmark-aligned chip (a FaceGate export) rather than a face box.
+    public var usesAlignedChip: Bool { spec.crop?.recipe == ExportCropRecipe.alignedChip }
+
+    /// Class probabilities of an aligned-chip model (`usesAlignedChip`) for the face with these landmarks: the chip
+    /// cut as `facegate gather` cut the training crops, resized as the native model resizes. Nil when no chip can be cut.
+    public func probabilities(_ image: Image, landmarks: [Point2]) throws -> [Double]? {
+        guard let c = spec.crop, let chip = faceChip(image, points: landmarks, size: c.chipSize, padding: c.margin) else { return nil }
+        let s = spec.inputSpec
+        let input = (chip.width == s.width && chip.height == s.height) ? chip : chip.resized(width: s.width, height: s.height)
+        return try probabilities(input, box: Rect(x: 0, y: 0, width: Double(input.width), height: Double(input.height)))
     }
 
     /// Class probabilities for the face in `box`.

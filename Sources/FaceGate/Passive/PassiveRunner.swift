@@ -81,7 +81,13 @@ public final class PassiveAnalyzer {
                     let mbox = PadModel.faceBox(from: face.landmarks)
                     var frameProbs: [(model: String, probs: [Double])] = []
                     for m in options.models {
-                        var p = try m.probabilities(image, box: mbox)
+                        var p: [Double]
+                        if m.usesAlignedChip {  // a `facegate export` model: its own aligned chip
+                            guard let q = try m.probabilities(image, landmarks: face.landmarks.points) else { continue }
+                            p = q
+                        } else {
+                            p = try m.probabilities(image, box: mbox)
+                        }
                         if !sharedModelLayout {
                             let real = m.spec.realClass < p.count ? p[m.spec.realClass] : 0
                             p = [1 - real, real]

@@ -18,6 +18,8 @@ public final class LivenessModel: @unchecked Sendable {
     private enum Backend {
         case net(LivenessNet)
         case texture(TextureSVM)
+        /// An exported LivenessNet (`facegate export`): the ONNX file run through OpenCV DNN, its sidecar as header.
+        case onnx(ExportedNetRunner)
     }
     private let backend: Backend
 
@@ -27,6 +29,20 @@ public final class LivenessModel: @unchecked Sendable {
     public var threshold: Double = LivenessModel.defaultThreshold
 
     public init(path: String) throws {
+        if path.lowercased().hasSuffix(".onnx") {
+            guard FileManager.default.fileExists(atPath: path) else { throw FaceGateError.missingFile(path) }
+            let sidePath = ExportSidecar.path(for: path)
+            guard FileManager.default.fileExists(atPath: sidePath) else {
+                throw FaceGateError.badInput("\(path) has no sidecar \(sidePath) — export it with `facegate export` (other ONNX models go to --pad-model)")
+            }
+            let side = try ExportSidecar.read(sidePath)
+            self.path = path
+            self.header = side.header
+            do { backend = .onnx(try ExportedNetRunner(onnxPath: path, sidecar: side)) } catch let e as FaceGateError {
+                throw FaceGateError.badInput(e.description)
+            }
+            return
+        }
         let (header, weights) = try ModelContainer.read(path)
         self.path = path
         self.header = header
@@ -67,6 +83,8 @@ public final class LivenessModel: @unchecked Sendable {
         case .texture(let svm):
             guard let f = TextureFeatures.of(crop, side: header.inputSize), let p = svm.probabilities([f]).first else { return nil }
             return realIndex == 1 ? [1 - p, p] : [p, 1 - p]
+        case .onnx(let runner):
+            return runner.probabilities(crop: crop)
         }
     }
 
@@ -101,7 +119,7 @@ public final class LivenessModel: @unchecked Sendable {
             lock.unlock()
             guard rows.count == crops.count else { return crops.map { probabilities(crop: $0) } }
             return rows
-        case .texture:
+        case .texture, .onnx:
             return crops.map { probabilities(crop: $0) }
         }
     }

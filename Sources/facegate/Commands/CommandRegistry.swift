@@ -25,6 +25,7 @@ enum CommandRegistry {
         GatherCommand.self,
         TrainCommand.self,
         EvaluateCommand.self,
+        ExportCommand.self,
         ConfigCommand.self,
         AuditCommand.self,
     ]
