@@ -55,12 +55,14 @@ public final class FaceGateServer: Sendable {
         self.config = config
         self.logger = logger
         assets = try Assets.load()
-        let gallery = try await GalleryFactory.open(config.database, key: galleryKey)
-        self.gallery = gallery
+        // Gallery, identity index and lockout gate, opened the one way every front-end opens them.
+        let env = try await RuntimeEnvironment.open(location: config.database, key: galleryKey,
+                                                    policy: IdentityPolicy(threshold: config.identityThreshold),
+                                                    lockout: config.lockoutEnabled ? config.lockout : nil, indexThreads: 1, logger: logger)
+        gallery = env.gallery
+        index = env.index
+        lockout = env.lockout
         store = try await ServerStoreFactory.open(config.database)
-        index = IdentityIndexService(gallery: gallery, policy: IdentityPolicy(threshold: config.identityThreshold),
-                                     threads: 1)
-        try await index.load()
         await index.startFollowing()
         keys = KeyVerifier(store: store)
         let models = config.models, detector = config.detector
@@ -73,8 +75,6 @@ public final class FaceGateServer: Sendable {
             return e
         }
         metrics = ServerMetrics()
-        lockout = config.lockoutEnabled
-            ? LockoutGate(store: try await LockoutStores.open(config.database, logger: logger), policy: config.lockout) : .disabled
         sessions = SessionRegistry()
         sealer = BlobSealer(key: galleryKey)
         keyLimiter = RateLimiter(config.keyRate)

@@ -40,15 +40,11 @@ struct AuthenticateCommand: AsyncParsableCommand {
             try await withGalleryErrors {
                 guard (video == nil) != (camera == nil) else { throw FaceGateError.badInput("give exactly one of --video F or --camera N") }
                 let config = try configOptions.load(actionOptions.overrides)
-                let settings: ThresholdSettings
-                do { settings = try ThresholdSettings(flag: threshold, config: config) } catch let e as IdentityError { throw FaceGateError.badInput(e.description) }
-                let policy = IdentityPolicy(settings: settings)
-                let (g, _) = try await gallery.open(config: config)
-                defer { Task { await g.close() } }
+                // Gallery, key, identity index and lockout, opened the one way every front-end opens them.
+                let env = try await RuntimeEnvironment.open(config: config, databaseFlag: gallery.db, thresholdFlag: threshold)
+                defer { Task { await env.close() } }
                 var claimedOverride: Double?
-                if let u = user { claimedOverride = try await g.user(named: u).summary.threshold } else { _ = try await g.requireUsers() }
-                let index = IdentityIndexService(gallery: g, policy: policy)
-                try await index.load()
+                if let u = user { claimedOverride = try await env.gallery.user(named: u).summary.threshold } else { _ = try await env.gallery.requireUsers() }
                 // The library's one rule: passive cues with the challenges when asked for or an anti-spoof model is installed.
                 let mode = AuthenticationSettings.challengeMode(
                     passiveRequested: passiveOptions.passive || !passiveOptions.padModels.isEmpty || passiveOptions.model != nil
@@ -60,7 +56,6 @@ struct AuthenticateCommand: AsyncParsableCommand {
                 let dispatcher = try ActionDispatcher(config: config)
                 await dispatcher.start()
                 let sourceName = video.map(LockoutSubject.videoSourceName(path:)) ?? "camera:\(camera ?? "")"
-                let lockout = try await LockoutGate.open(config: config, location: StoreAccess.location(flag: gallery.db, config: config))
                 let session = try AuthenticationSession(
                     engine: engine, settings: AuthenticationSettings(liveness: liveness, claimedUser: user, claimedUserThreshold: claimedOverride, source: sourceName),
                     presenter: TerminalPresenter.make(live: camera != nil, json: json, annotate: activeOptions.annotate, fps: 0))
@@ -69,7 +64,7 @@ struct AuthenticateCommand: AsyncParsableCommand {
                 let outcome: AuthenticationOutcome
                 do {
                     outcome = try await session.authenticate(opening: { try video.map { try VideoSource.file($0) } ?? VideoSource.camera(camera!) },
-                                                             index: index, lockout: lockout)
+                                                             index: env.index, lockout: env.lockout)
                 }
                 catch let refused as AuthenticationRefused {
                     // A negative decision (exit 1), audited like every other and counted by nobody.
