@@ -9,12 +9,13 @@ import Testing
     static let driving = "motion/KwaiVGI__LivePortrait/assets/examples/driving/"
 
     /// Runs a session with an explicit plan over a clip. A recording does not act on cue, so each challenge gets
-    /// the clip's whole length (`timeout`); everything else (calibration, neutral, wrong action) is as live.
+    /// the clip's whole length (`timeout`) and no hold-still before its prompt (a recording cannot wait for one);
+    /// everything else (calibration, neutral, wrong action) is as live.
     func session(_ clip: String, _ plan: [ChallengeType], timeout: Double = 20) throws -> LivenessResult? {
         guard TestPaths.hasFixtures, TestPaths.hasModels else { return nil }
         return try EnginePool.shared.with { engine in
             let runner = ActiveRunner(engine: engine, plan: try ChallengePlan(explicit: plan),
-                                      configuration: LivenessConfiguration(challengeTimeout: timeout), checkIdentity: false)
+                                      configuration: LivenessConfiguration(challengeTimeout: timeout, holdStill: nil), checkIdentity: false)
             return try runner.run(try VideoSource.file(TestPaths.fixture(clip)))
         }
     }
@@ -59,7 +60,8 @@ import Testing
         let out = dir + "/clip.mp4"
         try ffmpeg(["-i", TestPaths.fixture(clip), "-t", "6", "-vf", "fps=\(Int(fps))", "-an", out])
         let r = try EnginePool.shared.with { engine in
-            try ActiveRunner(engine: engine, plan: try ChallengePlan(explicit: [.blink]), checkIdentity: false)
+            try ActiveRunner(engine: engine, plan: try ChallengePlan(explicit: [.blink]),
+                             configuration: LivenessConfiguration(holdStill: nil), checkIdentity: false)
                 .run(try VideoSource.file(out))
         }
         #expect(r.live, "\(clip) at \(Int(fps)) fps: \(r.reason ?? "")")

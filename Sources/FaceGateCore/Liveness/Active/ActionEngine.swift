@@ -73,10 +73,6 @@ public struct ActionEngine: Sendable {
         for i in swings.indices { swings[i].reset() }
     }
 
-    /// Re-arms the blink detector only (at a prompt revealed after a hold-still: a spontaneous blink under way then is
-    /// not an answer, while the head detectors keep the onsets of movements that began before the prompt).
-    public mutating func resetBlink() { blink.reset() }
-
     /// Forgets the smoothing history (after a gap without a face).
     public mutating func resetSmoothing() { smoother.reset(); previousRaw = nil }
 

@@ -390,9 +390,12 @@ public struct LivenessSession: Sendable {
 
     private mutating func startChallenge(_ i: Int, at stamp: FrameStamp, events: inout [LivenessEvent], afterHold: Bool = false) {
         current = i
-        // After a hold the detectors keep what is under way: an action that started before the prompt then has a
-        // negative latency and fails as too fast. Without a hold a new challenge needs a fresh movement.
-        if afterHold { engine?.resetBlink() } else { engine?.resetDetectors() }
+        // A new challenge needs a fresh movement from neutral. Keeping what was under way at the end of a hold-still
+        // was measured and dropped: a talking person's syllable left the mouth detector mid-opening, and the asked
+        // opening then "started" before its prompt (open-mouth at 10 fps, browser delivery: 23 of 100 failed as
+        // too fast). A head movement under way at the reveal is inside the neutral band, re-arms at once and gets
+        // an onset a frame after the prompt, i.e. too fast.
+        engine?.resetDetectors()
         outcomes[i].promptAt = stamp
         challengeFrames = 0; insufficientFrames = 0; lastInsufficient = nil; sawReady = false
         neutralSeen = afterHold || (engine?.isNearNeutral ?? false)
