@@ -28,5 +28,6 @@ enum CommandRegistry {
         ExportCommand.self,
         ConfigCommand.self,
         AuditCommand.self,
+        DaemonCommand.self,
     ]
 }

@@ -1,0 +1,161 @@
+import Foundation
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One face-unlock attempt for a mapped user: the daemon calls it while holding the camera. `say` sends a prompt to
+/// the PAM conversation at once; the returned answer is the attempt's `RESULT`.
+public protocol UnlockAuthenticator: AnyObject {
+    func authenticate(_ request: UnlockProtocol.Request, galleryUser: String,
+                      say: @escaping (UnlockProtocol.Answer) -> Void) -> UnlockProtocol.Answer
+}
+
+/// `facegate daemon`: listens on a Unix socket for `pam_facegate.so`, checks each caller (`SO_PEERCRED`: root, or
+/// the extra uids given for tests), reads one bounded request within a deadline, maps the Linux account to a gallery
+/// user, and runs one attempt at a time through an `UnlockAuthenticator` (the real one runs `AuthenticationSession`).
+/// Concurrent callers queue (bounded) and otherwise get `RESULT UNAVAILABLE camera busy` at once.
+public final class UnlockDaemon: @unchecked Sendable {
+    public struct Settings: Sendable {
+        public var socketPath: String
+        /// Callers served (`SO_PEERCRED` uid). Production: root only — root-owned PAM callers (sudo, login, GDM's
+        /// session worker, polkit's setuid agent helper). Tests add their own uid.
+        public var allowedUIDs: Set<UInt32>
+        public var userMap: UnlockUserMap
+        /// The whole request must arrive within this (the module sends it at once; 2 s is generous for a busy host).
+        public var requestTimeout: TimeInterval
+        public var maxWaiting: Int
+        /// How long a queued caller waits for the camera: below the module's 5 s silence deadline, so a queued caller
+        /// gets "busy" before the module gives up on its own.
+        public var maxWait: TimeInterval
+        /// Socket file mode: root bypasses it; 0600 keeps every other account from even connecting.
+        public var socketMode: mode_t
+
+        public init(socketPath: String, allowedUIDs: Set<UInt32> = [0], userMap: UnlockUserMap = .sameNameMap,
+                    requestTimeout: TimeInterval = 2, maxWaiting: Int = 1, maxWait: TimeInterval = 4, socketMode: mode_t = 0o600) {
+            self.socketPath = socketPath; self.allowedUIDs = allowedUIDs; self.userMap = userMap
+            self.requestTimeout = requestTimeout; self.maxWaiting = maxWaiting; self.maxWait = maxWait; self.socketMode = socketMode
+        }
+    }
+
+    public let settings: Settings
+    public let authenticator: UnlockAuthenticator
+    public let logger: Logger
+    public let gate: CameraGate
+    private var listenFD: Int32 = -1
+    private let lock = NSLock()
+    private var stopped = false
+
+    public init(settings: Settings, authenticator: UnlockAuthenticator, logger: Logger = Logger(label: "facegate.unlock")) {
+        self.settings = settings
+        self.authenticator = authenticator
+        self.logger = logger
+        self.gate = CameraGate(maxWaiting: settings.maxWaiting, maxWait: settings.maxWait)
+    }
+
+    public struct SocketError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Creates the listening socket (a stale socket file is replaced; any other file at the path is an error).
+    public func bind() throws {
+        let path = settings.socketPath
+        var st = stat()
+        if lstat(path, &st) == 0 {
+            guard (st.st_mode & S_IFMT) == S_IFSOCK else {
+                throw SocketError(description: "\(path) exists and is not a socket: remove it or choose another --socket")
+            }
+            unlink(path)
+        }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SocketError(description: "socket(): \(String(cString: strerror(errno)))") }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+            close(fd)
+            throw SocketError(description: "socket path too long (\(bytes.count) bytes): \(path)")
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { p in
+            for (i, b) in bytes.enumerated() { p[i] = b }
+            p[bytes.count] = 0
+        }
+        let old = umask(0o077)
+        let r = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        umask(old)
+        guard r == 0 else {
+            let e = String(cString: strerror(errno)); close(fd)
+            throw SocketError(description: "cannot bind \(path): \(e) (does its directory exist and is it writable?)")
+        }
+        chmod(path, settings.socketMode)
+        guard listen(fd, 8) == 0 else { close(fd); throw SocketError(description: "listen(): \(String(cString: strerror(errno)))") }
+        listenFD = fd
+    }
+
+    /// Accepts connections until `stop()`; each is served on its own thread (the attempt itself waits for the camera).
+    public func serve() {
+        while true {
+            let c = accept(listenFD, nil, nil)
+            if c < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                lock.lock(); let s = stopped; lock.unlock()
+                if s { return }
+                logger.error("accept failed: \(String(cString: strerror(errno)))")
+                usleep(100_000)
+                continue
+            }
+            _ = fcntl(c, F_SETFD, FD_CLOEXEC)
+            let t = Thread { [self] in handle(c) }
+            t.stackSize = 4 << 20
+            t.start()
+        }
+    }
+
+    public func stop() {
+        lock.lock(); stopped = true; lock.unlock()
+        if listenFD >= 0 { shutdown(listenFD, Int32(SHUT_RDWR)); close(listenFD); listenFD = -1 }
+        unlink(settings.socketPath)
+    }
+
+    /// One connection: peer check, request, user mapping, camera gate, attempt, `RESULT`.
+    func handle(_ fd: Int32) {
+        defer { close(fd) }
+        let conn = UnlockConnection(fd: fd)
+        let started = Date()
+        guard let peer = conn.peer() else {
+            logger.warning("unlock: refused a caller whose credentials the kernel did not give")
+            return
+        }
+        guard settings.allowedUIDs.contains(peer.uid) else {
+            // Not a root PAM stack: a user process asking the daemon to look at the camera for someone.
+            logger.warning("unlock: refused caller pid \(peer.pid) uid \(peer.uid) (only root PAM callers may ask)")
+            conn.send(.unavailable("caller not allowed"))
+            return
+        }
+        let request: UnlockProtocol.Request
+        do {
+            request = try UnlockProtocol.parse(try conn.readRequest(deadlineMs: UnlockConnection.deadline(in: settings.requestTimeout)))
+        } catch {
+            logger.warning("unlock: bad request from pid \(peer.pid): \(error)")
+            conn.send(.unavailable("bad request"))
+            return
+        }
+        guard let galleryUser = settings.userMap.galleryUser(for: request.user) else {
+            logger.info("unlock: \(request.user) (\(request.service)) has no gallery user in the user map")
+            conn.send(.unknownUser)
+            return
+        }
+        guard gate.enter() else {
+            logger.notice("unlock: camera busy, \(request.user) (\(request.service)) answered busy")
+            conn.send(.unavailable("camera busy"))
+            return
+        }
+        defer { gate.leave() }
+        let answer = authenticator.authenticate(request, galleryUser: galleryUser, say: { conn.send($0) })
+        conn.send(answer.isResult ? answer : .unavailable("no result"))
+        let ms = Int(Date().timeIntervalSince(started) * 1000)
+        logger.notice("unlock: user=\(request.user) gallery_user=\(galleryUser) service=\(request.service) pid=\(peer.pid) result=\(answer.line.dropFirst(7)) ms=\(ms)")
+    }
+}
