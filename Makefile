@@ -34,11 +34,19 @@ test: models testdata build-debug
 	@scripts/test-prereqs.sh
 	SWIFT=$(SWIFT) scripts/with-postgres.sh scripts/run-tests.sh
 
-# The face-unlock PAM module (C, libpam + libc only; docs/face-unlock.md). Installing it comes with the daemon.
+# The face-unlock PAM module (C, libpam + libc only; docs/face-unlock.md).
 pam: .build/pam/pam_facegate.so
 .build/pam/pam_facegate.so: pam/pam_facegate.c
 	@mkdir -p .build/pam
 	cc -std=c11 -O2 -Wall -Wextra -Werror -fPIC -shared -o $@ $< -lpam
+
+# Face unlock: module, daemon unit, pam-auth-update profile, configuration (pam/unlock/install.sh). DESTDIR=DIR stages
+# into a directory without touching the system; enabling it in the PAM stack stays `pam-auth-update --enable facegate`.
+.PHONY: install-unlock uninstall-unlock
+install-unlock: pam
+	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" pam/unlock/install.sh install
+uninstall-unlock:
+	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" PURGE="$(PURGE)" pam/unlock/install.sh uninstall
 
 bench: models testdata build
 	.build/release/facegate bench
