@@ -268,6 +268,18 @@ import Testing
         #expect(ev.status == 0, "\(ev.stderr)")
         #expect(ev.stdout.contains("\"accuracy\""))
 
+        // The CLI loop: `liveness --passive --pad-model OUT.onnx` decides as `--model M.fgm` (same P(real), verdict, score).
+        if TestPaths.hasModels && TestPaths.hasTestImages {
+            struct Verdict: Decodable { var live: Bool; var score: Double }
+            let image = TestPaths.testImage("obama.jpg")
+            let a = try runCLI(["liveness", "--passive", "--pad-model", out, "--image", image, "--json"])
+            let b = try runCLI(["liveness", "--passive", "--model", t.fgm, "--no-installed-models", "--image", image, "--json"])
+            #expect(a.status == b.status, "\(a.stderr) \(b.stderr)")
+            let va = try JSONDecoder().decode(Verdict.self, from: Data(a.stdout.utf8))
+            let vb = try JSONDecoder().decode(Verdict.self, from: Data(b.stdout.utf8))
+            #expect(va.live == vb.live && abs(va.score - vb.score) <= 1e-3, "pad-model \(va), native \(vb)")
+        }
+
         let garbage = t.dir + "/garbage.fgm"
         try Data("not a model at all".utf8).write(to: URL(fileURLWithPath: garbage))
         let truncated = t.dir + "/truncated.fgm"
