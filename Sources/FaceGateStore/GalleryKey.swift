@@ -98,6 +98,34 @@ public struct GalleryKey: @unchecked Sendable {  // SymmetricKey is an immutable
         guard Foundation.write(fd, bytes, bytes.count) == bytes.count, fsync(fd) == 0 else {
             throw GalleryError.badKey("cannot write key file \(path): \(String(cString: strerror(errno)))")
         }
+        try Self.syncDirectory(of: path)
+    }
+
+    /// After `keys rotate` re-keyed the gallery: the current key file becomes `current.old` and `newPath` takes its
+    /// place. The directory is fsync'd after each rename (#17), so after a crash the gallery's key is always on disk
+    /// under one of the three names (`write` syncs the new file's entry before the gallery is re-keyed).
+    public static func install(_ newPath: String, over current: String) throws {
+        let old = current + ".old"
+        if unlink(old) != 0 && errno != ENOENT {
+            throw GalleryError.badKey("cannot remove \(old): \(String(cString: strerror(errno))) — the new key is in \(newPath)")
+        }
+        guard rename(current, old) == 0 else {
+            throw GalleryError.badKey("cannot move \(current) to \(old): \(String(cString: strerror(errno))) — the new key is in \(newPath)")
+        }
+        try syncDirectory(of: current)
+        guard rename(newPath, current) == 0 else {
+            throw GalleryError.badKey("cannot move \(newPath) to \(current): \(String(cString: strerror(errno))) — the gallery now uses the key in \(newPath)")
+        }
+        try syncDirectory(of: current)
+    }
+
+    /// fsync of the directory holding `path`, so a rename or a new file's entry survives a crash.
+    static func syncDirectory(of path: String) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        let fd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY)
+        guard fd >= 0 else { throw GalleryError.badKey("cannot open directory \(dir): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw GalleryError.badKey("cannot sync directory \(dir): \(String(cString: strerror(errno)))") }
     }
 }
 

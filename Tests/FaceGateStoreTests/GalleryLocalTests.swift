@@ -141,3 +141,24 @@ private final class LockBox: @unchecked Sendable {
     func set(_ e: any Error) { lock.withLock { error = e } }
     func get() -> String? { lock.withLock { error.map { "\($0)" } } }
 }
+
+/// `keys rotate`'s file swap (#17): the old key ends in KEYFILE.old, the new one in KEYFILE, the temporary name is
+/// gone (each rename is followed by an fsync of the directory); a failing swap says where the new key is.
+@Test func rotatedKeyFileIsInstalledOverTheCurrentOne() throws {
+    let dir = NSTemporaryDirectory() + "fg-keyswap-\(UUID().uuidString.prefix(8))"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let current = dir + "/facegate.key"
+    let old = GalleryKey.generate(), new = GalleryKey.generate()
+    try old.write(to: current, exclusive: true)
+    try GalleryKey.generate().write(to: current + ".old", exclusive: true)   // a previous rotation's leftover
+    try new.write(to: current + ".new", exclusive: true)
+    try GalleryKey.install(current + ".new", over: current)
+    func content(_ p: String) throws -> String { try String(contentsOfFile: p, encoding: .utf8) }
+    #expect(try content(current) == new.base64 + "\n")
+    #expect(try content(current + ".old") == old.base64 + "\n")
+    #expect(!FileManager.default.fileExists(atPath: current + ".new"))
+    // Nothing to install: refused with the path of the new key in the message, the current file untouched.
+    #expect(throws: GalleryError.self) { try GalleryKey.install(dir + "/missing.new", over: dir + "/absent.key") }
+    #expect(try content(current) == new.base64 + "\n")
+}

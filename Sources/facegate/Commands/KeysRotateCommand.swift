@@ -36,9 +36,7 @@ struct KeysRotateCommand: AsyncParsableCommand {
                 throw error
             }
             if newKeyFile == nil, let cur = currentFile {
-                try? FileManager.default.removeItem(atPath: cur + ".old")
-                try FileManager.default.moveItem(atPath: cur, toPath: cur + ".old")
-                try FileManager.default.moveItem(atPath: target, toPath: cur)
+                try GalleryKey.install(target, over: cur)
                 print("re-encrypted \(n) record\(n == 1 ? "" : "s") in \(g.location): key \(old.fingerprint) → \(new.fingerprint)")
                 print("new key in \(cur); previous key kept in \(cur).old (delete it once backups are re-made)")
             } else {
