@@ -141,5 +141,8 @@ import Testing
         #expect(c.rejectionCounts["face_too_small"] == 1, "\(c.rejectionCounts)")
         #expect(c.rejected.count == 3)
         #expect(c.templates.first?.embedding == anchor(0, width: 200).embedding)
+        // What a live server session records for its later `{"session"}` templates: the same rule, as anchor indices.
+        #expect(EnrollmentSession.admissible(anchors: [anchor(0, width: 40), anchor(1, width: 200), unmeasured, anchor(3, width: 210)],
+                                             gate: QualityGate()) == [1, 3])
     }
 }

@@ -113,6 +113,12 @@ public final class EnrollmentSession {
                                     thumbnailJPEG: nil, framesSeen: anchors.count)
     }
 
+    /// The indices of the anchors that pass `gate` — the same rule as `collect(anchors:)` — so a live session can
+    /// record which of its frames may later become templates (the server's `{"session": …}` templates).
+    public static func admissible(anchors: [IdentityAnchor], gate: QualityGate) -> [Int] {
+        anchors.indices.filter { !collect(anchors: [anchors[$0]], gate: gate, source: "").templates.isEmpty }
+    }
+
     /// The decision: not live, no usable sample, or (when refused) a duplicate face; else accepted with the
     /// duplicates as a warning. `index` is the gallery's identity index (the duplicate check).
     public static func decide(_ collection: EnrollmentCollection, liveness: LivenessResult?, user: String, gate: QualityGate,

@@ -179,10 +179,10 @@ final class SessionPipeline: @unchecked Sendable {
             mode: setup.mode, plan: setup.mode.runsChallenges ? plan : nil, configuration: configuration, passive: passive,
             captureFrames: setup.captureFrames, captureTimeout: configuration.totalTimeout(challenges: 1))
         let session = try AuthenticationSession(engine: engine, settings: AuthenticationSettings(liveness: options, claimedUser: claimedUser, source: "ws"))
-        if enrollment {
-            let enroller = Enroller(engine: engine)
-            session.pipeline.identity.measure = { image, analysis in enroller.measure(image, analysis) }
-        }
+        // Anchors are measured in every session (one crop's sharpness and brightness per anchor): an enrollment session
+        // gates them at once, a liveness session records which pass the gate for `POST /v1/users/{id}/templates`.
+        let enroller = Enroller(engine: engine)
+        session.pipeline.identity.measure = { image, analysis in enroller.measure(image, analysis) }
         return session
     }
 

@@ -127,7 +127,7 @@ extension FaceGateServer {
             case (let images?, nil) where !images.isEmpty:
                 templates = try await self.templates(fromBase64: images)
             case (nil, let sid?):
-                templates = try await self.sessionEmbeddings(sid, principal: p, user: name).map { FaceTemplate(embedding: $0) }
+                templates = try await self.sessionEmbeddings(sid, principal: p, user: name, enrollment: true).map { FaceTemplate(embedding: $0) }
             default:
                 throw APIError.badRequest("send either 'images' (base64 JPEG/PNG, one face each) or 'session' (a succeeded session id)")
             }
@@ -264,7 +264,10 @@ extension FaceGateServer {
     /// sealed embeddings dropped, so neither a replay nor a restart brings it back), only within
     /// `config.sessionProofWindow` after it succeeded, and only for the user it was created for when one was given
     /// (`user` nil = identify, which such a session may not be used for). Enrollment-link sessions already enrolled.
-    func sessionEmbeddings(_ id: String, principal: Principal, user: String?, now: Date = Date()) async throws -> [Embedding] {
+    /// `enrollment`: only the anchors that passed the enrollment quality gate when the session ended
+    /// (`SessionOutcome.enrollableAnchors`); none → 422 before the session is used up.
+    func sessionEmbeddings(_ id: String, principal: Principal, user: String?, enrollment: Bool = false,
+                           now: Date = Date()) async throws -> [Embedding] {
         guard let r = try await store.session(id: id), r.spec.keyID == principal.key?.id else { throw APIError.notFound("session") }
         guard r.spec.mode == .liveness, r.spec.enrollLink == nil else {
             throw APIError(.conflict, "session_not_usable", "an enrollment session's frames already became the user's templates — create a liveness session")
@@ -281,11 +284,18 @@ extension FaceGateServer {
             throw APIError(.gone, "session_result_expired",
                            "the session succeeded more than \(Int(config.sessionProofWindow)) s ago — use its result at once, or run a new session")
         }
+        let admissible = enrollment ? r.outcome?.enrollableAnchors : nil
+        if let admissible, admissible.isEmpty {
+            throw APIError(.unprocessableContent, "no_usable_sample",
+                           "none of this session's frames passed the \(config.enrollmentQuality.rawValue) enrollment quality gate — run a new session facing the camera in good light, or upload photos")
+        }
         guard try await store.consumeSession(id: id) else {
             throw APIError(.conflict, "already_used", "this session's result was already used for a decision — run a new liveness session")
         }
         let data = try sealer.open(sealed)
-        return try JSONDecoder().decode([Embedding].self, from: data)
+        let all = try JSONDecoder().decode([Embedding].self, from: data)
+        guard let admissible else { return all }
+        return admissible.filter { all.indices.contains($0) }.map { all[$0] }
     }
 
     /// Decodes and embeds uploaded images on a worker; each must show exactly one usable face.

@@ -308,6 +308,14 @@ extension FaceGateServer {
 
     // MARK: identity steps of a session
 
+    /// The enrollment quality gate of a session's anchors (`identity.quality`, as `facegate enroll`): one face in the
+    /// frame (a stream frame has no "subject of a photo").
+    var enrollmentGate: QualityGate {
+        var gate = QualityGate(level: config.enrollmentQuality)
+        gate.allowSeveralFaces = false
+        return gate
+    }
+
     /// 1:1 on every probe: all must match; the reported distance is the worst.
     func verifyAll(user: String, probes: [Embedding]) async throws -> VerifyResult {
         guard !probes.isEmpty else { throw FaceGateError.noFace("the session's frames") }

@@ -265,8 +265,7 @@ actor LiveStream {
                     }
                 case .enroll:
                     // The same quality gate and duplicate-face check as `facegate enroll` (EnrollmentSession).
-                    var gate = QualityGate(level: server.config.enrollmentQuality)
-                    gate.allowSeveralFaces = false
+                    let gate = server.enrollmentGate
                     let collection = EnrollmentSession.collect(anchors: anchors, gate: gate, source: "session \(id)")
                     let e = try await EnrollmentSession.decide(collection, liveness: r, user: user, gate: gate, refuseDuplicates: false,
                                                                index: server.index)
@@ -283,6 +282,11 @@ actor LiveStream {
                 outcome.detail = "\(error)"
                 server.logger.warning("session identity step failed", metadata: ["session": "\(id)", "error": "\(error)"])
             }
+        }
+        // Which of a live liveness session's anchors may become templates later: the enrollment gate, applied here
+        // where the measurements are (the sealed row keeps only embeddings).
+        if status == .succeeded && record.spec.mode == .liveness {
+            outcome.enrollableAnchors = EnrollmentSession.admissible(anchors: anchors, gate: server.enrollmentGate)
         }
         let sealed = anchors.isEmpty ? nil : try? server.sealer.seal(JSONEncoder().encode(anchors.map(\.embedding)))
         await persist(status: status, outcome: outcome, embeddings: sealed, result: r)

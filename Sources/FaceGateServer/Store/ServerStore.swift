@@ -92,6 +92,10 @@ public struct SessionOutcome: Sendable, Hashable, Codable {
     public var evidence: [EvidenceRef]
     /// Templates added to `user` (enroll mode).
     public var enrolledTemplates: Int?
+    /// A succeeded liveness session: indices (into its sealed anchor embeddings) of the anchors that passed the
+    /// enrollment quality gate (`identity.quality`), the only ones `POST /v1/users/{id}/templates {"session"}` stores.
+    /// nil in rows written before the gate was recorded.
+    public var enrollableAnchors: [Int]?
     /// Liveness checks that ran ("active", "passive", "both").
     public var liveness: String?
     /// What decided liveness: `challenge`, passive cue names, `challenge:<type>` or a failure code.
