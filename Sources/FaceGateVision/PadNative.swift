@@ -168,7 +168,11 @@ public final class PadNet {
     public init(path: String) throws {
         guard FileManager.default.fileExists(atPath: path) else { throw FaceGateError.missingFile(path) }
         let (h, msg) = withErrorBuffer { fg_pad_net_load(path, $0, $1) }
-        guard let h else { throw FaceGateError.unreadableMedia(path: path, detail: "not a loadable ONNX model: \(msg)") }
+        guard let h else {
+            // OpenCV's message spans lines; one line, and a fix that fits a model (not the media hint).
+            let oneLine = msg.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+            throw FaceGateError.badInput("cannot load \(path): not a loadable ONNX model: \(oneLine) — check the file (truncated copy?) or export/download it again")
+        }
         handle = h
         self.path = path
     }

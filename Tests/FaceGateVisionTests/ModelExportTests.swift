@@ -290,7 +290,12 @@ import Testing
         h.arch = .texture
         let tex = t.dir + "/texture.fgm"
         try ModelContainer.write(header: h, weights: Data("svm".utf8), to: tex)
-        let cases: [([String], String)] = [
+        // A truncated ONNX file (sidecar intact) through both doors: evaluate --model and liveness --pad-model.
+        let cut = t.dir + "/cut.onnx"
+        try Data(contentsOf: URL(fileURLWithPath: t.onnx32)).prefix(1000).write(to: URL(fileURLWithPath: cut))
+        try FileManager.default.copyItem(atPath: ExportSidecar.path(for: t.onnx32), toPath: ExportSidecar.path(for: cut))
+        var cases: [([String], String)] = [
+            (["evaluate", "--model", cut, "--dataset", t.dir + "/dataset/heldout"], "not a loadable ONNX model"),
             (["export", "--model", t.dir + "/missing.fgm", "--onnx", t.dir + "/x.onnx"], "no such file"),
             (["export", "--model", garbage, "--onnx", t.dir + "/x.onnx"], "not a FaceGate model"),
             (["export", "--model", truncated, "--onnx", t.dir + "/x.onnx"], "truncated"),
@@ -299,6 +304,9 @@ import Testing
             (["export", "--model", t.fgm, "--onnx", t.dir + "/x.onnx", "--precision", "int4"], "precision"),
             (["evaluate", "--model", garbage + ".onnx", "--dataset", t.dir + "/dataset/heldout"], "no such file"),
         ]
+        if TestPaths.hasTestImages {
+            cases.append((["liveness", "--passive", "--pad-model", cut, "--image", TestPaths.testImage("obama.jpg")], "not a loadable ONNX model"))
+        }
         for (args, needle) in cases {
             let r = try runCLI(args)
             let lines = r.stderr.split(separator: "\n")

@@ -369,10 +369,7 @@ final class ExportedNetRunner {
     let net: PadNet
     let sidecar: ExportSidecar
     init(onnxPath: String, sidecar: ExportSidecar) throws {
-        do { net = try PadNet(path: onnxPath) } catch FaceGateError.unreadableMedia(let p, let detail) {
-            let oneLine = detail.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
-            throw FaceGateError.badInput("cannot load \(p): \(oneLine) — export the model again with `facegate export`")
-        }
+        net = try PadNet(path: onnxPath)  // one-line badInput when OpenCV cannot read it
         self.sidecar = sidecar
     }
 
