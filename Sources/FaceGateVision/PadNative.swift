@@ -41,6 +41,15 @@ public enum PadNative {
         return MoireMeasurement(peakRatio: m.peak_ratio, highFrequencyShare: m.high_freq_share, peaks: Int(m.peaks), side: Int(m.side))
     }
 
+    /// Mean luminance (0…255) of every row of the frame, top to bottom (refresh-banding cue). Nil for an empty image.
+    public static func rowProfile(_ image: Image) -> [Double]? {
+        let h = image.height
+        guard h > 0 else { return nil }
+        var out = [Double](repeating: 0, count: h)
+        let n = out.withUnsafeMutableBufferPointer { fg_pad_row_profile(image.handle, $0.baseAddress, Int32($0.count)) }
+        return n == Int32(h) ? out : nil
+    }
+
     /// Specular blobs in the face box grown by `grow` on each side.
     public static func glare(_ image: Image, face: Rect, grow: Double = 0.0) -> GlareMeasurement? {
         var g = fg_pad_glare()

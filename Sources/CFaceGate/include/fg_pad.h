@@ -32,6 +32,10 @@ typedef struct {
 /* Periodic high-frequency energy in the central part of the face box. peak_threshold: ratio counted as a peak. */
 int fg_pad_moire_measure(const fg_image *img, int x, int y, int w, int h, double peak_threshold, fg_pad_moire *out);
 
+/* Row profile of the whole frame: mean luminance (0.299 R + 0.587 G + 0.114 B, 0..255) of each row, top to bottom
+ * (refresh-banding cue). Writes min(height, max) values; returns the frame height, or -1 for a bad input. */
+int fg_pad_row_profile(const fg_image *img, double *out, int max);
+
 typedef struct {
     /* Largest near-white, low-saturation blob, as a fraction of the face box area. */
     double largest_area;

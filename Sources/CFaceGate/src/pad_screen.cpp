@@ -177,6 +177,19 @@ bool nearVerticalSegmentPossible(const cv::Mat &edges, double xLo, double xHi, d
 
 extern "C" {
 
+int fg_pad_row_profile(const fg_image *img, double *out, int max) {
+    if (!img || img->mat.empty() || img->mat.type() != CV_8UC3 || (!out && max > 0)) return -1;
+    const cv::Mat &m = img->mat;
+    const int rows = std::min(m.rows, max), cols = m.cols;
+    for (int yy = 0; yy < rows; yy++) {
+        const uint8_t *p = m.ptr<uint8_t>(yy);
+        uint64_t b = 0, g = 0, r = 0;  // integer sums: exact, and the weights apply once per row
+        for (int xx = 0; xx < cols; xx++) { b += p[3 * xx]; g += p[3 * xx + 1]; r += p[3 * xx + 2]; }
+        out[yy] = (0.114 * (double)b + 0.587 * (double)g + 0.299 * (double)r) / (double)cols;
+    }
+    return m.rows;
+}
+
 int fg_pad_moire_measure(const fg_image *img, int x, int y, int w, int h, double peak_threshold, fg_pad_moire *out) {
     if (!img || !out) return -1;
     *out = fg_pad_moire{1.0, 0.0, 0, 0};

@@ -14,6 +14,11 @@ public enum PassiveBench {
         // Each cue as the runner computes it (name, work); "all cues" runs them in this order.
         let cues: [(String, () -> Void)] = [
             ("moire", { _ = PadNative.moire(frame, face: face.box) }),
+            ("banding (row profile + spectrum)", {
+                // One frame pair's work: the row profile of this frame and the spectrum of its change.
+                var band = BandingCue()
+                if let p = PadNative.rowProfile(frame) { band.add(rowProfile: p); band.add(rowProfile: p.enumerated().map { $0.element * (1 + 0.05 * sin(Double($0.offset) * 0.1)) }) }
+            }),
             ("glare", { _ = PadNative.glare(frame, face: face.box) }),
             ("bezel", { _ = PadNative.bezel(frame, face: face.box) }),
             ("3-D flatness + nose depth", {

@@ -48,6 +48,7 @@ public final class PassiveAnalyzer {
     var nose = NoseDepthCue()
     var depth = DepthCue()
     var blink = BlinkCue()
+    var banding = BandingCue()
     var texture: TextureCue
     var model: ModelCue
     var imu: ImuConsistencyCue?
@@ -67,6 +68,8 @@ public final class PassiveAnalyzer {
         framesSeen += 1
         let i = framesSeen - 1
         let face = analysis.primary
+        // Refresh banding looks at the whole frame, face or not (a replay's bands cover the scene).
+        if isStill { banding.addStill() } else if let p = PadNative.rowProfile(image) { banding.add(rowProfile: p) }
         if let face {
             framesWithFace += 1
             let box = face.box
@@ -119,7 +122,7 @@ public final class PassiveAnalyzer {
 
     /// Every cue's current reading (in a fixed order).
     public var readings: [PadCueReading] {
-        var r = [texture.reading, moire.reading, glare.reading, bezel.reading, flat.reading, nose.reading, blink.reading, depth.reading]
+        var r = [texture.reading, moire.reading, banding.reading, glare.reading, bezel.reading, flat.reading, nose.reading, blink.reading, depth.reading]
         if let imu { r.append(imu.reading) } else {
             r.append(.abstain(PadCueName.imu, role: .deny, "no gyroscope trace (--imu FILE.csv)"))
         }

@@ -87,4 +87,5 @@ public enum PadCueName {
     public static let imu = "imu"
     public static let model = "model"
     public static let blink = "blink"
+    public static let banding = "banding"
 }

@@ -1,0 +1,154 @@
+import Foundation
+
+/// Refresh banding: a display's PWM backlight (or its refresh) filmed by a rolling-shutter camera darkens horizontal
+/// bands that roll from frame to frame at the beat of the two rates. The cue looks at the whole frame's row profile
+/// (mean luminance per row, measured natively): the log ratio of consecutive profiles cancels the scene's own
+/// structure and leaves the bands' change, a sinusoid across the frame height at one spatial frequency; content
+/// motion spreads its change over a broad, smooth spectrum. Normalised power spectra of these differences (cycles per
+/// frame height 1…`maxCycles`) are averaged over the session; a rolling band is one line far above its neighbouring
+/// frequencies on **both** sides (`neighbourGap`…`neighbourSpan` bins away; the larger side's median is the
+/// background), while a motion spectrum falls smoothly and never stands above its lower neighbours.
+///
+/// Model-free and face-independent: it also sees a replay whose screen fills the view (no bezel, moiré not resolved).
+/// It cannot see a display without PWM/refresh banding (DC-dimmed LCDs, global-shutter cameras) and abstains on stills,
+/// on too few distinct frames and on frames too dark to carry a band. A real scene lit by flickering lamps filmed at a
+/// frame rate that is not a divisor of the flicker shows the same rolling bands (a false reject; not in the fixtures —
+/// see docs/passive-liveness.md).
+public struct BandingCue: Sendable {
+    /// Lowest band frequency considered, cycles per frame height: the line needs a lower neighbour (1 cycle, where
+    /// exposure changes and large motion live); displays filmed at arm's length give ~2.5–30.
+    public static let minimumCycles = 4
+    /// Highest band frequency searched for the peak, cycles per frame height.
+    public static let peakCycles = 32
+    /// A line's own window leakage (Hann main lobe) stays within ±2 bins: neighbours start 3 bins away…
+    public static let neighbourGap = 3
+    /// …and reach 6 bins away on each side.
+    public static let neighbourSpan = 6
+    /// Spectrum computed up to this frequency (the highest peak's neighbours).
+    public static let maxCycles = peakCycles + neighbourSpan
+    /// Line over the larger of its two neighbour medians in the session-averaged spectrum at or above which the frames
+    /// show rolling bands. Measured (`/work/notes/h2/s7/band3.txt`: 30, 60, 120 frames and every 2nd frame): genuine
+    /// fixture clips of 6 sources 1.0–5.2 (max repeating__Blink-Detector, a steady 4.1–5.2 at 7 cycles: maybe lamp
+    /// flicker in that webcam recording); the lestari15 phone replay (a real re-capture) 7.0–10.7; the simulator's
+    /// replays 17.3–3,150, screens 12.3–48.7. Set at ≈ 1.5× the largest genuine value, not lower: not refusing real
+    /// people comes first (the lestari15 replay is then seen only at half rate; the models refuse it anyway).
+    public static let spoofRatio = 8.0
+    /// Typical genuine ratio (genuine clips mostly 1.2–2.4).
+    public static let liveRatio = 2.0
+    /// Certainly a band (the simulator's full-view replays are ≥ 17.3, most far above).
+    public static let certainRatio = 30.0
+    /// Distinct frame pairs needed before the cue votes (a band must persist; 8 pairs ≈ 0.3 s at 25 fps).
+    public static let minimumPairs = 8
+    /// Pairs after which the average is trusted fully.
+    public static let fullConfidencePairs = 30
+    /// Frames whose mean luminance is below this (0…255) carry no visible band: skipped.
+    public static let minimumMeanLuminance = 12.0
+    /// Consecutive profiles closer than this (RMS of the log ratio after detrending) are a repeated frame: skipped.
+    public static let repeatedFrameRMS = 1e-4
+    /// Rows at least needed: every computed frequency below the profile's Nyquist limit.
+    public static let minimumRows = 2 * maxCycles
+
+    public private(set) var pairs = 0
+    public private(set) var repeated = 0
+    public private(set) var stills = 0
+    /// Sum of the per-pair normalised power at cycles 1…maxCycles (index k−1).
+    public private(set) var power = [Double](repeating: 0, count: BandingCue.maxCycles)
+    private var previous: [Double]?
+    private var tables: (n: Int, cos: [Double], sin: [Double], window: [Double])?
+
+    public init() {}
+
+    /// A still image was analysed: the cue needs consecutive video frames.
+    public mutating func addStill() { stills += 1 }
+
+    /// Adds one video frame's row profile (mean luminance 0…255 per row, top to bottom). A profile of another length
+    /// (resolution change) restarts the pairing.
+    public mutating func add(rowProfile p: [Double]) {
+        guard p.count >= Self.minimumRows else { previous = nil; return }
+        let mean = p.reduce(0, +) / Double(p.count)
+        guard mean >= Self.minimumMeanLuminance else { previous = nil; return }
+        let logs = p.map { Foundation.log($0 + 1) }
+        defer { previous = logs }
+        guard let prev = previous, prev.count == logs.count else { return }
+        var d = zip(logs, prev).map { $0 - $1 }
+        Self.removeQuadraticTrend(&d)
+        let rms = (d.reduce(0) { $0 + $1 * $1 } / Double(d.count)).squareRoot()
+        guard rms > Self.repeatedFrameRMS else { repeated += 1; return }
+        let spectrum = self.spectrum(d)
+        let total = spectrum.reduce(0, +)
+        guard total > 0 else { repeated += 1; return }
+        for k in 0..<Self.maxCycles { power[k] += spectrum[k] / total }
+        pairs += 1
+    }
+
+    /// Power of the Hann-windowed sequence at 1…maxCycles cycles over its length.
+    private mutating func spectrum(_ d: [Double]) -> [Double] {
+        let n = d.count
+        if tables?.n != n {
+            var c = [Double](repeating: 0, count: n), s = c
+            for i in 0..<n { c[i] = cos(2 * .pi * Double(i) / Double(n)); s[i] = sin(2 * .pi * Double(i) / Double(n)) }
+            let w = (0..<n).map { 0.5 - 0.5 * cos(2 * .pi * Double($0) / Double(max(1, n - 1))) }
+            tables = (n, c, s, w)
+        }
+        let t = tables!
+        let x = (0..<n).map { d[$0] * t.window[$0] }
+        var out = [Double](repeating: 0, count: Self.maxCycles)
+        for k in 1...Self.maxCycles {
+            var re = 0.0, im = 0.0, idx = 0
+            for i in 0..<n {
+                re += x[i] * t.cos[idx]; im -= x[i] * t.sin[idx]
+                idx += k
+                while idx >= n { idx -= n }
+            }
+            out[k - 1] = re * re + im * im
+        }
+        return out
+    }
+
+    /// Least-squares quadratic removed (exposure drift and slow gradients are not bands).
+    static func removeQuadraticTrend(_ d: inout [Double]) {
+        let n = d.count
+        guard n >= 3 else { return }
+        // Orthogonal polynomials on x in [-1, 1]: 1, x, x² − mean(x²).
+        let xs = (0..<n).map { 2 * Double($0) / Double(n - 1) - 1 }
+        let m2 = xs.reduce(0) { $0 + $1 * $1 } / Double(n)
+        let basis: [[Double]] = [[Double](repeating: 1, count: n), xs, xs.map { $0 * $0 - m2 }]
+        for b in basis {
+            let bb = b.reduce(0) { $0 + $1 * $1 }
+            guard bb > 0 else { continue }
+            let c = zip(d, b).reduce(0) { $0 + $1.0 * $1.1 } / bb
+            for i in 0..<n { d[i] -= c * b[i] }
+        }
+    }
+
+    /// The session's peak: (ratio of the averaged power at the strongest line over the median of its neighbours, its
+    /// frequency in cycles per frame height). Nil before any pair.
+    public var peak: (ratio: Double, cycles: Int)? {
+        guard pairs > 0 else { return nil }
+        let avg = power.map { $0 / Double(pairs) }
+        var best: (ratio: Double, cycles: Int) = (0, Self.minimumCycles)
+        for k in Self.minimumCycles...Self.peakCycles {
+            let lower = ((k - Self.neighbourSpan)...(k - Self.neighbourGap)).filter { $0 >= 1 }.map { avg[$0 - 1] }
+            let upper = ((k + Self.neighbourGap)...(k + Self.neighbourSpan)).filter { $0 <= Self.maxCycles }.map { avg[$0 - 1] }
+            let r = avg[k - 1] / max(padMedian(lower), padMedian(upper), 1e-15)
+            if r > best.ratio { best = (r, k) }
+        }
+        return best
+    }
+
+    public var reading: PadCueReading {
+        guard pairs > 0 || repeated > 0 else {
+            return .abstain(PadCueName.banding, role: .deny,
+                            stills > 0 ? "a still image has no rolling bands to see (needs video)" : "no usable consecutive frames (too dark or too small)")
+        }
+        guard pairs >= Self.minimumPairs, let pk = peak else {
+            return .abstain(PadCueName.banding, role: .deny,
+                            "\(pairs) distinct frame pair(s) (\(repeated) repeated): needs ≥ \(Self.minimumPairs)")
+        }
+        let level = PadCueReading.level(pk.ratio, live: Self.liveRatio, threshold: Self.spoofRatio, spoof: Self.certainRatio)
+        return PadCueReading(name: PadCueName.banding, role: .deny, state: pk.ratio >= Self.spoofRatio ? .spoof : .neutral,
+                             level: level, confidence: padFrameConfidence(pairs, full: Self.fullConfidencePairs),
+                             note: String(format: "rolling-band line %.1f× its neighbours at %d cycles/frame height over %d frame pair(s) (spoof ≥ %.0f)",
+                                          pk.ratio, pk.cycles, pairs, Self.spoofRatio))
+    }
+}

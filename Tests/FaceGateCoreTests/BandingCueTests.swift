@@ -1,0 +1,125 @@
+import FaceGateCore
+import Foundation
+import Testing
+
+/// The refresh-banding cue's decision logic on generated row profiles: a scene (smooth structure, a moving bright
+/// "head", sensor noise, exposure drift) with or without a rolling display band.
+@Suite("Passive refresh-banding cue (synthetic row profiles)")
+struct BandingCueTests {
+    struct Scene {
+        var rows = 480
+        var seed: UInt64 = 1
+        var bandDepth = 0.0
+        var bandCycles = 6.0
+        /// Phase advance per frame (radians): 0 = a band that stands still (lamp flicker locked to the frame rate).
+        var bandStep = 1.1
+        var noise = 0.6
+        var brightness = 1.0
+
+        func profile(_ t: Int) -> [Double] {
+            var rng = SplitMix(seed &+ UInt64(t) &* 7919)
+            let head = 140 + 30 * sin(Double(t) * 0.15)   // the face moves up and down (≤ 4.5 rows per frame)
+            let exposure = 1 + 0.04 * sin(Double(t) * 0.05)
+            return (0..<rows).map { y in
+                let yy = Double(y)
+                var v = 90 + 25 * sin(yy / 37) + 12 * cos(yy / 11 + 1)                      // the scene
+                v += 50 * exp(-pow((yy - head) / 55, 2))                                       // the head
+                v *= exposure
+                v *= 1 + bandDepth * sin(2 * .pi * bandCycles * yy / Double(rows) + bandStep * Double(t))
+                return max(0, min(255, brightness * v + noise * rng.gaussian()))
+            }
+        }
+    }
+
+    struct SplitMix {
+        var s: UInt64
+        init(_ s: UInt64) { self.s = s }
+        mutating func next() -> UInt64 {
+            s &+= 0x9E37_79B9_7F4A_7C15
+            var z = s
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
+        mutating func gaussian() -> Double { (-2 * log(max(1e-12, uniform()))).squareRoot() * cos(2 * .pi * uniform()) }
+    }
+
+    func run(_ scene: Scene, frames: Int, every: Int = 1, duplicate: Bool = false) -> BandingCue {
+        var cue = BandingCue()
+        for t in stride(from: 0, to: frames * every, by: every) {
+            let p = scene.profile(t)
+            cue.add(rowProfile: p)
+            if duplicate { cue.add(rowProfile: p) }
+        }
+        return cue
+    }
+
+    @Test func rollingBandIsDeniedAndTheSameSceneWithoutItIsNot() {
+        for seed: UInt64 in 1...4 {
+            for (depth, cycles) in [(0.05, 4.5), (0.08, 6.0), (0.16, 8.0), (0.05, 20.0)] {
+                let banded = run(Scene(seed: seed, bandDepth: depth, bandCycles: cycles), frames: 40).reading
+                #expect(banded.state == .spoof, "depth \(depth), \(cycles) cycles: \(banded.note)")
+                #expect((banded.level ?? 0) >= 0.5)
+            }
+            let plain = run(Scene(seed: seed), frames: 40).reading
+            #expect(plain.state == .neutral, "\(plain.note)")
+            #expect((plain.level ?? 1) < 0.5)
+        }
+    }
+
+    @Test func aBandThatStandsStillIsNotARollingBand() {
+        // Lamp flicker locked to the frame rate (e.g. 100 Hz at 25 fps) gives bands that do not move: the log ratio of
+        // consecutive frames cancels them.
+        let r = run(Scene(bandDepth: 0.1, bandStep: 0), frames: 40).reading
+        #expect(r.state == .neutral, "\(r.note)")
+    }
+
+    @Test func lowerFrameRatesAndRepeatedFramesKeepTheDecision() {
+        // Every 2nd / 3rd frame (12 or 8 fps from 25): the band moves further per frame; still one frequency.
+        for every in [2, 3] {
+            #expect(run(Scene(bandDepth: 0.06), frames: 30, every: every).reading.state == .spoof)
+            #expect(run(Scene(), frames: 30, every: every).reading.state == .neutral)
+        }
+        // Each frame twice (a duplicated-frame stream): the repeated pairs are skipped, not counted as "no band".
+        let dup = run(Scene(bandDepth: 0.06), frames: 30, duplicate: true)
+        #expect(dup.repeated == 30)
+        #expect(dup.pairs == 29)
+        #expect(dup.reading.state == .spoof)
+        #expect(run(Scene(), frames: 30, duplicate: true).reading.state == .neutral)
+    }
+
+    @Test func abstainsWhenItCannotSee() {
+        var still = BandingCue()
+        still.addStill()
+        #expect(still.reading.state == .abstain)
+        // Too few distinct frames.
+        let few = run(Scene(bandDepth: 0.16), frames: BandingCue.minimumPairs)
+        #expect(few.pairs == BandingCue.minimumPairs - 1)
+        #expect(few.reading.state == .abstain)
+        #expect(run(Scene(bandDepth: 0.16), frames: BandingCue.minimumPairs + 1).reading.state == .spoof)
+        // A frozen stream (every frame the same).
+        var frozen = BandingCue()
+        let p = Scene(bandDepth: 0.16).profile(0)
+        for _ in 0..<40 { frozen.add(rowProfile: p) }
+        #expect(frozen.pairs == 0 && frozen.reading.state == .abstain)
+        // Too dark to carry a band, and too few rows.
+        #expect(run(Scene(bandDepth: 0.16, brightness: 0.05), frames: 40).reading.state == .abstain)
+        #expect(run(Scene(rows: 60, bandDepth: 0.16), frames: 40).reading.state == .abstain)
+        // A resolution change restarts the pairing instead of comparing unlike profiles.
+        var mixed = BandingCue()
+        for t in 0..<20 { mixed.add(rowProfile: Scene(rows: t % 2 == 0 ? 480 : 360, bandDepth: 0.16).profile(t)) }
+        #expect(mixed.pairs == 0)
+    }
+
+    @Test func exposureDriftAndLargeMotionAreNotBands() {
+        // A fast, large head movement and a strong exposure ramp (auto-exposure settling).
+        var cue = BandingCue()
+        for t in 0..<40 {
+            let s = Scene(seed: 9, noise: 1.5)
+            let gain = 0.6 + 0.4 * Double(t) / 40
+            cue.add(rowProfile: s.profile(t * 3).map { min(255, $0 * gain) })
+        }
+        #expect(cue.reading.state == .neutral, "\(cue.reading.note)")
+    }
+}

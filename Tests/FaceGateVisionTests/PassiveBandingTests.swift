@@ -1,0 +1,95 @@
+import FaceGate
+import FaceGateCore
+import FaceGateVision
+import Foundation
+import Testing
+
+/// The refresh-banding cue on real fixture clips (also resampled, frame-duplicated and heavily compressed with ffmpeg)
+/// and on the simulator's full-view replays that the models and moiré missed (session 6: replays of d3 and
+/// driving.mp4, seed 2).
+@Suite("Passive refresh-banding cue on clips", .serialized)
+struct PassiveBandingTests {
+    static let d3 = "motion/KwaiVGI__LivePortrait/assets/examples/driving/d3.mp4"
+    static let driving = "motion/yoyo-nb__Thin-Plate-Spline-Motion-Model/assets/driving.mp4"
+    static let webcam = "liveness/Krzysiek354__Python_Face_Detection/videos/real.mp4"
+    static var ready: Bool { TestPaths.hasFixtures && TestPaths.hasModels }
+
+    /// The banding cue alone over the first `frames` frames of a clip (face-independent: no tracking needed).
+    static func banding(_ path: String, frames: Int = 50) throws -> BandingCue {
+        let src = try VideoSource.file(path)
+        var cue = BandingCue()
+        var n = 0
+        while n < frames, let f = try src.next() {
+            if let p = PadNative.rowProfile(f.image) { cue.add(rowProfile: p) }
+            n += 1
+        }
+        return cue
+    }
+
+    @Test func rowProfileIsTheMeanLuminanceOfEachRow() throws {
+        let img = Image(width: 40, height: 3, color: .black)
+        // Row 1 pure green, row 2 half white: luminance 0.587 * 255 and 127.5.
+        img.fillRect(Rect(x: 0, y: 1, width: 40, height: 1), color: Color(0, 255, 0))
+        img.fillRect(Rect(x: 0, y: 2, width: 20, height: 1), color: Color(255, 255, 255))
+        let p = try #require(PadNative.rowProfile(img))
+        #expect(p.count == 3)
+        #expect(abs(p[0]) < 1e-9)
+        #expect(abs(p[1] - 0.587 * 255) < 1e-6)
+        #expect(abs(p[2] - 127.5) < 1e-6)
+    }
+
+    @Test(.enabled(if: ready)) func simulatorReplaysThatTheModelsMissedShowRollingBands() throws {
+        let dir = TestPaths.tempDir("pad-banding")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for clip in [Self.d3, Self.driving] {
+            var sim = AttackSimulator(kind: .replay, seed: 2)
+            sim.duration = 2
+            let out = dir + "/replay.mp4"
+            try sim.render(input: TestPaths.fixture(clip), output: out)
+            let cue = try Self.banding(out)
+            #expect(cue.reading.state == .spoof, "\(clip): \(cue.reading.note)")
+            // Through the runner: the fused verdict is refused and names the cue.
+            var o = PassiveOptions()
+            o.maxFrames = 40
+            let rep = try EnginePool.shared.with { try PassiveRunner.run(try openSource(out), engine: $0, options: o) }
+            #expect(!rep.verdict.live)
+            #expect(rep.verdict.decidedBy.contains(PadCueName.banding), "\(rep.verdict.decidedBy)")
+        }
+    }
+
+    @Test(.enabled(if: ready)) func genuineClipsStayQuietAtOtherRatesDuplicatedAndCompressed() throws {
+        let dir = TestPaths.tempDir("pad-banding-real")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // d3 is the genuine clip with the highest ratio in the fixtures (head motion at 3 cycles).
+        let d3 = TestPaths.fixture(Self.d3)
+        let variants: [(String, [String])] = [
+            ("12fps.mp4", ["-t", "4", "-i", d3, "-vf", "fps=12", "-c:v", "mpeg4", "-q:v", "3"]),
+            ("dup50.mp4", ["-t", "2", "-i", d3, "-vf", "fps=50", "-c:v", "mpeg4", "-q:v", "3"]),      // every frame ~twice
+            ("q28.mp4", ["-t", "2", "-i", d3, "-c:v", "mpeg4", "-q:v", "28"]),                          // heavy compression
+            ("jitter.mp4", ["-t", "3", "-i", d3, "-vf", "select='not(eq(mod(n\\,7)\\,3))',setpts=N/25/TB", "-c:v", "mpeg4", "-q:v", "3"]), // dropped frames
+        ]
+        var clips = [d3, TestPaths.fixture(Self.webcam), TestPaths.fixture(Self.driving)]
+        for (name, args) in variants {
+            try ffmpeg(args + [dir + "/" + name])
+            clips.append(dir + "/" + name)
+        }
+        for c in clips {
+            let cue = try Self.banding(c)
+            #expect(cue.reading.state == .neutral, "\((c as NSString).lastPathComponent): \(cue.reading.note)")
+            #expect(cue.pairs >= BandingCue.minimumPairs)
+        }
+    }
+
+    @Test(.enabled(if: ready)) func quietOnAFrozenClipAndAbstainsOnAStill() throws {
+        let dir = TestPaths.tempDir("pad-banding-still")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // A photo looped into a video: only codec noise changes between frames — no band.
+        let photo = TestPaths.fixture("identities/ageitgey__face_recognition/examples/knn_examples/train/obama/obama.jpg")
+        try ffmpeg(["-loop", "1", "-t", "2", "-i", photo, "-vf", "scale=480:-2,fps=25", "-c:v", "mpeg4", "-q:v", "2", dir + "/frozen.mp4"])
+        let frozen = try Self.banding(dir + "/frozen.mp4")
+        #expect(frozen.reading.state != .spoof && (frozen.reading.level ?? 0) < 0.5, "\(frozen.reading.note)")
+        // The photo itself: a still has no bands to see.
+        let rep = try EnginePool.shared.with { try PassiveRunner.run(try openSource(photo), engine: $0, options: PassiveOptions()) }
+        #expect(rep.verdict.cues.first { $0.name == PadCueName.banding }?.state == .abstain)
+    }
+}
