@@ -58,22 +58,16 @@ public final class FaceGateServer: Sendable {
         // Gallery, identity index and lockout gate, opened the one way every front-end opens them.
         let env = try await RuntimeEnvironment.open(location: config.database, key: galleryKey,
                                                     policy: IdentityPolicy(threshold: config.identityThreshold),
-                                                    lockout: config.lockoutEnabled ? config.lockout : nil, indexThreads: 1, logger: logger)
+                                                    lockout: config.lockoutEnabled ? config.lockout : nil, indexThreads: 1,
+                                                    models: config.models, detector: config.detector, logger: logger)
         gallery = env.gallery
         index = env.index
         lockout = env.lockout
         store = try await ServerStoreFactory.open(config.database)
         await index.startFollowing()
         keys = KeyVerifier(store: store)
-        let models = config.models, detector = config.detector
-        // Embedding models are loaded up front: loading them lazily on a session's first anchor frame stalls that
-        // worker for ~1 s, and the frames skipped meanwhile read as a lost face.
-        pool = try WorkerPool(count: max(1, config.workers)) {
-            let e = try FaceEngine(models: models, detector: detector)
-            _ = try e.aligner()
-            _ = try e.embedder()
-            return e
-        }
+        // Each worker's engine with the embedding models loaded up front (`RuntimeEnvironment.engine`).
+        pool = try WorkerPool(count: max(1, config.workers)) { try env.engine() }
         metrics = ServerMetrics()
         sessions = SessionRegistry()
         sealer = BlobSealer(key: galleryKey)

@@ -32,6 +32,8 @@ public struct ServerConfiguration: Sendable {
     public var padModels: [String] = []
     /// With `padModels` empty, use every installed anti-spoof model (config liveness.use_installed_models).
     public var useInstalledPadModels = true
+    /// Passive PAD operating point on the fused score (config liveness.pad_threshold, `facegate calibrate-pad`).
+    public var padThreshold = PassiveFusion.defaultScoreThreshold
     /// One-face frames a passive-only session collects (config liveness.passive_frames).
     public var passiveFrames = PassiveCapture.defaultFrames
     /// Same-person threshold for verify/identify (config identity.threshold).
@@ -128,6 +130,7 @@ public struct ServerConfiguration: Sendable {
         if let q = c.loaded.value("identity.quality").stringValue.flatMap({ QualityLevel(rawValue: $0.lowercased()) }) { enrollmentQuality = q }
         padModels = c.liveness.padModels
         useInstalledPadModels = c.liveness.useInstalledModels
+        padThreshold = c.liveness.padThreshold
         if c.liveness.passiveFrames > 0 { passiveFrames = c.liveness.passiveFrames }
         lockoutEnabled = c.lockout.enabled
         lockout = c.lockout.policy
@@ -139,6 +142,7 @@ public struct ServerConfiguration: Sendable {
     public func passiveOptions() throws -> PassiveOptions {
         var o = PassiveOptions()
         o.mode = passiveMode
+        o.scoreThreshold = padThreshold
         o.models = try PadModelResolver.resolve(padModels, directory: models, includeInstalled: useInstalledPadModels && padModels.isEmpty)
         if let m = livenessModel { o.texture = try LivenessModel(path: m) }
         return o

@@ -210,7 +210,8 @@ public final class LivenessPipeline {
             session.identityDistance = identityDistance
         }
         let readings = passive.map { frozenReadings ?? $0.readings }
-        let v = CombinedFusion.decide(mode: mode, session: session, passive: readings, passiveMode: passiveMode)
+        let v = CombinedFusion.decide(mode: mode, session: session, passive: readings, passiveMode: passiveMode,
+                                      scoreThreshold: passive?.options.scoreThreshold ?? PassiveFusion.defaultScoreThreshold)
         return CombinedLivenessResult(verdict: v, session: CombinedFusion.merge(v, into: session),
                                       challenges: active == nil ? nil : session, framesWithFace: framesWithFace,
                                       passiveFrames: passive?.framesSeen ?? 0, passiveFramesWithFace: passive?.framesWithFace ?? 0)

@@ -23,6 +23,9 @@ public struct PassiveOptions {
     public var gyro: GyroTrace?
     /// Frames analysed at most (10 s at 30 fps): the cues saturate well before.
     public var maxFrames = 300
+    /// Operating point on the fused score (`facegate calibrate-pad`, config `liveness.pad_threshold`): refused when
+    /// the score is below it. Clamped to 0.5…0.95 by `PassiveFusion` (stricter than the cues, never looser).
+    public var scoreThreshold = PassiveFusion.defaultScoreThreshold
     public init() {}
 }
 
@@ -130,7 +133,7 @@ public final class PassiveAnalyzer {
         return r
     }
 
-    public func verdict() -> PassiveVerdict { PassiveFusion.fuse(readings, mode: options.mode) }
+    public func verdict() -> PassiveVerdict { PassiveFusion.fuse(readings, mode: options.mode, scoreThreshold: options.scoreThreshold) }
 }
 
 /// The result of a passive run over a source.

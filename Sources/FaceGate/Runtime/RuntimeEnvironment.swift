@@ -8,7 +8,8 @@ import Logging
 /// database with its key, the identity index with its threshold policy, and the lockout gate on the same database
 /// (the table `facegate audit unlock` lifts). The CLI opens it from the configuration and its flags
 /// (`open(config:databaseFlag:thresholdFlag:)`), the server from its resolved `ServerConfiguration`
-/// (`open(location:key:policy:lockout:)`); models are opened by `FaceEngine(models:)` from the same settings.
+/// (`open(location:key:policy:lockout:)`); `engine()` opens the models (detector, landmarks, embedder) the same way
+/// for the CLI and each server worker.
 ///
 /// Not yet: one typed settings value in the core that both front-ends resolve from TOML + environment + flags
 /// (issue #18 item 4); until then the CLI passes its `FaceGateConfig` and the server its `ServerConfiguration`.
@@ -18,12 +19,26 @@ public struct RuntimeEnvironment: Sendable {
     public let gallery: any Gallery
     public let index: IdentityIndexService
     public let lockout: LockoutGate
+    /// Where the models are, and the face detector the engines use.
+    public let models: ModelDirectory
+    public let detector: DetectorChoice
+
+    /// A face engine on this environment's models with the landmark and embedding models loaded up front (loading
+    /// them lazily on a session's first anchor frame stalls it for ~1 s: the server measured frames skipped meanwhile
+    /// reading as a lost face). Missing or corrupt models throw here, before any attempt starts.
+    public func engine() throws -> FaceEngine {
+        let e = try FaceEngine(models: models, detector: detector)
+        _ = try e.aligner()
+        _ = try e.embedder()
+        return e
+    }
 
     /// Opens the gallery at `location` with `key`, loads its identity index under `policy` and opens the lockout
     /// gate on the same database (`lockout` nil: disabled, nothing opened). Closes what it opened when a later step
     /// fails.
     public static func open(location: GalleryLocation, key: GalleryKey, policy: IdentityPolicy, lockout: LockoutPolicy?,
                             indexThreads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                            models: ModelDirectory = .resolve(), detector: DetectorChoice = .hog,
                             logger: Logger = Logger(label: "facegate.runtime")) async throws -> RuntimeEnvironment {
         let gallery = try await GalleryFactory.open(location, key: key)
         do {
@@ -31,7 +46,8 @@ public struct RuntimeEnvironment: Sendable {
             try await index.load()
             var gate = LockoutGate.disabled
             if let lockout { gate = LockoutGate(store: try await LockoutStores.open(location, logger: logger), policy: lockout) }
-            return RuntimeEnvironment(location: location, key: key, gallery: gallery, index: index, lockout: gate)
+            return RuntimeEnvironment(location: location, key: key, gallery: gallery, index: index, lockout: gate,
+                                      models: models, detector: detector)
         } catch {
             await gallery.close()
             throw error
@@ -43,13 +59,14 @@ public struct RuntimeEnvironment: Sendable {
     /// the threshold `thresholdFlag` > per-user > `identity.threshold` > `FACEGATE_IDENTITY_THRESHOLD` > default
     /// (`ThresholdSettings`); the lockout of `[lockout]`.
     public static func open(config: FaceGateConfig, databaseFlag: String?, thresholdFlag: Double?,
+                            models: ModelDirectory = .resolve(), detector: DetectorChoice = .hog,
                             environment: [String: String] = ProcessInfo.processInfo.environment,
                             logger: Logger = Logger(label: "facegate.runtime")) async throws -> RuntimeEnvironment {
         let thresholds = try ThresholdSettings(flag: thresholdFlag, config: config, environment: environment)
         let location = try StoreAccess.location(flag: databaseFlag, config: config, environment: environment)
         let key = try StoreAccess.key(config: config, environment: environment)
         return try await open(location: location, key: key, policy: IdentityPolicy(settings: thresholds),
-                              lockout: config.lockout.enabled ? config.lockout.policy : nil, logger: logger)
+                              lockout: config.lockout.enabled ? config.lockout.policy : nil, models: models, detector: detector, logger: logger)
     }
 
     /// Closes the gallery and the lockout store.

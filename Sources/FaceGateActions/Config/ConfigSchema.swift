@@ -108,6 +108,8 @@ public enum ConfigSchema {
               "Anti-spoof ONNX models for the passive cues: catalog names or paths. Empty = every installed anti-spoof model."),
         .init("liveness", "use_installed_models", .bool, .bool(true),
               "With pad_models empty, use every installed anti-spoof model, and run challenges together with the passive cues (mode both) by default (false = hand-made passive cues only, and active sessions stay active)."),
+        .init("liveness", "pad_threshold", .double(0.5...0.95), .double(0.5),
+              "Passive PAD operating point on the fused score: refused below it. 0.5 = the cues' own thresholds; `facegate calibrate-pad` picks a stricter one on your own genuine recordings for a target BPCER."),
         .init("liveness", "passive_frames", .int(10...300), .int(30),
               "Frames with one face a passive-only session collects before deciding (30 ≈ 2 s at 15 fps)."),
         .init("liveness", "timeout", .duration, .double(20),

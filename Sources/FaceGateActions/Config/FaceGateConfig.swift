@@ -27,6 +27,8 @@ public struct FaceGateConfig: Sendable {
         public var padModels: [String] = []
         public var useInstalledModels = true
         public var passiveFrames = 30
+        /// Passive PAD operating point (liveness.pad_threshold; `facegate calibrate-pad`).
+        public var padThreshold = 0.5
     }
     public struct Voice: Sendable {
         public enum Enabled: String, Sendable { case auto, on, off }
@@ -134,7 +136,8 @@ public struct FaceGateConfig: Sendable {
                          challengeTimeout: d("liveness.challenge_timeout"), passiveMode: s("liveness.passive_mode"),
                          model: opt("liveness.model").map { ConfigLoader.expandTilde($0, environment: environment) },
                          padModels: list("liveness.pad_models").map { ConfigLoader.expandTilde($0, environment: environment) },
-                         useInstalledModels: b("liveness.use_installed_models"), passiveFrames: i("liveness.passive_frames"))
+                         useInstalledModels: b("liveness.use_installed_models"), passiveFrames: i("liveness.passive_frames"),
+                         padThreshold: d("liveness.pad_threshold"))
         voice = .init(enabled: .init(rawValue: s("voice.enabled")) ?? .auto, voice: s("voice.voice"), speed: i("voice.speed"),
                       grantedText: s("voice.granted_text"), deniedText: s("voice.denied_text"),
                       saveDir: opt("voice.save_dir").map { ConfigLoader.expandTilde($0, environment: environment) })

@@ -41,7 +41,8 @@ struct AuthenticateCommand: AsyncParsableCommand {
                 guard (video == nil) != (camera == nil) else { throw FaceGateError.badInput("give exactly one of --video F or --camera N") }
                 let config = try configOptions.load(actionOptions.overrides)
                 // Gallery, key, identity index and lockout, opened the one way every front-end opens them.
-                let env = try await RuntimeEnvironment.open(config: config, databaseFlag: gallery.db, thresholdFlag: threshold)
+                let env = try await RuntimeEnvironment.open(config: config, databaseFlag: gallery.db, thresholdFlag: threshold,
+                                                            models: modelOptions.directory, detector: DetectorChoice(modelOptions.detector))
                 defer { Task { await env.close() } }
                 var claimedOverride: Double?
                 if let u = user { claimedOverride = try await env.gallery.user(named: u).summary.threshold } else { _ = try await env.gallery.requireUsers() }
@@ -51,8 +52,7 @@ struct AuthenticateCommand: AsyncParsableCommand {
                         || passiveOptions.depth != nil || passiveOptions.imu != nil,
                     useInstalledModels: !passiveOptions.noInstalledModels, models: modelOptions.directory)
                 let liveness = try activeOptions.pipelineOptions(mode: mode, passive: passiveOptions.options(models: modelOptions.directory))
-                let engine = try modelOptions.engine()
-                _ = try engine.embedder()
+                let engine = try env.engine()
                 let dispatcher = try ActionDispatcher(config: config)
                 await dispatcher.start()
                 let sourceName = video.map(LockoutSubject.videoSourceName(path:)) ?? "camera:\(camera ?? "")"

@@ -19,6 +19,7 @@ enum CommandRegistry {
         AuthenticateCommand.self,
         AttackCommand.self,
         EvaluatePadCommand.self,
+        CalibratePadCommand.self,
         EvaluateLivenessCommand.self,
         LivenessCommand.self,
         ModelsCommand.self,

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FaceGate
+import FaceGateActions
 import FaceGateCore
 import FaceGateVision
 import Foundation
@@ -32,6 +33,11 @@ struct PassiveCLIOptions: ParsableArguments {
     @Option(name: .customLong("max-frames"), help: "Frames analysed at most.")
     var maxFrames = 300
 
+    @Option(name: .customLong("pad-threshold"), help: ArgumentHelp(
+        "Operating point on the fused passive score, 0.5–0.95: refused below it (default: config liveness.pad_threshold, set by `facegate calibrate-pad`; 0.5 = the cues' own thresholds).",
+        valueName: "T"))
+    var padThreshold: Double?
+
     func options(models: ModelDirectory) throws -> PassiveOptions {
         var o = PassiveOptions()
         guard let m = PassiveMode(rawValue: mode.lowercased()) else {
@@ -40,6 +46,15 @@ struct PassiveCLIOptions: ParsableArguments {
         guard maxFrames > 0 else { throw FaceGateError.badInput("--max-frames must be positive") }
         o.mode = m
         o.maxFrames = maxFrames
+        if let t = padThreshold {
+            guard t.isFinite, t >= PassiveFusion.defaultScoreThreshold, t <= PassiveFusion.maximumScoreThreshold else {
+                throw FaceGateError.badInput("--pad-threshold must be between 0.5 and 0.95, not \(t)")
+            }
+            o.scoreThreshold = t
+        } else if let cfg = try? FaceGateConfig.load() {
+            // The calibrated operating point (an unreadable configuration leaves the cues' own thresholds).
+            o.scoreThreshold = cfg.liveness.padThreshold
+        }
         o.models = try PadModelResolver.resolve(padModels, directory: models, includeInstalled: !noInstalledModels && padModels.isEmpty)
         if let m = model { o.texture = try LivenessModel(path: m) }
         if let d = depth { o.depth = try DepthSequence(directory: d) }

@@ -66,7 +66,7 @@ public enum CombinedFusion {
     /// mode; nil = nothing failed there). `passive`: the passive cues' readings (nil in active mode; in passive/both
     /// modes nil counts as "no cue could see").
     public static func decide(mode: LivenessMode, session: LivenessResult?, passive readings: [PadCueReading]?,
-                              passiveMode: PassiveMode) -> CombinedVerdict {
+                              passiveMode: PassiveMode, scoreThreshold: Double = PassiveFusion.defaultScoreThreshold) -> CombinedVerdict {
         let sessionLive = session?.live ?? !mode.runsChallenges
         var verdict: PassiveVerdict?
         if mode.runsPassive {
@@ -74,7 +74,7 @@ public enum CombinedFusion {
             if passiveMode == .strict, mode.runsChallenges, let s = session, s.live, !s.challenges.isEmpty {
                 r.append(challengeReading(s))
             }
-            verdict = PassiveFusion.fuse(r, mode: passiveMode)
+            verdict = PassiveFusion.fuse(r, mode: passiveMode, scoreThreshold: scoreThreshold)
         }
         let sessionNames = session.map(failureNames) ?? []
         if let v = verdict, v.reason == .denied {

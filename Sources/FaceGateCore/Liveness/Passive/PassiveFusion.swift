@@ -39,10 +39,31 @@ public struct PassiveVerdict: Sendable, Hashable, Codable {
 public enum PassiveFusion {
     /// Readings less confident than this do not vote (e.g. one frame of a cue that needs several).
     public static let minimumConfidence = 0.2
+    /// The built-in operating point: every cue maps its own threshold to level 0.5, so a score below 0.5 is a cue
+    /// that fired.
+    public static let defaultScoreThreshold = 0.5
+    /// Highest calibrated threshold accepted: above it one cue at its "clearly live" reference level (0.25, score
+    /// 0.75) plus noise would already be refused.
+    public static let maximumScoreThreshold = 0.95
 
-    public static func fuse(_ readings: [PadCueReading], mode: PassiveMode) -> PassiveVerdict {
+    /// A calibrated threshold (`facegate calibrate-pad`, config `liveness.pad_threshold`) clamped to what fusion
+    /// accepts: it can only make the decision stricter than the cues' own thresholds, never looser — a user's own
+    /// genuine recordings must not switch off a cue that fired (`PadCalibration`).
+    public static func clampThreshold(_ t: Double) -> Double {
+        t.isFinite ? min(maximumScoreThreshold, max(defaultScoreThreshold, t)) : defaultScoreThreshold
+    }
+
+    /// `scoreThreshold` (clamped by `clampThreshold`): a deny-capable reading whose level is above 1 − threshold
+    /// denies too, i.e. the presentation is refused when its score is below the threshold. At the default 0.5 this is
+    /// exactly "a deny cue fired".
+    public static func fuse(_ readings: [PadCueReading], mode: PassiveMode,
+                            scoreThreshold: Double = defaultScoreThreshold) -> PassiveVerdict {
+        let threshold = clampThreshold(scoreThreshold)
         let voting = readings.filter { $0.state != .abstain && $0.confidence >= minimumConfidence }
-        let denies = voting.filter { $0.role.canDeny && $0.state == .spoof }
+        let fired = voting.filter { $0.role.canDeny && $0.state == .spoof }
+        let calibrated = threshold > defaultScoreThreshold
+            ? voting.filter { $0.role.canDeny && $0.state != .spoof && 1 - ($0.level ?? 0) < threshold } : []
+        let denies = (fired + calibrated)
             .sorted { ($0.level ?? 0) * $0.confidence > ($1.level ?? 0) * $1.confidence }
         let confirms = voting.filter { $0.role.canConfirm && $0.state == .live }
         let denyLooked = voting.filter { $0.role.canDeny }
@@ -59,7 +80,9 @@ public enum PassiveFusion {
         score = min(1, max(0, score))
 
         if !denies.isEmpty {
-            return PassiveVerdict(live: false, score: min(score, 0.5 - 1e-6), mode: mode, reason: .denied,
+            // A cue that fired caps the score below 0.5; a refusal only by the calibrated threshold keeps its score
+            // (already below the threshold).
+            return PassiveVerdict(live: false, score: fired.isEmpty ? score : min(score, 0.5 - 1e-6), mode: mode, reason: .denied,
                                   decidedBy: denies.map(\.name), cues: readings)
         }
         // Confirm cues decide only in strict mode. In light mode a live reading of flat-3d, nose-depth or blink is

@@ -1,0 +1,70 @@
+import FaceGateCore
+import Foundation
+import Testing
+
+/// `facegate calibrate-pad`'s arithmetic and the calibrated operating point in fusion.
+@Suite("Passive PAD calibration (operating point for a target BPCER)")
+struct PadCalibrationTests {
+    func reading(_ name: String, _ state: PadCueState, level: Double?, confidence: Double = 0.9, role: PadCueRole = .deny) -> PadCueReading {
+        PadCueReading(name: name, role: role, state: state, level: level, confidence: confidence)
+    }
+
+    @Test func thresholdRefusesAtMostTheTargetShareAndKeepsTheSettingRecording() {
+        // 20 genuine scores 0.60, 0.61, … 0.79 (shuffled); 5 % of 20 = 1 may be refused.
+        var scores = (0..<20).map { Double(60 + $0) / 100 }
+        scores.shuffle()
+        let c = PadCalibration.calibrate(scores: scores, targetBPCER: 0.05)
+        #expect(c.reachable && c.enoughRecordings == false)   // 2 / 0.05 = 40 recommended
+        #expect(c.threshold <= 0.61 && c.threshold > 0.6085, "\(c.threshold)")
+        #expect(c.rejected == 1 && abs(c.bpcer - 0.05) < 1e-12)
+        // Target 0: the lowest score itself (rounded down) — nobody refused.
+        let z = PadCalibration.calibrate(scores: scores, targetBPCER: 0)
+        #expect(z.threshold <= 0.6 && z.threshold > 0.5985 && z.rejected == 0)
+        // 10 %: two may be refused.
+        let ten = PadCalibration.calibrate(scores: scores, targetBPCER: 0.1)
+        #expect(ten.threshold <= 0.62 && ten.threshold > 0.6185 && ten.rejected == 2)
+        // Rounded down to 0.001 so the setting recording stays accepted.
+        let r = PadCalibration.calibrate(scores: [0.73456, 0.9, 0.95], targetBPCER: 0)
+        #expect(abs(r.threshold - 0.734) < 1e-6 && r.rejected == 0)
+        // The table has the fixed grid and the chosen threshold, ascending, with counts that agree.
+        #expect(c.table.map(\.threshold) == c.table.map(\.threshold).sorted())
+        #expect(c.table.contains { abs($0.threshold - c.threshold) < 1e-9 && $0.rejected == 1 })
+        #expect(c.table.first { $0.threshold == 0.7 }?.rejected == 10)
+    }
+
+    @Test func calibrationOnlyTightensAndSaysWhenTheTargetCannotBeMet() {
+        // Two of ten genuine recordings already refused by a cue (score < 0.5): 10 % allows one → not reachable.
+        let scores = [0.2, 0.45] + (0..<8).map { Double(70 + 2 * $0) / 100 }
+        let c = PadCalibration.calibrate(scores: scores, targetBPCER: 0.1)
+        #expect(!c.reachable && c.rejectedAtDefault == 2)
+        #expect(c.threshold == PassiveFusion.defaultScoreThreshold)
+        // 20 % allows both: the threshold may then rise to the 3rd lowest.
+        let d = PadCalibration.calibrate(scores: scores, targetBPCER: 0.2)
+        #expect(d.reachable && d.threshold <= 0.7 && d.threshold > 0.6985 && d.rejected == 2)
+        // Very high genuine scores are capped at the maximum.
+        #expect(PadCalibration.calibrate(scores: [0.99, 0.995], targetBPCER: 0).threshold == PassiveFusion.maximumScoreThreshold)
+        #expect(PassiveFusion.clampThreshold(0.2) == 0.5 && PassiveFusion.clampThreshold(.nan) == 0.5)
+        #expect(!PadCalibration.calibrate(scores: [], targetBPCER: 0.05).reachable)
+    }
+
+    @Test func aCalibratedThresholdRefusesBelowItAndNamesTheCue() {
+        // A replay-like session: no cue fired, the highest deny level 0.41 (score 0.59).
+        let cues = [reading("model", .neutral, level: 0.41), reading("moire", .neutral, level: 0.3),
+                    reading("banding", .abstain, level: nil, confidence: 0), reading("blink", .live, level: 0.2, role: .confirm)]
+        let atDefault = PassiveFusion.fuse(cues, mode: .light)
+        #expect(atDefault.live && abs(atDefault.score - 0.59) < 1e-9)
+        let calibrated = PassiveFusion.fuse(cues, mode: .light, scoreThreshold: 0.7)
+        #expect(!calibrated.live && calibrated.reason == .denied)
+        #expect(calibrated.decidedBy == ["model"])
+        #expect(abs(calibrated.score - 0.59) < 1e-9, "a threshold refusal keeps the score")
+        // A genuine-like session above the threshold stays live; the same threshold never loosens a fired cue.
+        #expect(PassiveFusion.fuse([reading("model", .neutral, level: 0.25)], mode: .light, scoreThreshold: 0.7).live)
+        let fired = [reading("moire", .spoof, level: 0.55)]
+        #expect(!PassiveFusion.fuse(fired, mode: .light, scoreThreshold: 0.3).live)
+        // Readings that do not vote (low confidence) are not refused by the threshold either.
+        #expect(PassiveFusion.fuse([reading("model", .neutral, level: 0.45, confidence: 0.1)], mode: .light, scoreThreshold: 0.7).live)
+        // Through the combined decision (challenges + passive), as sessions use it.
+        let combined = CombinedFusion.decide(mode: .passive, session: nil, passive: cues, passiveMode: .light, scoreThreshold: 0.7)
+        #expect(!combined.live && combined.decidedBy.contains("model"))
+    }
+}
