@@ -263,6 +263,14 @@ import Testing
         #expect(ok.status == 0, "\(ok.stderr)")
         #expect(FileManager.default.fileExists(atPath: out) && FileManager.default.fileExists(atPath: t.dir + "/cli/m.json"))
         #expect(ok.stdout.contains("\"bytes\""))
+        // --dataset: per-source accuracy of the exported file in the sidecar, as evaluate computes it.
+        let withMetrics = try runCLI(["export", "--model", t.fgm, "--onnx", t.dir + "/cli/held.onnx", "--dataset", t.dir + "/dataset/heldout"])
+        #expect(withMetrics.status == 0, "\(withMetrics.stderr)")
+        let bySource = try ExportSidecar.read(t.dir + "/cli/held.json").metricsBySource ?? [:]
+        #expect(Set(bySource.keys) == ["Manikantha-M", "alexcamargoweb"], "\(bySource)")
+        let heldModel = try LivenessModel(path: t.dir + "/cli/held.onnx")
+        let held = try ModelEvaluator.evaluate(model: heldModel, dataset: try Dataset.scan(t.dir + "/dataset/heldout")).scores
+        for g in held.perGroup { #expect(abs((bySource[g.group]?.accuracy ?? -1) - g.accuracy) < 1e-9, "\(g.group)") }
         // evaluate reads the exported file like a model file.
         let ev = try runCLI(["evaluate", "--model", out, "--dataset", t.dir + "/dataset/heldout", "--json"])
         #expect(ev.status == 0, "\(ev.stderr)")
