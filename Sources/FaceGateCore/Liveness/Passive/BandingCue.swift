@@ -93,14 +93,22 @@ public struct BandingCue: Sendable {
         let t = tables!
         let x = (0..<n).map { d[$0] * t.window[$0] }
         var out = [Double](repeating: 0, count: Self.maxCycles)
-        for k in 1...Self.maxCycles {
-            var re = 0.0, im = 0.0, idx = 0
-            for i in 0..<n {
-                re += x[i] * t.cos[idx]; im -= x[i] * t.sin[idx]
-                idx += k
-                while idx >= n { idx -= n }
+        // Raw buffers in the inner loop: the same arithmetic in the same order, without per-element array checks
+        // (the debug build's cost was ≈ 3.5 ms per frame with them).
+        x.withUnsafeBufferPointer { xp in
+            t.cos.withUnsafeBufferPointer { cp in
+                t.sin.withUnsafeBufferPointer { sp in
+                    for k in 1...Self.maxCycles {
+                        var re = 0.0, im = 0.0, idx = 0
+                        for i in 0..<n {
+                            re += xp[i] * cp[idx]; im -= xp[i] * sp[idx]
+                            idx += k
+                            while idx >= n { idx -= n }
+                        }
+                        out[k - 1] = re * re + im * im
+                    }
+                }
             }
-            out[k - 1] = re * re + im * im
         }
         return out
     }
