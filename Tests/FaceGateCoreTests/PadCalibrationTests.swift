@@ -68,3 +68,25 @@ struct PadCalibrationTests {
         #expect(!combined.live && combined.decidedBy.contains("model"))
     }
 }
+
+/// DET per attack species (evaluate-pad --plot / det_by_species).
+@Suite("Passive PAD metrics per attack species")
+struct PadSpeciesDETTests {
+    @Test func eachSpeciesCurveUsesOnlyItsOwnAttacks() {
+        // Genuine 0.6…0.9; prints are easy (0.1), replays overlap the genuine range (0.55…0.75).
+        let bona = (0..<10).map { PadSample(label: PadSample.bonaFide, score: 0.6 + Double($0) * 0.03, acceptedAsLive: true) }
+        let prints = (0..<5).map { PadSample(label: "print", score: 0.1 + Double($0) * 0.01, acceptedAsLive: false) }
+        let replays = (0..<5).map { PadSample(label: "replay", score: 0.55 + Double($0) * 0.05, acceptedAsLive: $0 > 0) }
+        let all = bona + prints + replays
+        let per = PadMetrics.bySpecies(all)
+        #expect(per.map(\.species) == ["print", "replay"])
+        let p = per[0].metrics, r = per[1].metrics
+        #expect(p.species.map(\.name) == ["print"] && p.bonaFide == 10)
+        #expect(r.species.map(\.name) == ["replay"] && r.bonaFide == 10)
+        // Prints separate completely (EER 0); replays do not; the worst-species curve is the replay curve's.
+        #expect((p.eer ?? 1) == 0)
+        #expect((r.eer ?? 0) > 0)
+        #expect(PadMetrics(all).eer == r.eer)
+        #expect(PadMetrics.bySpecies(bona).isEmpty)
+    }
+}

@@ -110,6 +110,8 @@ struct EvaluatePadCommand: AsyncParsableCommand {
         var bpcer_at_apcer_5: Double?
         var eer: Double?
         var det: [[Double]]
+        /// Per attack species: that species' APCER vs BPCER over the thresholds ([threshold, apcer, bpcer]).
+        var det_by_species: [String: [[Double]]]
         var samples: [SampleJSON]
         var mode: String
         var by_source: [SourceJSON]?
@@ -189,12 +191,21 @@ struct EvaluatePadCommand: AsyncParsableCommand {
                     }
                 }
             }
-            if let p = plot { try DETPlot.write([(name: "passive (\(base.mode.rawValue))", metrics: m)], to: p, title: "DET — \((manifest as NSString).lastPathComponent)") }
+            // DET per attack species (ISO/IEC 30107-3 reports each species), drawn with the worst-species curve.
+            let perSpecies = PadMetrics.bySpecies(samples)
+            if let p = plot {
+                let curves = [(name: "worst species (\(base.mode.rawValue))", metrics: m)]
+                    + (perSpecies.count > 1 ? perSpecies.map { (name: $0.species, metrics: $0.metrics) } : [])
+                try DETPlot.write(curves, to: p, title: "DET — \((manifest as NSString).lastPathComponent)")
+            }
             if json {
                 print(jsonLine(Output(species: m.species.map { SpeciesJSON(species: $0.name, presentations: $0.presentations, accepted: $0.accepted, apcer: r($0.apcer, 4)) },
                                       bona_fide: m.bonaFide, bpcer: r(m.bpcer, 4), apcer_max: r(m.apcerMax, 4), acer: r(m.acer, 4),
                                       bpcer_at_apcer_1: m.bpcerAtApcer1.map { r($0, 4) }, bpcer_at_apcer_5: m.bpcerAtApcer5.map { r($0, 4) },
                                       eer: m.eer.map { r($0, 4) }, det: m.det.map { [r($0.threshold, 4), r($0.apcer, 4), r($0.bpcer, 4)] },
+                                      det_by_species: Dictionary(uniqueKeysWithValues: perSpecies.map { s in
+                                          (s.species, s.metrics.det.map { [r($0.threshold, 4), r($0.apcer, 4), r($0.bpcer, 4)] })
+                                      }),
                                       samples: out, mode: base.mode.rawValue,
                                       by_source: bySource ? perSource.map { row in
                                           SourceJSON(source: row.source, bona_fide: row.metrics.bonaFide, bpcer: r(row.metrics.bpcer, 4),
