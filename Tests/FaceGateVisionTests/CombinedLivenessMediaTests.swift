@@ -15,12 +15,13 @@ import Testing
     static func replayOfBlinkClip() throws -> String {
         let dir = NSTemporaryDirectory() + "facegate-test-cache"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let out = dir + "/replay-blink-seed3.mp4"
+        // 6 s: the challenge now starts after a 0.5–1.5 s hold-still pause (#14), which a 3 s replay did not outlast.
+        let out = dir + "/replay-blink-seed3-6s.mp4"
         if FileManager.default.fileExists(atPath: out) { return out }
         let tmp = dir + "/replay-\(UUID().uuidString.prefix(8)).mp4"
         var sim = AttackSimulator(kind: .replay, seed: 3)
         sim.fps = 25
-        sim.duration = 3
+        sim.duration = 6
         try sim.render(input: TestPaths.fixture(blinkClip), output: tmp)
         try? FileManager.default.moveItem(atPath: tmp, toPath: out)
         try? FileManager.default.removeItem(atPath: tmp)
