@@ -183,18 +183,35 @@ import Testing
     }
 
     @Test func reactionFasterThanHumanIsFlagged() throws {
-        var s = try session([.blink])
+        // a turn made before its prompt (during the hold-still) is faster than any reaction to it
+        var s = try session([.turnLeft])
         var st = SynthStream(fps: 30, seed: 2)
-        let r = SynthActor(reaction: 0.07).run(&s, stream: &st)
-        guard case .reactionTooFast(.blink, let ms) = r.failure else {
-            Issue.record("expected reactionTooFast, got \(String(describing: r.failure))"); return
+        var k = 0
+        while s.result == nil, st.time(ofFrame: k) < 12 {
+            for e in s.process(st.frame(k)).events { if case .holding(_, let at) = e { st.add(.turnLeft, at: at.timestamp + 0.2) } }
+            k += 1
+        }
+        guard case .reactionTooFast(.turnLeft, let ms) = s.result?.failure else {
+            Issue.record("expected reactionTooFast, got \(String(describing: s.result?.failure))"); return
         }
         #expect(ms < 150)
-        #expect(r.challenges[0].latency != nil)
         // a normal reaction passes the same check
-        var s2 = try session([.blink])
+        var s2 = try session([.turnLeft])
         var st2 = SynthStream(fps: 30, seed: 2)
         #expect(SynthActor(reaction: 0.3).run(&s2, stream: &st2).live)
+        // a blink that starts < 150 ms after the prompt is a spontaneous one: not counted, not failed; the next counts
+        var s3 = try session([.blink])
+        var st3 = SynthStream(fps: 30, seed: 2)
+        var i = 0
+        while s3.result == nil, st3.time(ofFrame: i) < 12 {
+            for e in s3.process(st3.frame(i)).events {
+                if case .prompt(_, _, _, let at) = e { st3.add(.blink, at: at.timestamp + 0.05); st3.add(.blink, at: at.timestamp + 1.0) }
+            }
+            i += 1
+        }
+        #expect(s3.result?.live == true, "\(s3.result?.reason ?? "no result")")
+        #expect((s3.result?.challenges[0].latency ?? 0) > 0.9)
+        #expect(s3.result?.challenges[0].otherActions == [.blink])
     }
 
     @Test func aSecondFaceFails() throws {
