@@ -3,4 +3,4 @@
 # docs' deployment example). Installed once, quietly.
 set -euo pipefail
 python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet aiosmtpd
-python3 -c 'import onnxruntime, numpy' 2>/dev/null || python3 -m pip install --quiet onnxruntime numpy
+python3 -c 'import onnxruntime, numpy' 2>/dev/null || python3 -m pip install --quiet onnxruntime==1.32.0 numpy  # 1.32.0: the version measured in docs/training.md
