@@ -71,6 +71,23 @@ public enum ConfigLoader {
         return nil
     }
 
+    /// The file a command that writes settings edits: explicit path, else $FACEGATE_CONFIG, else the user's
+    /// ~/.config/facegate/facegate.toml (the file need not exist yet; /etc is never written).
+    public static func writablePath(explicit: String?, environment: [String: String]) -> String {
+        if let p = explicit, !p.isEmpty { return expandTilde(p, environment: environment) }
+        if let p = environment[environmentVariable], !p.isEmpty { return expandTilde(p, environment: environment) }
+        return expandTilde("~/.config/facegate/facegate.toml", environment: environment)
+    }
+
+    /// Writes `text` to `path` atomically only if it validates as a whole configuration; false (nothing written)
+    /// when it does not.
+    public static func writeIfValid(_ text: String, to path: String, environment: [String: String]) throws -> Bool {
+        guard resolve(text: text, path: path, environment: environment, overrides: [:]).isValid else { return false }
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return true
+    }
+
     /// Loads the effective configuration. `overrides` are "section.key" → text (from flags).
     public static func load(explicit: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment,
                             overrides: [String: String] = [:]) throws -> LoadedConfig {

@@ -62,18 +62,12 @@ struct CalibratePadCommand: AsyncParsableCommand {
             var written: String?
             if write && cal.reachable {
                 let env = ProcessInfo.processInfo.environment
-                let path = config.map { ConfigLoader.expandTilde($0, environment: env) }
-                    ?? env[ConfigLoader.environmentVariable].flatMap { $0.isEmpty ? nil : ConfigLoader.expandTilde($0, environment: env) }
-                    ?? ConfigLoader.expandTilde("~/.config/facegate/facegate.toml", environment: env)
+                let path = ConfigLoader.writablePath(explicit: config, environment: env)
                 let old = FileManager.default.fileExists(atPath: path) ? try String(contentsOfFile: path, encoding: .utf8) : nil
-                let new = PadCalibrationRun.settingThreshold(cal.threshold, in: old)
-                // Validate before writing: the file must still load (and keep every other key as it was).
-                let check = ConfigLoader.resolve(text: new, path: path, environment: env, overrides: [:])
-                guard check.isValid else {
+                // Validated before writing: the file must still load (and keep every other key as it was).
+                guard try ConfigLoader.writeIfValid(PadCalibrationRun.settingThreshold(cal.threshold, in: old), to: path, environment: env) else {
                     throw FaceGateError.badInput("\(path) does not validate with liveness.pad_threshold added: run `facegate config check --config \(path)` and fix it first")
                 }
-                try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                try new.write(toFile: path, atomically: true, encoding: .utf8)
                 written = path
             }
             if json {
