@@ -54,13 +54,16 @@ struct DaemonCommand: AsyncParsableCommand {
                 guard maxWaiting >= 0 else { throw FaceGateError.badInput("--max-waiting must be ≥ 0") }
                 // The daemon is no desktop session: no voice, no screen lock; audit, mail and webhooks as configured.
                 let config = try configOptions.load(["voice.enabled": "off", "lock.enabled": "false"])
-                let thresholds: ThresholdSettings
-                do { thresholds = try ThresholdSettings(flag: threshold, config: config) } catch let e as IdentityError { throw FaceGateError.badInput(e.description) }
                 let map: UnlockUserMap
                 do { map = try userMap.map { try UnlockUserMap.load(path: $0) } ?? .sameNameMap }
                 catch let e as UnlockUserMap.ParseError { throw FaceGateError.badInput("\(userMap!): \(e.description)") }
                 catch { throw FaceGateError.badInput("cannot read --user-map \(userMap!): \(error.localizedDescription)") }
-                let (g, _) = try await gallery.open(config: config)
+                // Gallery + key, threshold policy and lockout opened as `authenticate` opens them.
+                let env: RuntimeEnvironment
+                do {
+                    env = try await RuntimeEnvironment.open(config: config, databaseFlag: gallery.db, thresholdFlag: threshold,
+                                                            models: modelOptions.directory, detector: DetectorChoice(modelOptions.detector))
+                } catch let e as IdentityError { throw FaceGateError.badInput(e.description) }
                 let mode = AuthenticationSettings.challengeMode(
                     passiveRequested: passiveOptions.passive || !passiveOptions.padModels.isEmpty || passiveOptions.model != nil,
                     useInstalledModels: !passiveOptions.noInstalledModels, models: modelOptions.directory)
@@ -69,18 +72,17 @@ struct DaemonCommand: AsyncParsableCommand {
                 let plan: () throws -> ChallengePlan = active.requested ? { try active.plan() }
                     : { try ChallengePlan.random(count: Self.defaultChallengeCount) }
                 _ = try plan()
-                let engine = try modelOptions.engine()
+                let engine = try env.engine()
                 _ = try engine.embedder()
                 let dispatcher = try ActionDispatcher(config: config)
                 await dispatcher.start()
-                let lockout = try await LockoutGate.open(config: config, location: StoreAccess.location(flag: gallery.db, config: config))
                 let source: UnlockFrameSource = testVideo.map { .testVideo($0) } ?? .camera(camera)
                 let check = CameraDeviceCheck(sysfsRoot: sysfsRoot, allowedIDs: Set(allowDevices.filter { !$0.hasPrefix("/") }),
                                               allowedPaths: Set(allowDevices.filter { $0.hasPrefix("/") }))
                 let logger = Logger(label: "facegate.unlock")
                 let authenticator = SessionUnlockAuthenticator(
                     options: .init(liveness: liveness, plan: plan, source: source, deviceCheck: { check.check($0) }),
-                    engine: engine, gallery: g, policy: IdentityPolicy(settings: thresholds), lockout: lockout,
+                    engine: engine, gallery: env.gallery, policy: await env.index.policy, lockout: env.lockout,
                     dispatcher: dispatcher, logger: logger)
                 let daemon = UnlockDaemon(settings: .init(socketPath: socket, allowedUIDs: Set([0] + allowUIDs), userMap: map,
                                                           maxWaiting: maxWaiting),
