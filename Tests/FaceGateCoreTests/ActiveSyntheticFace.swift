@@ -277,25 +277,42 @@ struct SynthActor {
     /// A person whose action was not accepted repeats it once, this many seconds after the first attempt began
     /// (the prompt is still shown); nil: never.
     var retryAfter: Double? = nil
+    /// The reaction time varies per prompt: `reaction` plus up to this many seconds (uniform; 0: fixed).
+    var reactionSpread = 0.0
+    /// A person who sees nothing happen (the challenge still shown, no tick) does it again this long after the
+    /// previous attempt began (uniform in the range), up to `attempts` in all; nil: as `retryAfter`.
+    var repeatAfter: ClosedRange<Double>? = nil
+    var attempts = 1
+    var seed: UInt64 = 1
 
     func run(_ session: inout LivenessSession, stream: inout SynthStream, seconds: Double = 30) -> LivenessResult {
         var i = 0
-        var retry: (index: Int, at: Double, type: ChallengeType)? = nil
+        var rng = Xoshiro256StarStar(seed: seed &+ 0x5EED)
+        func uniform() -> Double { Double(rng.next() >> 11) / Double(1 << 53) }
+        var retry: (index: Int, at: Double, type: ChallengeType, left: Int)? = nil
         while stream.time(ofFrame: i) <= seconds {
             for f in stream.deliver(i) {
                 let u = session.process(f)
                 for e in u.events {
                     if case .prompt(let k, let type, _, let at) = e, let act = respond(type) {
-                        stream.add(act, at: at.timestamp + reaction, amplitude: amplitude, speed: speed)
-                        retry = retryAfter.map { (k, at.timestamp + reaction + $0, act) }
+                        let start = at.timestamp + reaction + reactionSpread * uniform()
+                        stream.add(act, at: start, amplitude: amplitude, speed: speed)
+                        if let r = repeatAfter {
+                            retry = attempts > 1 ? (k, start + r.lowerBound + (r.upperBound - r.lowerBound) * uniform(), act, attempts - 1) : nil
+                        } else {
+                            retry = retryAfter.map { (k, start + $0, act, 1) }
+                        }
                     }
                 }
                 if let r = session.result { return r }
                 if let r = retry, f.timestamp >= r.at {
+                    retry = nil
                     if case .challenge(r.index, _, _) = session.phase {
                         stream.add(r.type, at: f.timestamp + 0.1, amplitude: amplitude, speed: speed)
+                        if let range = repeatAfter, r.left > 1 {
+                            retry = (r.index, f.timestamp + 0.1 + range.lowerBound + (range.upperBound - range.lowerBound) * uniform(), r.type, r.left - 1)
+                        }
                     }
-                    retry = nil
                 }
             }
             i += 1

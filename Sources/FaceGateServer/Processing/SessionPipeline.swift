@@ -163,7 +163,8 @@ final class SessionPipeline: @unchecked Sendable {
             result = r.session
         }
         var prompt: (Int, ChallengeType, String)?
-        if let a = core.pipeline.active, case .challenge(let i, let t, _) = a.session.phase { prompt = (i, t, t.prompt) }
+        // the session's text: "Blink again" once a blink prompt has been up for 2 s without a counted blink (#14)
+        if let a = core.pipeline.active, case .challenge(let i, let t, _) = a.session.phase { prompt = (i, t, a.session.prompt ?? t.prompt) }
         let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
         return FrameStep(guidance: guidance, prompt: prompt, promptText: step.prompt, progress: step.progress,
                          passed: step.passed, result: result, processMs: ms)

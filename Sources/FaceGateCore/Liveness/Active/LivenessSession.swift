@@ -167,12 +167,23 @@ public struct LivenessSession: Sendable {
         if case .challenge(_, let t, _) = phase { return t }
         return nil
     }
+    /// 2 s after a blink prompt without a counted blink the prompt reads "Blink again": at 10–12 fps a single blink
+    /// can fall between the pictures that arrive (synthetic browser delivery: in 10–16 of 100 single blinks no
+    /// picture shows the eye below 85 % open, docs/active-liveness.md), and the challenge stays open for its 5 s, so
+    /// any later blink counts. 2 s: the fixture clips' genuine reaction latency (90th percentile 1.57 s) plus a
+    /// 0.3 s blink — by then a person who blinked once sees that nothing happened.
+    public static let blinkAgainAfter = 2.0
+    public static let blinkAgainPrompt = "Blink again"
     /// What a UI should show now.
     public var prompt: String? {
         switch phase {
         case .calibrating(let hint): return "Look at the camera and hold still" + (hint.map { " (\($0))" } ?? "")
         case .holding: return Self.holdPrompt
-        case .challenge(_, let t, _): return t.prompt
+        case .challenge(let i, let t, _):
+            if t == .blink, let p = outcomes[i].promptAt, let now = lastTimestamp, now - p.timestamp >= Self.blinkAgainAfter {
+                return Self.blinkAgainPrompt
+            }
+            return t.prompt
         case .finished: return nil
         }
     }
