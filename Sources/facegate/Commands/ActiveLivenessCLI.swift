@@ -73,6 +73,8 @@ enum ActiveLivenessCLI {
         var camera: String?
         var image: String?
         var json: Bool
+        /// `--no-hold-still`: prompts at once (recordings only; see `LivenessConfiguration.holdStill`).
+        var noHoldStill = false
     }
 
     /// Runs the session; returns whether the person was live. `passive`: mode both with these cue options.
@@ -81,7 +83,13 @@ enum ActiveLivenessCLI {
             throw FaceGateError.badInput("challenges need motion: use --video F or --camera N (or --passive without --challenges for a still image)")
         }
         let passiveOptions = try passive?.options(models: models.directory) ?? PassiveOptions()
-        let liveness = try options.pipelineOptions(mode: passive == nil ? .active : .both, passive: passiveOptions)
+        var liveness = try options.pipelineOptions(mode: passive == nil ? .active : .both, passive: passiveOptions)
+        if ctx.noHoldStill {
+            guard ctx.video != nil else {
+                throw FaceGateError.badInput("--no-hold-still is for recordings (--video F): a live camera keeps the random pause before each prompt, which a replayed recording cannot follow")
+            }
+            liveness.configuration.holdStill = nil
+        }
         let source: FrameSource = try ctx.video.map { try VideoSource.file($0) } ?? VideoSource.camera(ctx.camera!)
         let engine = try models.engine()
         if !options.noIdentity { _ = try engine.embedder() }     // fail early on a missing model, before the person starts

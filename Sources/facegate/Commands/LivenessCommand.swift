@@ -25,6 +25,9 @@ struct LivenessCommand: AsyncParsableCommand {
     @Option(help: "A video file.") var video: String?
     @Option(help: "A camera index or device path.") var camera: String?
     @Flag(help: "JSON output.") var json = false
+    @Flag(name: .customLong("no-hold-still"),
+          help: "Recordings only (--video): prompt each challenge at once instead of after the random 0.5–1.5 s hold-still (a pre-recorded clip cannot follow a random pause).")
+    var noHoldStill = false
     @OptionGroup var passiveOptions: PassiveCLIOptions
     @OptionGroup(title: "Active (challenge–response) liveness") var activeOptions: ActiveCLIOptions
     @OptionGroup var modelOptions: ModelOptions
@@ -50,7 +53,7 @@ struct LivenessCommand: AsyncParsableCommand {
         let live: Bool = try await reportingErrors {
             let inputs = [image, video, camera].compactMap { $0 }
             guard inputs.count == 1 else { throw FaceGateError.badInput("give exactly one of --image F, --video F or --camera N") }
-            let ctx = ActiveLivenessCLI.Context(video: video, camera: camera, image: image, json: json)
+            let ctx = ActiveLivenessCLI.Context(video: video, camera: camera, image: image, json: json, noHoldStill: noHoldStill)
             // Challenges run with the passive cues by default once an anti-spoof model is installed (mode both);
             // --no-installed-models (without --passive) runs the challenges alone.
             let passiveByDefault = activeOptions.requested && PadModelResolver.passiveRunsWithChallengesByDefault(
