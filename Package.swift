@@ -96,12 +96,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The pipeline every front-end shares.
+        // The pipeline every front-end shares (the runtime: CLI authenticate/enroll, server, unlock daemon).
         .target(
             name: "FaceGate",
             dependencies: ["FaceGateCore", "FaceGateVision", "FaceGateStore", "FaceGateActions",
-                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "Logging", package: "swift-log")]
+        ),
+        // The lab: training, export, evaluation, attack simulation, benches, plots, model installer. Only the CLI's
+        // lab commands (train, gather, export, evaluate*, attack, bench, models install) link it; the runtime does not.
+        .target(
+            name: "FaceGateLab",
+            dependencies: ["FaceGate", "FaceGateCore", "FaceGateVision",
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "Logging", package: "swift-log")]
         ),
         .target(
@@ -122,14 +129,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "facegate",
-            dependencies: ["FaceGate", "FaceGateServer",
+            dependencies: ["FaceGate", "FaceGateLab", "FaceGateServer",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "FaceGateCoreTests", dependencies: ["FaceGateCore"]),
-        .testTarget(name: "FaceGateVisionTests", dependencies: ["FaceGate", "FaceGateVision", "FaceGateCore"]),
+        .testTarget(name: "FaceGateVisionTests", dependencies: ["FaceGate", "FaceGateLab", "FaceGateVision", "FaceGateCore"]),
         .testTarget(name: "FaceGateStoreTests", dependencies: ["FaceGateStore", "FaceGateCore"]),
         .testTarget(name: "FaceGateActionsTests", dependencies: ["FaceGateActions", "FaceGate", "FaceGateCore"]),
-        .testTarget(name: "FaceGateServerTests", dependencies: ["FaceGateServer", "FaceGate",
+        .testTarget(name: "FaceGateServerTests", dependencies: ["FaceGateServer", "FaceGate", "FaceGateLab",
                                                                .product(name: "HummingbirdTesting", package: "hummingbird"),
                                                                .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket")]),
         // Face unlock: the C PAM module (pam/pam_facegate.c, built by the tests and `make pam`) against a fake daemon.

@@ -1,5 +1,6 @@
 import FaceGate
 import FaceGateCore
+import FaceGateLab
 import FaceGateVision
 import Foundation
 import Testing

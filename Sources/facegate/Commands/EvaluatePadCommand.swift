@@ -1,5 +1,6 @@
 import ArgumentParser
 import FaceGate
+import FaceGateLab
 import FaceGateActions
 import FaceGateCore
 import FaceGateVision

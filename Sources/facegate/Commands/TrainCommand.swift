@@ -1,5 +1,6 @@
 import ArgumentParser
 import FaceGate
+import FaceGateLab
 import FaceGateCore
 import FaceGateVision
 import Foundation

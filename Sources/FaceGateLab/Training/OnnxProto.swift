@@ -1,3 +1,4 @@
+import FaceGate
 import Foundation
 
 /// A minimal protocol-buffers encoder (proto2 wire format) — just what ONNX files need: varints, 32-bit floats,

@@ -1,3 +1,4 @@
+import FaceGate
 import Foundation
 
 /// A one-line text progress bar: `[#########.........]  45/140 frames  12 faces  ETA 0:07`.

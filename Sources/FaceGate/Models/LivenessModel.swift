@@ -124,9 +124,17 @@ public final class LivenessModel: @unchecked Sendable {
         }
     }
 
-    /// The class reported for a crop at `threshold` (see `LivenessScores.predictedClass`).
+    /// The class a model reports for one crop: its real class when P(real) reaches the threshold, else the most
+    /// likely attack class (so the confusion matrix agrees with accuracy and APCER/BPCER).
+    public static func predictedClass(_ probs: [Double], classes: [String], realIndex: Int, threshold: Double) -> String {
+        if probs[realIndex] >= threshold { return classes[realIndex] }
+        let attack = probs.indices.filter { $0 != realIndex }.max { probs[$0] < probs[$1] } ?? realIndex
+        return classes[attack]
+    }
+
+    /// The class reported for a crop at `threshold` (see `LivenessModel.predictedClass(_:classes:realIndex:threshold:)`).
     public func predictedClass(_ probs: [Double]) -> String {
-        LivenessScores.predictedClass(probs, classes: classes, realIndex: realIndex, threshold: threshold)
+        Self.predictedClass(probs, classes: classes, realIndex: realIndex, threshold: threshold)
     }
 
     /// One line for logs and `--json` outputs.
@@ -136,8 +144,8 @@ public final class LivenessModel: @unchecked Sendable {
 }
 
 /// LBP colour-texture features of a crop, as the texture model sees them (the passive-liveness extractor).
-enum TextureFeatures {
-    static func of(_ crop: Image, side: Int) -> [Float]? {
+package enum TextureFeatures {
+    package static func of(_ crop: Image, side: Int) -> [Float]? {
         let c = (crop.width == side && crop.height == side) ? crop : crop.resized(width: side, height: side)
         return PadNative.lbpFeatures(c)
     }

@@ -1,3 +1,4 @@
+import FaceGate
 import FaceGateCore
 import Foundation
 
@@ -53,14 +54,6 @@ public struct LivenessScores: Sendable {
             m[rows.firstIndex(of: t)!][cols.firstIndex(of: p)!] += 1
         }
         return (rows, cols, m)
-    }
-
-    /// The class a model reports for one crop: its real class when P(real) reaches the threshold, else the most
-    /// likely attack class (so the confusion matrix agrees with accuracy and APCER/BPCER).
-    public static func predictedClass(_ probs: [Double], classes: [String], realIndex: Int, threshold: Double) -> String {
-        if probs[realIndex] >= threshold { return classes[realIndex] }
-        let attack = probs.indices.filter { $0 != realIndex }.max { probs[$0] < probs[$1] } ?? realIndex
-        return classes[attack]
     }
 
     /// ROC points (APCER of the worst species, 1 − BPCER) over every threshold, from the DET curve; by APCER.

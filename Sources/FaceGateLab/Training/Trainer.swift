@@ -1,3 +1,4 @@
+import FaceGate
 import FaceGateCore
 import FaceGateVision
 import Foundation
@@ -204,7 +205,7 @@ public enum ModelTrainer {
         let scores = LivenessScores(
             pReal: rows.map { $0[ds.realLabel] },
             labels: evalIdx.map { ds.labels[ds.samples[$0].label] }, realLabel: ds.labels[ds.realLabel],
-            predicted: rows.map { LivenessScores.predictedClass($0, classes: ds.labels, realIndex: ds.realLabel, threshold: LivenessModel.defaultThreshold) },
+            predicted: rows.map { LivenessModel.predictedClass($0, classes: ds.labels, realIndex: ds.realLabel, threshold: LivenessModel.defaultThreshold) },
             groups: evalIdx.map { ds.samples[$0].group ?? DatasetSplit.ungroupedName })
         var metrics = metricsDictionary(scores, prefix: hasVal ? "val_" : "train_")
         if let best = history.first(where: { $0.epoch == stopper.bestEpoch }) ?? history.last {

@@ -1,3 +1,4 @@
+import FaceGate
 import FaceGateCore
 import FaceGateVision
 import Foundation
@@ -27,7 +28,7 @@ public enum PlotScale: Sendable {
         switch self {
         case .linear: return v
         case .log10: return Foundation.log10(max(v, 1e-12))
-        case .probit: return FaceGate.probit(min(max(v, 1e-6), 1 - 1e-6))
+        case .probit: return FaceGateLab.probit(min(max(v, 1e-6), 1 - 1e-6))
         }
     }
 }

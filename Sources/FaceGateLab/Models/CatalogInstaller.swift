@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import FaceGate
 import FaceGateCore
 import Foundation
 import NIOCore

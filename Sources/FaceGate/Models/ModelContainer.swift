@@ -192,7 +192,7 @@ public enum ModelContainer {
     }
 
     /// ISO-8601 UTC timestamp for `created`.
-    static func now() -> String {
+    package static func now() -> String {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime]
         return f.string(from: Date())
