@@ -216,6 +216,10 @@ public final class LivenessEvaluator {
 
     public let engine: FaceEngine
     public let options: LivenessEvaluationOptions
+    /// Passive cues with the challenges in one session (`LivenessPipeline`, mode both: live only if the plan passes
+    /// and no deny cue fires), as `facegate liveness --passive --challenges` and `authenticate` run them; nil: the
+    /// challenges alone (`ActiveRunner`).
+    public var passive: PassiveOptions? = nil
     private var work: String = ""
     private var ownsWork = false
     private var prepared: [String: String] = [:]
@@ -382,7 +386,7 @@ public final class LivenessEvaluator {
             let tracked = try track(file, variant: variant, seed: seed)
             for type in ChallengeType.allCases {
                 let plan = try ChallengePlan(explicit: [type])
-                let r = try tracked.map { session(plan, tracked: $0) } ?? session(plan, file: file, variant: variant, seed: seed, from: 0)
+                let r = try tracked.map { try session(plan, tracked: $0) } ?? session(plan, file: file, variant: variant, seed: seed, from: 0)
                 out.sessions.append(r.live)
                 out.trials += Self.perChallenge(r, base: base, mode: "every")
             }
@@ -390,7 +394,7 @@ public final class LivenessEvaluator {
             let tracked = try track(file, variant: variant, seed: seed)
             for s in 1...k {
                 let plan = try ChallengePlan(seed: UInt64(s), count: n, allowed: ChallengeType.allCases)
-                let r = try tracked.map { session(plan, tracked: $0) } ?? session(plan, file: file, variant: variant, seed: seed, from: 0)
+                let r = try tracked.map { try session(plan, tracked: $0) } ?? session(plan, file: file, variant: variant, seed: seed, from: 0)
                 out.sessions.append(r.live)
                 var t = base
                 t.mode = "random"; t.plan = plan.challenges.map(\.rawValue); t.passed = r.live; t.live = r.live
@@ -444,25 +448,25 @@ public final class LivenessEvaluator {
     /// 600 MB of decoded frames: a rendered 8 s attack at 30 fps is ≈ 220 MB; longer or 1080p clips track per session.
     public static let maxCachedBytes = 600 << 20
 
-    func session(_ plan: ChallengePlan, tracked: [(FrameAnalysis, Image)]) -> LivenessResult {
-        let runner = ActiveRunner(engine: engine, plan: plan, configuration: options.configuration, checkIdentity: options.checkIdentity)
+    func session(_ plan: ChallengePlan, tracked: [(FrameAnalysis, Image)]) throws -> LivenessResult {
+        let runner = try EvaluationSession(self, plan: plan, configuration: options.configuration)
         for (a, image) in tracked {
-            runner.process(a, image: image)
-            if runner.session.isFinished { break }
+            _ = try runner.process(a, image: image)
+            if runner.isFinished { break }
         }
-        return runner.result ?? runner.finish()
+        return runner.result()
     }
 
     /// A session over the clip from `from` seconds on (frames before are not read into it).
     func session(_ plan: ChallengePlan, file: String, variant: FrameVariant, seed: UInt64, from: Double) throws -> LivenessResult {
         let src = try open(file, variant: variant, seed: seed)
-        let runner = ActiveRunner(engine: engine, plan: plan, configuration: options.configuration, checkIdentity: options.checkIdentity)
+        let runner = try EvaluationSession(self, plan: plan, configuration: options.configuration)
         while let f = try src.next() {
             if f.timestamp < from - 1e-6 { continue }
-            runner.process(f)
-            if runner.session.isFinished { break }
+            _ = try runner.process(f)
+            if runner.isFinished { break }
         }
-        return runner.result ?? runner.finish()
+        return runner.result()
     }
 
     /// One event: a one-challenge session that calibrates just before it (see the type's documentation).
@@ -477,22 +481,58 @@ public final class LivenessEvaluator {
         for (k, w) in Self.calibrationWindows.enumerated() {
             let start = max(0, target - w)
             let src = try open(file, variant: variant, seed: seed)
-            let runner = ActiveRunner(engine: engine, plan: plan, configuration: configuration, checkIdentity: options.checkIdentity)
+            let runner = try EvaluationSession(self, plan: plan, configuration: configuration)
             var restart = false
             while let f = try src.next() {
                 if f.timestamp < start - 1e-6 { continue }
-                let u = runner.process(f)
-                let calibrated = u.events.contains { if case .calibrated = $0 { return true }; return false }
+                let u = try runner.process(f)
+                let calibrated = u?.events.contains { if case .calibrated = $0 { return true }; return false } ?? false
                 if calibrated, f.timestamp > e.time - Self.minPromptLead, start > 0, k + 1 < Self.calibrationWindows.count {
                     restart = true
                     break
                 }
-                if runner.session.isFinished { break }
+                if runner.isFinished { break }
             }
-            last = runner.result ?? runner.finish()
+            last = runner.result()
             if !restart { break }
         }
         return last!
+    }
+}
+
+/// One evaluated session: the challenges alone (`ActiveRunner`) or with the passive cues (`LivenessPipeline`, mode
+/// both; its result is the active-result shape with the combined decision written in).
+final class EvaluationSession {
+    private let active: ActiveRunner?
+    private let both: LivenessPipeline?
+
+    init(_ ev: LivenessEvaluator, plan: ChallengePlan, configuration: LivenessConfiguration) throws {
+        if let p = ev.passive {
+            both = try LivenessPipeline(engine: ev.engine, options: LivenessPipelineOptions(
+                mode: .both, plan: plan, configuration: configuration, passive: p, checkIdentity: ev.options.checkIdentity))
+            active = nil
+        } else {
+            active = ActiveRunner(engine: ev.engine, plan: plan, configuration: configuration, checkIdentity: ev.options.checkIdentity)
+            both = nil
+        }
+    }
+
+    var isFinished: Bool { active?.session.isFinished ?? both?.isFinished ?? true }
+
+    func process(_ f: Frame) throws -> LivenessUpdate? {
+        if let a = active { return a.process(f) }
+        return try both?.process(f).update
+    }
+
+    func process(_ analysis: FrameAnalysis, image: Image) throws -> LivenessUpdate? {
+        if let a = active { return a.process(analysis, image: image) }
+        return try both?.process(analysis, image: image).update
+    }
+
+    func result() -> LivenessResult {
+        if let a = active { return a.result ?? a.finish() }
+        let b = both!
+        return (b.result ?? b.finish()).session
     }
 }
 

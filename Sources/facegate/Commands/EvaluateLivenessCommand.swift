@@ -38,6 +38,8 @@ struct EvaluateLivenessCommand: AsyncParsableCommand {
     @Flag(help: "JSON output (cells, per-rate ISO/IEC 30107-3 metrics, every trial).") var json = false
     @Option(help: ArgumentHelp("Write genuine pass rate against frame rate to this PNG.", valueName: "OUT.png")) var plot: String?
     @Flag(help: "Print one line per trial, and progress to standard error.") var verbose = false
+    @OptionGroup(title: "Passive cues with the challenges (--passive: mode both, as `liveness --passive --challenges`)")
+    var passiveOptions: PassiveCLIOptions
     @OptionGroup var modelOptions: ModelOptions
 
     func options() throws -> LivenessEvaluationOptions {
@@ -84,6 +86,7 @@ struct EvaluateLivenessCommand: AsyncParsableCommand {
             let engine = try modelOptions.engine()
             if o.checkIdentity { _ = try engine.embedder() }
             let evaluator = LivenessEvaluator(engine: engine, options: o)
+            if passiveOptions.passive { evaluator.passive = try passiveOptions.options(models: modelOptions.directory) }
             let ev = try evaluator.run(m) { done, total, text in
                 if verbose { printError("[\(done)/\(total)] \(text)") }
             }
