@@ -85,21 +85,30 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Actions: overlays, voice, mail, webhooks, lock, audit, lockout, config.
+        // Settings: the TOML schema + loader (file, environment, flags) and the store/key resolution. No network, no
+        // native code: a front-end that only reads configuration links this, not libcurl.
+        .target(
+            name: "FaceGateConfig",
+            dependencies: [
+                "FaceGateCore", "FaceGateStore",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Actions: overlays, voice, mail, webhooks, lock, audit, lockout.
         .target(
             name: "FaceGateActions",
             dependencies: [
-                "FaceGateCore", "FaceGateStore", "CCurl",
+                "FaceGateCore", "FaceGateStore", "FaceGateConfig", "CCurl",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The pipeline every front-end shares (the runtime: CLI authenticate/enroll, server, unlock daemon).
         .target(
             name: "FaceGate",
-            dependencies: ["FaceGateCore", "FaceGateVision", "FaceGateStore", "FaceGateActions",
+            dependencies: ["FaceGateCore", "FaceGateVision", "FaceGateStore", "FaceGateConfig", "FaceGateActions",
                            .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "Logging", package: "swift-log")]
         ),
@@ -114,7 +123,7 @@ let package = Package(
         .target(
             name: "FaceGateServer",
             dependencies: [
-                "FaceGate",
+                "FaceGate", "FaceGateConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -129,14 +138,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "facegate",
-            dependencies: ["FaceGate", "FaceGateLab", "FaceGateServer",
+            dependencies: ["FaceGate", "FaceGateConfig", "FaceGateLab", "FaceGateServer",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "FaceGateCoreTests", dependencies: ["FaceGateCore"]),
         .testTarget(name: "FaceGateVisionTests", dependencies: ["FaceGate", "FaceGateLab", "FaceGateVision", "FaceGateCore"]),
         .testTarget(name: "FaceGateStoreTests", dependencies: ["FaceGateStore", "FaceGateCore"]),
-        .testTarget(name: "FaceGateActionsTests", dependencies: ["FaceGateActions", "FaceGate", "FaceGateCore"]),
-        .testTarget(name: "FaceGateServerTests", dependencies: ["FaceGateServer", "FaceGate", "FaceGateLab",
+        .testTarget(name: "FaceGateActionsTests", dependencies: ["FaceGateActions", "FaceGateConfig", "FaceGate", "FaceGateCore"]),
+        .testTarget(name: "FaceGateServerTests", dependencies: ["FaceGateServer", "FaceGate", "FaceGateConfig", "FaceGateLab",
                                                                .product(name: "HummingbirdTesting", package: "hummingbird"),
                                                                .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket")]),
         // Face unlock: the C PAM module (pam/pam_facegate.c, built by the tests and `make pam`) against a fake daemon.

@@ -1,5 +1,6 @@
 import FaceGate
 import FaceGateActions
+import FaceGateConfig
 import FaceGateCore
 import FaceGateStore
 import Foundation

@@ -1,5 +1,6 @@
 import FaceGate
 import FaceGateActions
+import FaceGateConfig
 import FaceGateCore
 @testable import FaceGateServer
 import FaceGateStore

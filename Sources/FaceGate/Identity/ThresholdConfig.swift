@@ -1,4 +1,5 @@
 import FaceGateActions
+import FaceGateConfig
 import FaceGateCore
 import Foundation
 

@@ -1,3 +1,4 @@
+import FaceGateConfig
 import FaceGateCore
 import FaceGateStore
 import Foundation

@@ -1,3 +1,4 @@
+import FaceGateConfig
 import FaceGateCore
 import Foundation
 import Logging

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FaceGate
+import FaceGateConfig
 import FaceGateLab
 import FaceGateActions
 import FaceGateCore

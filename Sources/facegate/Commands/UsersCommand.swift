@@ -1,5 +1,6 @@
 import ArgumentParser
 import FaceGateActions
+import FaceGateConfig
 import FaceGateCore
 import FaceGateStore
 import Foundation

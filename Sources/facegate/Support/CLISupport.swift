@@ -1,6 +1,7 @@
 import ArgumentParser
 import FaceGate
 import FaceGateActions
+import FaceGateConfig
 import FaceGateCore
 import FaceGateVision
 import Foundation
