@@ -94,6 +94,15 @@ public protocol Gallery: AnyObject, Sendable {
     /// Re-encrypts every template, thumbnail and the key check value under `newKey` in one transaction.
     /// Returns the number of records re-encrypted. Afterwards this instance uses `newKey`.
     @discardableResult func rotateKey(to newKey: GalleryKey) async throws -> Int
+    /// Where this instance reads its key again after another process rotated it (`facegate keys rotate`): a long-running
+    /// process (the server) sets it; when the gallery then answers `wrongKey`, the instance loads the key anew and
+    /// adopts it if it opens the gallery's key check (`reloadKey`). Without a loader the instance keeps refusing.
+    func setKeyLoader(_ loader: @escaping @Sendable () throws -> GalleryKey)
+    /// Loads the key through the loader and adopts it when it differs from the current one and opens the gallery's
+    /// key check. True when the key changed (the previous one stays in `keys` to open blobs sealed before).
+    func reloadKey() async -> Bool
+    /// The current key, then the one it replaced in `reloadKey` (if any).
+    var keys: [GalleryKey] { get }
     /// Highest change sequence number (0 for a new gallery).
     func latestChange() async throws -> Int64
     /// Users changed after `seq` (added, altered or removed) and the newest sequence number.

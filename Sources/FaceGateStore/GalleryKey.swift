@@ -209,8 +209,41 @@ enum RecordCrypto {
         }
     }
 
+    /// v1 (user-bound only): the sealed export format and the migration of v1 galleries use it; stored rows use
+    /// `TemplateAAD` (v2).
     static func sealTemplate(_ e: Embedding, user: UUID, key: GalleryKey) throws -> Data {
         try seal(encodeEmbedding(e), aad: templateAAD(user), key: key)
+    }
+
+    /// Seals a stored template row under the v2 associated data (`TemplateAAD`).
+    static func sealTemplate(_ e: Embedding, _ aad: TemplateAAD, row: Int64, key: GalleryKey) throws -> Data {
+        try seal(encodeEmbedding(e), aad: aad.bytes(row: row), key: key)
+    }
+
+    /// Opens a stored template row sealed under the v2 associated data; `corruptRecord` when it does not authenticate
+    /// (altered, moved to another row or user, or the user's name/threshold changed behind the gallery's back).
+    static func openTemplate(_ box: Data, _ aad: TemplateAAD, row: Int64, userName: String, key: GalleryKey) throws -> Embedding {
+        guard let plain = open(box, aad: aad.bytes(row: row), key: key) else {
+            throw GalleryError.corruptRecord(user: userName, detail: "a template fails authentication (altered, moved or damaged ciphertext)")
+        }
+        guard let e = decodeEmbedding(plain) else {
+            throw GalleryError.corruptRecord(user: userName, detail: "a template decrypts but is not a valid embedding")
+        }
+        return e
+    }
+
+    /// Blobs other tables of the same database seal with the gallery key and no associated data (the server's
+    /// session embeddings, `BlobSealer`): `keys rotate` re-seals them in its transaction.
+    static func openUnbound(_ box: Data, key: GalleryKey) -> Data? {
+        guard let b = try? AES.GCM.SealedBox(combined: box) else { return nil }
+        return try? AES.GCM.open(b, using: key.key)
+    }
+
+    static func sealUnbound(_ plain: Data, key: GalleryKey) throws -> Data {
+        do {
+            guard let c = try AES.GCM.seal(plain, using: key.key).combined else { throw GalleryError.database("AES-GCM produced no combined box") }
+            return c
+        } catch let e as GalleryError { throw e } catch { throw GalleryError.database("encryption failed: \(error)") }
     }
 
     static func openTemplate(_ box: Data, user: UUID, userName: String, key: GalleryKey) throws -> Embedding {
@@ -222,4 +255,58 @@ enum RecordCrypto {
         }
         return e
     }
+}
+
+/// Associated data of a stored template, version 2 (#17). v1 bound only the user's key, so a ciphertext could be moved
+/// to another row of the same user and the user row's name and threshold (plain columns) could be swapped or raised
+/// without any template failing to open. v2 binds
+///
+///     facegate.template.v2|<user UUID>|<name byte count>:<name>|t<threshold bits, 16 hex, or ->|k<key version>|r<row id>
+///
+/// — the user, their name and threshold (so renaming a row to another user's name, or raising its threshold in the
+/// database, makes every template of the row fail to open), the gallery's key version (`meta.key_version`, raised by
+/// every rotation, so a row sealed before a rotation cannot be replayed after rotating back to an old key) and the
+/// template's row id (row ids are never reused: AUTOINCREMENT / BIGSERIAL). `renameUser`, `setThreshold` and an
+/// enrollment that changes the threshold re-seal the user's templates in the same transaction.
+struct TemplateAAD: Sendable {
+    /// Everything but the row id (which ends the associated data as decimal digits).
+    let prefix: [UInt8]
+
+    init(user: UUID, name: String, threshold: Double?, keyVersion: Int64) {
+        let n = Array(name.utf8)
+        let t = threshold.map { String($0.bitPattern, radix: 16).leftPadded(to: 16) } ?? "-"
+        prefix = Array("facegate.template.v2|\(user.uuidString)|\(n.count):".utf8) + n + Array("|t\(t)|k\(keyVersion)|r".utf8)
+    }
+
+    func bytes(row: Int64) -> Data {
+        var d = Data(prefix)
+        d.append(contentsOf: Array(String(row).utf8))
+        return d
+    }
+
+    /// Longest row suffix: an Int64 in decimal with its sign.
+    static let maxRowDigits = 20
+
+    /// Writes `prefix` + the decimal row id to `out` (room for `prefix.count + maxRowDigits` bytes); returns the length.
+    /// The bulk loader's hot loop: no String, no allocation.
+    static func write(prefix: UnsafeRawBufferPointer, row: Int64, to out: UnsafeMutableRawPointer) -> Int {
+        out.copyMemory(from: prefix.baseAddress!, byteCount: prefix.count)
+        var n = prefix.count
+        var v = row.magnitude
+        if row < 0 { out.storeBytes(of: UInt8(ascii: "-"), toByteOffset: n, as: UInt8.self); n += 1 }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)   // 24 bytes of scratch, reversed digits
+        let count = withUnsafeMutableBytes(of: &digits) { d -> Int in
+            var k = 0
+            repeat { d[k] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10; k += 1 } while v > 0
+            return k
+        }
+        withUnsafeBytes(of: &digits) { d in
+            for i in 0..<count { out.storeBytes(of: d[count - 1 - i], toByteOffset: n + i, as: UInt8.self) }
+        }
+        return n + count
+    }
+}
+
+private extension String {
+    func leftPadded(to n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
 }

@@ -23,7 +23,7 @@ struct IndexLoadUser {
 /// Builds a `GalleryIndex` from sealed template rows streamed by a backend, without per-row records.
 ///
 /// The backend first declares every user with their template count, then hands over rows in any order
-/// (`add(userID:box:)`, the sealed bytes are copied, so the caller may reuse its buffer). Each user's templates get a
+/// (`add(userID:row:box:)`, the sealed bytes are copied, so the caller may reuse its buffer). Each user's templates get a
 /// contiguous range of index entries. Rows are buffered in batches; a full batch is opened (AES-GCM) and quantised
 /// straight into the index's storage on `threads` cores while the backend keeps reading into a second batch.
 final class SealedIndexBuilder: @unchecked Sendable {   // the backend's thread drives it; workers touch disjoint rows
@@ -32,20 +32,21 @@ final class SealedIndexBuilder: @unchecked Sendable {   // the backend's thread 
     static let defaultBatchRows = 4096
     static let boxBytes = RecordCrypto.sealedTemplateBytes
 
-    /// Associated data length: "facegate.template.v1|" + a 36-character UUID string.
-    private static let aadBytes = RecordCrypto.templateAADBytes(UUID()).count
 
     private final class Batch: @unchecked Sendable {
         let boxes: UnsafeMutableRawPointer
         let entries: UnsafeMutablePointer<Int>
         let owners: UnsafeMutablePointer<Int32>
+        /// Row id of each template (part of its associated data, `TemplateAAD`).
+        let rowIDs: UnsafeMutablePointer<Int64>
         var count = 0
         init(rows: Int) {
             boxes = .allocate(byteCount: rows * SealedIndexBuilder.boxBytes, alignment: 16)
             entries = .allocate(capacity: rows)
             owners = .allocate(capacity: rows)
+            rowIDs = .allocate(capacity: rows)
         }
-        deinit { boxes.deallocate(); entries.deallocate(); owners.deallocate() }
+        deinit { boxes.deallocate(); entries.deallocate(); owners.deallocate(); rowIDs.deallocate() }
     }
 
     private final class Failure: @unchecked Sendable {
@@ -58,9 +59,12 @@ final class SealedIndexBuilder: @unchecked Sendable {   // the backend's thread 
     let index: GalleryIndex
     private let key: SymmetricKey
     private let threads: Int
-    // Read by the workers (never mutated after init): names and associated data of each user, in user order.
+    // Read by the workers (never mutated after init): names and associated-data prefixes (`TemplateAAD.prefix`,
+    // concatenated; user u's is aads[aadStarts[u]..<aadStarts[u + 1]]) of each user, in user order.
     private let names: [String]
     private let aads: [UInt8]
+    private let aadStarts: [Int]
+    private let maxAAD: Int
     // Used by the backend's thread only.
     private var starts: [Int] = [], counts: [Int] = [], filled: [Int] = []
     private var positionByID: [Int64: Int32] = [:]
@@ -70,7 +74,8 @@ final class SealedIndexBuilder: @unchecked Sendable {   // the backend's thread 
     private let failure = Failure()
     private(set) var rows = 0
 
-    init(users: [IndexLoadUser], key: GalleryKey, threads: Int, batchRows: Int = SealedIndexBuilder.defaultBatchRows) throws {
+    init(users: [IndexLoadUser], key: GalleryKey, keyVersion: Int64, threads: Int,
+         batchRows: Int = SealedIndexBuilder.defaultBatchRows) throws {
         self.key = key.key
         self.threads = max(1, threads)
         self.batchRows = max(1, batchRows)
@@ -78,7 +83,8 @@ final class SealedIndexBuilder: @unchecked Sendable {   // the backend's thread 
         index = GalleryIndex()
         var indexUsers: [GalleryIndex.User] = [], names: [String] = [], aads: [UInt8] = []
         indexUsers.reserveCapacity(users.count); names.reserveCapacity(users.count); counts.reserveCapacity(users.count)
-        aads.reserveCapacity(users.count * Self.aadBytes); positionByID.reserveCapacity(users.count)
+        var aadStarts = [0]
+        aads.reserveCapacity(users.count * 100); aadStarts.reserveCapacity(users.count + 1); positionByID.reserveCapacity(users.count)
         for u in users {
             guard let uid = Self.parseUUID(u.uid) else {
                 throw GalleryError.corruptRecord(user: u.name, detail: "the stored user key '\(u.uid)' is not a UUID")
@@ -87,9 +93,11 @@ final class SealedIndexBuilder: @unchecked Sendable {   // the backend's thread 
             indexUsers.append(GalleryIndex.User(key: uid, name: u.name, threshold: u.threshold))
             names.append(u.name)
             counts.append(u.templateCount)
-            aads += RecordCrypto.templateAADBytes(uid)
+            aads += TemplateAAD(user: uid, name: u.name, threshold: u.threshold, keyVersion: keyVersion).prefix
+            aadStarts.append(aads.count)
         }
-        self.names = names; self.aads = aads
+        self.names = names; self.aads = aads; self.aadStarts = aadStarts
+        maxAAD = zip(aadStarts.dropFirst(), aadStarts).map { $0 - $1 }.max() ?? 0
         filled = [Int](repeating: 0, count: users.count)
         starts = index.reserveBulk(users: indexUsers, templateCounts: counts)
     }
@@ -127,8 +135,8 @@ final class SealedIndexBuilder: @unchecked Sendable {   // the backend's thread 
         }
     }
 
-    /// Queues one sealed template of the user with database id `userID`.
-    func add(userID: Int64, box: UnsafeRawBufferPointer) throws {
+    /// Queues one sealed template (row `row`) of the user with database id `userID`.
+    func add(userID: Int64, row: Int64, box: UnsafeRawBufferPointer) throws {
         guard let pos = positionByID[userID] else {
             throw GalleryError.database("a template row belongs to user id \(userID), which the same snapshot does not list")
         }
@@ -143,6 +151,7 @@ final class SealedIndexBuilder: @unchecked Sendable {   // the backend's thread 
         (b.boxes + r * Self.boxBytes).copyMemory(from: box.baseAddress!, byteCount: Self.boxBytes)
         b.entries[r] = starts[p] + filled[p]
         b.owners[r] = pos
+        b.rowIDs[r] = row
         filled[p] += 1
         b.count += 1
         rows += 1
@@ -183,14 +192,19 @@ final class SealedIndexBuilder: @unchecked Sendable {   // the backend's thread 
 
     /// Opens and quantises rows `range` of a batch into their index entries.
     private func open(_ batch: Batch, _ range: Range<Int>) {
+        let aadRoom = maxAAD + TemplateAAD.maxRowDigits
         withUnsafeTemporaryAllocation(of: Float.self, capacity: Embedding.dimension) { buf in
+          withUnsafeTemporaryAllocation(byteCount: aadRoom, alignment: 8) { aadBuf in
             let out = buf.baseAddress!
             aads.withUnsafeBytes { allAAD in
                 for r in range {
                     let u = Int(batch.owners[r])
                     do {
+                        // v2 associated data: the user's prefix + this row's id, written in place (no allocation).
+                        let prefix = UnsafeRawBufferPointer(rebasing: allAAD[aadStarts[u]..<aadStarts[u + 1]])
+                        let n = TemplateAAD.write(prefix: prefix, row: batch.rowIDs[r], to: aadBuf.baseAddress!)
                         try RecordCrypto.openTemplate(UnsafeRawBufferPointer(start: batch.boxes + r * Self.boxBytes, count: Self.boxBytes),
-                                                      aad: UnsafeRawBufferPointer(rebasing: allAAD[(u * Self.aadBytes)..<((u + 1) * Self.aadBytes)]),
+                                                      aad: UnsafeRawBufferPointer(start: aadBuf.baseAddress!, count: n),
                                                       userName: names[u], key: key, into: out)
                         guard index.setEntry(batch.entries[r], out) else {
                             throw GalleryError.corruptRecord(user: names[u], detail: "a template decrypts but is not a valid embedding")
@@ -201,6 +215,7 @@ final class SealedIndexBuilder: @unchecked Sendable {   // the backend's thread 
                     }
                 }
             }
+          }
         }
     }
 }

@@ -13,8 +13,11 @@ public final class PostgresGallery: Gallery, @unchecked Sendable {
     private let logger: Logger
     private let lock = NSLock()
     private var _key: GalleryKey
+    private var _previousKey: GalleryKey?
+    private var _loader: (@Sendable () throws -> GalleryKey)?
     private var listeners: [Task<Void, Never>] = []
     var key: GalleryKey { lock.withLock { _key } }
+    public var keys: [GalleryKey] { lock.withLock { [_key] + (_previousKey.map { [$0] } ?? []) } }
     public var keyFingerprint: String { key.fingerprint }
 
     /// NOTIFY channel for gallery changes.
@@ -60,7 +63,12 @@ public final class PostgresGallery: Gallery, @unchecked Sendable {
     private func transaction<T: Sendable>(_ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
             return try await client.withTransaction(logger: logger) { conn in try await body(conn) }
-        } catch { throw mapError(error, what) }
+        } catch {
+            let e = mapError(error, what)
+            // Another process rotated the key (#17): reload it for the next call.
+            if case GalleryError.wrongKey = e { _ = await reloadKey() }
+            throw e
+        }
     }
 
     private func read<T: Sendable>(_ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
@@ -69,7 +77,8 @@ public final class PostgresGallery: Gallery, @unchecked Sendable {
         } catch {
             let e = mapError(error, what)
             // A record that fails authentication because the gallery was re-keyed meanwhile is a wrong key (#17).
-            if case GalleryError.corruptRecord = e, let mismatch = await keyMismatch() { throw mismatch }
+            if case GalleryError.corruptRecord = e, let mismatch = await keyMismatch() { _ = await reloadKey(); throw mismatch }
+            if case GalleryError.wrongKey = e { _ = await reloadKey() }
             throw e
         }
     }
@@ -81,6 +90,21 @@ public final class PostgresGallery: Gallery, @unchecked Sendable {
         guard let box = try? await client.withConnection({ c in try await Self.meta(c, "key_check", logger) }),
               !RecordCrypto.verifyKeyCheck(box, key: key) else { return nil }
         return GalleryError.wrongKey(expected: "the rotated key", got: key.fingerprint, source: key.source)
+    }
+
+    public func setKeyLoader(_ loader: @escaping @Sendable () throws -> GalleryKey) { lock.withLock { _loader = loader } }
+
+    public func reloadKey() async -> Bool {
+        guard let loader = lock.withLock({ _loader }), let fresh = try? loader() else { return false }
+        let current = key, logger = self.logger
+        guard fresh.fingerprint != current.fingerprint,
+              let box = try? await client.withConnection({ c in try await Self.meta(c, "key_check", logger) }),
+              RecordCrypto.verifyKeyCheck(box, key: fresh) else { return false }
+        return lock.withLock {
+            guard _key.fingerprint == current.fingerprint else { return false }   // another call adopted it first
+            _previousKey = _key; _key = fresh
+            return true
+        }
     }
 
     private func migrate() async throws {
@@ -134,6 +158,12 @@ public final class PostgresGallery: Gallery, @unchecked Sendable {
                     let expected = try await Self.meta(c, "key_id", logger).flatMap { String(data: $0, encoding: .utf8) } ?? "unknown"
                     throw GalleryError.wrongKey(expected: expected, got: key.fingerprint, source: key.source)
                 }
+                // The first open of a v1 gallery re-seals its templates under v2 associated data (#17), in this
+                // transaction (all or nothing), with writers locked out as `rotateKey` does.
+                if try await Self.templateAADVersion(c, logger) != 2 {
+                    try await c.query("LOCK TABLE users, templates, meta IN EXCLUSIVE MODE", logger: logger)
+                    try await Self.migrateTemplatesToV2(c, key, logger)
+                }
                 return 0
             }
             var n = 0
@@ -142,7 +172,65 @@ public final class PostgresGallery: Gallery, @unchecked Sendable {
                 throw GalleryError.corruptRecord(user: "*", detail: "the key check value is missing although templates are stored")
             }
             try await Self.writeKeyCheck(c, key, logger)
+            try await Self.writeTemplateAAD(c, keyVersion: 1, logger)
             return 0
+        }
+    }
+
+    /// Version of the stored templates' associated data: 2 once `meta.template_aad` says so, else 1 (#17).
+    static func templateAADVersion(_ c: PostgresConnection, _ logger: Logger) async throws -> Int {
+        try await meta(c, "template_aad", logger).flatMap { String(data: $0, encoding: .utf8) }.flatMap { Int($0) } ?? 1
+    }
+
+    /// The gallery's key version (`meta.key_version`): 1 at creation, raised by every `rotateKey` (`TemplateAAD`).
+    static func keyVersion(_ c: PostgresConnection, _ logger: Logger) async throws -> Int64 {
+        try await meta(c, "key_version", logger).flatMap { String(data: $0, encoding: .utf8) }.flatMap { Int64($0) } ?? 1
+    }
+
+    private static func writeTemplateAAD(_ c: PostgresConnection, keyVersion: Int64, _ logger: Logger) async throws {
+        let two = Data("2".utf8), v = Data(String(keyVersion).utf8)
+        try await c.query("""
+            INSERT INTO meta(key, value) VALUES ('template_aad', \(two)), ('key_version', \(v))
+            ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
+            """, logger: logger)
+    }
+
+    /// Re-seals every v1 template under v2 associated data and sets the marker, in the caller's transaction.
+    static func migrateTemplatesToV2(_ c: PostgresConnection, _ key: GalleryKey, _ logger: Logger) async throws {
+        let version = try await keyVersion(c, logger)
+        var rows: [(Int64, Data, String, String, Double?)] = []
+        for try await r in try await c.query("SELECT t.id, t.embedding, u.uid, u.name, u.threshold FROM templates t JOIN users u ON u.id = t.user_id", logger: logger)
+            .decode((Int64, Data, String, String, Double?).self) { rows.append(r) }
+        for (id, box, u, name, t) in rows {
+            guard let uid = UUID(uuidString: u) else { throw GalleryError.corruptRecord(user: name, detail: "the stored user key is not a UUID") }
+            let e = try RecordCrypto.openTemplate(box, user: uid, userName: name, key: key)
+            let sealed = try RecordCrypto.sealTemplate(e, TemplateAAD(user: uid, name: name, threshold: t, keyVersion: version), row: id, key: key)
+            try await c.query("UPDATE templates SET embedding = \(sealed) WHERE id = \(id)", logger: logger)
+        }
+        try await writeTemplateAAD(c, keyVersion: version, logger)
+    }
+
+    /// Re-seals one user's templates from `old` to `new` associated data (and key) in the caller's transaction.
+    private static func resealUser(_ c: PostgresConnection, userID: Int64, name: String, from old: TemplateAAD, to new: TemplateAAD,
+                                   oldKey: GalleryKey, newKey: GalleryKey, _ logger: Logger) async throws {
+        var rows: [(Int64, Data)] = []
+        for try await r in try await c.query("SELECT id, embedding FROM templates WHERE user_id = \(userID)", logger: logger)
+            .decode((Int64, Data).self) { rows.append(r) }
+        for (id, box) in rows {
+            let e = try RecordCrypto.openTemplate(box, old, row: id, userName: name, key: oldKey)
+            let sealed = try RecordCrypto.sealTemplate(e, new, row: id, key: newKey)
+            try await c.query("UPDATE templates SET embedding = \(sealed) WHERE id = \(id)", logger: logger)
+        }
+    }
+
+    /// The key check under FOR SHARE (waits for a running rotation, then sees its result): `wrongKey` if `key` is
+    /// not the gallery's key.
+    private static func requireKey(_ c: PostgresConnection, _ key: GalleryKey, _ logger: Logger) async throws {
+        var check: Data?
+        for try await v in try await c.query("SELECT value FROM meta WHERE key = 'key_check' FOR SHARE", logger: logger).decode(Data.self) { check = v }
+        if let check, !RecordCrypto.verifyKeyCheck(check, key: key) {
+            let expected = try await Self.meta(c, "key_id", logger).flatMap { String(data: $0, encoding: .utf8) } ?? "unknown"
+            throw GalleryError.wrongKey(expected: expected, got: key.fingerprint, source: key.source)
         }
     }
 
@@ -175,25 +263,32 @@ public final class PostgresGallery: Gallery, @unchecked Sendable {
         _ = try await transaction("enroll \(batch.count == 1 ? batch[0].name : "\(batch.count) users")") { c in
             // Sealed only under the current key (#17): FOR SHARE waits for a running `keys rotate` (it holds meta
             // EXCLUSIVE) and then reads its new check value, so a writer with the old key is refused (wrongKey).
-            var check: Data?
-            for try await v in try await c.query("SELECT value FROM meta WHERE key = 'key_check' FOR SHARE", logger: logger).decode(Data.self) { check = v }
-            if let check, !RecordCrypto.verifyKeyCheck(check, key: key) {
-                let expected = try await Self.meta(c, "key_id", logger).flatMap { String(data: $0, encoding: .utf8) } ?? "unknown"
-                throw GalleryError.wrongKey(expected: expected, got: key.fingerprint, source: key.source)
-            }
-            for e in batch { try await Self.insert(c, e, key, logger) }
+            try await Self.requireKey(c, key, logger)
+            let version = try await Self.keyVersion(c, logger)
+            for e in batch { try await Self.insert(c, e, key, version, logger) }
             return 0
         }
     }
 
-    private static func insert(_ c: PostgresConnection, _ e: Enrollment, _ key: GalleryKey, _ logger: Logger) async throws {
+    private static func insert(_ c: PostgresConnection, _ e: Enrollment, _ key: GalleryKey, _ version: Int64, _ logger: Logger) async throws {
         let userID: Int64
         let uid: UUID
+        var threshold = e.threshold
         if let (id, u) = try await Self.userID(c, name: e.name, logger) {
             guard e.mode != .create else { throw GalleryError.userExists(e.name) }
             userID = id; uid = UUID(uuidString: u) ?? UUID()
+            var stored: Double?
+            for try await t in try await c.query("SELECT threshold FROM users WHERE id = \(userID)", logger: logger).decode(Double?.self) { stored = t }
             if e.mode == .replace { try await c.query("DELETE FROM templates WHERE user_id = \(userID)", logger: logger) }
-            if let t = e.threshold { try await c.query("UPDATE users SET threshold = \(t) WHERE id = \(userID)", logger: logger) }
+            if let t = e.threshold, t != stored {
+                try await c.query("UPDATE users SET threshold = \(t) WHERE id = \(userID)", logger: logger)
+                // The threshold is part of the templates' associated data: the kept ones are re-sealed.
+                try await resealUser(c, userID: userID, name: e.name,
+                                     from: TemplateAAD(user: uid, name: e.name, threshold: stored, keyVersion: version),
+                                     to: TemplateAAD(user: uid, name: e.name, threshold: t, keyVersion: version),
+                                     oldKey: key, newKey: key, logger)
+            }
+            threshold = e.threshold ?? stored
         } else {
             uid = e.key ?? UUID()
             var taken = 0
@@ -210,12 +305,20 @@ public final class PostgresGallery: Gallery, @unchecked Sendable {
             let box = try RecordCrypto.seal(jpeg, aad: RecordCrypto.thumbnailAAD(uid), key: key)
             try await c.query("UPDATE users SET thumbnail = \(box) WHERE id = \(userID)", logger: logger)
         }
-        // Each template is validated and sealed inside the transaction: an invalid one rolls back all.
-        for t in e.templates {
-            let box = try RecordCrypto.sealTemplate(t.embedding, user: uid, key: key)
+        // Each template is validated and sealed inside the transaction: an invalid one rolls back all. Row ids are
+        // drawn from the table's sequence first (one query), so each row is sealed with its own id (v2 associated data).
+        var ids: [Int64] = []
+        if !e.templates.isEmpty {
+            for try await id in try await c.query("SELECT nextval(pg_get_serial_sequence('templates', 'id')) FROM generate_series(1, \(e.templates.count))",
+                                                  logger: logger).decode(Int64.self) { ids.append(id) }
+        }
+        guard ids.count == e.templates.count else { throw GalleryError.database("the template id sequence returned \(ids.count) of \(e.templates.count) ids") }
+        let aad = TemplateAAD(user: uid, name: e.name, threshold: threshold, keyVersion: version)
+        for (t, id) in zip(e.templates, ids) {
+            let box = try RecordCrypto.sealTemplate(t.embedding, aad, row: id, key: key)
             try await c.query("""
-                INSERT INTO templates(user_id, pose, quality, created, embedding)
-                VALUES (\(userID), \(t.metadata.pose.rawValue), \(t.metadata.quality), \(t.metadata.created.timeIntervalSince1970), \(box))
+                INSERT INTO templates(id, user_id, pose, quality, created, embedding)
+                VALUES (\(id), \(userID), \(t.metadata.pose.rawValue), \(t.metadata.quality), \(t.metadata.created.timeIntervalSince1970), \(box))
                 """, logger: logger)
         }
         try await logChange(c, uid.uuidString, logger)
@@ -234,8 +337,9 @@ public final class PostgresGallery: Gallery, @unchecked Sendable {
     }
 
     private typealias TemplateRow = (Int64, Int64, String, Double, Double, Data)
-    private static func template(_ r: TemplateRow, uid: UUID, name: String, key: GalleryKey) throws -> StoredTemplate {
-        let e = try RecordCrypto.openTemplate(r.5, user: uid, userName: name, key: key)
+    private static func template(_ r: TemplateRow, _ s: UserSummary, version: Int64, key: GalleryKey) throws -> StoredTemplate {
+        let aad = TemplateAAD(user: s.key, name: s.name, threshold: s.threshold, keyVersion: version)
+        let e = try RecordCrypto.openTemplate(r.5, aad, row: r.0, userName: s.name, key: key)
         let meta = TemplateMetadata(pose: PoseBucket(rawValue: r.2) ?? .unknown, quality: r.3, created: Date(timeIntervalSince1970: r.4))
         return StoredTemplate(id: r.0, template: FaceTemplate(embedding: e, metadata: meta))
     }
@@ -258,9 +362,10 @@ public final class PostgresGallery: Gallery, @unchecked Sendable {
             var found: (Int64, UserSummary)?
             for try await r in try await c.query(q, logger: logger).decode(SummaryRow.self) { found = (r.0, Self.summary(r)) }
             guard let (id, s) = found else { return nil }
+            let version = try await Self.keyVersion(c, logger)
             var ts: [StoredTemplate] = []
             let rows = try await c.query("SELECT id, user_id, pose, quality, created, embedding FROM templates WHERE user_id = \(id) ORDER BY id", logger: logger)
-            for try await r in rows.decode(TemplateRow.self) { ts.append(try Self.template(r, uid: s.key, name: s.name, key: key)) }
+            for try await r in rows.decode(TemplateRow.self) { ts.append(try Self.template(r, s, version: version, key: key)) }
             return UserRecord(summary: s, templates: ts)
         }
     }
@@ -277,13 +382,14 @@ public final class PostgresGallery: Gallery, @unchecked Sendable {
         return try await read("read all users") { c in
             var byID: [Int64: (UserSummary, [StoredTemplate])] = [:]
             var order: [Int64] = []
+            let version = try await Self.keyVersion(c, logger)
             for try await r in try await c.query(PostgresQuery(unsafeSQL: Self.summarySQL + " ORDER BY u.id"), logger: logger).decode(SummaryRow.self) {
                 byID[r.0] = (Self.summary(r), []); order.append(r.0)
             }
             let rows = try await c.query("SELECT id, user_id, pose, quality, created, embedding FROM templates ORDER BY user_id, id", logger: logger)
             for try await r in rows.decode(TemplateRow.self) {
                 guard let s = byID[r.1]?.0 else { continue }
-                byID[r.1]!.1.append(try Self.template(r, uid: s.key, name: s.name, key: key))
+                byID[r.1]!.1.append(try Self.template(r, s, version: version, key: key))
             }
             return order.map { UserRecord(summary: byID[$0]!.0, templates: byID[$0]!.1) }
         }
@@ -307,11 +413,12 @@ public final class PostgresGallery: Gallery, @unchecked Sendable {
                 for try await (id, uid, name, threshold, n) in userRows.decode((Int64, String, String, Double?, Int64).self) {
                     users.append(IndexLoadUser(dbID: id, uid: uid, name: name, threshold: threshold, templateCount: Int(n)))
                 }
-                let builder = try SealedIndexBuilder(users: users, key: key, threads: threads, batchRows: batchRows)
+                let builder = try SealedIndexBuilder(users: users, key: key, keyVersion: try await Self.keyVersion(c, logger),
+                                                     threads: threads, batchRows: batchRows)
                 // Sequential scan, no sort; the bytea arrives as a buffer slice (no Data per row).
-                let rows = try await c.query("SELECT user_id, embedding FROM templates", logger: logger)
-                for try await (userID, box) in rows.decode((Int64, ByteBuffer).self) {
-                    try box.withUnsafeReadableBytes { try builder.add(userID: userID, box: $0) }
+                let rows = try await c.query("SELECT id, user_id, embedding FROM templates", logger: logger)
+                for try await (rowID, userID, box) in rows.decode((Int64, Int64, ByteBuffer).self) {
+                    try box.withUnsafeReadableBytes { try builder.add(userID: userID, row: rowID, box: $0) }
                 }
                 let loaded = try builder.finish(changeSeq: seq)
                 try await c.query("COMMIT", logger: logger)
@@ -335,12 +442,19 @@ public final class PostgresGallery: Gallery, @unchecked Sendable {
 
     public func renameUser(_ old: String, to new: String) async throws {
         try GalleryError.checkName(new)
-        let logger = self.logger
+        let key = self.key, logger = self.logger
         _ = try await transaction("rename \(old)") { c in
             guard let (id, uid) = try await Self.userID(c, name: old, logger) else { throw GalleryError.unknownUser(old) }
             if old == new { return 0 }
             if try await Self.userID(c, name: new, logger) != nil { throw GalleryError.userExists(new) }
+            try await Self.requireKey(c, key, logger)
+            let version = try await Self.keyVersion(c, logger), u = UUID(uuidString: uid) ?? UUID()
+            var t: Double?
+            for try await v in try await c.query("SELECT threshold FROM users WHERE id = \(id)", logger: logger).decode(Double?.self) { t = v }
             try await c.query("UPDATE users SET name = \(new) WHERE id = \(id)", logger: logger)
+            // The name is part of the templates' associated data (#17): re-seal them under the new name.
+            try await Self.resealUser(c, userID: id, name: old, from: TemplateAAD(user: u, name: old, threshold: t, keyVersion: version),
+                                      to: TemplateAAD(user: u, name: new, threshold: t, keyVersion: version), oldKey: key, newKey: key, logger)
             try await Self.logChange(c, uid, logger)
             return 0
         }
@@ -348,10 +462,17 @@ public final class PostgresGallery: Gallery, @unchecked Sendable {
 
     public func setThreshold(user name: String, _ threshold: Double?) async throws {
         if let t = threshold, !(t > 0 && t.isFinite) { throw GalleryError.invalidTemplate("threshold must be a positive number, got \(t)") }
-        let logger = self.logger
+        let key = self.key, logger = self.logger
         _ = try await transaction("set threshold of \(name)") { c in
             guard let (id, uid) = try await Self.userID(c, name: name, logger) else { throw GalleryError.unknownUser(name) }
+            try await Self.requireKey(c, key, logger)
+            let version = try await Self.keyVersion(c, logger), u = UUID(uuidString: uid) ?? UUID()
+            var stored: Double?
+            for try await v in try await c.query("SELECT threshold FROM users WHERE id = \(id)", logger: logger).decode(Double?.self) { stored = v }
             try await c.query("UPDATE users SET threshold = \(threshold) WHERE id = \(id)", logger: logger)
+            // The threshold is part of the templates' associated data (#17): re-seal them under the new one.
+            try await Self.resealUser(c, userID: id, name: name, from: TemplateAAD(user: u, name: name, threshold: stored, keyVersion: version),
+                                      to: TemplateAAD(user: u, name: name, threshold: threshold, keyVersion: version), oldKey: key, newKey: key, logger)
             try await Self.logChange(c, uid, logger)
             return 0
         }
@@ -375,19 +496,23 @@ public final class PostgresGallery: Gallery, @unchecked Sendable {
     public func rotateKey(to newKey: GalleryKey) async throws -> Int {
         let old = self.key, logger = self.logger
         let n = try await transaction("rotate key") { c -> Int in
-            // Lock out concurrent writers for the whole rotation.
-            try await c.query("LOCK TABLE users, templates, meta IN EXCLUSIVE MODE", logger: logger)
+            // Lock out concurrent writers for the whole rotation (the server's session table too, when it exists).
+            var sessions = false
+            for try await v in try await c.query("SELECT to_regclass('server_sessions') IS NOT NULL", logger: logger).decode(Bool.self) { sessions = v }
+            try await c.query(PostgresQuery(unsafeSQL: "LOCK TABLE users, templates, meta\(sessions ? ", server_sessions" : "") IN EXCLUSIVE MODE"), logger: logger)
             guard let box = try await Self.meta(c, "key_check", logger), RecordCrypto.verifyKeyCheck(box, key: old) else {
                 throw GalleryError.wrongKey(expected: "stored", got: old.fingerprint, source: old.source)
             }
             var n = 0
-            var rows: [(Int64, Data, String, String)] = []
-            for try await r in try await c.query("SELECT t.id, t.embedding, u.uid, u.name FROM templates t JOIN users u ON u.id = t.user_id", logger: logger)
-                .decode((Int64, Data, String, String).self) { rows.append(r) }
-            for (id, box, u, name) in rows {
-                guard let uid = UUID(uuidString: u) else { continue }
-                let e = try RecordCrypto.openTemplate(box, user: uid, userName: name, key: old)
-                let sealed = try RecordCrypto.sealTemplate(e, user: uid, key: newKey)
+            // The new key gets the next key version (part of each template's associated data, #17).
+            let version = try await Self.keyVersion(c, logger)
+            var rows: [(Int64, Data, String, String, Double?)] = []
+            for try await r in try await c.query("SELECT t.id, t.embedding, u.uid, u.name, u.threshold FROM templates t JOIN users u ON u.id = t.user_id", logger: logger)
+                .decode((Int64, Data, String, String, Double?).self) { rows.append(r) }
+            for (id, box, u, name, t) in rows {
+                guard let uid = UUID(uuidString: u) else { throw GalleryError.corruptRecord(user: name, detail: "the stored user key is not a UUID") }
+                let e = try RecordCrypto.openTemplate(box, TemplateAAD(user: uid, name: name, threshold: t, keyVersion: version), row: id, userName: name, key: old)
+                let sealed = try RecordCrypto.sealTemplate(e, TemplateAAD(user: uid, name: name, threshold: t, keyVersion: version + 1), row: id, key: newKey)
                 try await c.query("UPDATE templates SET embedding = \(sealed) WHERE id = \(id)", logger: logger)
                 n += 1
             }
@@ -402,11 +527,24 @@ public final class PostgresGallery: Gallery, @unchecked Sendable {
                 try await c.query("UPDATE users SET thumbnail = \(sealed) WHERE id = \(id)", logger: logger)
                 n += 1
             }
+            // The server's session embeddings (sealed with the gallery key, no associated data): re-sealed so a session
+            // result inside its window survives the rotation; one that does not open under the old key is dropped.
+            if sessions {
+                var blobs: [(String, Data)] = []
+                for try await r in try await c.query("SELECT id, embeddings FROM server_sessions WHERE embeddings IS NOT NULL", logger: logger)
+                    .decode((String, Data).self) { blobs.append(r) }
+                for (id, box) in blobs {
+                    let sealed = try RecordCrypto.openUnbound(box, key: old).map { try RecordCrypto.sealUnbound($0, key: newKey) }
+                    try await c.query("UPDATE server_sessions SET embeddings = \(sealed) WHERE id = \(id)", logger: logger)
+                    if sealed != nil { n += 1 }
+                }
+            }
             try await Self.writeKeyCheck(c, newKey, logger)
+            try await Self.writeTemplateAAD(c, keyVersion: version + 1, logger)
             try await Self.logChange(c, "*", logger)
             return n
         }
-        lock.withLock { _key = newKey }
+        lock.withLock { _previousKey = _key; _key = newKey }
         return n
     }
 
