@@ -5,8 +5,8 @@ import Testing
 /// The fusion of challenges and passive cues, and the passive-only capture, on synthetic inputs.
 @Suite("Combined liveness: challenges + passive cues")
 struct CombinedLivenessTests {
-    func reading(_ name: String, _ role: PadCueRole, _ state: PadCueState, level: Double?, confidence: Double = 0.9) -> PadCueReading {
-        PadCueReading(name: name, role: role, state: state, level: level, confidence: confidence)
+    func reading(_ name: PadCue, _ role: PadCueRole, _ state: PadCueState, level: Double?, confidence: Double = 0.9) -> PadCueReading {
+        precondition(name.role == role, "\(name) is a \(name.role) cue"); return PadCueReading(cue: name, state: state, level: level, confidence: confidence)
     }
 
     /// A finished challenge session: every challenge passed, or the last one failed with `failure`.
@@ -18,19 +18,19 @@ struct CombinedLivenessTests {
     }
 
     let quietDenyCues: [PadCueReading] = [
-        PadCueReading(name: "moire", role: .deny, state: .neutral, level: 0.3, confidence: 0.9),
-        PadCueReading(name: "glare", role: .deny, state: .neutral, level: 0.1, confidence: 0.9),
+        PadCueReading(cue: .moire, state: .neutral, level: 0.3, confidence: 0.9),
+        PadCueReading(cue: .glare, state: .neutral, level: 0.1, confidence: 0.9),
     ]
 
     @Test func passedChallengeAndABezelDenyIsNotLive() throws {
         let s = try session([.blink, .turnLeft])
-        let cues = quietDenyCues + [reading("bezel", .deny, .spoof, level: 0.8)]
+        let cues = quietDenyCues + [reading(.bezel, .deny, .spoof, level: 0.8)]
         for mode in PassiveMode.allCases {
             let v = CombinedFusion.decide(mode: .both, session: s, passive: cues, passiveMode: mode)
             #expect(!v.live, "\(mode)")
             #expect(v.reason == .denyCue)
-            #expect(v.decidedBy == ["bezel"])
-            #expect(v.failure == .presentationAttack(cues: ["bezel"]))
+            #expect(v.decidedBy.map(\.name) == ["bezel"])
+            #expect(v.failure == .presentationAttack(cues: [.bezel]))
             #expect(v.passive?.score ?? 1 < 0.5)
             // the merged result is what every consumer of active results reads
             let merged = CombinedFusion.merge(v, into: s)
@@ -45,13 +45,13 @@ struct CombinedLivenessTests {
         let light = CombinedFusion.decide(mode: .both, session: s, passive: quietDenyCues, passiveMode: .light)
         #expect(light.live)
         #expect(light.failure == nil)
-        #expect(light.decidedBy.first == CombinedFusion.challengeCue)
-        #expect(Set(light.decidedBy) == ["challenge", "moire", "glare"])
+        #expect(light.decidedBy.map(\.name).first == CombinedFusion.challengeCue.name)
+        #expect(Set(light.decidedBy.map(\.name)) == ["challenge", "moire", "glare"])
         // strict: the passed plan is the confirm cue "challenge"
         let strict = CombinedFusion.decide(mode: .both, session: s, passive: quietDenyCues, passiveMode: .strict)
         #expect(strict.live)
         #expect(strict.passive?.reason == .confirmed)
-        #expect(strict.passive?.decidedBy == ["challenge"])
+        #expect(strict.passive?.decidedBy.map(\.name) == ["challenge"])
         #expect(strict.passive?.cues.contains { $0.name == "challenge" && $0.state == .live } == true)
         #expect(strict.passive?.score ?? 0 >= 0.5)
     }
@@ -59,20 +59,20 @@ struct CombinedLivenessTests {
     @Test func strictWithoutAnyConfirmIsNotLive() {
         // passive mode (no challenges): nothing confirmed a live face
         let capture = LivenessResult(live: true, plan: .passiveOnly, challenges: [], failure: nil, frames: 30, evidence: [], baseline: nil)
-        let cues = quietDenyCues + [PadCueReading.abstain("nose-depth", role: .confirm, "no head turn"),
-                                    reading("flat-3d", .both, .neutral, level: 0.45)]
+        let cues = quietDenyCues + [PadCueReading.abstain(.noseDepth, "no head turn"),
+                                    reading(.flat3D, .both, .neutral, level: 0.45)]
         let v = CombinedFusion.decide(mode: .passive, session: capture, passive: cues, passiveMode: .strict)
         #expect(!v.live)
         #expect(v.reason == .noConfirmCue)
         #expect(v.failure?.code == "not_confirmed")
-        #expect(Set(v.decidedBy) == ["nose-depth", "flat-3d"])
+        #expect(Set(v.decidedBy.map(\.name)) == ["nose-depth", "flat-3d"])
         // the same cues in light mode: live (deny-only)
         #expect(CombinedFusion.decide(mode: .passive, session: capture, passive: cues, passiveMode: .light).live)
         // a blink confirms in strict mode
-        let blink = CombinedFusion.decide(mode: .passive, session: capture, passive: cues + [reading("blink", .confirm, .live, level: 0.3)],
+        let blink = CombinedFusion.decide(mode: .passive, session: capture, passive: cues + [reading(.blink, .confirm, .live, level: 0.3)],
                                           passiveMode: .strict)
         #expect(blink.live)
-        #expect(blink.decidedBy == ["blink"])
+        #expect(blink.decidedBy.map(\.name) == ["blink"])
     }
 
     @Test func aFailedChallengeIsNotConfirmedByTheChallengeCue() throws {
@@ -80,37 +80,37 @@ struct CombinedLivenessTests {
         let v = CombinedFusion.decide(mode: .both, session: s, passive: quietDenyCues, passiveMode: .strict)
         #expect(!v.live)
         #expect(v.reason == .sessionFailed)
-        #expect(v.decidedBy == ["challenge:nod"])
+        #expect(v.decidedBy.map(\.name) == ["challenge:nod"])
         #expect(v.failure?.code == "timeout")
         #expect(v.passive?.cues.contains { $0.name == "challenge" } == false)
         // and a deny cue on top is reported first, with the failed challenge
-        let both = CombinedFusion.decide(mode: .both, session: s, passive: quietDenyCues + [reading("moire", .deny, .spoof, level: 0.9)],
+        let both = CombinedFusion.decide(mode: .both, session: s, passive: quietDenyCues + [reading(.moire, .deny, .spoof, level: 0.9)],
                                          passiveMode: .light)
         #expect(both.reason == .denyCue)
-        #expect(both.decidedBy == ["moire", "challenge:nod"])
+        #expect(both.decidedBy.map(\.name) == ["moire", "challenge:nod"])
     }
 
     @Test func abstainingAndUnsureCuesDoNotVote() throws {
         let s = try session([.blink])
-        let cues = [PadCueReading.abstain("model", role: .deny, "no anti-spoof model"),
-                    PadCueReading.abstain("texture", role: .deny, "no texture model"),
-                    reading("glare", .deny, .spoof, level: 0.9, confidence: PassiveFusion.minimumConfidence / 2)]
+        let cues = [PadCueReading.abstain(.model, "no anti-spoof model"),
+                    PadCueReading.abstain(.texture, "no texture model"),
+                    reading(.glare, .deny, .spoof, level: 0.9, confidence: PassiveFusion.minimumConfidence / 2)]
         let v = CombinedFusion.decide(mode: .both, session: s, passive: cues, passiveMode: .light)
         #expect(v.live, "an abstaining cue and a spoof reading below the confidence floor must not deny")
-        #expect(v.decidedBy == ["challenge"])
+        #expect(v.decidedBy.map(\.name) == ["challenge"])
         #expect(v.passive?.reason == .allAbstained)
         // the same glare, confident, denies
-        let sure = CombinedFusion.decide(mode: .both, session: s, passive: [reading("glare", .deny, .spoof, level: 0.9)], passiveMode: .light)
+        let sure = CombinedFusion.decide(mode: .both, session: s, passive: [reading(.glare, .deny, .spoof, level: 0.9)], passiveMode: .light)
         #expect(!sure.live)
-        #expect(sure.decidedBy == ["glare"])
+        #expect(sure.decidedBy.map(\.name) == ["glare"])
     }
 
     @Test func activeModeIgnoresPassiveReadings() throws {
         let s = try session([.blink])
-        let v = CombinedFusion.decide(mode: .active, session: s, passive: [reading("moire", .deny, .spoof, level: 0.9)], passiveMode: .strict)
+        let v = CombinedFusion.decide(mode: .active, session: s, passive: [reading(.moire, .deny, .spoof, level: 0.9)], passiveMode: .strict)
         #expect(v.live)
         #expect(v.passive == nil)
-        #expect(v.decidedBy == ["challenge"])
+        #expect(v.decidedBy.map(\.name) == ["challenge"])
     }
 
     @Test func passiveCaptureCollectsOneFaceFramesWithAnchors() {

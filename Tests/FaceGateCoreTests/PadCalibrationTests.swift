@@ -5,8 +5,8 @@ import Testing
 /// `facegate calibrate-pad`'s arithmetic and the calibrated operating point in fusion.
 @Suite("Passive PAD calibration (operating point for a target BPCER)")
 struct PadCalibrationTests {
-    func reading(_ name: String, _ state: PadCueState, level: Double?, confidence: Double = 0.9, role: PadCueRole = .deny) -> PadCueReading {
-        PadCueReading(name: name, role: role, state: state, level: level, confidence: confidence)
+    func reading(_ name: PadCue, _ state: PadCueState, level: Double?, confidence: Double = 0.9, role: PadCueRole = .deny) -> PadCueReading {
+        precondition(name.role == role, "\(name) is a \(name.role) cue"); return PadCueReading(cue: name, state: state, level: level, confidence: confidence)
     }
 
     @Test func thresholdRefusesAtMostTheTargetShareAndKeepsTheSettingRecording() {
@@ -49,23 +49,23 @@ struct PadCalibrationTests {
 
     @Test func aCalibratedThresholdRefusesBelowItAndNamesTheCue() {
         // A replay-like session: no cue fired, the highest deny level 0.41 (score 0.59).
-        let cues = [reading("model", .neutral, level: 0.41), reading("moire", .neutral, level: 0.3),
-                    reading("banding", .abstain, level: nil, confidence: 0), reading("blink", .live, level: 0.2, role: .confirm)]
+        let cues = [reading(.model, .neutral, level: 0.41), reading(.moire, .neutral, level: 0.3),
+                    reading(.banding, .abstain, level: nil, confidence: 0), reading(.blink, .live, level: 0.2, role: .confirm)]
         let atDefault = PassiveFusion.fuse(cues, mode: .light)
         #expect(atDefault.live && abs(atDefault.score - 0.59) < 1e-9)
         let calibrated = PassiveFusion.fuse(cues, mode: .light, scoreThreshold: 0.7)
         #expect(!calibrated.live && calibrated.reason == .denied)
-        #expect(calibrated.decidedBy == ["model"])
+        #expect(calibrated.decidedBy.map(\.name) == ["model"])
         #expect(abs(calibrated.score - 0.59) < 1e-9, "a threshold refusal keeps the score")
         // A genuine-like session above the threshold stays live; the same threshold never loosens a fired cue.
-        #expect(PassiveFusion.fuse([reading("model", .neutral, level: 0.25)], mode: .light, scoreThreshold: 0.7).live)
-        let fired = [reading("moire", .spoof, level: 0.55)]
+        #expect(PassiveFusion.fuse([reading(.model, .neutral, level: 0.25)], mode: .light, scoreThreshold: 0.7).live)
+        let fired = [reading(.moire, .spoof, level: 0.55)]
         #expect(!PassiveFusion.fuse(fired, mode: .light, scoreThreshold: 0.3).live)
         // Readings that do not vote (low confidence) are not refused by the threshold either.
-        #expect(PassiveFusion.fuse([reading("model", .neutral, level: 0.45, confidence: 0.1)], mode: .light, scoreThreshold: 0.7).live)
+        #expect(PassiveFusion.fuse([reading(.model, .neutral, level: 0.45, confidence: 0.1)], mode: .light, scoreThreshold: 0.7).live)
         // Through the combined decision (challenges + passive), as sessions use it.
         let combined = CombinedFusion.decide(mode: .passive, session: nil, passive: cues, passiveMode: .light, scoreThreshold: 0.7)
-        #expect(!combined.live && combined.decidedBy.contains("model"))
+        #expect(!combined.live && combined.decidedBy.map(\.name).contains("model"))
     }
 }
 

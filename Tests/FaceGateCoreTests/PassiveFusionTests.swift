@@ -4,71 +4,71 @@ import Testing
 
 @Suite("Passive fusion, cue logic and ISO/IEC 30107-3 metrics")
 struct PassiveFusionTests {
-    func reading(_ name: String, _ role: PadCueRole, _ state: PadCueState, level: Double?, confidence: Double = 0.9) -> PadCueReading {
-        PadCueReading(name: name, role: role, state: state, level: level, confidence: confidence)
+    func reading(_ name: PadCue, _ role: PadCueRole, _ state: PadCueState, level: Double?, confidence: Double = 0.9) -> PadCueReading {
+        precondition(name.role == role, "\(name) is a \(name.role) cue"); return PadCueReading(cue: name, state: state, level: level, confidence: confidence)
     }
 
     @Test func denyOverridesConfirmAndNamesTheCue() {
         let v = PassiveFusion.fuse([
-            reading("flat-3d", .both, .live, level: 0.1),
-            reading("moire", .deny, .spoof, level: 0.8),
-            reading("glare", .deny, .neutral, level: 0.2),
+            reading(.flat3D, .both, .live, level: 0.1),
+            reading(.moire, .deny, .spoof, level: 0.8),
+            reading(.glare, .deny, .neutral, level: 0.2),
         ], mode: .strict)
         #expect(!v.live)
-        #expect(v.decidedBy == ["moire"])
+        #expect(v.decidedBy.map(\.name) == ["moire"])
         #expect(v.reason == .denied)
         #expect(v.score < 0.5)
     }
 
     @Test func lightModeIsDenyOnly() {
-        let cues = [reading("moire", .deny, .neutral, level: 0.3), reading("bezel", .deny, .neutral, level: 0.2),
-                    PadCueReading.abstain("flat-3d", role: .both, "still image")]
+        let cues = [reading(.moire, .deny, .neutral, level: 0.3), reading(.bezel, .deny, .neutral, level: 0.2),
+                    PadCueReading.abstain(.flat3D, "still image")]
         let light = PassiveFusion.fuse(cues, mode: .light)
         #expect(light.live)
         #expect(light.reason == .noDenyCue)
-        #expect(Set(light.decidedBy) == ["moire", "bezel"])
+        #expect(Set(light.decidedBy.map(\.name)) == ["moire", "bezel"])
         #expect(light.score >= 0.5)
         let strict = PassiveFusion.fuse(cues, mode: .strict)
         #expect(!strict.live)
         #expect(strict.reason == .unconfirmed)
-        #expect(strict.decidedBy == ["flat-3d"])
+        #expect(strict.decidedBy.map(\.name) == ["flat-3d"])
     }
 
     /// A replay of a real head shows real 3-D motion and blinks: in light mode those confirm readings must not change
     /// the decision, the score or the reason — whatever the deny cues say decides.
     @Test func confirmCuesNeverMakeAReplayLookMoreLiveInLightMode() {
-        let replayConfirms = [reading("flat-3d", .both, .live, level: 0.1), reading("nose-depth", .confirm, .live, level: 0.1),
-                              reading("blink", .confirm, .live, level: 0.3)]
+        let replayConfirms = [reading(.flat3D, .both, .live, level: 0.1), reading(.noseDepth, .confirm, .live, level: 0.1),
+                              reading(.blink, .confirm, .live, level: 0.3)]
         for denyLevel in stride(from: 0.05, through: 0.95, by: 0.1) {
-            let deny = [reading("moire", .deny, denyLevel >= 0.5 ? .spoof : .neutral, level: denyLevel),
-                        reading("model", .deny, .neutral, level: 0.2)]
+            let deny = [reading(.moire, .deny, denyLevel >= 0.5 ? .spoof : .neutral, level: denyLevel),
+                        reading(.model, .deny, .neutral, level: 0.2)]
             let without = PassiveFusion.fuse(deny, mode: .light)
             let with = PassiveFusion.fuse(deny + replayConfirms, mode: .light)
             #expect(with.live == without.live && with.score == without.score && with.reason == without.reason)
             // flat-3d is also a deny cue: it may be listed among the deny cues that looked; the confirm-only cues never.
-            #expect(Set(with.decidedBy).subtracting(["flat-3d"]) == Set(without.decidedBy))
+            #expect(Set(with.decidedBy.map(\.name)).subtracting(["flat-3d"]) == Set(without.decidedBy.map(\.name)))
             #expect(with.reason != .confirmed)
         }
     }
 
     @Test func strictModeConfirmedByA3DCue() {
-        let v = PassiveFusion.fuse([reading("moire", .deny, .neutral, level: 0.3), reading("nose-depth", .confirm, .live, level: 0.2)], mode: .strict)
+        let v = PassiveFusion.fuse([reading(.moire, .deny, .neutral, level: 0.3), reading(.noseDepth, .confirm, .live, level: 0.2)], mode: .strict)
         #expect(v.live)
-        #expect(v.decidedBy == ["nose-depth"])
+        #expect(v.decidedBy.map(\.name) == ["nose-depth"])
         #expect(v.reason == .confirmed)
     }
 
     @Test func lowConfidenceAndAbstainingCuesDoNotVote() {
-        let v = PassiveFusion.fuse([reading("bezel", .deny, .spoof, level: 0.9, confidence: 0.1),
-                                    PadCueReading.abstain("model", role: .deny, "no model")], mode: .light)
+        let v = PassiveFusion.fuse([reading(.bezel, .deny, .spoof, level: 0.9, confidence: 0.1),
+                                    PadCueReading.abstain(.model, "no model")], mode: .light)
         #expect(v.live)
         #expect(v.reason == .allAbstained)
     }
 
     @Test func scoreOrdersEvidence() {
-        let weak = PassiveFusion.fuse([reading("moire", .deny, .neutral, level: 0.4)], mode: .light)
-        let none = PassiveFusion.fuse([reading("moire", .deny, .neutral, level: 0.1)], mode: .light)
-        let spoof = PassiveFusion.fuse([reading("moire", .deny, .spoof, level: 0.9)], mode: .light)
+        let weak = PassiveFusion.fuse([reading(.moire, .deny, .neutral, level: 0.4)], mode: .light)
+        let none = PassiveFusion.fuse([reading(.moire, .deny, .neutral, level: 0.1)], mode: .light)
+        let spoof = PassiveFusion.fuse([reading(.moire, .deny, .spoof, level: 0.9)], mode: .light)
         #expect(none.score > weak.score)
         #expect(weak.score > spoof.score)
     }

@@ -248,8 +248,8 @@ import Testing
             let x = PassiveAnalyzer(options: withPad), y = PassiveAnalyzer(options: withNative)
             try x.add(image, analysis: analysis, isStill: true)
             try y.add(image, analysis: analysis, isStill: true)
-            let m = try #require(x.readings.first { $0.name == PadCueName.model })
-            let tx = try #require(y.readings.first { $0.name == PadCueName.texture })
+            let m = try #require(x.readings.first { $0.name == PadCue.model.name })
+            let tx = try #require(y.readings.first { $0.name == PadCue.texture.name })
             #expect((m.state == .spoof) == (tx.state == .spoof), "\(name): pad-model \(m.note) vs native \(tx.note)")
             checked += 1
         }

@@ -54,7 +54,7 @@ struct PassiveBandingTests {
             o.maxFrames = 40
             let rep = try EnginePool.shared.with { try PassiveRunner.run(try openSource(out), engine: $0, options: o) }
             #expect(!rep.verdict.live)
-            #expect(rep.verdict.decidedBy.contains(PadCueName.banding), "\(rep.verdict.decidedBy)")
+            #expect(rep.verdict.decidedBy.map(\.name).contains(PadCue.banding.name), "\(rep.verdict.decidedBy.map(\.name))")
         }
     }
 
@@ -91,6 +91,6 @@ struct PassiveBandingTests {
         #expect(frozen.reading.state != .spoof && (frozen.reading.level ?? 0) < 0.5, "\(frozen.reading.note)")
         // The photo itself: a still has no bands to see.
         let rep = try EnginePool.shared.with { try PassiveRunner.run(try openSource(photo), engine: $0, options: PassiveOptions()) }
-        #expect(rep.verdict.cues.first { $0.name == PadCueName.banding }?.state == .abstain)
+        #expect(rep.verdict.cues.first { $0.name == PadCue.banding.name }?.state == .abstain)
     }
 }

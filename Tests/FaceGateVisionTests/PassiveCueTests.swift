@@ -13,6 +13,17 @@ struct PassiveCueTests {
     static let modelDir = "models/marcos4758__Silent-Face-Anti-Spoofing-Tests/resources/anti_spoof_models/"
     static var ready: Bool { TestPaths.hasFixtures && TestPaths.hasModels }
 
+    /// One evaluator per cue, in `PadCue.analyzed` order, each reading under its own cue (issue 18 item 5); with
+    /// nothing seen every cue abstains and the light verdict says so.
+    @Test func analyzerReportsEveryCueOnceThroughItsEvaluator() {
+        let a = PassiveAnalyzer(options: PassiveOptions())
+        #expect(a.evaluators.map(\.cue) == PadCue.analyzed)
+        #expect(a.readings.map(\.cue) == PadCue.analyzed)
+        #expect(a.readings.allSatisfy { $0.state == .abstain && $0.role == $0.cue.role })
+        let v = a.verdict()
+        #expect(v.live && v.reason == .allAbstained && v.decidedBy.isEmpty)
+    }
+
     /// Tracked landmarks of the first `n` frames of a clip.
     static func track(_ path: String, frames n: Int) throws -> [Landmarks68] {
         try EnginePool.shared.with { engine in
@@ -84,13 +95,13 @@ struct PassiveCueTests {
         var o = PassiveOptions()
         o.maxFrames = 75
         let rep = try Self.run(TestPaths.fixture(Self.d3), options: o)
-        #expect(rep.verdict.live, "\(rep.verdict.decidedBy) \(rep.verdict.cues.map(\.note))")
-        for cue in [PadCueName.moire, PadCueName.glare, PadCueName.bezel] { #expect(Self.state(rep.verdict, cue) == .neutral) }
+        #expect(rep.verdict.live, "\(rep.verdict.decidedBy.map(\.name)) \(rep.verdict.cues.map(\.note))")
+        for cue in [PadCue.moire.name, PadCue.glare.name, PadCue.bezel.name] { #expect(Self.state(rep.verdict, cue) == .neutral) }
         // With the head turn, strict mode is confirmed by a 3-D cue.
         o.mode = .strict
         let strict = try Self.run(TestPaths.fixture(Self.d3), options: o)
         #expect(strict.verdict.live)
-        #expect(!Set(strict.verdict.decidedBy).isDisjoint(with: [PadCueName.flat3D, PadCueName.noseDepth, PadCueName.blink]))
+        #expect(!Set(strict.verdict.decidedBy.map(\.name)).isDisjoint(with: [PadCue.flat3D.name, PadCue.noseDepth.name, PadCue.blink.name]))
     }
 
     @Test(.enabled(if: ready)) func simulatedScreenAndPrintAttacksAreRejected() throws {
@@ -104,7 +115,7 @@ struct PassiveCueTests {
             #expect(n == 40)
             let rep = try Self.run(out)
             #expect(!rep.verdict.live, "\(kind): \(rep.verdict.cues.map(\.note))")
-            #expect(!Set(rep.verdict.decidedBy).isDisjoint(with: [PadCueName.moire, PadCueName.bezel, PadCueName.glare]))
+            #expect(!Set(rep.verdict.decidedBy.map(\.name)).isDisjoint(with: [PadCue.moire.name, PadCue.bezel.name, PadCue.glare.name]))
         }
     }
 
@@ -124,13 +135,13 @@ struct PassiveCueTests {
     @Test(.enabled(if: ready)) func glareAndBezelOnFixtureFrames() throws {
         // A real selfie: no sheet on the face, no device around it.
         let rep = try Self.run(TestPaths.fixture("liveness/alexcamargoweb__liveness-detection/dataset/real/0.png"))
-        #expect(Self.state(rep.verdict, PadCueName.glare) == .neutral)
-        #expect(Self.state(rep.verdict, PadCueName.bezel) == .neutral)
+        #expect(Self.state(rep.verdict, PadCue.glare.name) == .neutral)
+        #expect(Self.state(rep.verdict, PadCue.bezel.name) == .neutral)
         // A phone held up to the webcam (fixture fake clip, hand and phone edges visible).
         var o = PassiveOptions()
         o.maxFrames = 60
         let fake = try Self.run(TestPaths.fixture("liveness/Manikantha-M__Face-Liveness-detection-using-Deeplearning-and-OpenCV/videos/fake.mp4"), options: o)
-        let bezel = try #require(fake.verdict.cues.first { $0.name == PadCueName.bezel })
+        let bezel = try #require(fake.verdict.cues.first { $0.name == PadCue.bezel.name })
         #expect(bezel.state == .spoof, "\(bezel.note)")
     }
 

@@ -105,7 +105,7 @@ import Testing
             #expect(d.reason == f.denialReason, "\(f.code)")
         }
         #expect(LivenessFailure.inputEnded(challenge: .blink).denialReason == .challengeFailed)
-        #expect(LivenessFailure.presentationAttack(cues: ["moire"]).denialReason == .spoof)
+        #expect(LivenessFailure.presentationAttack(cues: [.moire]).denialReason == .spoof)
         // live but not matched: unknown face (1:N) or the wrong user (1:1)
         let ok = LivenessResult(live: true, plan: plan, challenges: [], failure: nil, frames: 30, evidence: [], baseline: nil)
         let unknown = AuthenticationResult(authorized: false, user: nil, live: true, distance: 0.8, reason: "x", identityFrames: 2, liveness: ok)

@@ -78,7 +78,7 @@ public struct AuthenticationResult: Sendable, Codable {
         try c.encodeIfPresent(thresholdSource, forKey: .thresholdSource)
         if let v = passive {
             try c.encode(PassiveJSON(live: v.live, score: (v.score * 10000).rounded() / 10000, mode: v.mode.rawValue,
-                                     reason: v.reason.rawValue, decided_by: v.decidedBy), forKey: .passive)
+                                     reason: v.reason.rawValue, decided_by: v.decidedBy.map(\.name)), forKey: .passive)
         }
     }
 }
@@ -106,7 +106,7 @@ public enum Authenticator {
                               index: IdentityIndexService) async throws -> AuthenticationResult {
         var r = try await decide(liveness: combined.session, anchors: anchors, claimedUser: claimedUser, index: index)
         r.livenessMode = combined.verdict.mode
-        r.decidedBy = combined.verdict.decidedBy
+        r.decidedBy = combined.verdict.decidedBy.map(\.name)
         r.passive = combined.verdict.passive
         return r
     }

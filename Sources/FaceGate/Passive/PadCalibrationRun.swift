@@ -11,7 +11,7 @@ public enum PadCalibrationRun {
         public var path: String
         /// Fused score (nil: no face / unreadable — not used for the threshold, listed as an error).
         public var score: Double?
-        public var decidedBy: [String]
+        public var decidedBy: [PadCue]
         public var error: String?
     }
 

@@ -123,17 +123,24 @@ public final class PassiveAnalyzer {
         }
     }
 
-    /// Every cue's current reading (in a fixed order).
-    public var readings: [PadCueReading] {
-        var r = [texture.reading, moire.reading, banding.reading, glare.reading, bezel.reading, flat.reading, nose.reading, blink.reading, depth.reading]
-        if let imu { r.append(imu.reading) } else {
-            r.append(.abstain(PadCueName.imu, role: .deny, "no gyroscope trace (--imu FILE.csv)"))
-        }
-        r.append(model.reading)
-        return r
+    /// Every cue's evaluator, in the order of `PadCue.analyzed` (one per cue; a cue without its input abstains).
+    public var evaluators: [any PassiveCueEvaluator] {
+        [texture, moire, banding, glare, bezel, flat, nose, blink, depth,
+         imu.map { $0 as any PassiveCueEvaluator } ?? AbsentCue(cue: .imu, note: "no gyroscope trace (--imu FILE.csv)"),
+         model]
     }
 
+    /// Every cue's current reading (in the fixed order of `PadCue.analyzed`).
+    public var readings: [PadCueReading] { evaluators.map(\.reading) }
+
     public func verdict() -> PassiveVerdict { PassiveFusion.fuse(readings, mode: options.mode, scoreThreshold: options.scoreThreshold) }
+}
+
+/// A cue whose input was not given (no gyroscope trace): it abstains, saying what it needs.
+struct AbsentCue: PassiveCueEvaluator {
+    let cue: PadCue
+    let note: String
+    var reading: PadCueReading { .abstain(cue, note) }
 }
 
 /// The result of a passive run over a source.

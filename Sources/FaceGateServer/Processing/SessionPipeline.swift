@@ -198,12 +198,12 @@ final class SessionPipeline: @unchecked Sendable {
     func annotate(_ outcome: inout SessionOutcome) {
         outcome.liveness = setup.mode.rawValue
         guard let c = combined else { return }
-        outcome.decidedBy = c.verdict.decidedBy
+        outcome.decidedBy = c.verdict.decidedBy.map(\.name)
         if let v = c.verdict.passive {
             var levels: [String: Double] = [:]
             for cue in v.cues { if let l = cue.level { levels[cue.name] = (l * 1000).rounded() / 1000 } }
             outcome.passive = .init(mode: v.mode.rawValue, live: v.live, score: (v.score * 10000).rounded() / 10000,
-                                    reason: v.reason.rawValue, decidedBy: v.decidedBy, cues: levels)
+                                    reason: v.reason.rawValue, decidedBy: v.decidedBy.map(\.name), cues: levels)
         }
     }
 }

@@ -105,10 +105,10 @@ enum ActiveLivenessCLI {
         } else {
             printHuman(result.session, identitySkipped: session.pipeline.identitySkipped)
             if passive != nil {
-                print("  decided by: \(result.verdict.decidedBy.joined(separator: ", ")) (\(result.verdict.reason.rawValue))")
+                print("  decided by: \(result.verdict.decidedBy.map(\.name).joined(separator: ", ")) (\(result.verdict.reason.rawValue))")
             }
             if let v = result.verdict.passive {
-                print("  passive: \(v.live ? "live" : "not live"), score \(String(format: "%.3f", v.score)) (\(v.mode.rawValue) mode, \(v.reason.rawValue): \(v.decidedBy.isEmpty ? "no cue could see" : v.decidedBy.joined(separator: ", "))), \(result.passiveFrames) frame(s) analysed")
+                print("  passive: \(v.live ? "live" : "not live"), score \(String(format: "%.3f", v.score)) (\(v.mode.rawValue) mode, \(v.reason.rawValue): \(v.decidedBy.isEmpty ? "no cue could see" : v.decidedBy.map(\.name).joined(separator: ", "))), \(result.passiveFrames) frame(s) analysed")
                 LivenessCommand.printCues(v)
             }
         }
@@ -124,7 +124,7 @@ enum ActiveLivenessCLI {
             try result.session.encode(to: encoder)
             var c = encoder.container(keyedBy: K.self)
             try c.encode(result.verdict.mode.rawValue, forKey: .mode)
-            try c.encode(result.verdict.decidedBy, forKey: .decided_by)
+            try c.encode(result.verdict.decidedBy.map(\.name), forKey: .decided_by)
             try c.encode(result.verdict.reason.rawValue, forKey: .decision)
             if let v = result.verdict.passive {
                 try c.encode(LivenessCommand.output(v, frames: result.passiveFrames, framesWithFace: result.passiveFramesWithFace), forKey: .passive)

@@ -84,7 +84,7 @@ struct AuthenticateCommand: AsyncParsableCommand {
                     print(jsonLine(out))
                 } else {
                     print((r.authorized ? "AUTHORIZED \(r.user ?? "")" : "DENIED") + " — \(r.reason)")
-                    print("  live: \(r.live ? "yes" : "no") (\(combined.verdict.mode.rawValue): \(combined.verdict.decidedBy.joined(separator: ", "))), identity frames: \(r.identityFrames)" + (r.distance.map { String(format: ", distance %.3f", $0) } ?? "")
+                    print("  live: \(r.live ? "yes" : "no") (\(combined.verdict.mode.rawValue): \(combined.verdict.decidedBy.map(\.name).joined(separator: ", "))), identity frames: \(r.identityFrames)" + (r.distance.map { String(format: ", distance %.3f", $0) } ?? "")
                           + String(format: " (threshold %.3f, %@)", outcome.threshold.value, outcome.threshold.source.rawValue))
                     if let v = combined.verdict.passive {
                         print("  passive: \(v.live ? "live" : "not live"), score \(String(format: "%.3f", v.score)) (\(v.mode.rawValue) mode, \(v.reason.rawValue))")

@@ -73,7 +73,7 @@ struct CalibratePadCommand: AsyncParsableCommand {
             }
             if json {
                 print(jsonLine(Output(
-                    recordings: recs.map { RecordingJSON(path: $0.path, score: $0.score.map { r($0, 4) }, refused_by: $0.decidedBy,
+                    recordings: recs.map { RecordingJSON(path: $0.path, score: $0.score.map { r($0, 4) }, refused_by: $0.decidedBy.map(\.name),
                                                          refused_at_threshold: ($0.score ?? 0) < cal.threshold, error: $0.error) },
                     used: scores.count, target_bpcer: cal.targetBPCER, threshold: cal.threshold, bpcer: r(cal.bpcer, 4),
                     rejected_at_default: cal.rejectedAtDefault, reachable: cal.reachable, enough_recordings: cal.enoughRecordings,
@@ -87,7 +87,7 @@ struct CalibratePadCommand: AsyncParsableCommand {
                     if let s = rec.score {
                         print(n + String(format: "  %.3f   %@  %@", s, (s < 0.5 ? "refused" : "live   ") as NSString,
                                          (s < cal.threshold ? "refused" : "live") as NSString)
-                              + (rec.decidedBy.isEmpty ? "" : "  (" + rec.decidedBy.joined(separator: ", ") + ")"))
+                              + (rec.decidedBy.isEmpty ? "" : "  (" + rec.decidedBy.map(\.name).joined(separator: ", ") + ")"))
                     } else {
                         print(n + "  -       not used: " + (rec.error ?? "no face"))
                     }

@@ -161,7 +161,7 @@ struct EvaluatePadCommand: AsyncParsableCommand {
                     let rep = try PassiveRunner.run(src, engine: engine, options: o)
                     samples.append(PadSample(label: row.label, score: rep.verdict.score, acceptedAsLive: rep.verdict.live, path: row.path))
                     out.append(SampleJSON(path: row.path, label: row.label, source: row.source, score: r(rep.verdict.score, 4), live: rep.verdict.live,
-                                          decided_by: rep.verdict.decidedBy, error: nil,
+                                          decided_by: rep.verdict.decidedBy.map(\.name), error: nil,
                                           cues: Dictionary(rep.verdict.cues.map { ($0.name, $0.state.rawValue) }, uniquingKeysWith: { a, _ in a })))
                 } catch let e as FaceGateError {
                     if case .missingFile = e { throw e }

@@ -97,7 +97,7 @@ struct LivenessCommand: AsyncParsableCommand {
         for c in v.cues {
             cues[c.name] = CueJSON(level: c.level.map { r($0) }, confidence: r(c.confidence), state: c.state.rawValue, note: c.note)
         }
-        return Output(live: v.live, score: r(v.score, 4), decided_by: v.decidedBy, cues: cues, mode: v.mode.rawValue,
+        return Output(live: v.live, score: r(v.score, 4), decided_by: v.decidedBy.map(\.name), cues: cues, mode: v.mode.rawValue,
                       reason: v.reason.rawValue, frames: frames, frames_with_face: framesWithFace)
     }
 
@@ -107,7 +107,7 @@ struct LivenessCommand: AsyncParsableCommand {
             Swift.print(jsonLine(output(report)))
             return
         }
-        Swift.print("\(v.live ? "LIVE" : "NOT LIVE") — score \(String(format: "%.3f", v.score)) (\(v.mode.rawValue) mode, \(v.reason.rawValue): \(v.decidedBy.isEmpty ? "no cue could see" : v.decidedBy.joined(separator: ", ")))")
+        Swift.print("\(v.live ? "LIVE" : "NOT LIVE") — score \(String(format: "%.3f", v.score)) (\(v.mode.rawValue) mode, \(v.reason.rawValue): \(v.decidedBy.isEmpty ? "no cue could see" : v.decidedBy.map(\.name).joined(separator: ", ")))")
         Swift.print("  \(report.framesWithFace) of \(report.frames) frame(s) with a face, source \(report.source)")
         printCues(v)
     }

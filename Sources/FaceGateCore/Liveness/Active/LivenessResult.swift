@@ -19,9 +19,9 @@ public enum LivenessFailure: Error, Sendable, Hashable, Codable, CustomStringCon
     /// The recording ended before the plan was completed.
     case inputEnded(challenge: ChallengeType?)
     /// Passive cues found a presentation attack (the deny cues that fired, e.g. bezel, moire, model).
-    case presentationAttack(cues: [String])
+    case presentationAttack(cues: [PadCue])
     /// Strict passive mode: no cue confirmed a live face (the confirm-capable cues that failed to).
-    case notConfirmed(cues: [String])
+    case notConfirmed(cues: [PadCue])
 
     public var code: String {
         switch self {
@@ -67,9 +67,9 @@ public enum LivenessFailure: Error, Sendable, Hashable, Codable, CustomStringCon
             return "the input ended before the session was complete" + (c.map { " (waiting for '\($0)')" } ?? "")
                 + " — use a longer recording or fewer challenges"
         case .presentationAttack(let cues):
-            return "presentation attack suspected by the passive cues (\(cues.joined(separator: ", "))) — present your own face to the camera, not a photo, a screen or a recording"
+            return "presentation attack suspected by the passive cues (\(cues.map(\.name).joined(separator: ", "))) — present your own face to the camera, not a photo, a screen or a recording"
         case .notConfirmed(let cues):
-            return "no sign of a live face was confirmed (strict mode; checked: \(cues.isEmpty ? "nothing could see" : cues.joined(separator: ", "))) — blink or turn your head slightly, in good light"
+            return "no sign of a live face was confirmed (strict mode; checked: \(cues.isEmpty ? "nothing could see" : cues.map(\.name).joined(separator: ", "))) — blink or turn your head slightly, in good light"
         }
     }
 }

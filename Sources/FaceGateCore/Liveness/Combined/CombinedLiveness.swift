@@ -28,9 +28,9 @@ public struct CombinedVerdict: Sendable, Hashable, Codable {
     public var live: Bool
     public var mode: LivenessMode
     public var reason: Reason
-    /// What decided: passive cue names (`bezel`, `moire`, `model`, `nose-depth`, `challenge`, …), a failed challenge as
-    /// `challenge:<type>`, or a session failure code (`face_lost`, `no_stable_face`, …).
-    public var decidedBy: [String]
+    /// What decided: passive cues (`bezel`, `moire`, `model`, `nose-depth`, `challenge`, …), a failed challenge, or
+    /// the session's failure. Rendered as text only at the edge (`LivenessDecider.name`).
+    public var decidedBy: [LivenessDecider]
     /// The failure in the active-liveness shape (nil when live): the session's own failure, or
     /// `.presentationAttack` / `.notConfirmed` when the passive part decided.
     public var failure: LivenessFailure?
@@ -38,18 +38,40 @@ public struct CombinedVerdict: Sendable, Hashable, Codable {
     /// active mode.
     public var passive: PassiveVerdict?
 
-    public init(live: Bool, mode: LivenessMode, reason: Reason, decidedBy: [String], failure: LivenessFailure?, passive: PassiveVerdict?) {
+    public init(live: Bool, mode: LivenessMode, reason: Reason, decidedBy: [LivenessDecider], failure: LivenessFailure?, passive: PassiveVerdict?) {
         self.live = live; self.mode = mode; self.reason = reason; self.decidedBy = decidedBy
         self.failure = failure; self.passive = passive
     }
+}
+
+/// One thing that decided a combined liveness verdict.
+public enum LivenessDecider: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// A passive cue (or `challenge`: a passed plan).
+    case cue(PadCue)
+    /// The challenge that failed.
+    case failedChallenge(ChallengeType)
+    /// The session's failure when no challenge failed (no stable face, face lost, input ended, …).
+    case failure(LivenessFailure)
+
+    /// As printed in `decided_by`: the cue's name, `challenge:<type>`, or the failure's code.
+    public var name: String {
+        switch self {
+        case .cue(let c): return c.rawValue
+        case .failedChallenge(let t): return "\(PadCue.challenge.rawValue):\(t.rawValue)"
+        case .failure(let f): return f.code
+        }
+    }
+    public var description: String { name }
+    /// The passive cue, if this is one.
+    public var cue: PadCue? { if case .cue(let c) = self { return c } else { return nil } }
 }
 
 /// Fuses a challenge session (or a passive capture) with the passive cues. Live only if the session passed AND the
 /// passive fusion does not deny; deny cues override everything (docs/passive-liveness.md). In strict passive mode a
 /// passed challenge plan is the confirm cue `challenge`.
 public enum CombinedFusion {
-    /// Name of the confirm cue a passed challenge plan contributes (strict mode).
-    public static let challengeCue = "challenge"
+    /// The confirm cue a passed challenge plan contributes (strict mode).
+    public static let challengeCue = PadCue.challenge
     /// Level of that cue on the common scale: 0.25 is where every cue maps its "clearly live" reference value
     /// (`PadCueReading.level(_:live:threshold:spoof:)`), so a passed plan confirms as firmly as a cue at its live
     /// reference, and the score still follows the deny cues (it bounds the strict score at 0.75, not lower).
@@ -58,7 +80,7 @@ public enum CombinedFusion {
     /// The confirm reading of a passed plan.
     public static func challengeReading(_ session: LivenessResult) -> PadCueReading {
         let names = session.challenges.filter(\.passed).map(\.type.rawValue).joined(separator: ", ")
-        return PadCueReading(name: challengeCue, role: .confirm, state: .live, level: challengeLevel, confidence: 1,
+        return PadCueReading(cue: challengeCue, state: .live, level: challengeLevel, confidence: 1,
                              note: "challenges passed: \(names)")
     }
 
@@ -79,20 +101,20 @@ public enum CombinedFusion {
         let sessionNames = session.map(failureNames) ?? []
         if let v = verdict, v.reason == .denied {
             return CombinedVerdict(live: false, mode: mode, reason: .denyCue,
-                                   decidedBy: unique(v.decidedBy + (sessionLive ? [] : sessionNames)),
+                                   decidedBy: unique(v.decidedBy.map(LivenessDecider.cue) + (sessionLive ? [] : sessionNames)),
                                    failure: .presentationAttack(cues: v.decidedBy), passive: verdict)
         }
         if !sessionLive {
             let f = session?.failure ?? .inputEnded(challenge: nil)
             return CombinedVerdict(live: false, mode: mode, reason: .sessionFailed,
-                                   decidedBy: sessionNames.isEmpty ? [f.code] : sessionNames, failure: f, passive: verdict)
+                                   decidedBy: sessionNames.isEmpty ? [.failure(f)] : sessionNames, failure: f, passive: verdict)
         }
         if let v = verdict, !v.live {
-            return CombinedVerdict(live: false, mode: mode, reason: .noConfirmCue, decidedBy: v.decidedBy,
+            return CombinedVerdict(live: false, mode: mode, reason: .noConfirmCue, decidedBy: v.decidedBy.map(LivenessDecider.cue),
                                    failure: .notConfirmed(cues: v.decidedBy), passive: verdict)
         }
-        var by: [String] = mode.runsChallenges ? [challengeCue] : []
-        by += verdict?.decidedBy ?? []
+        var by: [LivenessDecider] = mode.runsChallenges ? [.cue(challengeCue)] : []
+        by += (verdict?.decidedBy ?? []).map(LivenessDecider.cue)
         return CombinedVerdict(live: true, mode: mode, reason: .live, decidedBy: unique(by), failure: nil, passive: verdict)
     }
 
@@ -105,15 +127,15 @@ public enum CombinedFusion {
         return r
     }
 
-    /// What a failed session names: the failed challenge (`challenge:blink`) or the failure code.
-    static func failureNames(_ s: LivenessResult) -> [String] {
+    /// What a failed session names: the failed challenge (`challenge:blink`) or the failure.
+    static func failureNames(_ s: LivenessResult) -> [LivenessDecider] {
         guard !s.live else { return [] }
-        if let c = s.challenges.first(where: { $0.status == .failed }) { return ["\(challengeCue):\(c.type.rawValue)"] }
-        return s.failure.map { [$0.code] } ?? []
+        if let c = s.challenges.first(where: { $0.status == .failed }) { return [.failedChallenge(c.type)] }
+        return s.failure.map { [.failure($0)] } ?? []
     }
 
-    static func unique(_ a: [String]) -> [String] {
-        var seen = Set<String>()
+    static func unique(_ a: [LivenessDecider]) -> [LivenessDecider] {
+        var seen = Set<LivenessDecider>()
         return a.filter { seen.insert($0).inserted }
     }
 }

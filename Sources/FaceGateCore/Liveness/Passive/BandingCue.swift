@@ -146,15 +146,15 @@ public struct BandingCue: Sendable {
 
     public var reading: PadCueReading {
         guard pairs > 0 || repeated > 0 else {
-            return .abstain(PadCueName.banding, role: .deny,
+            return .abstain(.banding,
                             stills > 0 ? "a still image has no rolling bands to see (needs video)" : "no usable consecutive frames (too dark or too small)")
         }
         guard pairs >= Self.minimumPairs, let pk = peak else {
-            return .abstain(PadCueName.banding, role: .deny,
+            return .abstain(.banding,
                             "\(pairs) distinct frame pair(s) (\(repeated) repeated): needs ≥ \(Self.minimumPairs)")
         }
         let level = PadCueReading.level(pk.ratio, live: Self.liveRatio, threshold: Self.spoofRatio, spoof: Self.certainRatio)
-        return PadCueReading(name: PadCueName.banding, role: .deny, state: pk.ratio >= Self.spoofRatio ? .spoof : .neutral,
+        return PadCueReading(cue: .banding, state: pk.ratio >= Self.spoofRatio ? .spoof : .neutral,
                              level: level, confidence: padFrameConfidence(pairs, full: Self.fullConfidencePairs),
                              note: String(format: "rolling-band line %.1f× its neighbours at %d cycles/frame height over %d frame pair(s) (spoof ≥ %.0f)",
                                           pk.ratio, pk.cycles, pairs, Self.spoofRatio))

@@ -1,16 +1,64 @@
 import Foundation
 
-/// What a passive cue may do in fusion.
-public enum PadCueRole: String, Sendable, Hashable, Codable {
-    /// Can only reject (glare, bezel, moiré, model says spoof, IMU mismatch).
+/// What a passive cue may do in fusion. A property of the cue (`PadCue.role`), never of one reading.
+public enum PadCueRole: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Can only reject (glare, bezel, moiré, banding, model says spoof, IMU mismatch).
     case deny
-    /// Can only support a live decision (nose depth, blink).
+    /// Can only support a live decision, and only in strict mode (nose depth, blink, a passed challenge plan).
     case confirm
     /// Both: flat-3-D (deny) / 3-D residual (confirm), depth plane (deny) / depth relief (confirm).
     case both
+    /// Reported, never votes (no built-in cue has this role today; a cue whose measurement does not separate the
+    /// attacks it is meant for goes here instead of deciding).
+    case advisory
 
-    public var canDeny: Bool { self != .confirm }
-    public var canConfirm: Bool { self != .deny }
+    public var canDeny: Bool { self == .deny || self == .both }
+    public var canConfirm: Bool { self == .confirm || self == .both }
+}
+
+/// Every passive cue, with its role on the type. Its raw value is the name printed in `decided_by`, in the `cues`
+/// object and in audit records (rendered at the edge, never parsed back to decide).
+public enum PadCue: String, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
+    case texture
+    case moire
+    case banding
+    case glare
+    case bezel
+    case flat3D = "flat-3d"
+    case noseDepth = "nose-depth"
+    /// Spontaneous blinks counted by the active session's `BlinkDetector` (one blink detector in FaceGate).
+    case blink
+    case depth
+    case imu
+    case model
+    /// A passed challenge plan, as a confirm cue of strict mode (`CombinedFusion`); never produced by the analyzer.
+    case challenge
+
+    public var name: String { rawValue }
+    public var description: String { rawValue }
+
+    /// What the cue may do in fusion (docs/passive-liveness.md, "What each cue can see"): replayed real heads have
+    /// real 3-D motion and real blinks, so the 3-D and blink cues can only confirm — and only in strict mode.
+    public var role: PadCueRole {
+        switch self {
+        case .texture, .moire, .banding, .glare, .bezel, .imu, .model: return .deny
+        case .flat3D, .depth: return .both
+        case .noseDepth, .blink, .challenge: return .confirm
+        }
+    }
+
+    /// The cues `PassiveAnalyzer` reports on every presentation, in its order (`challenge` comes from the combined
+    /// decision only).
+    public static let analyzed: [PadCue] = [.texture, .moire, .banding, .glare, .bezel, .flat3D, .noseDepth, .blink, .depth, .imu, .model]
+}
+
+/// One cue's evaluator: whatever measurements it accumulates, it reports one reading under its own cue, whose role
+/// is the cue's (`PadCue.role`).
+public protocol PassiveCueEvaluator: Sendable {
+    /// The cue this evaluator reports.
+    var cue: PadCue { get }
+    /// The reading over everything added so far (an abstaining reading when it could not see).
+    var reading: PadCueReading { get }
 }
 
 /// A cue's conclusion.
@@ -31,22 +79,40 @@ public enum PadCueState: String, Sendable, Hashable, Codable {
 /// threshold** (each cue maps its raw statistic so), nil when abstaining. `confidence` (0…1) says how much the cue
 /// saw (frames, pixels, motion) — a reading below `PassiveFusion.minimumConfidence` does not vote.
 public struct PadCueReading: Sendable, Hashable, Codable {
-    public var name: String
-    public var role: PadCueRole
+    public var cue: PadCue
     public var state: PadCueState
     public var level: Double?
     public var confidence: Double
     /// Raw statistic(s) in human words, e.g. "peak ratio 14.2 (threshold 9)".
     public var note: String
 
-    public init(name: String, role: PadCueRole, state: PadCueState, level: Double?, confidence: Double, note: String = "") {
-        self.name = name; self.role = role; self.state = state
+    /// The cue's name as printed (`decided_by`, `cues`).
+    public var name: String { cue.rawValue }
+    /// The cue's role (on the type: a reading cannot claim another role).
+    public var role: PadCueRole { cue.role }
+
+    public init(cue: PadCue, state: PadCueState, level: Double?, confidence: Double, note: String = "") {
+        self.cue = cue; self.state = state
         self.level = level.map { min(1, max(0, $0)) }
         self.confidence = min(1, max(0, confidence)); self.note = note
     }
 
-    public static func abstain(_ name: String, role: PadCueRole, _ note: String) -> PadCueReading {
-        PadCueReading(name: name, role: role, state: .abstain, level: nil, confidence: 0, note: note)
+    public static func abstain(_ cue: PadCue, _ note: String) -> PadCueReading {
+        PadCueReading(cue: cue, state: .abstain, level: nil, confidence: 0, note: note)
+    }
+
+    // The wire shape is unchanged: {"name", "role", "state", "level", "confidence", "note"}.
+    enum CodingKeys: String, CodingKey { case name, role, state, level, confidence, note }
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(cue: try c.decode(PadCue.self, forKey: .name), state: try c.decode(PadCueState.self, forKey: .state),
+                  level: try c.decodeIfPresent(Double.self, forKey: .level), confidence: try c.decode(Double.self, forKey: .confidence),
+                  note: try c.decodeIfPresent(String.self, forKey: .note) ?? "")
+    }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(cue, forKey: .name); try c.encode(role, forKey: .role); try c.encode(state, forKey: .state)
+        try c.encodeIfPresent(level, forKey: .level); try c.encode(confidence, forKey: .confidence); try c.encode(note, forKey: .note)
     }
 
     /// Maps a raw statistic onto the common level scale: `live` → 0.25, `threshold` → 0.5, `spoof` → 0.75 (linear
@@ -75,17 +141,15 @@ public struct PadCueReading: Sendable, Hashable, Codable {
     }
 }
 
-/// The passive cue names, as printed in `decided_by` and in the `cues` object.
-public enum PadCueName {
-    public static let texture = "texture"
-    public static let moire = "moire"
-    public static let glare = "glare"
-    public static let bezel = "bezel"
-    public static let flat3D = "flat-3d"
-    public static let noseDepth = "nose-depth"
-    public static let depth = "depth"
-    public static let imu = "imu"
-    public static let model = "model"
-    public static let blink = "blink"
-    public static let banding = "banding"
-}
+// Every built-in cue is one evaluator reporting under its own cue.
+extension TextureCue: PassiveCueEvaluator { public var cue: PadCue { .texture } }
+extension MoireCue: PassiveCueEvaluator { public var cue: PadCue { .moire } }
+extension BandingCue: PassiveCueEvaluator { public var cue: PadCue { .banding } }
+extension GlareCue: PassiveCueEvaluator { public var cue: PadCue { .glare } }
+extension BezelCue: PassiveCueEvaluator { public var cue: PadCue { .bezel } }
+extension FlatnessCue: PassiveCueEvaluator { public var cue: PadCue { .flat3D } }
+extension NoseDepthCue: PassiveCueEvaluator { public var cue: PadCue { .noseDepth } }
+extension BlinkCue: PassiveCueEvaluator { public var cue: PadCue { .blink } }
+extension DepthCue: PassiveCueEvaluator { public var cue: PadCue { .depth } }
+extension ImuConsistencyCue: PassiveCueEvaluator { public var cue: PadCue { .imu } }
+extension ModelCue: PassiveCueEvaluator { public var cue: PadCue { .model } }

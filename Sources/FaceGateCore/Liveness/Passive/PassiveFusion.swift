@@ -29,7 +29,7 @@ public struct PassiveVerdict: Sendable, Hashable, Codable {
     public var reason: Reason
     /// The cue(s) that decided: the deny cues that fired; or the confirm cues that confirmed; or (strict, unconfirmed)
     /// the confirm-capable cues that failed to confirm; or (light, no deny) the deny cues that looked.
-    public var decidedBy: [String]
+    public var decidedBy: [PadCue]
     public var cues: [PadCueReading]
 
     public var cueSummaries: [CueSummary] { cues.map(\.summary) }
@@ -59,7 +59,7 @@ public enum PassiveFusion {
     public static func fuse(_ readings: [PadCueReading], mode: PassiveMode,
                             scoreThreshold: Double = defaultScoreThreshold) -> PassiveVerdict {
         let threshold = clampThreshold(scoreThreshold)
-        let voting = readings.filter { $0.state != .abstain && $0.confidence >= minimumConfidence }
+        let voting = readings.filter { $0.role != .advisory && $0.state != .abstain && $0.confidence >= minimumConfidence }
         let fired = voting.filter { $0.role.canDeny && $0.state == .spoof }
         let calibrated = threshold > defaultScoreThreshold
             ? voting.filter { $0.role.canDeny && $0.state != .spoof && 1 - ($0.level ?? 0) < threshold } : []
@@ -83,23 +83,23 @@ public enum PassiveFusion {
             // A cue that fired caps the score below 0.5; a refusal only by the calibrated threshold keeps its score
             // (already below the threshold).
             return PassiveVerdict(live: false, score: fired.isEmpty ? score : min(score, 0.5 - 1e-6), mode: mode, reason: .denied,
-                                  decidedBy: denies.map(\.name), cues: readings)
+                                  decidedBy: denies.map(\.cue), cues: readings)
         }
         // Confirm cues decide only in strict mode. In light mode a live reading of flat-3d, nose-depth or blink is
         // reported but never named as the reason: a replayed real head has real 3-D motion and real blinks, so
         // "confirmed" would claim more than those cues can see (docs/passive-liveness.md, per-cue table).
         if mode == .strict && !confirms.isEmpty {
             return PassiveVerdict(live: true, score: max(score, 0.5), mode: mode, reason: .confirmed,
-                                  decidedBy: confirms.map(\.name), cues: readings)
+                                  decidedBy: confirms.map(\.cue), cues: readings)
         }
         if mode == .strict {
             return PassiveVerdict(live: false, score: min(score, 0.5 - 1e-6), mode: mode, reason: .unconfirmed,
-                                  decidedBy: confirmCapable.map(\.name), cues: readings)
+                                  decidedBy: confirmCapable.map(\.cue), cues: readings)
         }
         if denyLooked.isEmpty {
             return PassiveVerdict(live: true, score: 0.5, mode: mode, reason: .allAbstained, decidedBy: [], cues: readings)
         }
         return PassiveVerdict(live: true, score: max(score, 0.5), mode: mode, reason: .noDenyCue,
-                              decidedBy: denyLooked.map(\.name), cues: readings)
+                              decidedBy: denyLooked.map(\.cue), cues: readings)
     }
 }

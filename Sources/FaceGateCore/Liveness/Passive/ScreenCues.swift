@@ -39,15 +39,15 @@ public struct MoireCue: Sendable {
     }
 
     public var reading: PadCueReading {
-        guard !ratios.isEmpty else { return .abstain(PadCueName.moire, role: .deny, "face too small for a spectrum") }
+        guard !ratios.isEmpty else { return .abstain(.moire, "face too small for a spectrum") }
         let med = padMedian(ratios)
         guard ratios.count >= Self.minimumVotingFrames else {
-            return PadCueReading(name: PadCueName.moire, role: .deny, state: .neutral, level: nil, confidence: 0,
+            return PadCueReading(cue: .moire, state: .neutral, level: nil, confidence: 0,
                                  note: String(format: "advisory (%d spectrum/spectra < %d): median spectral peak ratio %.1f (spoof ≥ %.0f on video)",
                                               ratios.count, Self.minimumVotingFrames, med, Self.spoofPeakRatio))
         }
         let level = PadCueReading.level(med, live: Self.livePeakRatio, threshold: Self.spoofPeakRatio, spoof: Self.certainPeakRatio)
-        return PadCueReading(name: PadCueName.moire, role: .deny, state: med >= Self.spoofPeakRatio ? .spoof : .neutral,
+        return PadCueReading(cue: .moire, state: med >= Self.spoofPeakRatio ? .spoof : .neutral,
                              level: level, confidence: padFrameConfidence(ratios.count, full: Self.fullConfidenceFrames),
                              note: String(format: "median spectral peak ratio %.1f over %d frame(s) (spoof ≥ %.0f)", med, ratios.count, Self.spoofPeakRatio))
     }
@@ -84,13 +84,13 @@ public struct GlareCue: Sendable {
     }
 
     public var reading: PadCueReading {
-        guard frames > 0 else { return .abstain(PadCueName.glare, role: .deny, "no face region") }
+        guard frames > 0 else { return .abstain(.glare, "no face region") }
         let share = Double(sheetFrames) / Double(frames)
         let spoof = share >= Self.frameShare
         // Level: the share of glare frames mapped so the deny share sits at 0.5, raised by the sheet size.
         var level = PadCueReading.level(share, live: 0, threshold: Self.frameShare, spoof: 1)
         if !spoof { level = min(level, PadCueReading.level(padMedian(largest), live: 0, threshold: Self.sheetArea, spoof: Self.sheetArea * 3)) }
-        return PadCueReading(name: PadCueName.glare, role: .deny, state: spoof ? .spoof : .neutral, level: level,
+        return PadCueReading(cue: .glare, state: spoof ? .spoof : .neutral, level: level,
                              confidence: padFrameConfidence(frames, full: Self.fullConfidenceFrames),
                              note: String(format: "flat specular sheet in %d of %d frame(s), median largest blob %.1f %% of face", sheetFrames, frames, padMedian(largest) * 100))
     }
@@ -130,12 +130,12 @@ public struct BezelCue: Sendable {
     }
 
     public var reading: PadCueReading {
-        guard frames > 0 else { return .abstain(PadCueName.bezel, role: .deny, "no frame with a face") }
+        guard frames > 0 else { return .abstain(.bezel, "no frame with a face") }
         let share = Double(hits) / Double(frames)
         let spoof = share >= Self.frameShare
         let level = spoof ? PadCueReading.level(share, live: 0, threshold: Self.frameShare, spoof: 1)
                           : min(0.45, PadCueReading.level(bestSupport, live: 0.3, threshold: Self.minimumEdgeSupport, spoof: 1) * 0.9)
-        return PadCueReading(name: PadCueName.bezel, role: .deny, state: spoof ? .spoof : .neutral, level: level,
+        return PadCueReading(cue: .bezel, state: spoof ? .spoof : .neutral, level: level,
                              confidence: padFrameConfidence(frames, full: Self.fullConfidenceFrames),
                              note: String(format: "device-shaped frame around the face in %d of %d frame(s) (best edge support %.2f)", hits, frames, bestSupport))
     }

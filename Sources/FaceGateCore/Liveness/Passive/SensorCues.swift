@@ -25,7 +25,7 @@ public struct DepthCue: Sendable {
 
     public var reading: PadCueReading {
         guard !measurements.isEmpty else {
-            return .abstain(PadCueName.depth, role: .both, missing > 0 ? "no usable depth in the face box" : "no depth frames")
+            return .abstain(.depth, missing > 0 ? "no usable depth in the face box" : "no depth frames")
         }
         let relief = padMedian(measurements.map(\.reliefMM))
         let prot = padMedian(measurements.map(\.centerProtrusionMM))
@@ -34,7 +34,7 @@ public struct DepthCue: Sendable {
         if relief < Self.flatRelief { state = .spoof }
         else if relief >= Self.solidRelief && prot >= Self.solidProtrusion { state = .live }
         else { state = .neutral }
-        return PadCueReading(name: PadCueName.depth, role: .both, state: state, level: level,
+        return PadCueReading(cue: .depth, state: state, level: level,
                              confidence: padFrameConfidence(measurements.count, full: Self.fullConfidenceFrames),
                              note: String(format: "relief %.1f mm, nose protrusion %.1f mm over %d frame(s) (plane < %.0f mm, face ≥ %.0f mm)",
                                           relief, prot, measurements.count, Self.flatRelief, Self.solidRelief))
@@ -142,13 +142,13 @@ public struct ImuConsistencyCue: Sendable {
 
     public var reading: PadCueReading {
         let pathRotation = intervals.map { abs($0.rot.x) + abs($0.rot.y) + abs($0.rot.z) }.reduce(0, +)
-        guard intervals.count >= Self.minimumIntervals else { return .abstain(PadCueName.imu, role: .deny, "too few frames overlap the gyroscope trace") }
+        guard intervals.count >= Self.minimumIntervals else { return .abstain(.imu, "too few frames overlap the gyroscope trace") }
         guard pathRotation >= Self.minimumRotation else {
-            return .abstain(PadCueName.imu, role: .deny, String(format: "device hardly rotated (%.3f rad)", pathRotation))
+            return .abstain(.imu, String(format: "device hardly rotated (%.3f rad)", pathRotation))
         }
         let scene = consistency { iv in iv.scene.map { ($0.dx, $0.dy, $0.angle) } }
         let face = consistency { iv in iv.face.map { ($0.x, $0.y, 0) } }
-        guard let s = scene ?? face else { return .abstain(PadCueName.imu, role: .deny, "image motion could not be tracked") }
+        guard let s = scene ?? face else { return .abstain(.imu, "image motion could not be tracked") }
         // The weaker of scene and face decides: an injected face pasted on a moving background is still wrong.
         var worst = s
         if let f = face, f.axis != "z", f.r < worst.r { worst = f }
@@ -159,7 +159,7 @@ public struct ImuConsistencyCue: Sendable {
         else { state = .neutral }
         var level = PadCueReading.level(worst.r, live: Self.consistentCorrelation + 0.2, threshold: (Self.consistentCorrelation + Self.inconsistentCorrelation) / 2, spoof: 0)
         if state == .spoof { level = max(level, 0.6) }
-        return PadCueReading(name: PadCueName.imu, role: .deny, state: state, level: level,
+        return PadCueReading(cue: .imu, state: state, level: level,
                              confidence: min(1, pathRotation / (4 * Self.minimumRotation)),
                              note: String(format: "image vs gyroscope (axis %@): r %.2f, gain %.2f over %d intervals, rotation %.2f rad",
                                           worst.axis, worst.r, worst.gain, intervals.count, pathRotation))
@@ -237,7 +237,7 @@ public struct ModelCue: Sendable {
 
     public var reading: PadCueReading {
         guard frames > 0, let pReal = realProbability, let margin = Self.margin(sums, realClass: realClass) else {
-            return .abstain(PadCueName.model, role: .deny, "no anti-spoof model configured (facegate models install minifasnet-v2 minifasnet-v1se)")
+            return .abstain(.model, "no anti-spoof model configured (facegate models install minifasnet-v2 minifasnet-v1se)")
         }
         let arg = sums.indices.max { sums[$0] < sums[$1] } ?? realClass
         let spoof = arg != realClass
@@ -250,7 +250,7 @@ public struct ModelCue: Sendable {
                             Self.reportedQuantile * 100, Self.quantile(frameMargins, Self.reportedQuantile),
                             frameMargins.min() ?? 0, below, frameMargins.count)
         }
-        return PadCueReading(name: PadCueName.model, role: .deny, state: spoof ? .spoof : .neutral, level: level,
+        return PadCueReading(cue: .model, state: spoof ? .spoof : .neutral, level: level,
                              confidence: min(1, 0.5 + abs(margin)),
                              note: String(format: "P(real) %.3f (arg-max class %d) from %@ over %d frame(s), session mean%@", pReal, arg,
                                           models.joined(separator: " + "), frames, spread))
@@ -268,10 +268,10 @@ public struct TextureCue: Sendable {
     public mutating func add(realProbability p: Double?) { if let p, p.isFinite { probabilities.append(p) } }
 
     public var reading: PadCueReading {
-        guard configured else { return .abstain(PadCueName.texture, role: .deny, "no texture model configured (train one: facegate train)") }
-        guard !probabilities.isEmpty else { return .abstain(PadCueName.texture, role: .deny, "no aligned face crop") }
+        guard configured else { return .abstain(.texture, "no texture model configured (train one: facegate train)") }
+        guard !probabilities.isEmpty else { return .abstain(.texture, "no aligned face crop") }
         let p = probabilities.reduce(0, +) / Double(probabilities.count)
-        return PadCueReading(name: PadCueName.texture, role: .deny, state: p < Self.spoofBelow ? .spoof : .neutral, level: 1 - p,
+        return PadCueReading(cue: .texture, state: p < Self.spoofBelow ? .spoof : .neutral, level: 1 - p,
                              confidence: min(1, 0.3 + abs(p - 0.5) * 1.4),
                              note: String(format: "texture P(real) %.3f over %d crop(s)", p, probabilities.count))
     }
@@ -303,8 +303,8 @@ public struct BlinkCue: Sendable {
     }
 
     public var reading: PadCueReading {
-        guard frames >= 10 else { return .abstain(PadCueName.blink, role: .confirm, "needs video") }
-        return PadCueReading(name: PadCueName.blink, role: .confirm, state: blinks > 0 ? .live : .neutral,
+        guard frames >= 10 else { return .abstain(.blink, "needs video") }
+        return PadCueReading(cue: .blink, state: blinks > 0 ? .live : .neutral,
                              level: blinks > 0 ? 0.3 : 0.5, confidence: blinks > 0 ? 0.6 : 0.3,
                              note: "\(blinks) blink(s) in \(frames) frames")
     }

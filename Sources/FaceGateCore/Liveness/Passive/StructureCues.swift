@@ -58,15 +58,15 @@ public struct FlatnessCue: Sendable {
 
     public var reading: PadCueReading {
         guard let st = statistics else {
-            return .abstain(PadCueName.flat3D, role: .both, frames <= 1 ? "needs video with head or camera motion" : "too few frames (\(frames))")
+            return .abstain(.flat3D, frames <= 1 ? "needs video with head or camera motion" : "too few frames (\(frames))")
         }
         guard st.motionOverJitter >= Self.minimumMotionOverJitter else {
-            return .abstain(PadCueName.flat3D, role: .both, String(format: "not enough motion (%.1f× landmark jitter, need %.0f×)", st.motionOverJitter, Self.minimumMotionOverJitter))
+            return .abstain(.flat3D, String(format: "not enough motion (%.1f× landmark jitter, need %.0f×)", st.motionOverJitter, Self.minimumMotionOverJitter))
         }
         let level = PadCueReading.level(st.share, live: Self.solidShare + 0.15, threshold: (Self.flatShare + Self.solidShare) / 2, spoof: Self.flatShare - 0.15)
         let state: PadCueState = st.share <= Self.flatShare ? .spoof : (st.share >= Self.solidShare ? .live : .neutral)
         let conf = min(1, 0.4 + 0.6 * (st.motionOverJitter - Self.minimumMotionOverJitter) / 8)
-        return PadCueReading(name: PadCueName.flat3D, role: .both, state: state, level: level, confidence: conf,
+        return PadCueReading(cue: .flat3D, state: state, level: level, confidence: conf,
                              note: String(format: "3-D share of motion %.2f (flat ≤ %.2f, 3-D ≥ %.2f); motion %.1f× jitter (%.2f px) over %d frames",
                                           st.share, Self.flatShare, Self.solidShare, st.motionOverJitter, st.jitter, frames))
     }
@@ -107,7 +107,7 @@ public struct NoseDepthCue: Sendable {
 
     public var reading: PadCueReading {
         guard samples.count >= Self.minimumFrames else {
-            return .abstain(PadCueName.noseDepth, role: .confirm, "needs video with head turns")
+            return .abstain(.noseDepth, "needs video with head turns")
         }
         let n = Double(samples.count)
         let mt = samples.map(\.t).reduce(0, +) / n, mn = samples.map(\.n).reduce(0, +) / n
@@ -115,7 +115,7 @@ public struct NoseDepthCue: Sendable {
         for s in samples { stt += (s.t - mt) * (s.t - mt); snn += (s.n - mn) * (s.n - mn); stn += (s.t - mt) * (s.n - mn) }
         let spread = (stt / n).squareRoot()
         guard spread >= Self.minimumSpread else {
-            return .abstain(PadCueName.noseDepth, role: .confirm, String(format: "head turn too small (tan-yaw spread %.3f < %.2f)", spread, Self.minimumSpread))
+            return .abstain(.noseDepth, String(format: "head turn too small (tan-yaw spread %.3f < %.2f)", spread, Self.minimumSpread))
         }
         let slope = stn / max(stt, 1e-12)
         let corr = stn / max((stt * snn).squareRoot(), 1e-12)
@@ -123,7 +123,7 @@ public struct NoseDepthCue: Sendable {
         // positive offset along the right→left eye axis. A real nose gives a positive slope.
         let level = PadCueReading.level(slope, live: 0.45, threshold: Self.solidSlope, spoof: Self.flatSlope)
         let state: PadCueState = slope >= Self.solidSlope && corr >= Self.minimumCorrelation ? .live : .neutral
-        return PadCueReading(name: PadCueName.noseDepth, role: .confirm, state: state, level: level,
+        return PadCueReading(cue: .noseDepth, state: state, level: level,
                              confidence: min(1, spread / (2 * Self.minimumSpread)),
                              note: String(format: "nose-depth slope %.2f (r %.2f) over %d frames (3-D ≥ %.2f)", slope, corr, samples.count, Self.solidSlope))
     }
