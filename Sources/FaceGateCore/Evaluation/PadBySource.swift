@@ -37,6 +37,18 @@ public enum PadBySource {
         }
     }
 
+    /// A classifier's per-crop scores (`facegate evaluate --by-source`: a trained model's P(real) on labelled crops)
+    /// as presentations: `labels[i] == realLabel` is bona fide, any other label its attack species; accepted at the
+    /// model's own `threshold` (score ≥ threshold). Then `evaluate(_:sources:targetBPCER:)`.
+    public static func evaluate(scores: [Double], labels: [String], realLabel: String, sources: [String],
+                                threshold: Double, targetBPCER: Double) -> [Row] {
+        precondition(scores.count == labels.count && scores.count == sources.count)
+        let samples = zip(scores, labels).map { s, l in
+            PadSample(label: l == realLabel ? PadSample.bonaFide : l, score: s, acceptedAsLive: s >= threshold)
+        }
+        return evaluate(samples, sources: sources, targetBPCER: targetBPCER)
+    }
+
     /// The source of a manifest path: the first path component named like a fixture repository (`owner__repo`), else
     /// the parent directory's name.
     public static func source(ofPath path: String) -> String {

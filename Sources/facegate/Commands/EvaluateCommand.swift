@@ -11,10 +11,14 @@ struct EvaluateCommand: AsyncParsableCommand {
         abstract: "Score a trained liveness model on a folder of labelled crops (accuracy, APCER/BPCER/ACER, ROC).",
         discussion: """
         DATASET has the training layout (real/, fake/ …). Use crops of sources the model never saw.
+        --by-source: every source (the dataset's groups: groups.tsv, a sub-folder of the class folder, or a file-name
+        prefix before `__`) with its own BPCER and APCER per species at --threshold, and judged at the threshold
+        picked on all OTHER sources' genuine crops for --target-bpcer (leave-one-source-out, as evaluate-pad).
 
         Examples:
           facegate evaluate --dataset heldout --model liveness.fgm --plot roc.png
           facegate evaluate --dataset heldout --model liveness.fgm --report report/ --json
+          facegate evaluate --dataset all --model liveness.fgm --by-source --target-bpcer 0.05
         """)
 
     @Option(help: "Dataset folder (real/, fake/ …).") var dataset: String
@@ -23,6 +27,8 @@ struct EvaluateCommand: AsyncParsableCommand {
     @Option(help: "PNG with the ROC curve (1 − BPCER against APCER) and the DET curve.") var plot: String?
     @Option(help: "Folder for an HTML report with the plots, tables and the worst crops.") var report: String?
     @Option(help: "How many misclassified crops to list.") var worst = 10
+    @Flag(name: .customLong("by-source"), help: "Per-source BPCER/APCER and leave-one-source-out thresholds.") var bySource = false
+    @Option(name: .customLong("target-bpcer"), help: "Target BPCER of the leave-one-source-out operating point.") var targetBPCER = 0.05
     @Flag(help: "JSON output.") var json = false
     @Flag(help: "No progress bar.") var quiet = false
 
@@ -45,11 +51,18 @@ struct EvaluateCommand: AsyncParsableCommand {
         var skipped: [String]
         var plot: String?
         var report: String?
+        var by_source: [SourceJSON]?
+    }
+    struct SpeciesJSON: Encodable { var species: String; var presentations: Int; var accepted: Int; var apcer: Double }
+    struct SourceJSON: Encodable {
+        var source: String; var crops: Int; var bona_fide: Int; var bpcer: Double; var species: [SpeciesJSON]; var acer: Double
+        var threshold: Double?; var held_out_bpcer: Double?; var held_out_apcer: [SpeciesJSON]?
     }
 
     func run() async throws {
         try await reportingErrors {
             guard threshold > 0 && threshold < 1 else { throw FaceGateError.badInput("--threshold must be between 0 and 1") }
+            guard targetBPCER >= 0 && targetBPCER < 1 else { throw FaceGateError.badInput("--target-bpcer must be between 0 and 1") }
             let m: LivenessModel
             let ds: Dataset
             do {
@@ -82,6 +95,11 @@ struct EvaluateCommand: AsyncParsableCommand {
                 reportPath = try EvaluationReport.write(result, to: report, images: images, worst: worst)
             }
             let cm = s.confusion(columns: m.classes)
+            let perSource = bySource ? PadBySource.evaluate(scores: s.pReal, labels: s.labels, realLabel: s.realLabel, sources: s.groups,
+                                                            threshold: threshold, targetBPCER: targetBPCER) : []
+            func speciesJSON(_ p: PadMetrics) -> [SpeciesJSON] {
+                p.species.map { SpeciesJSON(species: $0.name, presentations: $0.presentations, accepted: $0.accepted, apcer: r($0.apcer, 4)) }
+            }
             let worstIdx = s.worst(worst)
             if json {
                 var conf: [String: [String: Int]] = [:]
@@ -96,7 +114,13 @@ struct EvaluateCommand: AsyncParsableCommand {
                     confusion: conf,
                     per_group_accuracy: Dictionary(uniqueKeysWithValues: s.perGroup.map { ($0.group, r($0.accuracy, 4)) }),
                     worst: worstIdx.map { Worst(path: result.paths[$0], label: s.labels[$0], p_real: r(s.pReal[$0], 4)) },
-                    skipped: result.skipped, plot: plotPath, report: reportPath)))
+                    skipped: result.skipped, plot: plotPath, report: reportPath,
+                    by_source: bySource ? perSource.map { row in
+                        SourceJSON(source: row.source, crops: row.metrics.bonaFide + row.metrics.species.map(\.presentations).reduce(0, +),
+                                   bona_fide: row.metrics.bonaFide, bpcer: r(row.metrics.bpcer, 4), species: speciesJSON(row.metrics),
+                                   acer: r(row.metrics.acer, 4), threshold: row.threshold.map { r($0, 4) },
+                                   held_out_bpcer: row.heldOut.map { r($0.bpcer, 4) }, held_out_apcer: row.heldOut.map(speciesJSON))
+                    } : nil)))
             } else {
                 print("model \(model): \(m.summary)")
                 print("dataset \(ds.directory): \(s.count) crops" + (result.skipped.isEmpty ? "" : " (\(result.skipped.count) skipped)"))
@@ -121,6 +145,20 @@ struct EvaluateCommand: AsyncParsableCommand {
                     for i in worstIdx { print(String(format: "  P(real) %.3f  %@  %@", s.pReal[i], s.labels[i], result.paths[i])) }
                 }
                 for sk in result.skipped.prefix(5) { printError("facegate: skipped \(sk)") }
+                if bySource {
+                    print("\nby source (at threshold \(String(format: "%.2f", threshold)); held out: threshold picked on the other sources' genuine crops for BPCER ≤ \(String(format: "%.0f%%", targetBPCER * 100)))")
+                    func pad(_ t: String, _ n: Int) -> String { t.count >= n ? t : t.padding(toLength: n, withPad: " ", startingAt: 0) }
+                    print(pad("source", 32) + " crops  BPCER  attacks accepted (APCER)     ACER  | threshold  held-out BPCER  held-out attacks accepted")
+                    for row in perSource {
+                        let n = row.metrics.bonaFide + row.metrics.species.map(\.presentations).reduce(0, +)
+                        let att = row.metrics.species.map { "\($0.name) \($0.accepted)/\($0.presentations)" }.joined(separator: ", ")
+                        let hb = row.heldOut.map { String(format: "%.2f", $0.bpcer) } ?? "n/a"
+                        let ha = row.heldOut.map { $0.species.map { "\($0.name) \($0.accepted)/\($0.presentations)" }.joined(separator: ", ") } ?? "n/a"
+                        print(pad(row.source, 32) + String(format: " %5d  %5.2f  ", n, row.metrics.bpcer) + pad(att.isEmpty ? "-" : att, 26)
+                              + String(format: " %5.2f", row.metrics.acer) + "  | " + pad(row.threshold.map { String(format: "%.3f", $0) } ?? "n/a", 9)
+                              + "  " + pad(hb, 14) + "  " + (ha.isEmpty ? "-" : ha))
+                    }
+                }
                 if let plotPath { print("plot: \(plotPath)") }
                 if let reportPath { print("report: \(reportPath)") }
             }
