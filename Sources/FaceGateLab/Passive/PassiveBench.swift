@@ -4,7 +4,7 @@ import FaceGateVision
 import Foundation
 
 /// Benchmark stages of passive liveness (called by `facegate bench`): every cue on every frame (the worst case; the
-/// runner's schedule spreads bezel, moiré and models over frames), without and with one MiniFASNet.
+/// runner's schedule spreads bezel, moiré and models over frames), without a model, with MiniFASNetV2, with both MiniFASNets.
 public enum PassiveBench {
     public static func stages(frame: Image, face: FaceObservation, models: ModelDirectory, repeats: Int) -> [LatencySamples] {
         let n = max(20, repeats)
@@ -12,13 +12,18 @@ public enum PassiveBench {
         var moved = ref.points
         for i in moved.indices { moved[i] = moved[i] + Point2(Double(i % 3) * 0.7, Double(i % 5) * 0.4) }
         let lm2 = Landmarks68(points: moved)
-        // Each cue as the runner computes it (name, work); "all cues" runs them in this order.
+        // The banding cue's inputs: this frame's row profile and a changed copy (so a spectrum is computed).
+        let profile = PadNative.rowProfile(frame) ?? []
+        let changed = profile.enumerated().map { $0.element * (1 + 0.05 * sin(Double($0.offset) * 0.1)) }
+        // Each cue as the runner computes it (name, work); "all cues" runs them in this order. Native = the C++ shim
+        // (always optimised); Swift = FaceGateCore (unoptimised in a debug build).
         let cues: [(String, () -> Void)] = [
             ("moire", { _ = PadNative.moire(frame, face: face.box) }),
-            ("banding (row profile + spectrum)", {
-                // One frame pair's work: the row profile of this frame and the spectrum of its change.
+            ("banding row profile (native)", { _ = PadNative.rowProfile(frame) }),
+            ("banding spectrum (Swift)", {
+                // One frame pair's Swift work: log ratio, detrend and the 38-frequency spectrum of this frame's change.
                 var band = BandingCue()
-                if let p = PadNative.rowProfile(frame) { band.add(rowProfile: p); band.add(rowProfile: p.enumerated().map { $0.element * (1 + 0.05 * sin(Double($0.offset) * 0.1)) }) }
+                band.add(rowProfile: profile); band.add(rowProfile: changed)
             }),
             ("glare", { _ = PadNative.glare(frame, face: face.box) }),
             ("bezel", { _ = PadNative.bezel(frame, face: face.box) }),
@@ -41,16 +46,26 @@ public enum PassiveBench {
             for i in cues.indices { single[i].time { cues[i].1() } }
         }
         var out = [base] + single
-        // One MiniFASNet: the installed one, else the fixture copy beside the repository (for developers).
-        let candidates = [(try? models.locate(ModelCatalog.miniFASNetV2.file)) ?? "",
-                          "../shared/fixtures/models/marcos4758__Silent-Face-Anti-Spoofing-Tests/resources/anti_spoof_models/2.7_80x80_MiniFASNetV2.onnx"]
-        if let path = candidates.first(where: { !$0.isEmpty && FileManager.default.fileExists(atPath: $0) }),
-           let model = try? PadModel(path: path, spec: ModelCatalog.miniFASNetV2.padSpec) {
-            let box = PadModel.faceBox(from: ref)
-            _ = try? model.probabilities(frame, box: box)
+        // Both MiniFASNets (the default installed pair): the installed files, else the fixture copies beside the
+        // repository (for developers). One stage with V2 only, one with both.
+        let fixtures = "../shared/fixtures/models/marcos4758__Silent-Face-Anti-Spoofing-Tests/resources/anti_spoof_models/"
+        func load(_ entry: CatalogEntry, _ fixture: String) -> PadModel? {
+            let candidates = [(try? models.locate(entry.file)) ?? "", fixtures + fixture]
+            guard let path = candidates.first(where: { !$0.isEmpty && FileManager.default.fileExists(atPath: $0) }) else { return nil }
+            return try? PadModel(path: path, spec: entry.padSpec)
+        }
+        let box = PadModel.faceBox(from: ref)
+        if let v2 = load(ModelCatalog.miniFASNetV2, "2.7_80x80_MiniFASNetV2.onnx") {
+            _ = try? v2.probabilities(frame, box: box)
             var withModel = LatencySamples(name: "passive + MiniFASNetV2")
-            for _ in 0..<n { withModel.time { allCues(); _ = try? model.probabilities(frame, box: box) } }
+            for _ in 0..<n { withModel.time { allCues(); _ = try? v2.probabilities(frame, box: box) } }
             out.append(withModel)
+            if let v1 = load(ModelCatalog.miniFASNetV1SE, "4_0_0_80x80_MiniFASNetV1SE.onnx") {
+                _ = try? v1.probabilities(frame, box: box)
+                var both = LatencySamples(name: "passive + MiniFASNetV2 + V1SE")
+                for _ in 0..<n { both.time { allCues(); _ = try? v2.probabilities(frame, box: box); _ = try? v1.probabilities(frame, box: box) } }
+                out.append(both)
+            }
         }
         return out
     }
