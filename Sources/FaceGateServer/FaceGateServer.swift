@@ -40,6 +40,8 @@ public final class FaceGateServer: Sendable {
     /// Audit, webhooks and mail for the server's decisions (nil: no actions configured).
     public let actions: ServerActions?
     let sealer: BlobSealer
+    /// True when the server re-reads its key file after a rotation (`keyLoader`).
+    let reloadsKey: Bool
     let keyLimiter: RateLimiter
     let ipLimiter: RateLimiter
     let assets: Assets
@@ -51,8 +53,12 @@ public final class FaceGateServer: Sendable {
     ///     decisions (`facegate serve` always passes it); nil runs without actions.
     ///   - auditPath: where audit records go instead of the default (the gallery's SQLite file; with PostgreSQL,
     ///     `audit.sqlite` in the data directory).
+    ///   - keyLoader: reads the gallery key again (the key file): after `facegate keys rotate` the running server adopts
+    ///     the new key on the first request that meets it (that request answers 503 gallery_key_changed, Retry-After 1),
+    ///     instead of refusing until a restart (#17). nil: no reload.
     public init(config: ServerConfiguration, galleryKey: GalleryKey, actions actionsConfig: FaceGateConfig? = nil,
-                auditPath: String? = nil, logger: Logger = Logger(label: "facegate.server")) async throws {
+                auditPath: String? = nil, keyLoader: (@Sendable () throws -> GalleryKey)? = nil,
+                logger: Logger = Logger(label: "facegate.server")) async throws {
         self.config = config
         self.logger = logger
         assets = try Assets.load()
@@ -62,6 +68,8 @@ public final class FaceGateServer: Sendable {
                                                     lockout: config.lockoutEnabled ? config.lockout : nil, indexThreads: 1,
                                                     models: config.models, detector: config.detector, logger: logger)
         gallery = env.gallery
+        if let keyLoader { gallery.setKeyLoader(keyLoader) }
+        reloadsKey = keyLoader != nil
         index = env.index
         lockout = env.lockout
         store = try await ServerStoreFactory.open(config.database)
@@ -71,7 +79,7 @@ public final class FaceGateServer: Sendable {
         pool = try WorkerPool(count: max(1, config.workers)) { try env.engine() }
         metrics = ServerMetrics()
         sessions = SessionRegistry()
-        sealer = BlobSealer(key: galleryKey)
+        sealer = BlobSealer(gallery: gallery)
         keyLimiter = RateLimiter(config.keyRate)
         ipLimiter = RateLimiter(config.ipRate)
         if let actionsConfig {

@@ -345,3 +345,86 @@ enum KeyRotation {
         }
     }
 }
+
+// MARK: a running server reloads a rotated key; session results survive the rotation
+
+@Suite("Server security: a running server follows `keys rotate` (#17)", .serialized,
+       .enabled(if: Paths.hasModels && Paths.hasTestImages, "face models and testdata needed"))
+struct KeyReloadTests {
+    @Test("SQLite: with its key file rotated the server answers at most one 503 and then serves under the new key; a session result from before the rotation is still usable")
+    func sqlite() async throws { try await KeyReload.run(db: nil) }
+
+    @Test("PostgreSQL: the same", .enabled(if: Postgres.url != nil, "set FACEGATE_TEST_POSTGRES_URL (scripts/with-postgres.sh)"))
+    func postgres() async throws { try await KeyReload.run(db: try Postgres.freshDatabase()) }
+}
+
+enum KeyReload {
+    static func run(db: GalleryLocation?) async throws {
+        let old = GalleryKey.generate(), new = GalleryKey.generate()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("facegate-keyreload-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let keyFile = dir + "/facegate.key"
+        try old.write(to: keyFile, exclusive: true)
+        let c = Harness.config(db: db)
+        let obama = try base64Image(Paths.testImage("obama.jpg")), obama2 = try base64Image(Paths.testImage("obama2.jpg"))
+        let biden = try base64Image(Paths.testImage("biden.jpg"))
+        try await Harness.with(c, key: old) { server, client in
+            // What `facegate serve` passes as keyLoader: the key file, read again.
+            server.gallery.setKeyLoader { try GalleryKey.load(file: keyFile) }
+            let admin = try await APIKeys.create(in: server.store, name: "a", scope: .admin).key
+            let verify = try await APIKeys.create(in: server.store, name: "v", scope: .verify).key
+            await server.keys.invalidate()
+            #expect(try await client.json(.post, "/v1/users", key: admin, body: ["name": "obama", "images": [obama]]).status == 201)
+            let probe = try await server.pool.run { engine -> Embedding in
+                let img = try Image.read(Paths.testImage("obama2.jpg"))
+                return try engine.embedding(img, face: engine.analyze(img).primary!)
+            }
+            func succeededSession(sealedWith key: GalleryKey) async throws -> String {
+                let id = UUID().uuidString.lowercased(), now = Date()
+                let spec = SessionSpec(mode: .liveness, user: "obama", nonce: nil, challenges: ["blink"], allowed: [], keyID: APIKeys.id(of: verify),
+                                       enrollLink: nil, source: "127.0.0.1", liveness: "active")
+                try await server.store.insertSession(SessionRecord(id: id, tokenHash: "x", status: .created, created: now, expires: now.addingTimeInterval(120),
+                                                                   updated: now, instance: nil, spec: spec, outcome: nil, embeddings: nil, consumed: false))
+                try await server.store.finishSession(id: id, status: .succeeded, outcome: nil,
+                                                     embeddings: try BlobSealer(key: key).seal(try JSONEncoder().encode([probe])), now: now)
+                return id
+            }
+            let before = try await succeededSession(sealedWith: old)
+
+            // `facegate keys rotate` in another process: new key beside the file, re-key the gallery, install the file.
+            let rotator = try await GalleryFactory.open(c.database, key: old)
+            try new.write(to: keyFile + ".new", exclusive: true)
+            #expect(try await rotator.rotateKey(to: new) >= 2)   // obama's template + the session blob
+            await rotator.close()
+            try GalleryKey.install(keyFile + ".new", over: keyFile)
+
+            var refusals = 0, status = 0, body = ""
+            for _ in 0..<3 {
+                let r = try await client.json(.post, "/v1/users", key: admin, body: ["name": "biden", "images": [biden]])
+                status = r.status; body = "\(r.json)"
+                if r.status == 503 {
+                    #expect(errorCode(r.json) == "gallery_key_changed", "\(r.json)")
+                    refusals += 1
+                    continue
+                }
+                break
+            }
+            #expect(status == 201, "\(body)")
+            #expect(refusals <= 1)
+            #expect(server.gallery.keyFingerprint == new.fingerprint)
+            let v = try await client.json(.post, "/v1/verify", key: verify, body: ["user": "obama", "image": obama2])
+            #expect(v.status == 200 && v.json["match"] as? Bool == true, "\(v.json)")
+            // The session sealed before the rotation was re-sealed by it; one sealed by a request that raced the
+            // rotation (old key, after the re-seal) opens under the key the server replaced.
+            let r1 = try await client.json(.post, "/v1/verify", key: verify, body: ["user": "obama", "session": before])
+            #expect(r1.status == 200 && r1.json["match"] as? Bool == true, "\(r1.status) \(r1.json)")
+            let raced = try await succeededSession(sealedWith: old)
+            let r2 = try await client.json(.post, "/v1/verify", key: verify, body: ["user": "obama", "session": raced])
+            #expect(r2.status == 200 && r2.json["match"] as? Bool == true, "\(r2.status) \(r2.json)")
+        }
+        // Everything is under the new key.
+        let g = try await GalleryFactory.open(c.database, key: new)
+        #expect(try await g.allUsers().map(\.templates.count).sorted() == [1, 1])
+        await g.close()
+    }
+}

@@ -34,6 +34,12 @@ struct RequestLogMiddleware: RouterMiddleware {
             // `facegate keys rotate` ran while this server holds the old key (#17): the gallery refuses its writes and
             // reads (nothing is sealed under a key nobody has); say so instead of a bare 500.
             done(503)
+            if server.reloadsKey {
+                // The gallery re-read its key file on this refusal (`Gallery.reloadKey`): the next request uses the new key.
+                server.logger.warning("the gallery key was rotated while the server runs — reloading it from the key file")
+                throw APIError(.serviceUnavailable, "gallery_key_changed",
+                               "the gallery's key was rotated while this server runs — it reloads the new key; retry", retryAfter: 1)
+            }
             server.logger.error("the gallery key was rotated while the server runs — restart facegate serve so it reads the new key")
             throw APIError(.serviceUnavailable, "gallery_key_changed",
                            "the gallery's key was rotated while this server runs — the operator must restart it with the new key", retryAfter: 30)

@@ -261,13 +261,22 @@ public enum Secrets {
 
 /// Seals blobs (session embeddings) with the gallery key, AES-256-GCM, so no biometric data sits in clear text.
 public struct BlobSealer: Sendable {
-    let key: GalleryKey
-    public init(key: GalleryKey) { self.key = key }
+    /// Current key first, then the one it replaced (a running server follows `keys rotate`, #17).
+    let keys: @Sendable () -> [GalleryKey]
+    public init(key: GalleryKey) { keys = { [key] } }
+    /// Follows the gallery's key: seals under its current key; opens under the current one or the one it replaced
+    /// (a blob sealed by a request that raced a rotation; `keys rotate` re-seals the stored ones itself).
+    public init(gallery: any Gallery) { keys = { [gallery] in gallery.keys } }
     public func seal(_ d: Data) throws -> Data {
-        guard let c = try AES.GCM.seal(d, using: key.key).combined else { throw ServerStoreError.database("sealing failed") }
+        guard let key = keys().first, let c = try AES.GCM.seal(d, using: key.key).combined else { throw ServerStoreError.database("sealing failed") }
         return c
     }
     public func open(_ d: Data) throws -> Data {
-        try AES.GCM.open(AES.GCM.SealedBox(combined: d), using: key.key)
+        let box = try AES.GCM.SealedBox(combined: d)
+        var failure: any Error = ServerStoreError.database("no key to open a sealed blob")
+        for k in keys() {
+            do { return try AES.GCM.open(box, using: k.key) } catch { failure = error }
+        }
+        throw failure
     }
 }

@@ -73,7 +73,8 @@ struct ServeCommand: AsyncParsableCommand {
             NativeRuntime.setThreads(1)
             let server: FaceGateServer
             do {
-                server = try await FaceGateServer(config: sc, galleryKey: try ServerSetup.galleryKey(config: cfg), actions: cfg)
+                server = try await FaceGateServer(config: sc, galleryKey: try ServerSetup.galleryKey(config: cfg), actions: cfg,
+                                                  keyLoader: { try ServerSetup.galleryKey(config: cfg) })
             } catch let e as ServerStartError { throw FaceGateError.runtime(e.description) }
             do { try await server.run() } catch let e as ServerStartError {
                 await server.shutdown()
