@@ -122,4 +122,14 @@ struct LivenessManifestTests {
         let missing = try runCLI(["evaluate-liveness", "--manifest", dir + "/none.tsv"])
         #expect(missing.status == 2)
     }
+
+    /// `liveness --no-hold-still` is for recordings: with a camera it is a one-line error, exit 2, before the camera
+    /// is opened (a live session keeps the random pause before each prompt).
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: TestPaths.cli), "needs the built facegate binary"))
+    func noHoldStillIsForRecordingsOnly() throws {
+        let r = try runCLI(["liveness", "--camera", "0", "--challenges", "blink", "--no-hold-still", "--no-installed-models"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("--no-hold-still") && r.stderr.contains("--video"), "\(r.stderr)")
+        #expect(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count == 1, "\(r.stderr)")
+    }
 }
