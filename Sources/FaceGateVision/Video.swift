@@ -54,6 +54,12 @@ public final class VideoReader {
     }
 
     public var fps: Double { fg_video_fps(handle) }
+    /// Cameras: the driver's V4L2 buffer timestamp of the last frame read (seconds, CLOCK_MONOTONIC, µs resolution),
+    /// nil for files or when the driver gave none. `Frame.timestamp` of a camera is the read time instead.
+    public var sensorTimestamp: Double? {
+        let ms = fg_video_sensor_ms(handle)
+        return ms > 0 ? ms / 1000 : nil
+    }
     /// Frame count reported by the container (may be 0 or approximate).
     public var frameCount: Int { Int(fg_video_frame_count(handle)) }
     public var width: Int { Int(fg_video_width(handle)) }

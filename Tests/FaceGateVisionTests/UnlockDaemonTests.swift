@@ -216,6 +216,82 @@ struct UnlockTestClient {
         #expect(auth.calls.count == 2)
     }
 
+    /// `facegate daemon --status`: an allowed caller gets the daemon's report (camera check, user map with enrolment,
+    /// attempts); another uid learns only that it is up; a stopped daemon is down; a probe that connects and leaves
+    /// without a word starts no attempt and gets no answer.
+    @Test func statusIsReportedToAllowedCallersAndDownIsDown() throws {
+        let fs = try FakeSysfs()
+        defer { fs.remove() }
+        let auth = StubAuthenticator()
+        let map = try UnlockUserMap.parse("alice alice\nbob robert\n")
+        let d = try start(auth, map: map)
+        let check = CameraDeviceCheck(sysfsRoot: fs.root)
+        d.statusReport = {
+            UnlockStatusReport(source: "camera:/dev/video0", camera: check.check("/dev/video0"), map: map, enrolled: ["alice", "carol"],
+                               liveness: "1 random challenge, mode both", frameTiming: true)
+        }
+        guard case .up(let lines) = UnlockStatusClient.query(socket: socketPath) else {
+            Issue.record("not up: \(UnlockStatusClient.query(socket: socketPath))"); return
+        }
+        #expect(lines.contains("camera check: allowed (usb 04f2:b6dd)"), "\(lines)")
+        #expect(lines.contains("user map: alice -> alice (enrolled)") && lines.contains("user map: bob -> robert (NOT ENROLLED)"), "\(lines)")
+        #expect(lines.contains("attempts since start: 0") && lines.contains { $0.contains("frame-timing cue on") }, "\(lines)")
+        // a silent probe: no attempt, no answer
+        let fd = try UnlockTestClient.connect(socketPath)
+        close(fd)
+        _ = try UnlockTestClient.exchange(socketPath, UnlockTestClient.request)
+        guard case .up(let after) = UnlockStatusClient.query(socket: socketPath) else { Issue.record("not up"); return }
+        #expect(after.contains("attempts since start: 1"), "\(after)")
+        #expect(auth.calls.count == 1)
+        // a virtual camera is reported refused
+        d.statusReport = {
+            UnlockStatusReport(source: "camera:/dev/video2", camera: check.check("/dev/video2"), map: .sameNameMap, enrolled: [],
+                               liveness: "-", frameTiming: false)
+        }
+        guard case .up(let refused) = UnlockStatusClient.query(socket: socketPath) else { Issue.record("not up"); return }
+        #expect(refused.contains { $0.hasPrefix("camera check: REFUSED — virtual device") }, "\(refused)")
+        #expect(refused.contains { $0.contains("nobody enrolled") }, "\(refused)")
+        d.stop()
+        daemons.removeAll()
+        guard case .down = UnlockStatusClient.query(socket: socketPath) else { Issue.record("a stopped daemon must be down"); return }
+        // a caller the daemon does not serve: up, without the report
+        _ = try start(StubAuthenticator(), allowed: [getuid() == 4242 ? 4243 : 4242])
+        #expect(UnlockStatusClient.query(socket: socketPath) == .upNotAllowed)
+    }
+
+    /// sd_notify without libsystemd: the datagram reaches a path socket and an abstract one; without
+    /// $NOTIFY_SOCKET nothing is sent.
+    @Test func sdNotifyDatagramsReachTheNotifySocket() throws {
+        func receiver(_ name: String) throws -> (fd: Int32, address: String) {
+            let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+            var addr = sockaddr_un(); addr.sun_family = sa_family_t(AF_UNIX)
+            var bytes = Array(name.utf8)
+            if bytes.first == UInt8(ascii: "@") { bytes[0] = 0 }
+            withUnsafeMutableBytes(of: &addr.sun_path) { p in for (i, b) in bytes.enumerated() { p[i] = b } }
+            let len = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + (bytes.first == 0 ? 0 : 1))
+            let r = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, len) } }
+            guard r == 0 else { close(fd); throw CocoaError(.fileWriteUnknown) }
+            var tv = timeval(tv_sec: 2, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            return (fd, name)
+        }
+        func read(_ fd: Int32) -> String {
+            var buf = [UInt8](repeating: 0, count: 256)
+            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, 256, 0) }
+            return n > 0 ? String(decoding: buf[..<n], as: UTF8.self) : ""
+        }
+        let path = try receiver(dir + "/notify.sock")
+        defer { close(path.fd) }
+        #expect(SystemdNotify.send("READY=1\nSTATUS=listening", socket: path.address))
+        #expect(read(path.fd) == "READY=1\nSTATUS=listening")
+        let abstract = try receiver("@fg-notify-\(getpid())-\(UUID().uuidString.prefix(6))")
+        defer { close(abstract.fd) }
+        #expect(SystemdNotify.send("STOPPING=1", socket: abstract.address))
+        #expect(read(abstract.fd) == "STOPPING=1")
+        #expect(!SystemdNotify.send("READY=1", socket: nil))
+        #expect(!SystemdNotify.send("READY=1", socket: dir + "/nobody-listens.sock"))
+    }
+
     @Test func aStaleSocketIsReplacedButNoOtherFile() throws {
         try "not a socket".write(toFile: socketPath, atomically: true, encoding: .utf8)
         let d = UnlockDaemon(settings: .init(socketPath: socketPath), authenticator: StubAuthenticator())

@@ -15,6 +15,7 @@ enum UnlockE2E {
         && FileManager.default.fileExists(atPath: blinkClip) && FileManager.default.fileExists(atPath: otherPerson)
         && FileManager.default.fileExists(atPath: models + "/shape_predictor_68_face_landmarks.dat")
         && FileManager.default.isExecutableFile(atPath: "/usr/bin/ffmpeg")
+        && FileManager.default.fileExists(atPath: phoneReplay) && FileManager.default.fileExists(atPath: phoneReplayGenuine)
 
     /// A fixed throw-away gallery key (32 bytes, base64).
     static let key = Data((0..<32).map { UInt8($0 &* 7 &+ 3) }).base64EncodedString()
@@ -31,7 +32,8 @@ enum UnlockE2E {
         let dir = NSTemporaryDirectory() + "fg-unlock-e2e-\(getpid())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try "".write(toFile: dir + "/facegate.toml", atomically: true, encoding: .utf8)
-        for (user, input) in [("blinker", ["--video", blinkClip]), ("obama", ["--images", otherPerson])] {
+        for (user, input) in [("blinker", ["--video", blinkClip]), ("obama", ["--images", otherPerson]),
+                              ("lestari", ["--video", phoneReplayGenuine])] {
             let r = try PamTools.run(cli, ["enroll", "--user", user] + input, env: env(dir))
             guard r.status == 0 else { throw PamTestError("enroll \(user) failed: \(r.out)") }
         }
@@ -41,13 +43,23 @@ enum UnlockE2E {
         r = try PamTools.run("/usr/bin/ffmpeg", ["-loglevel", "error", "-y", "-loop", "1", "-i", frame, "-t", "6", "-r", "24",
                                                  "-pix_fmt", "yuv420p", dir + "/photo.mp4"])
         guard r.status == 0 else { throw PamTestError("ffmpeg: \(r.out)") }
+        // A screen replay of the blink clip (`facegate attack --kind replay`, as CombinedLivenessMediaTests renders
+        // it): the replayed person blinks on cue, so the challenge alone passes; 6 s outlasts the hold-still.
+        r = try PamTools.run(cli, ["attack", "--input", blinkClip, "--kind", "replay", "--seed", "3", "--fps", "25", "--duration", "6",
+                                   "--output", dir + "/replay.mp4"])
+        guard r.status == 0 else { throw PamTestError("attack: \(r.out)") }
         return dir
     }
+
+    /// A real phone replay from the fixtures: lestari15's webcam clip of a man (genuine) and the same man on a
+    /// smartphone held up to the webcam (2.6 s).
+    static let phoneReplayGenuine = fixtures + "/liveness/lestari15__CNN-face-detection/videos/real.mp4"
+    static let phoneReplay = fixtures + "/liveness/lestari15__CNN-face-detection/videos/fake.mp4"
 
     /// A fresh copy of the prepared gallery (lockout counters and audit records start empty in each test).
     static func copy(into dir: String, config: String = "") throws {
         let src = try prepared.get()
-        for f in ["g.sqlite", "g.sqlite-wal", "g.sqlite-shm", "photo.mp4"] where FileManager.default.fileExists(atPath: src + "/" + f) {
+        for f in ["g.sqlite", "g.sqlite-wal", "g.sqlite-shm", "photo.mp4", "replay.mp4"] where FileManager.default.fileExists(atPath: src + "/" + f) {
             try FileManager.default.copyItem(atPath: src + "/" + f, toPath: dir + "/" + f)
         }
         try config.write(toFile: dir + "/facegate.toml", atomically: true, encoding: .utf8)
@@ -59,12 +71,14 @@ final class RealDaemon {
     let process = Process()
     let socket: String
     let log: String
-    init(dir: String, args: [String]) throws {
+    init(dir: String, args: [String], environment: [String: String] = [:]) throws {
         socket = dir + "/pam.sock"
         log = dir + "/daemon.log"
         process.executableURL = URL(fileURLWithPath: UnlockE2E.cli)
         process.arguments = ["daemon", "--socket", socket, "--allow-uid", String(getuid())] + args
-        process.environment = ProcessInfo.processInfo.environment.merging(UnlockE2E.env(dir)) { $1 }
+        process.environment = ProcessInfo.processInfo.environment.merging(UnlockE2E.env(dir)) { $1 }.merging(environment) { $1 }
+        // a socket left by an earlier daemon of the same test (killed, so not unlinked) must not read as "ready"
+        try? FileManager.default.removeItem(atPath: socket)
         FileManager.default.createFile(atPath: log, contents: nil)
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         process.standardOutput = out
@@ -130,7 +144,10 @@ final class PamDaemonEndToEndTests {
     @Test func theEnrolledPersonUnlocksAndOthersGetThePassword() throws {
         try UnlockE2E.copy(into: dir)
         try "\(me) blinker\nother obama\n".write(toFile: dir + "/users", atomically: true, encoding: .utf8)
-        let d = try RealDaemon(dir: dir, args: ["--test-video", UnlockE2E.blinkClip, "--challenges", "blink", "--user-map", dir + "/users"])
+        let notify = try NotifyReceiver(path: dir + "/notify.sock")
+        let d = try RealDaemon(dir: dir, args: ["--test-video", UnlockE2E.blinkClip, "--challenges", "blink", "--user-map", dir + "/users"],
+                               environment: ["NOTIFY_SOCKET": notify.path])
+        #expect(notify.next().hasPrefix("READY=1"), "Type=notify: READY=1 once the socket is bound")
         var times: [Double] = []
         for _ in 0..<2 {
             let r = try pam(me)
@@ -153,6 +170,40 @@ final class PamDaemonEndToEndTests {
         #expect(log.contains("\"authorized\"") && log.contains("blinker"), "audit: \(log)")
         #expect(log.contains("\"claimed_user\":\"obama\"") && log.contains("\"decision\":\"denied\""), "the other person's denial is audited: \(log)")
         #expect(d.output.contains("result=OK") && d.output.contains("gallery_user=obama"), "journal lines: \(d.output)")
+        #expect(d.output.contains("unlock: timing user=blinker") && d.output.contains("prompt="), "timing line: \(d.output)")
+
+        // `facegate daemon --status`: the running daemon's own report, then (stopped) the same checks made locally
+        let statusArgs = ["daemon", "--status", "--socket", dir + "/pam.sock", "--test-video", UnlockE2E.blinkClip, "--user-map", dir + "/users"]
+        var st = try PamTools.run(UnlockE2E.cli, statusArgs, env: UnlockE2E.env(dir))
+        #expect(st.status == 0 && st.out.contains("daemon: up"), "\(st.out)")
+        #expect(st.out.contains("user map: \(me) -> blinker (enrolled)") && st.out.contains("user map: other -> obama (enrolled)"), "\(st.out)")
+        #expect(st.out.contains("camera check: none (test video)") && st.out.contains("attempts since start: 4"), "\(st.out)")
+        kill(d.process.processIdentifier, SIGTERM)
+        d.process.waitUntilExit()
+        #expect(notify.next() == "STOPPING=1", "STOPPING=1 on SIGTERM")
+        st = try PamTools.run(UnlockE2E.cli, statusArgs, env: UnlockE2E.env(dir))
+        #expect(st.status == 3 && st.out.contains("daemon: DOWN"), "\(st.out)")
+        #expect(st.out.contains("user map: \(me) -> blinker (enrolled)"), "the local check reads the gallery: \(st.out)")
+    }
+
+    /// A replay of the enrolled person is denied and the password follows: the rendered screen replay of the blink
+    /// clip (its person blinks on cue: the challenge passes, the passive cues — on by default in the daemon — refuse
+    /// it), and a real phone replay from the fixtures (lestari15: the man on a phone held up to a webcam; enrolled
+    /// from his genuine webcam clip).
+    @Test func aReplayOfTheEnrolledPersonIsDenied() throws {
+        try UnlockE2E.copy(into: dir)
+        for (clip, user) in [(dir + "/replay.mp4", "blinker"), (UnlockE2E.phoneReplay, "lestari")] {
+            let d = try RealDaemon(dir: dir, args: ["--test-video", clip, "--challenges", "blink", "--timeout", "6",
+                                                    "--user-map", try mapFile("\(me) \(user)\n")])
+            var r = try pam(me, password: "secret")
+            #expect(r.outcome == .success && r.out.contains("Password"), "\(clip): a replay must not unlock: \(r.out)\n\(d.output)")
+            #expect(d.output.contains("result=DENIED"), "\(d.output)")
+            r = try pam(me, password: "wrong")
+            #expect(r.outcome == .authError, "a replay plus a wrong password: \(r.out)")
+            print("PamDaemonEndToEndTests: \(clip.split(separator: "/").suffix(2).joined(separator: "/")): "
+                  + d.output.split(separator: "\n").filter { $0.contains("result=") }.map { String($0.split(separator: " ").last { $0.hasPrefix("result=") } ?? "") }.joined(separator: ", "))
+        }
+        #expect(!(try audit()).contains("\"authorized\""))
     }
 
     /// A still photo of the enrolled person (it cannot blink) is denied; the password follows.
@@ -202,5 +253,28 @@ final class PamDaemonEndToEndTests {
         let p = dir + "/users"
         try text.write(toFile: p, atomically: true, encoding: .utf8)
         return p
+    }
+}
+
+/// A datagram socket standing in for systemd's $NOTIFY_SOCKET.
+final class NotifyReceiver {
+    let path: String
+    let fd: Int32
+    init(path: String) throws {
+        self.path = path
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var addr = sockaddr_un(); addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { p in for (i, b) in path.utf8.enumerated() { p[i] = b } }
+        let r = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        guard r == 0 else { close(fd); throw PamTestError("cannot bind \(path)") }
+        var tv = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+    deinit { close(fd); unlink(path) }
+    /// The next datagram ("" after 10 s of silence).
+    func next() -> String {
+        var buf = [UInt8](repeating: 0, count: 512)
+        let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, 512, 0) }
+        return n > 0 ? String(decoding: buf[..<n], as: UTF8.self) : ""
     }
 }

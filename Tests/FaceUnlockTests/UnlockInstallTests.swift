@@ -51,6 +51,7 @@ final class UnlockInstallTests {
         #expect(unit.contains("ExecStart=/usr/local/bin/facegate daemon --config /etc/facegate/unlock.toml --socket /run/facegate/pam.sock"))
         #expect(unit.contains("User=facegate") && unit.contains("SupplementaryGroups=video") && unit.contains("RuntimeDirectory=facegate"))
         #expect(!unit.contains("@BINDIR@") && !unit.contains("--test-video"), "production unit: \(unit)")
+        #expect(unit.contains("Type=notify") && unit.contains("NotifyAccess=main"), "the daemon reports READY=1 itself: \(unit)")
         let module = try String(contentsOfFile: PamTools.repo.appendingPathComponent("pam/pam_facegate.c").path, encoding: .utf8)
         #expect(module.contains("#define FG_DEFAULT_SOCKET \"/run/facegate/pam.sock\""), "the unit's socket is the module's default")
 

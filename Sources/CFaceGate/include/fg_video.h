@@ -13,6 +13,9 @@ fg_video *fg_video_open(const char *path, char *err, int errlen);
 fg_video *fg_camera_open(int index, const char *path, int width, int height, char *err, int errlen);
 /* Reads the next frame: 1 frame, 0 end of stream, -1 error. *t = seconds (PTS for files, capture clock for cameras). */
 int fg_video_read(fg_video *v, fg_image **out, double *t);
+/* The V4L2 buffer timestamp of the last frame read from a camera (CLOCK_MONOTONIC at capture, ms, µs resolution;
+   OpenCV's CAP_PROP_POS_MSEC), or -1 for files and when the driver gave none. For timing checks, not for pacing. */
+double fg_video_sensor_ms(fg_video *v);
 double fg_video_fps(const fg_video *v);
 int fg_video_frame_count(const fg_video *v);
 int fg_video_width(const fg_video *v);

@@ -87,6 +87,13 @@ int fg_video_read(fg_video *v, fg_image **out, double *t) {
     return *out ? 1 : -1;
 }
 
+double fg_video_sensor_ms(fg_video *v) {
+    if (!v || !v->camera) return -1;
+    double ms = -1;
+    try { ms = v->cap.get(cv::CAP_PROP_POS_MSEC); } catch (...) { return -1; }
+    return ms > 0 ? ms : -1;
+}
+
 double fg_video_fps(const fg_video *v) { return v ? v->fps : 0; }
 int fg_video_frame_count(const fg_video *v) { return v ? (int)const_cast<fg_video *>(v)->cap.get(cv::CAP_PROP_FRAME_COUNT) : 0; }
 int fg_video_width(const fg_video *v) { return v ? (int)const_cast<fg_video *>(v)->cap.get(cv::CAP_PROP_FRAME_WIDTH) : 0; }

@@ -33,9 +33,13 @@ public final class SessionUnlockAuthenticator: UnlockAuthenticator, @unchecked S
         public var source: UnlockFrameSource
         /// Checked before the camera is opened (virtual cameras are refused); nil: no check (test video).
         public var deviceCheck: ((String) -> CameraDeviceCheck.Verdict)?
+        /// Camera input: the driver's frame timestamps must look like a sensor (`FrameTimingCue`), else an authorized
+        /// decision becomes a spoof denial. Off: `--no-frame-timing` (a camera with hardware timestamps, if ever needed).
+        public var frameTiming: Bool
         public init(liveness: LivenessPipelineOptions, plan: @escaping () throws -> ChallengePlan, source: UnlockFrameSource,
-                    deviceCheck: ((String) -> CameraDeviceCheck.Verdict)? = nil) {
+                    deviceCheck: ((String) -> CameraDeviceCheck.Verdict)? = nil, frameTiming: Bool = true) {
             self.liveness = liveness; self.plan = plan; self.source = source; self.deviceCheck = deviceCheck
+            self.frameTiming = frameTiming
         }
     }
 
@@ -57,6 +61,7 @@ public final class SessionUnlockAuthenticator: UnlockAuthenticator, @unchecked S
 
     public func authenticate(_ request: UnlockProtocol.Request, galleryUser: String,
                              say: @escaping (UnlockProtocol.Answer) -> Void) -> UnlockProtocol.Answer {
+        let started = Date()
         let sourceName = options.source.name
         // Not enrolled: the password follows at once, nothing is counted.
         let threshold: Double?
@@ -77,7 +82,7 @@ public final class SessionUnlockAuthenticator: UnlockAuthenticator, @unchecked S
                 return .unavailable("camera refused")
             }
         }
-        let presenter = PamPresenter(say: say)
+        let presenter = PamPresenter(say: say, started: started)
         let session: AuthenticationSession
         do {
             var liveness = options.liveness
@@ -94,21 +99,38 @@ public final class SessionUnlockAuthenticator: UnlockAuthenticator, @unchecked S
             logger.error("unlock: cannot start an attempt: \(error)")
             return .unavailable("internal error")
         }
-        // The runtime's one admission path: lockout admit, the source opened only once admitted, liveness, identity,
-        // the lockout settled with the decision (released when the attempt breaks).
+        // The runtime's admission steps (as `AuthenticationSession.authenticate(opening:)`): lockout admit, the source
+        // opened only once admitted, liveness, identity; then, for a camera, the frame-timing cue; the lockout settled
+        // with the final decision (released when the attempt breaks).
         let boxed = UncheckedBox(session), index = self.index, lockout = self.lockout, source = options.source
+        let timing = frameTimingRecorder()
         let outcome: AuthenticationOutcome
         do {
             outcome = try blocking {
-                try await boxed.value.authenticate(opening: {
+                let session = boxed.value
+                let ticket = try await session.admit(lockout, holdFor: LockoutGate.localAttemptHold)
+                var outcome: AuthenticationOutcome
+                do {
                     let frames: FrameSource
                     switch source {
-                    case .camera(let d): frames = try VideoSource.camera(d)
+                    case .camera(let d): frames = TimedCameraSource(try VideoSource.camera(d), recorder: timing.value)
                     case .testVideo(let p): frames = try VideoSource.file(p)
                     }
+                    presenter.opened()
                     presenter.emit(.info("Look at the camera"))
-                    return frames
-                }, index: index, lockout: lockout)
+                    let live = try session.runLiveness(frames)
+                    if live.session.frames == 0 { throw FaceGateError.unreadableMedia(path: frames.name, detail: "no frame could be decoded") }
+                    outcome = try await session.decide(live, index: index)
+                } catch {
+                    _ = try? await lockout.settle(ticket, effect: .none)
+                    throw error
+                }
+                if outcome.decision.isAuthorized, let recorder = timing.value, case .deny(let why) = recorder.cue.verdict {
+                    outcome.decision = .denied(.spoof, source: session.settings.source, claimedUser: galleryUser,
+                                               detail: "frame timing: \(why)")
+                }
+                try await lockout.settle(ticket, with: outcome.decision)
+                return outcome
             }
         } catch let refused as AuthenticationRefused {
             dispatcher.dispatch(refused.decision)
@@ -118,6 +140,7 @@ public final class SessionUnlockAuthenticator: UnlockAuthenticator, @unchecked S
             logger.error("unlock: attempt failed: \(error)")
             return .unavailable("camera unavailable")
         }
+        logger.notice("unlock: timing user=\(galleryUser) \(presenter.timing.line)\(timing.value.map { " frame_timing=\"\($0.cue.verdict)\"" } ?? "")")
         do {
             try DecisionActions(dispatcher: dispatcher).complete(outcome.decision, frame: session.decisiveFrame?.image,
                                                                  faceBox: session.decisiveFrame?.face)
@@ -131,21 +154,48 @@ public final class SessionUnlockAuthenticator: UnlockAuthenticator, @unchecked S
     }
 }
 
+extension SessionUnlockAuthenticator {
+    /// A recorder when this attempt reads a camera with the frame-timing cue on.
+    func frameTimingRecorder() -> UncheckedBox<FrameTimingRecorder?> {
+        if case .camera = options.source, options.frameTiming { return UncheckedBox(FrameTimingRecorder()) }
+        return UncheckedBox(nil)
+    }
+}
+
 /// Session notices as PAM prompts; a keep-alive line when nothing was said for `keepAlive` seconds (the module gives
-/// up after its 5 s silence deadline).
+/// up after its 5 s silence deadline). Also records when each phase of the attempt happened, on the wall clock and on
+/// the frames' clock (`AttemptTiming`, one journal line per attempt).
 final class PamPresenter: SessionPresenter, @unchecked Sendable {
     let say: (UnlockProtocol.Answer) -> Void
     var lastSaid = Date()
     /// Below the module's default 5 s silence deadline with room for one slow frame.
     static let keepAlive: TimeInterval = 3
+    private(set) var timing: AttemptTiming
+    private var lastFrameTime: Double?
 
-    init(say: @escaping (UnlockProtocol.Answer) -> Void) { self.say = say }
+    init(say: @escaping (UnlockProtocol.Answer) -> Void, started: Date = Date()) {
+        self.say = say
+        self.timing = AttemptTiming(started: started)
+    }
+
+    func opened() { timing.openedMs = timing.ms() }
 
     func notice(_ notice: SessionNotice) {
-        if case .prompt(_, _, let text) = notice { emit(.info(text)) }
+        switch notice {
+        case .ready: timing.ready = timing.point(video: lastFrameTime)
+        case .prompt(let i, _, let text):
+            if i == 0 { timing.prompt = timing.point(video: lastFrameTime) }
+            emit(.info(text))
+        case .passed, .failed: if timing.settled == nil { timing.settled = timing.point(video: lastFrameTime) }
+        default: break
+        }
     }
 
     func frame(_ frame: Frame, step: LivenessStep, pipeline: LivenessPipeline) throws {
+        if timing.firstFrameMs == nil { timing.firstFrameMs = timing.ms(); timing.firstVideo = frame.timestamp }
+        lastFrameTime = frame.timestamp
+        timing.frames += 1
+        timing.lastVideo = frame.timestamp
         if Date().timeIntervalSince(lastSaid) > Self.keepAlive { emit(.info("Keep looking at the camera")) }
     }
 
@@ -153,6 +203,56 @@ final class PamPresenter: SessionPresenter, @unchecked Sendable {
         lastSaid = Date()
         say(a)
     }
+}
+
+/// Where an attempt's time went: wall milliseconds since the request was read (`ms`), and the frames' own clock
+/// (seconds of video / camera time since the first frame) for the calibration, the unannounced hold-still before the
+/// prompt (#14: 0.5–1.5 s), and the person's reaction up to the challenge's result.
+struct AttemptTiming {
+    let started: Date
+    var openedMs: Int?
+    var firstFrameMs: Int?
+    var firstVideo: Double?
+    var lastVideo: Double?
+    var frames = 0
+    /// (wall ms, video s since the first frame) of: calibrated (`ready`), first prompt shown, first challenge settled.
+    var ready: (ms: Int, video: Double)?
+    var prompt: (ms: Int, video: Double)?
+    var settled: (ms: Int, video: Double)?
+
+    init(started: Date) { self.started = started }
+    func ms() -> Int { Int(Date().timeIntervalSince(started) * 1000) }
+    func point(video: Double?) -> (ms: Int, video: Double) { (ms(), (video ?? 0) - (firstVideo ?? video ?? 0)) }
+
+    /// `opened_ms=12 frames=57 video_s=2.31 calibrated=0.63@580ms prompt=1.71@1190ms settled=2.29@1580ms total_ms=1630`
+    var line: String {
+        func f(_ v: Double?) -> String { v.map { String(format: "%.2f", $0) } ?? "-" }
+        func at(_ p: (ms: Int, video: Double)?) -> String { p.map { "\(f($0.video))@\($0.ms)ms" } ?? "-" }
+        let video = (lastVideo ?? 0) - (firstVideo ?? lastVideo ?? 0)
+        return "opened_ms=\(openedMs.map(String.init) ?? "-") first_frame_ms=\(firstFrameMs.map(String.init) ?? "-") frames=\(frames) "
+            + "video_s=\(f(video)) calibrated=\(at(ready)) prompt=\(at(prompt)) settled=\(at(settled)) total_ms=\(ms())"
+    }
+}
+
+/// A camera source that also records the driver's buffer timestamp of every frame for `FrameTimingCue`.
+final class TimedCameraSource: FrameSource {
+    let inner: VideoSource
+    let recorder: FrameTimingRecorder?
+    init(_ inner: VideoSource, recorder: FrameTimingRecorder?) { self.inner = inner; self.recorder = recorder }
+    var name: String { inner.name }
+    var fps: Double { inner.fps }
+    func next() throws -> Frame? {
+        guard let f = try inner.next() else { return nil }
+        recorder?.add(inner.reader.sensorTimestamp)
+        return f
+    }
+}
+
+/// The sensor timestamps of one attempt (frames without one are skipped: the cue then abstains on too few frames).
+final class FrameTimingRecorder: @unchecked Sendable {
+    private(set) var timestamps: [Double] = []
+    func add(_ t: Double?) { if let t { timestamps.append(t) } }
+    var cue: FrameTimingCue { FrameTimingCue(timestamps: timestamps) }
 }
 
 /// A value handed to the task `blocking` starts while its thread waits (so never used by two threads at once).

@@ -45,6 +45,12 @@ public final class UnlockDaemon: @unchecked Sendable {
     private var listenFD: Int32 = -1
     private let lock = NSLock()
     private var stopped = false
+    private var attemptCount = 0
+    /// The report an allowed caller gets for `FACEGATE-STATUS 1` (`facegate daemon --status`); nil: the user map only.
+    /// Set before `serve()`.
+    public var statusReport: (() -> UnlockStatusReport)?
+    /// Attempts run (reached the camera gate) since the daemon started.
+    public var attempts: Int { lock.lock(); defer { lock.unlock() }; return attemptCount }
 
     public init(settings: Settings, authenticator: UnlockAuthenticator, logger: Logger = Logger(label: "facegate.unlock")) {
         self.settings = settings
@@ -119,6 +125,14 @@ public final class UnlockDaemon: @unchecked Sendable {
         unlink(settings.socketPath)
     }
 
+    /// The status report with the attempt count (the map alone when no provider was set).
+    func report() -> UnlockStatusReport {
+        var r = statusReport?() ?? UnlockStatusReport(source: "?", camera: nil, map: settings.userMap, enrolled: nil,
+                                                      galleryError: "not reported", liveness: "?", frameTiming: true)
+        r.attempts = attempts
+        return r
+    }
+
     /// One connection: peer check, request, user mapping, camera gate, attempt, `RESULT`.
     func handle(_ fd: Int32) {
         defer { close(fd) }
@@ -136,7 +150,18 @@ public final class UnlockDaemon: @unchecked Sendable {
         }
         let request: UnlockProtocol.Request
         do {
-            request = try UnlockProtocol.parse(try conn.readRequest(deadlineMs: UnlockConnection.deadline(in: settings.requestTimeout)))
+            let deadline = UnlockConnection.deadline(in: settings.requestTimeout)
+            let first = try conn.readLine(deadlineMs: deadline)
+            if first == UnlockStatusClient.greeting {
+                for line in report().lines { conn.send(.info(line)) }
+                conn.send(.ok)
+                return
+            }
+            request = try UnlockProtocol.parse(try conn.readRequest(deadlineMs: deadline, after: [first]))
+        } catch UnlockConnection.ReadError.closed {
+            // connected and left without a word (a liveness probe): nothing to answer
+            logger.debug("unlock: pid \(peer.pid) closed the connection before a request")
+            return
         } catch {
             logger.warning("unlock: bad request from pid \(peer.pid): \(error)")
             conn.send(.unavailable("bad request"))
@@ -153,6 +178,7 @@ public final class UnlockDaemon: @unchecked Sendable {
             return
         }
         defer { gate.leave() }
+        lock.lock(); attemptCount += 1; lock.unlock()
         let answer = authenticator.authenticate(request, galleryUser: galleryUser, say: { conn.send($0) })
         conn.send(answer.isResult ? answer : .unavailable("no result"))
         let ms = Int(Date().timeIntervalSince(started) * 1000)

@@ -173,8 +173,8 @@ public final class UnlockConnection {
     }
 
     /// Reads a request up to `AUTH` (bounded in lines, bytes and time).
-    public func readRequest(deadlineMs: Int64) throws -> [String] {
-        var lines: [String] = []
+    public func readRequest(deadlineMs: Int64, after read: [String] = []) throws -> [String] {
+        var lines = read
         while lines.last != "AUTH" {
             if lines.count >= UnlockProtocol.maxRequestLines { throw UnlockProtocol.RequestError.tooManyLines }
             lines.append(try readLine(deadlineMs: deadlineMs))

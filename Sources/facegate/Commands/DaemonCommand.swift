@@ -19,12 +19,18 @@ struct DaemonCommand: AsyncParsableCommand {
         callers are served (SO_PEERCRED). A Linux account unlocks as the gallery user of the same name, or as the
         --user-map file says (then only the accounts it lists). Virtual cameras (v4l2loopback, OBS, devices without
         a USB/PCI parent) are refused; --allow-device admits a built-in platform camera by /dev path or VID:PID.
-        Default liveness: one random challenge (plus the passive cues when an anti-spoof model is installed);
-        --random 2 or --challenges LIST asks for more.
+        Liveness: one random challenge with the passive cues on the same frames (mode both: the built-in screen/print
+        cues, plus the anti-spoof models when installed); --random 2 or --challenges LIST asks for more. Camera
+        frames whose driver timestamps look like a file or a generator (perfectly regular, or on a container time
+        base) are denied (--no-frame-timing turns that cue off). Started by systemd (Type=notify) it reports READY=1
+        once the models are loaded and the socket is bound.
+        --status asks the running daemon (as root: its own report) or, when it is down, checks the same flags
+        locally: the camera check, the user map and which mapped users are enrolled. Exit 0 up, 3 down.
         Examples:
           facegate daemon                                   # /run/facegate/pam.sock, /dev/video0
           facegate daemon --camera /dev/video2 --user-map /etc/facegate/unlock-users --random 2
           facegate daemon --socket /tmp/fg.sock --test-video clip.mp4 --allow-uid 1000   # tests only
+          sudo facegate daemon --status --user-map /etc/facegate/unlock-users
         """)
 
     static let productionSocket = "/run/facegate/pam.sock"
@@ -40,6 +46,8 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(name: .customLong("sysfs-root"), help: ArgumentHelp("sysfs to check the camera in (tests).", visibility: .hidden)) var sysfsRoot = "/sys"
     @Option(name: .customLong("max-waiting"), help: "Callers that may wait for the camera while an attempt runs; more get 'busy' at once.") var maxWaiting = 1
     @Option(help: "Match threshold (as authenticate's --threshold).") var threshold: Double?
+    @Flag(name: .customLong("no-frame-timing"), help: "Do not deny camera frames whose timestamps look like a file or a generator.") var noFrameTiming = false
+    @Flag(help: "Report whether the daemon is up, its camera check and user map (locally when it is down), then exit.") var status = false
     @OptionGroup var gallery: GalleryOptions
     @OptionGroup(title: "Active liveness") var activeOptions: ActiveCLIOptions
     @OptionGroup(title: "Passive liveness") var passiveOptions: PassiveCLIOptions
@@ -59,15 +67,23 @@ struct DaemonCommand: AsyncParsableCommand {
                 do { map = try userMap.map { try UnlockUserMap.load(path: $0) } ?? .sameNameMap }
                 catch let e as UnlockUserMap.ParseError { throw FaceGateError.badInput("\(userMap!): \(e.description)") }
                 catch { throw FaceGateError.badInput("cannot read --user-map \(userMap!): \(error.localizedDescription)") }
+                let source: UnlockFrameSource = testVideo.map { .testVideo($0) } ?? .camera(camera)
+                let check = CameraDeviceCheck(sysfsRoot: sysfsRoot, allowedIDs: Set(allowDevices.filter { !$0.hasPrefix("/") }),
+                                              allowedPaths: Set(allowDevices.filter { $0.hasPrefix("/") }))
+                if status {
+                    try await reportStatus(config: config, map: map, source: source, check: check)
+                    return
+                }
                 // Gallery + key, threshold policy and lockout opened as `authenticate` opens them.
                 let env: RuntimeEnvironment
                 do {
                     env = try await RuntimeEnvironment.open(config: config, databaseFlag: gallery.db, thresholdFlag: threshold,
                                                             models: modelOptions.directory, detector: DetectorChoice(modelOptions.detector))
                 } catch let e as IdentityError { throw FaceGateError.badInput(e.description) }
-                let mode = AuthenticationSettings.challengeMode(
-                    passiveRequested: passiveOptions.passive || !passiveOptions.padModels.isEmpty || passiveOptions.model != nil,
-                    useInstalledModels: !passiveOptions.noInstalledModels, models: modelOptions.directory)
+                // Always mode both: a replay blinks on cue, only the passive cues see the screen (#19: a replay is denied
+                // also where no anti-spoof model is installed).
+                let mode = AuthenticationSettings.challengeMode(passiveRequested: true, useInstalledModels: !passiveOptions.noInstalledModels,
+                                                                models: modelOptions.directory)
                 let liveness = try activeOptions.pipelineOptions(mode: mode, passive: passiveOptions.options(models: modelOptions.directory))
                 let active = activeOptions
                 let plan: () throws -> ChallengePlan = active.requested ? { try active.plan() }
@@ -77,17 +93,23 @@ struct DaemonCommand: AsyncParsableCommand {
                 _ = try engine.embedder()
                 let dispatcher = try ActionDispatcher(config: config)
                 await dispatcher.start()
-                let source: UnlockFrameSource = testVideo.map { .testVideo($0) } ?? .camera(camera)
-                let check = CameraDeviceCheck(sysfsRoot: sysfsRoot, allowedIDs: Set(allowDevices.filter { !$0.hasPrefix("/") }),
-                                              allowedPaths: Set(allowDevices.filter { $0.hasPrefix("/") }))
                 let logger = Logger(label: "facegate.unlock")
                 let authenticator = SessionUnlockAuthenticator(
-                    options: .init(liveness: liveness, plan: plan, source: source, deviceCheck: { check.check($0) }),
+                    options: .init(liveness: liveness, plan: plan, source: source, deviceCheck: { check.check($0) },
+                                   frameTiming: !noFrameTiming),
                     engine: engine, gallery: env.gallery, policy: await env.index.policy, lockout: env.lockout,
                     dispatcher: dispatcher, logger: logger)
                 let daemon = UnlockDaemon(settings: .init(socketPath: socket, allowedUIDs: Set([0] + allowUIDs), userMap: map,
                                                           maxWaiting: maxWaiting),
                                           authenticator: authenticator, logger: logger)
+                let livenessText = describe(liveness, mode: mode)
+                let store = env.gallery, frameTiming = !noFrameTiming
+                daemon.statusReport = {
+                    let enrolled = Result { try blockingStatus { try await store.listUsers().map(\.name) } }
+                    return UnlockStatusReport(source: source.name, camera: source.device.map { check.check($0) }, map: map,
+                                              enrolled: (try? enrolled.get()).map(Set.init),
+                                              galleryError: enrolled.failureText, liveness: livenessText, frameTiming: frameTiming)
+                }
                 do { try daemon.bind() } catch let e as UnlockDaemon.SocketError { throw FaceGateError.runtime(e.description) }
                 if case .testVideo(let p) = source {
                     logger.warning("TEST SOURCE: every attempt reads \(p), not a camera — never use this for real logins")
@@ -95,14 +117,72 @@ struct DaemonCommand: AsyncParsableCommand {
                 signal(SIGTERM, SIG_IGN); signal(SIGINT, SIG_IGN)
                 let signals = [SIGTERM, SIGINT].map { DispatchSource.makeSignalSource(signal: $0, queue: .global()) }
                 for s in signals {
-                    s.setEventHandler { daemon.stop(); Glibc.exit(0) }
+                    s.setEventHandler { SystemdNotify.send("STOPPING=1"); daemon.stop(); Glibc.exit(0) }
                     s.resume()
                 }
                 printError("facegate daemon: listening on \(socket) (\(source.name), \(map.sameName ? "same-name users" : "\(map.entries.count) mapped users"))")
                 let server = Thread { daemon.serve() }
                 server.start()
+                // Models loaded, gallery open, socket bound: systemd may now start what is ordered after the unit.
+                SystemdNotify.send("READY=1\nSTATUS=listening on \(socket)")
                 while true { try await Task.sleep(for: .seconds(3600)) }
             }
         }
     }
+
+    func describe(_ liveness: LivenessPipelineOptions, mode: LivenessMode) -> String {
+        let plan = activeOptions.requested ? "challenges as configured" : "\(Self.defaultChallengeCount) random challenge"
+        return "\(plan), mode \(mode)"
+    }
+
+    /// `--status`: the running daemon's own report, or the same checks made here when it is down (or will not tell
+    /// this caller). Exit 0 when up, 3 when down (as `systemctl status` for an inactive unit).
+    func reportStatus(config: FaceGateConfig, map: UnlockUserMap, source: UnlockFrameSource, check: CameraDeviceCheck) async throws {
+        let answer = UnlockStatusClient.query(socket: socket)
+        switch answer {
+        case .up(let lines):
+            print("daemon: up (\(socket))")
+            for l in lines { print("  " + l) }
+            return
+        case .upNotAllowed:
+            print("daemon: up (\(socket)); it reports only to root — run with sudo for its own view. Checked here:")
+        case .down(let why):
+            print("daemon: DOWN (\(why)) — start it: systemctl start facegate-unlock. Checked here:")
+        }
+        var enrolled: Set<String>?, galleryError: String?
+        do {
+            let env = try await RuntimeEnvironment.open(config: config, databaseFlag: gallery.db, thresholdFlag: threshold,
+                                                        models: modelOptions.directory, detector: DetectorChoice(modelOptions.detector))
+            enrolled = Set(try await env.gallery.listUsers().map(\.name))
+            await env.close()
+        } catch {
+            galleryError = "\(error)"
+        }
+        let report = UnlockStatusReport(source: source.name, camera: source.device.map { check.check($0) }, map: map, enrolled: enrolled,
+                                        galleryError: galleryError, liveness: "as the daemon's flags say", frameTiming: !noFrameTiming)
+        for l in report.lines { print("  " + l) }
+        if case .down = answer { throw ExitCode(3) }
+    }
+}
+
+extension UnlockFrameSource {
+    /// The device the camera check applies to (nil for a test video).
+    var device: String? { if case .camera(let d) = self { return d } else { return nil } }
+}
+
+extension Result where Failure == any Error {
+    var failureText: String? { if case .failure(let e) = self { return "\(e)" } else { return nil } }
+}
+
+/// Runs async work from the daemon's connection thread (the status request is answered there).
+private final class StatusBox<T>: @unchecked Sendable {
+    var result: Result<T, any Error>?
+    init() {}
+}
+
+private func blockingStatus<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let box = StatusBox<T>(), done = DispatchSemaphore(value: 0)
+    Task { do { box.result = .success(try await body()) } catch { box.result = .failure(error) }; done.signal() }
+    done.wait()
+    return try box.result!.get()
 }
