@@ -125,10 +125,15 @@ public final class FaceGateServer: Sendable {
         router.add(middleware: RequestLogMiddleware(server: self))
         router.add(middleware: CORSAllowListMiddleware(origins: config.corsOrigins))
         router.add(middleware: OriginCheckMiddleware(origins: config.corsOrigins, publicURL: config.publicURL))
-        addOperationRoutes(router)
-        addSessionRoutes(router)
-        addIdentityRoutes(router)
-        addPageRoutes(router)
+        // Controllers on route groups: each group's `ScopeMiddleware` (API-key scope, rate limits) or
+        // `IPLimitMiddleware` (capability tokens in the URL) guards its routes; handlers never check keys.
+        OperationsController(server: self).addRoutes(to: router)
+        let v1 = router.group("/v1")
+        SessionsController(server: self).addRoutes(to: v1)
+        UsersController(server: self).addRoutes(to: v1)
+        EnrollmentLinksController(server: self).addRoutes(to: v1)
+        RecognitionController(server: self).addRoutes(to: v1)
+        PagesController(assets: assets).addRoutes(to: router)
         return router
     }
 

@@ -88,6 +88,20 @@ public final class EnrollmentSession {
                                     prompt: { [presenter] in presenter.notice(.pose($0)) })
     }
 
+    /// One decoded still image (the server's uploaded photos): its subject through `gate` and embedded — what
+    /// `collect(images:)` does with each file.
+    public static func sample(still image: Image, source: String, engine: FaceEngine, gate: QualityGate) -> EnrollmentSample {
+        Enroller(engine: engine, gate: gate).sample(image, engine.analyze(image), source: source, still: true)
+    }
+
+    /// Examined stills (`sample(still:…)`) as one collection, for `decide`.
+    public static func collect(stills samples: [EnrollmentSample]) -> EnrollmentCollection {
+        var counts: [String: Int] = [:]
+        for s in samples where !s.accepted { for r in s.rejections { counts[r.code, default: 0] += 1 } }
+        return EnrollmentCollection(accepted: samples.filter(\.accepted), rejected: samples.filter { !$0.accepted },
+                                    rejectionCounts: counts, missingPoses: [], thumbnailJPEG: nil, framesSeen: samples.count)
+    }
+
     /// The identity anchors of a live session (the server's enrollment sessions) through the same quality gate:
     /// the anchors were embedded once by the session (`IdentityContinuity`) and measured when they were taken.
     public static func collect(anchors: [IdentityAnchor], gate: QualityGate, source: String) -> EnrollmentCollection {

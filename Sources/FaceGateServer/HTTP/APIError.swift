@@ -1,3 +1,4 @@
+import FaceGateCore
 import Foundation
 import Hummingbird
 
@@ -40,6 +41,32 @@ public struct APIError: HTTPResponseError, Sendable {
     static func notFound(_ what: String) -> APIError { APIError(.notFound, "not_found", "\(what) not found") }
     static func tooLarge(_ limit: Int) -> APIError {
         APIError(.contentTooLarge, "too_large", "request body larger than \(limit) bytes — send smaller or fewer images")
+    }
+}
+
+/// A `FaceGateError` that reaches a route's caller is answered here, once, from its case (routes throw it as is and
+/// never switch on it): input FaceGate cannot use (`exitCode` 2 — no face, several faces, a tiny face, unreadable
+/// media, bad input) is 422 with the error's own text (it says what to send instead); a failure of the server itself
+/// (models, camera, runtime: `exitCode` 3) is 500 `internal`, its detail only in the server log (`RequestLogMiddleware`).
+extension FaceGateError: HTTPResponseError {
+    public var status: HTTPResponse.Status { exitCode == 2 ? .unprocessableContent : .internalServerError }
+
+    /// The error body (`{"error":{"code","message"}}`) this error is answered with.
+    var apiError: APIError {
+        guard exitCode == 2 else { return APIError(.internalServerError, "internal", "internal error — see the server log") }
+        let code: String
+        switch self {
+        case .noFace: code = "no_face"
+        case .multipleFaces: code = "multiple_faces"
+        case .faceTooSmall: code = "face_too_small"
+        case .unreadableMedia: code = "unreadable_image"
+        case .missingFile, .badInput, .modelMissing, .modelCorrupt, .cameraUnavailable, .runtime: code = "bad_image"
+        }
+        return APIError(status, code, description)
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        try apiError.response(from: request, context: context)
     }
 }
 

@@ -29,6 +29,10 @@ struct RequestLogMiddleware: RouterMiddleware {
             return r
         } catch let e as HTTPResponseError {
             done(Int(e.status.code))
+            // A typed error answered 5xx by its own mapping (`FaceGateError`: models, runtime) keeps its detail here.
+            if e.status.code >= 500, !(e is APIError) {
+                server.logger.error("request failed", metadata: ["path": "\(route.contains("{token}") ? route : request.uri.path)", "error": "\(e)"])
+            }
             throw e
         } catch GalleryError.wrongKey {
             // `facegate keys rotate` ran while this server holds the old key (#17): the gallery refuses its writes and

@@ -8,6 +8,8 @@ public struct ServerContext: RequestContext, WebSocketRequestContext, RemoteAddr
     public var coreContext: CoreRequestContextStorage
     public let webSocket: WebSocketHandlerReference<ServerContext>
     public let remoteAddress: SocketAddress?
+    /// Who made the request: set by `ScopeMiddleware` on the routes it guards (nil on public and capability routes).
+    public var principal: Principal?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
@@ -17,6 +19,12 @@ public struct ServerContext: RequestContext, WebSocketRequestContext, RemoteAddr
 
     /// Peer IP as text ("unknown" if the transport has none).
     public var peerIP: String { remoteAddress?.ipAddress ?? "unknown" }
+
+    /// The caller of a route behind `ScopeMiddleware`; a route registered outside one has no caller (401).
+    func caller() throws -> Principal {
+        guard let principal else { throw APIError.unauthorized() }
+        return principal
+    }
 }
 
 /// Who made a request.

@@ -5,6 +5,207 @@ import FaceGateVision
 import Foundation
 import Hummingbird
 
+/// `/v1/users…`: the gallery's people. Creating, listing and adding templates or enrollment links need an enroll key;
+/// deleting a user an admin key.
+struct UsersController {
+    let server: FaceGateServer
+    var limit: Int { server.config.maxBodyBytes }
+
+    func addRoutes(to v1: RouterGroup<ServerContext>) {
+        v1.group("users", scope: .enroll, server: server)
+            .post(use: create)
+            .get(use: list)
+            .post("{id}/templates", use: addTemplates)
+            .post("{id}/enrollment-links", use: createLink)
+        v1.group("users", scope: .admin, server: server)
+            .delete("{id}", use: delete)
+    }
+
+    @Sendable func create(_ request: Request, context: ServerContext) async throws -> Response {
+        let p = try context.caller()
+        let body = try await JSON.decode(FaceGateServer.CreateUser.self, from: request, limit: limit)
+        do { try GalleryError.checkName(body.name) } catch { throw APIError.badRequest("\(error)") }
+        // The CLI's policy: a per-user threshold only stricter than the global one unless forced, and forcing is
+        // an admin's decision (range-checked either way).
+        let force = body.force == true
+        if force && !p.scope.allows(.admin) { throw APIError.forbidden(.admin) }
+        if let t = body.threshold {
+            do { try IdentityThreshold.checkPerUser(t, global: server.config.identityThreshold, force: force) }
+            catch IdentityError.looserPerUserThreshold(let v, let g) {
+                throw APIError.badRequest(String(format: "'threshold': %.3f is looser than the global %.3f: a user's own threshold may only be stricter — send \"force\": true with an admin key to allow it", v, g))
+            } catch { throw APIError.badRequest("'threshold': \(error)") }
+        }
+        if try await server.userExists(body.name) { throw APIError(.conflict, "user_exists", "user '\(body.name)' already exists") }
+        let now = Date()
+        if let images = body.images, !images.isEmpty {
+            let upload = try await server.enrollment(fromBase64: images, user: body.name)
+            let templates = upload.collection.templates
+            // One person, one identity (#17): a face enrolled as someone else is refused unless an admin forces it.
+            if !force, let conflict = try await EnrollmentGuard.check(templates, user: body.name, hasTemplates: false,
+                                                                       index: server.index, duplicates: upload.duplicates) {
+                throw APIError(.conflict, conflict.code, "\(conflict)")
+            }
+            do {
+                try await server.gallery.enroll(Enrollment(name: body.name, templates: templates, threshold: body.threshold, mode: .create))
+            } catch let e as GalleryError {
+                if case .wrongKey = e { throw e }   // the key was rotated meanwhile: 503 (RequestLogMiddleware)
+                throw APIError(.conflict, "user_exists", "\(e)")
+            }
+            try await server.index.refresh()
+            server.actions?.notify(.enrolled, user: body.name, detail: "\(templates.count) template(s) from uploaded images")
+            return try JSON.response(FaceGateServer.UserBody(name: body.name, templates: templates.count, createdAt: now,
+                                                             threshold: body.threshold, pending: false), status: .created)
+        }
+        do { try await server.store.insertPendingUser(PendingUser(name: body.name, threshold: body.threshold, created: now)) }
+        catch ServerStoreError.duplicate { throw APIError(.conflict, "user_exists", "user '\(body.name)' already exists") }
+        return try JSON.response(FaceGateServer.UserBody(name: body.name, templates: 0, createdAt: now, threshold: body.threshold, pending: true),
+                                 status: .created)
+    }
+
+    @Sendable func list(_ request: Request, context: ServerContext) async throws -> Response {
+        var out = try await server.gallery.listUsers().map {
+            FaceGateServer.UserBody(name: $0.name, templates: $0.templateCount, createdAt: $0.created, threshold: $0.threshold, pending: false)
+        }
+        let names = Set(out.map(\.name))
+        out += try await server.store.pendingUsers().filter { !names.contains($0.name) }.map {
+            FaceGateServer.UserBody(name: $0.name, templates: 0, createdAt: $0.created, threshold: $0.threshold, pending: true)
+        }
+        return try JSON.response(FaceGateServer.UsersBody(users: out.sorted { $0.name < $1.name }))
+    }
+
+    @Sendable func delete(_ request: Request, context: ServerContext) async throws -> Response {
+        let name = try context.parameters.require("id")
+        var removed = try await server.store.removePendingUser(name: name)
+        do { try await server.gallery.removeUser(named: name); removed = true }
+        catch GalleryError.unknownUser { }
+        guard removed else { throw APIError.notFound("user '\(name)'") }
+        // Links, unfinished sessions and unused session results die with the user (#17).
+        try await server.store.forgetUser(name: name, now: Date())
+        try await server.index.refresh()
+        server.actions?.notify(.removed, user: name)
+        return Response(status: .noContent)
+    }
+
+    @Sendable func addTemplates(_ request: Request, context: ServerContext) async throws -> Response {
+        let p = try context.caller()
+        let name = try context.parameters.require("id")
+        let body = try await JSON.decode(FaceGateServer.AddTemplates.self, from: request, limit: limit)
+        if body.force == true && !p.scope.allows(.admin) { throw APIError.forbidden(.admin) }
+        guard try await server.userExists(name) else { throw APIError.notFound("user '\(name)'") }
+        let templates: [FaceTemplate], duplicates: [IdentityCandidate]?
+        switch (body.images, body.session) {
+        case (let images?, nil) where !images.isEmpty:
+            let upload = try await server.enrollment(fromBase64: images, user: name)
+            (templates, duplicates) = (upload.collection.templates, upload.duplicates)
+        case (nil, let sid?):
+            templates = try await server.sessionEmbeddings(sid, principal: p, user: name, enrollment: true).map { FaceTemplate(embedding: $0) }
+            duplicates = nil
+        default:
+            throw APIError.badRequest("send either 'images' (base64 JPEG/PNG, one face each) or 'session' (a succeeded session id)")
+        }
+        let n = try await server.addTemplates(user: name, templates: templates, duplicates: duplicates, force: body.force == true)
+        server.actions?.notify(.enrolled, user: name, detail: "\(n) template(s) from \(body.session.map { "session \($0)" } ?? "uploaded images")")
+        let total = try await server.gallery.listUsers().first { $0.name == name }?.templateCount ?? n
+        return try JSON.response(FaceGateServer.TemplatesAdded(user: name, added: n, templates: total), status: .created)
+    }
+
+    @Sendable func createLink(_ request: Request, context: ServerContext) async throws -> Response {
+        let name = try context.parameters.require("id")
+        guard try await server.userExists(name) else { throw APIError.notFound("user '\(name)'") }
+        let token = Secrets.randomToken(bytes: 24)
+        let now = Date()
+        let link = EnrollLinkRecord(tokenHash: Secrets.sha256Hex(token), user: name, created: now,
+                                    expires: now.addingTimeInterval(server.config.enrollLinkTTL), used: nil, sessionID: nil)
+        try await server.store.insertLink(link)
+        let url = "\(server.baseURL(request).http)/enroll#link=\(token)"
+        return try JSON.response(FaceGateServer.LinkCreated(url: url, token: token, expiresAt: link.expires, user: name), status: .created)
+    }
+}
+
+/// `/v1/enrollments/{token}…`: an enrollment link, authorised by its one-time token (per-IP limit only).
+struct EnrollmentLinksController {
+    let server: FaceGateServer
+
+    func addRoutes(to v1: RouterGroup<ServerContext>) {
+        v1.capabilityGroup("enrollments", server: server)
+            .get("{token}", use: info)
+            .post("{token}/sessions", use: startSession)
+    }
+
+    @Sendable func info(_ request: Request, context: ServerContext) async throws -> Response {
+        let l = try await server.usableLink(try context.parameters.require("token"))
+        return try JSON.response(FaceGateServer.LinkInfo(user: l.user, expiresAt: l.expires))
+    }
+
+    @Sendable func startSession(_ request: Request, context: ServerContext) async throws -> Response {
+        let l = try await server.usableLink(try context.parameters.require("token"))
+        // The link is consumed by the session it starts (one-time).
+        let principal = Principal(id: "link", scope: .verify, ip: server.clientIP(request, context), key: nil)
+        let body = FaceGateServer.CreateSession(user: l.user, challenges: nil, mode: nil, plan: nil, seed: nil)
+        return try await server.createSession(body, principal: principal, mode: .enroll, link: l.tokenHash, request: request)
+    }
+}
+
+/// `/v1/verify` and `/v1/identify`: decisions on an uploaded image or a succeeded session (verify key).
+struct RecognitionController {
+    let server: FaceGateServer
+    var limit: Int { server.config.maxBodyBytes }
+
+    func addRoutes(to v1: RouterGroup<ServerContext>) {
+        v1.group(scope: .verify, server: server)
+            .post("verify", use: verify)
+            .post("identify", use: identify)
+    }
+
+    @Sendable func verify(_ request: Request, context: ServerContext) async throws -> Response {
+        let p = try context.caller()
+        let body = try await JSON.decode(FaceGateServer.Probe.self, from: request, limit: limit)
+        guard let user = body.user else { throw APIError.badRequest("missing field 'user'") }
+        let ctx = server.decisionContext(p, route: "/v1/verify", session: body.session)
+        let ticket = try await server.auditedLockoutCheck(user: user, client: body.client, principal: p, context: ctx)
+        let probes: [Embedding], v: VerifyResult
+        do {
+            probes = try await server.probes(body, principal: p, user: user)
+            guard try await server.gallery.listUsers().contains(where: { $0.name == user && $0.templateCount > 0 }) else {
+                throw APIError.notFound("user '\(user)' (with templates)")
+            }
+            v = try await server.verifyAll(user: user, probes: probes)
+        } catch { await server.releaseLockout(ticket); throw error }
+        let decision = ServerDecisions.verify(user: user, match: v.match, distance: v.distance, threshold: v.threshold,
+                                              probes: probes.count, context: ctx, snapshotJPEG: FaceGateServer.uploadSnapshot(body.image))
+        await server.settleLockout(ticket, decision)
+        server.actions?.submit(decision)
+        guard p.scope == .admin else { return try JSON.response(FaceGateServer.VerifyBody(user: user, match: v.match, distance: nil, threshold: nil)) }
+        return try JSON.response(FaceGateServer.VerifyBody(user: user, match: v.match, distance: FaceGateServer.round(v.distance), threshold: v.threshold))
+    }
+
+    @Sendable func identify(_ request: Request, context: ServerContext) async throws -> Response {
+        let p = try context.caller()
+        let body = try await JSON.decode(FaceGateServer.Probe.self, from: request, limit: limit)
+        let ctx = server.decisionContext(p, route: "/v1/identify", session: body.session)
+        let ticket = try await server.auditedLockoutCheck(user: nil, client: body.client, principal: p, context: ctx)
+        let probes: [Embedding]
+        var results: [IdentifyResult] = []
+        do {
+            probes = try await server.probes(body, principal: p, user: nil)
+            for e in probes { results.append(try await server.index.identify(e)) }
+        } catch { await server.releaseLockout(ticket); throw error }
+        // Several frames (a session) must agree on one user.
+        let names = Set(results.map(\.user))
+        let first = results[0]
+        let agreed = names.count == 1 ? first.user : nil
+        let worst = agreed == nil ? first.distance : results.compactMap(\.distance).max()
+        let decision = ServerDecisions.identify(user: agreed, distance: worst, threshold: first.candidates.first?.threshold,
+                                                probes: probes.count, context: ctx, snapshotJPEG: FaceGateServer.uploadSnapshot(body.image))
+        await server.settleLockout(ticket, decision)
+        server.actions?.submit(decision)
+        guard p.scope == .admin else { return try JSON.response(FaceGateServer.IdentifyBody(user: agreed, distance: nil, candidates: nil)) }
+        return try JSON.response(FaceGateServer.IdentifyBody(
+            user: agreed, distance: worst.map(FaceGateServer.round),
+            candidates: first.candidates.map { IdentityCandidate(user: $0.user, distance: FaceGateServer.round($0.distance), threshold: $0.threshold) }))
+    }
+}
+
 extension FaceGateServer {
     struct CreateUser: Decodable {
         var name: String
@@ -53,162 +254,6 @@ extension FaceGateServer {
 
     /// At most 10 images per request: enough for a multi-pose enrollment, bounded work per request.
     static let maxImages = 10
-
-    func addIdentityRoutes(_ router: Router<ServerContext>) {
-        let limit = config.maxBodyBytes
-        router.post("/v1/users") { request, context in
-            let p = try await self.authorize(request, context, .enroll)
-            let body = try await JSON.decode(CreateUser.self, from: request, limit: limit)
-            do { try GalleryError.checkName(body.name) } catch { throw APIError.badRequest("\(error)") }
-            // The CLI's policy: a per-user threshold only stricter than the global one unless forced, and forcing is
-            // an admin's decision (range-checked either way).
-            let force = body.force == true
-            if force && !p.scope.allows(.admin) { throw APIError.forbidden(.admin) }
-            if let t = body.threshold {
-                do { try IdentityThreshold.checkPerUser(t, global: self.config.identityThreshold, force: force) }
-                catch IdentityError.looserPerUserThreshold(let v, let g) {
-                    throw APIError.badRequest(String(format: "'threshold': %.3f is looser than the global %.3f: a user's own threshold may only be stricter — send \"force\": true with an admin key to allow it", v, g))
-                } catch { throw APIError.badRequest("'threshold': \(error)") }
-            }
-            if try await self.userExists(body.name) { throw APIError(.conflict, "user_exists", "user '\(body.name)' already exists") }
-            let now = Date()
-            if let images = body.images, !images.isEmpty {
-                let templates = try await self.templates(fromBase64: images)
-                // One person, one identity (#17): a face enrolled as someone else is refused unless an admin forces it.
-                if !force, let conflict = try await EnrollmentGuard.check(templates, user: body.name, hasTemplates: false, index: self.index) {
-                    throw APIError(.conflict, conflict.code, "\(conflict)")
-                }
-                do {
-                    try await self.gallery.enroll(Enrollment(name: body.name, templates: templates, threshold: body.threshold, mode: .create))
-                } catch let e as GalleryError {
-                    if case .wrongKey = e { throw e }   // the key was rotated meanwhile: 503 (RequestLogMiddleware)
-                    throw APIError(.conflict, "user_exists", "\(e)")
-                }
-                try await self.index.refresh()
-                self.actions?.notify(.enrolled, user: body.name, detail: "\(templates.count) template(s) from uploaded images")
-                return try JSON.response(UserBody(name: body.name, templates: templates.count, createdAt: now, threshold: body.threshold, pending: false), status: .created)
-            }
-            do { try await self.store.insertPendingUser(PendingUser(name: body.name, threshold: body.threshold, created: now)) }
-            catch ServerStoreError.duplicate { throw APIError(.conflict, "user_exists", "user '\(body.name)' already exists") }
-            return try JSON.response(UserBody(name: body.name, templates: 0, createdAt: now, threshold: body.threshold, pending: true), status: .created)
-        }
-        router.get("/v1/users") { request, context in
-            _ = try await self.authorize(request, context, .enroll)
-            var out = try await self.gallery.listUsers().map {
-                UserBody(name: $0.name, templates: $0.templateCount, createdAt: $0.created, threshold: $0.threshold, pending: false)
-            }
-            let names = Set(out.map(\.name))
-            out += try await self.store.pendingUsers().filter { !names.contains($0.name) }.map {
-                UserBody(name: $0.name, templates: 0, createdAt: $0.created, threshold: $0.threshold, pending: true)
-            }
-            return try JSON.response(UsersBody(users: out.sorted { $0.name < $1.name }))
-        }
-        router.delete("/v1/users/{id}") { request, context in
-            _ = try await self.authorize(request, context, .admin)
-            let name = try context.parameters.require("id")
-            var removed = try await self.store.removePendingUser(name: name)
-            do { try await self.gallery.removeUser(named: name); removed = true }
-            catch GalleryError.unknownUser { }
-            guard removed else { throw APIError.notFound("user '\(name)'") }
-            // Links, unfinished sessions and unused session results die with the user (#17).
-            try await self.store.forgetUser(name: name, now: Date())
-            try await self.index.refresh()
-            self.actions?.notify(.removed, user: name)
-            return Response(status: .noContent)
-        }
-        router.post("/v1/users/{id}/templates") { request, context in
-            let p = try await self.authorize(request, context, .enroll)
-            let name = try context.parameters.require("id")
-            let body = try await JSON.decode(AddTemplates.self, from: request, limit: limit)
-            if body.force == true && !p.scope.allows(.admin) { throw APIError.forbidden(.admin) }
-            guard try await self.userExists(name) else { throw APIError.notFound("user '\(name)'") }
-            let templates: [FaceTemplate]
-            switch (body.images, body.session) {
-            case (let images?, nil) where !images.isEmpty:
-                templates = try await self.templates(fromBase64: images)
-            case (nil, let sid?):
-                templates = try await self.sessionEmbeddings(sid, principal: p, user: name, enrollment: true).map { FaceTemplate(embedding: $0) }
-            default:
-                throw APIError.badRequest("send either 'images' (base64 JPEG/PNG, one face each) or 'session' (a succeeded session id)")
-            }
-            let n = try await self.addTemplates(user: name, templates: templates, force: body.force == true)
-            self.actions?.notify(.enrolled, user: name, detail: "\(n) template(s) from \(body.session.map { "session \($0)" } ?? "uploaded images")")
-            let total = try await self.gallery.listUsers().first { $0.name == name }?.templateCount ?? n
-            return try JSON.response(TemplatesAdded(user: name, added: n, templates: total), status: .created)
-        }
-        router.post("/v1/users/{id}/enrollment-links") { request, context in
-            _ = try await self.authorize(request, context, .enroll)
-            let name = try context.parameters.require("id")
-            guard try await self.userExists(name) else { throw APIError.notFound("user '\(name)'") }
-            let token = Secrets.randomToken(bytes: 24)
-            let now = Date()
-            let link = EnrollLinkRecord(tokenHash: Secrets.sha256Hex(token), user: name, created: now,
-                                        expires: now.addingTimeInterval(self.config.enrollLinkTTL), used: nil, sessionID: nil)
-            try await self.store.insertLink(link)
-            let url = "\(self.baseURL(request).http)/enroll#link=\(token)"
-            return try JSON.response(LinkCreated(url: url, token: token, expiresAt: link.expires, user: name), status: .created)
-        }
-        router.get("/v1/enrollments/{token}") { request, context in
-            _ = try self.limitIP(request, context)
-            let l = try await self.usableLink(try context.parameters.require("token"))
-            return try JSON.response(LinkInfo(user: l.user, expiresAt: l.expires))
-        }
-        router.post("/v1/enrollments/{token}/sessions") { request, context in
-            let ip = try self.limitIP(request, context)
-            let token = try context.parameters.require("token")
-            let l = try await self.usableLink(token)
-            // The link is consumed by the session it starts (one-time).
-            let principal = Principal(id: "link", scope: .verify, ip: ip, key: nil)
-            let body = CreateSession(user: l.user, challenges: nil, mode: nil, plan: nil, seed: nil)
-            let response = try await self.createSession(body, principal: principal, mode: .enroll, link: l.tokenHash, request: request)
-            return response
-        }
-        router.post("/v1/verify") { request, context in
-            let p = try await self.authorize(request, context, .verify)
-            let body = try await JSON.decode(Probe.self, from: request, limit: limit)
-            guard let user = body.user else { throw APIError.badRequest("missing field 'user'") }
-            let ctx = self.decisionContext(p, route: "/v1/verify", session: body.session)
-            let ticket = try await self.auditedLockoutCheck(user: user, client: body.client, principal: p, context: ctx)
-            let probes: [Embedding], v: VerifyResult
-            do {
-                probes = try await self.probes(body, principal: p, user: user)
-                guard try await self.gallery.listUsers().contains(where: { $0.name == user && $0.templateCount > 0 }) else {
-                    throw APIError.notFound("user '\(user)' (with templates)")
-                }
-                v = try await self.verifyAll(user: user, probes: probes)
-            } catch { await self.releaseLockout(ticket); throw error }
-            let decision = ServerDecisions.verify(user: user, match: v.match, distance: v.distance, threshold: v.threshold,
-                                                  probes: probes.count, context: ctx, snapshotJPEG: Self.uploadSnapshot(body.image))
-            await self.settleLockout(ticket, decision)
-            self.actions?.submit(decision)
-            guard p.scope == .admin else { return try JSON.response(VerifyBody(user: user, match: v.match, distance: nil, threshold: nil)) }
-            return try JSON.response(VerifyBody(user: user, match: v.match, distance: Self.round(v.distance), threshold: v.threshold))
-        }
-        router.post("/v1/identify") { request, context in
-            let p = try await self.authorize(request, context, .verify)
-            let body = try await JSON.decode(Probe.self, from: request, limit: limit)
-            let ctx = self.decisionContext(p, route: "/v1/identify", session: body.session)
-            let ticket = try await self.auditedLockoutCheck(user: nil, client: body.client, principal: p, context: ctx)
-            let probes: [Embedding]
-            var results: [IdentifyResult] = []
-            do {
-                probes = try await self.probes(body, principal: p, user: nil)
-                for e in probes { results.append(try await self.index.identify(e)) }
-            } catch { await self.releaseLockout(ticket); throw error }
-            // Several frames (a session) must agree on one user.
-            let names = Set(results.map(\.user))
-            let first = results[0]
-            let agreed = names.count == 1 ? first.user : nil
-            let worst = agreed == nil ? first.distance : results.compactMap(\.distance).max()
-            let decision = ServerDecisions.identify(user: agreed, distance: worst, threshold: first.candidates.first?.threshold,
-                                                    probes: probes.count, context: ctx, snapshotJPEG: Self.uploadSnapshot(body.image))
-            await self.settleLockout(ticket, decision)
-            self.actions?.submit(decision)
-            guard p.scope == .admin else { return try JSON.response(IdentifyBody(user: agreed, distance: nil, candidates: nil)) }
-            return try JSON.response(IdentifyBody(user: agreed, distance: worst.map(Self.round),
-                                                  candidates: first.candidates.map { IdentityCandidate(user: $0.user, distance: Self.round($0.distance), threshold: $0.threshold) }))
-        }
-    }
 
     static func round(_ d: Double) -> Double { (d * 10000).rounded() / 10000 }
 
@@ -298,10 +343,29 @@ extension FaceGateServer {
         return admissible.filter { all.indices.contains($0) }.map { all[$0] }
     }
 
-    /// Decodes and embeds uploaded images on a worker; each must show exactly one usable face.
+    /// Uploaded enrollment photos through `EnrollmentSession`, as `facegate enroll IMAGE…`: every photo's subject
+    /// through the enrollment quality gate (`identity.quality`; uploads are all-or-nothing, so the first photo that
+    /// fails is the 422), then the duplicate-face check (`EnrollmentSession.decide`), whose answer the caller hands to
+    /// `EnrollmentGuard` (409 unless an admin forces it).
+    func enrollment(fromBase64 images: [String], user: String) async throws -> EnrollmentOutcome {
+        let samples = try await samples(fromBase64: images)
+        return try await EnrollmentSession.decide(EnrollmentSession.collect(stills: samples), liveness: nil, user: user,
+                                                  gate: uploadGate, refuseDuplicates: false, index: index)
+    }
+
+    /// Decodes and embeds uploaded images on a worker; each must show exactly one usable face (verify/identify probes).
     func templates(fromBase64 images: [String]) async throws -> [FaceTemplate] {
+        try await samples(fromBase64: images).compactMap(\.template)
+    }
+
+    /// The quality gate of uploaded photos: `identity.quality`, the photo's subject (as `facegate enroll` on images).
+    var uploadGate: QualityGate { QualityGate(level: config.enrollmentQuality) }
+
+    /// Each uploaded image decoded on a worker and examined by `EnrollmentSession.sample(still:…)`; an image that is
+    /// not valid base64 is a 400, one refused by its header, its decoder or the gate a 422 naming the image.
+    func samples(fromBase64 images: [String]) async throws -> [EnrollmentSample] {
         guard images.count <= Self.maxImages else { throw APIError.badRequest("at most \(Self.maxImages) images per request") }
-        var out: [FaceTemplate] = []
+        var out: [EnrollmentSample] = []
         for (i, b64) in images.enumerated() {
             let cleaned = b64.split(separator: ",").last.map(String.init) ?? b64   // accept data: URLs
             guard let data = Data(base64Encoded: cleaned, options: .ignoreUnknownCharacters), !data.isEmpty else {
@@ -310,29 +374,19 @@ extension FaceGateServer {
             // Format, size and JPEG scans are checked on the header here, before the image waits for a worker.
             do { _ = try ImageHeader.check(data, .upload) } catch let r as ImageRefusal { throw Self.refused(r, image: i) }
             try checkWorkerQueue()
+            let gate = uploadGate
+            let sample: EnrollmentSample
             do {
-                let gate = QualityGate(level: config.enrollmentQuality)
-                let sample = try await pool.run { engine -> EnrollmentSample in
+                sample = try await pool.run { engine -> EnrollmentSample in
                     let image = try Image.decode(data, limits: .upload, name: "image \(i)")
-                    // `facegate enroll`'s path: the photo's subject through the quality gate (`identity.quality`), embedded.
-                    return Enroller(engine: engine, gate: gate).sample(image, engine.analyze(image), source: "image \(i)", still: true)
+                    return EnrollmentSession.sample(still: image, source: "image \(i)", engine: engine, gate: gate)
                 }
-                guard let t = sample.template else {
-                    throw APIError(.unprocessableContent, sample.rejections.first?.code ?? "no_face",
-                                   "image \(i): " + sample.rejections.map(\.description).joined(separator: "; "))
-                }
-                out.append(t)
-            } catch let e as FaceGateError {
-                let code: String
-                switch e {
-                case .noFace: code = "no_face"
-                case .multipleFaces: code = "multiple_faces"
-                case .faceTooSmall: code = "face_too_small"
-                case .unreadableMedia: code = "unreadable_image"
-                default: code = "bad_image"
-                }
-                throw APIError(.unprocessableContent, code, e.description)
             } catch let r as ImageRefusal { throw Self.refused(r, image: i) }
+            guard sample.accepted else {
+                throw APIError(.unprocessableContent, sample.rejections.first?.code ?? "no_face",
+                               "image \(i): " + sample.rejections.map(\.description).joined(separator: "; "))
+            }
+            out.append(sample)
         }
         return out
     }

@@ -58,8 +58,11 @@ struct Assets: Sendable {
     }
 }
 
-extension FaceGateServer {
-    func addPageRoutes(_ router: Router<ServerContext>) {
+/// The browser pages and the OpenAPI document (public).
+struct PagesController {
+    let assets: Assets
+
+    func addRoutes(to router: Router<ServerContext>) {
         let assets = self.assets
         router.get("/") { _, _ in assets.response("index.html") }
         router.get("/enroll") { _, _ in assets.response("enroll.html") }
@@ -67,7 +70,53 @@ extension FaceGateServer {
         router.get("/style.css") { _, _ in assets.response("style.css") }
         router.get("/openapi.yaml") { _, _ in assets.response("openapi.yaml") }
     }
+}
 
+/// Health, readiness and metrics (public; `/readyz` adds the gallery size for an authorised caller) and the audit
+/// log (admin key).
+struct OperationsController {
+    let server: FaceGateServer
+
+    func addRoutes(to router: Router<ServerContext>) {
+        router.get("/healthz") { _, _ in try JSON.response(FaceGateServer.Health(status: "ok")) }
+        router.get("/readyz", use: ready)
+        router.get("/metrics", use: metrics)
+        router.group("/v1", scope: .admin, server: server)
+            .get("audit", use: audit)
+    }
+
+    @Sendable func ready(_ request: Request, context: ServerContext) async throws -> Response {
+        var db = "ok"
+        do { try await server.store.ping() } catch { db = "unreachable" }
+        let active = await server.sessions.count
+        let depth = server.pool.queueDepth
+        let saturated = active >= server.config.maxSessions || depth > server.config.maxQueue
+        let shutting = await server.sessions.isShuttingDown
+        let ok = db == "ok" && !shutting
+        var r = FaceGateServer.Ready(status: shutting ? "shutting_down" : (ok ? "ready" : "not_ready"), database: db,
+                                     workers: server.pool.count, queueDepth: depth, activeSessions: active, users: nil, saturated: saturated)
+        // Optional authorisation: a caller with a key (or key-less local mode) also learns the gallery size.
+        let presented = request.headers[.authorization] != nil || request.headers[HTTPField.Name("X-API-Key")!] != nil
+        let local = (try? await server.localMode()) == true
+        if presented || local, (try? await server.authorize(request, context, .verify)) != nil {
+            r.users = await server.index.userCount
+        }
+        return try JSON.response(r, status: ok ? .ok : .serviceUnavailable)
+    }
+
+    @Sendable func metrics(_ request: Request, context: ServerContext) async throws -> Response {
+        server.metrics.queueDepth.set(Double(server.pool.queueDepth))
+        server.metrics.activeSessions.set(Double(await server.sessions.count))
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(string: server.metrics.render())))
+    }
+
+    @Sendable func audit(_ request: Request, context: ServerContext) async throws -> Response {
+        try server.auditResponse(request)
+    }
+}
+
+extension FaceGateServer {
     struct Health: Encodable { var status: String }
     struct Ready: Encodable {
         var status: String
@@ -78,37 +127,6 @@ extension FaceGateServer {
         /// Only for an authorised caller (an API key, or key-less local mode): the gallery size is not public.
         var users: Int?
         var saturated: Bool
-    }
-
-    func addOperationRoutes(_ router: Router<ServerContext>) {
-        router.get("/healthz") { _, _ in try JSON.response(Health(status: "ok")) }
-        router.get("/readyz") { request, context in
-            var db = "ok"
-            do { try await self.store.ping() } catch { db = "unreachable" }
-            let active = await self.sessions.count
-            let depth = self.pool.queueDepth
-            let saturated = active >= self.config.maxSessions || depth > self.config.maxQueue
-            let shutting = await self.sessions.isShuttingDown
-            let ok = db == "ok" && !shutting
-            var r = Ready(status: shutting ? "shutting_down" : (ok ? "ready" : "not_ready"), database: db, workers: self.pool.count,
-                          queueDepth: depth, activeSessions: active, users: nil, saturated: saturated)
-            let presented = request.headers[.authorization] != nil || request.headers[HTTPField.Name("X-API-Key")!] != nil
-            let local = (try? await self.localMode()) == true
-            if presented || local, (try? await self.authorize(request, context, .verify)) != nil {
-                r.users = await self.index.userCount
-            }
-            return try JSON.response(r, status: ok ? .ok : .serviceUnavailable)
-        }
-        router.get("/v1/audit") { request, context in
-            _ = try await self.authorize(request, context, .admin)
-            return try self.auditResponse(request)
-        }
-        router.get("/metrics") { _, _ in
-            self.metrics.queueDepth.set(Double(self.pool.queueDepth))
-            self.metrics.activeSessions.set(Double(await self.sessions.count))
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(string: self.metrics.render())))
-        }
     }
 
     /// Largest `limit` of `GET /v1/audit` (one page; narrow with `since`/`user`/`decision`).

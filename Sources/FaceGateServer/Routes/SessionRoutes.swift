@@ -6,6 +6,52 @@ import Hummingbird
 import HummingbirdWebSocket
 import NIOWebSocket
 
+/// `/v1/sessions…`: liveness sessions. Creating and reading one need a verify key; the stream is authorised by the
+/// session's token in its URL (per-IP limit only; the WebSocket itself is `FaceGateServer.addStreamRoute`).
+struct SessionsController {
+    let server: FaceGateServer
+
+    func addRoutes(to v1: RouterGroup<ServerContext>) {
+        v1.group("sessions", scope: .verify, server: server)
+            .post(use: create)
+            .get("{id}", use: status)
+        v1.capabilityGroup("sessions", server: server)
+            .get("{id}/stream", use: streamWithoutUpgrade)
+    }
+
+    @Sendable func create(_ request: Request, context: ServerContext) async throws -> Response {
+        let caller = try context.caller()
+        let body = try await JSON.decode(FaceGateServer.CreateSession.self, from: request, limit: 64 * 1024)
+        return try await server.createSession(body, principal: caller, mode: .liveness, link: nil, request: request)
+    }
+
+    @Sendable func status(_ request: Request, context: ServerContext) async throws -> Response {
+        let p = try context.caller()
+        let id = try context.parameters.require("id")
+        guard let r = try await server.store.session(id: id) else { throw APIError.notFound("session") }
+        if p.scope != .admin, p.id != "local", r.spec.keyID != p.id, r.spec.keyID != nil {
+            throw APIError.notFound("session")
+        }
+        var status = r.status
+        if !status.isFinal && r.expires <= Date() { status = .expired }
+        return try JSON.response(FaceGateServer.SessionStatusBody(
+            id: r.id, status: status.rawValue, mode: r.spec.mode.rawValue, liveness: r.spec.liveness ?? LivenessMode.active.rawValue,
+            user: r.spec.user, createdAt: r.created,
+            expiresAt: r.expires, updatedAt: r.updated, instance: r.instance, decision: r.outcome,
+            challenges: status.isFinal ? r.spec.challenges : nil))
+    }
+
+    /// Reached when the request is not a WebSocket upgrade (or the upgrade was refused): explains why.
+    @Sendable func streamWithoutUpgrade(_ request: Request, context: ServerContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        _ = try await server.streamableSession(id: id, token: request.uri.queryParameters["token"].map(String.init))
+        if await server.streamsSaturated() {
+            throw APIError(.serviceUnavailable, "saturated", "the server is at capacity — retry in a few seconds", retryAfter: 2)
+        }
+        throw APIError(.upgradeRequired, "upgrade_required", "connect with a WebSocket client (Upgrade: websocket) to stream frames")
+    }
+}
+
 extension FaceGateServer {
     struct CreateSession: Decodable {
         /// User to verify against after liveness.
@@ -49,39 +95,6 @@ extension FaceGateServer {
     static let maxChallenges = 5
     /// Largest explicit (admin) plan.
     static let maxExplicitPlan = 10
-
-    func addSessionRoutes(_ router: Router<ServerContext>) {
-        router.post("/v1/sessions") { request, context in
-            let p = try await self.authorize(request, context, .verify)
-            let body = try await JSON.decode(CreateSession.self, from: request, limit: 64 * 1024)
-            return try await self.createSession(body, principal: p, mode: .liveness, link: nil, request: request)
-        }
-        router.get("/v1/sessions/{id}") { request, context in
-            let p = try await self.authorize(request, context, .verify)
-            let id = try context.parameters.require("id")
-            guard let r = try await self.store.session(id: id) else { throw APIError.notFound("session") }
-            if p.scope != .admin, p.id != "local", r.spec.keyID != p.id, r.spec.keyID != nil {
-                throw APIError.notFound("session")
-            }
-            var status = r.status
-            if !status.isFinal && r.expires <= Date() { status = .expired }
-            return try JSON.response(SessionStatusBody(
-                id: r.id, status: status.rawValue, mode: r.spec.mode.rawValue, liveness: r.spec.liveness ?? LivenessMode.active.rawValue,
-                user: r.spec.user, createdAt: r.created,
-                expiresAt: r.expires, updatedAt: r.updated, instance: r.instance, decision: r.outcome,
-                challenges: status.isFinal ? r.spec.challenges : nil))
-        }
-        // Reached when the request is not a WebSocket upgrade (or the upgrade was refused): explains why.
-        router.get("/v1/sessions/{id}/stream") { request, context -> Response in
-            let id = try context.parameters.require("id")
-            _ = try self.limitIP(request, context)
-            _ = try await self.streamableSession(id: id, token: request.uri.queryParameters["token"].map(String.init))
-            if await self.streamsSaturated() {
-                throw APIError(.serviceUnavailable, "saturated", "the server is at capacity — retry in a few seconds", retryAfter: 2)
-            }
-            throw APIError(.upgradeRequired, "upgrade_required", "connect with a WebSocket client (Upgrade: websocket) to stream frames")
-        }
-    }
 
     /// Creates a session (API or enrollment link).
     func createSession(_ body: CreateSession, principal: Principal, mode: SessionMode, link: String?, request: Request) async throws -> Response {

@@ -248,52 +248,13 @@ actor LiveStream {
 
     private func concludeBody(_ r: LivenessResult) async {
         framesIn.finish()
+        let c = await server.conclude(record, pipeline: pipeline, result: r)
         let anchors = pipeline.anchors
-        var outcome = SessionOutcome.from(r)
-        pipeline.annotate(&outcome)
-        var status: SessionStatus = r.live ? .succeeded : .failed
-        if r.live, let user = record.spec.user {
-            do {
-                switch record.spec.mode {
-                case .liveness:
-                    // The runtime's identity step on the anchors liveness decided on (the CLI's `authenticate` path).
-                    let a = try await pipeline.authenticate(index: server.index)
-                    outcome.verified = a.result.authorized; outcome.distance = a.result.distance; outcome.threshold = a.threshold.value
-                    if !a.result.authorized {
-                        outcome.passed = false; outcome.reason = "no_match"; outcome.detail = "the face does not match \(user)"; status = .failed
-                        outcome.denial = a.decision.reason
-                    }
-                case .enroll:
-                    // The same quality gate and duplicate-face check as `facegate enroll` (EnrollmentSession).
-                    let gate = server.enrollmentGate
-                    let collection = EnrollmentSession.collect(anchors: anchors, gate: gate, source: "session \(id)")
-                    let e = try await EnrollmentSession.decide(collection, liveness: r, user: user, gate: gate, refuseDuplicates: false,
-                                                               index: server.index)
-                    if let refusal = e.refusal { throw FaceGateError.badInput(refusal.text) }
-                    let n = try await server.addTemplates(user: user, templates: collection.templates, duplicates: e.duplicates)
-                    outcome.enrolledTemplates = n
-                    server.actions?.notify(.enrolled, user: user, detail: "\(n) template(s) from enrollment session \(id)")
-                }
-            } catch {
-                outcome.passed = false; status = .failed
-                // A failed identity step (store error, a refused enrollment sample) is not an attack on the user.
-                outcome.denial = .error
-                outcome.reason = record.spec.mode == .enroll ? "enroll_failed" : "verify_failed"
-                outcome.detail = "\(error)"
-                server.logger.warning("session identity step failed", metadata: ["session": "\(id)", "error": "\(error)"])
-            }
-        }
-        // Which of a live liveness session's anchors may become templates later: the enrollment gate, applied here
-        // where the measurements are (the sealed row keeps only embeddings).
-        if status == .succeeded && record.spec.mode == .liveness {
-            outcome.enrollableAnchors = EnrollmentSession.admissible(anchors: anchors, gate: server.enrollmentGate)
-        }
         let sealed = anchors.isEmpty ? nil : try? server.sealer.seal(JSONEncoder().encode(anchors.map(\.embedding)))
-        await persist(status: status, outcome: outcome, embeddings: sealed, result: r)
-        let msg = StreamMessage.Result(passed: outcome.passed, status: status.rawValue, reason: outcome.reason,
-                                       message: SessionOutcome.publicMessage(outcome))
+        await persist(status: c.status, outcome: c.outcome, embeddings: sealed, result: r)
+        let msg = StreamMessage.Result(passed: c.outcome.passed, status: c.status.rawValue, reason: c.outcome.reason, message: c.ending.message)
         try? await outbound.writeTextMessage(JSON.string(msg))
-        try? await outbound.close(.normalClosure, reason: status.rawValue)
+        try? await outbound.close(.normalClosure, reason: c.status.rawValue)
     }
 
     private func persist(status: SessionStatus, outcome: SessionOutcome, embeddings: Data?, result: LivenessResult? = nil) async {
@@ -374,37 +335,5 @@ actor LiveStream {
     /// The client went away before a result.
     func disconnected() async {
         await fail(reason: "disconnected", denial: .cancelled, message: "the client closed the stream before the result")
-    }
-}
-
-extension SessionOutcome {
-    static let empty = SessionOutcome(passed: false, live: false, reason: nil, detail: nil, challenges: [], frames: 0, verified: nil,
-                                      distance: nil, threshold: nil, identityDistance: nil, evidence: [], enrolledTemplates: nil)
-
-    static func from(_ r: LivenessResult) -> SessionOutcome {
-        var o = SessionOutcome(
-            passed: r.live, live: r.live, reason: r.failure?.code, detail: r.reason,
-            challenges: r.challenges.map { .init(type: $0.type.rawValue, status: $0.status.rawValue, latencyMs: $0.latencyMs) },
-            frames: r.frames, verified: nil, distance: nil, threshold: nil, identityDistance: r.identityDistance,
-            evidence: r.evidence.map { .init(index: $0.index, timestamp: ($0.timestamp * 1000).rounded() / 1000, role: $0.role.rawValue) },
-            enrolledTemplates: nil)
-        o.denial = r.denialReason
-        return o
-    }
-
-    /// What the browser may be told: pass/fail and a generic hint, never scores or thresholds.
-    static func publicMessage(_ o: SessionOutcome) -> String {
-        if o.passed { return o.enrolledTemplates != nil ? "Enrolled — you can now verify with your face" : "Verified — you are live" }
-        switch o.reason ?? "" {
-        case "no_stable_face", "insufficient_signal": return "We could not see your face clearly — look straight at the camera in good light"
-        case "timeout", "no_return_to_neutral", "wrong_action", "reaction_too_fast":
-            return "The requested movement was not seen — follow each prompt after it appears"
-        case "face_lost": return "Your face left the camera view — stay in the oval"
-        case "multiple_faces": return "More than one face was in view — only one person may be in front of the camera"
-        case "identity_changed", "no_match": return "Not verified"
-        case "session_timeout", "expired": return "The check took too long — start again"
-        case "enroll_failed": return "Enrollment failed — try again"
-        default: return "Not verified — start again"
-        }
     }
 }
