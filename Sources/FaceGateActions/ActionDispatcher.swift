@@ -66,8 +66,9 @@ public final class ActionDispatcher: Sendable {
         }
 
         let spoolRoot = URL(fileURLWithPath: config.spoolDir)
+        let retention = FailedRetention(maxItems: config.spoolFailedKeep, maxAge: config.spoolFailedMaxAge)
         if config.mail.enabled {
-            let spool = try Spool(directory: spoolRoot.appendingPathComponent("mail"))
+            let spool = try Spool(directory: spoolRoot.appendingPathComponent("mail"), failedRetention: retention)
             let m = config.mail
             mailQueue = MailQueue(spool: spool, from: m.from, to: m.to, subject: m.subject,
                                   location: .init(text: m.location, latitude: m.latitude, longitude: m.longitude))
@@ -79,7 +80,7 @@ public final class ActionDispatcher: Sendable {
             mailQueue = nil; mailWorker = nil
         }
         if !config.webhooks.urls.isEmpty {
-            let spool = try Spool(directory: spoolRoot.appendingPathComponent("webhooks"))
+            let spool = try Spool(directory: spoolRoot.appendingPathComponent("webhooks"), failedRetention: retention)
             let w = config.webhooks
             webhookQueue = WebhookQueue(spool: spool, urls: w.urls, events: Set(w.events.compactMap(WebhookEventKind.init(rawValue:))))
             webhookWorker = SpoolWorker(spool: spool, policy: RetryPolicy(maxAge: w.maxAge),

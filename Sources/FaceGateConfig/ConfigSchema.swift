@@ -185,6 +185,10 @@ public enum ConfigSchema {
         // [actions]
         .init("actions", "spool_dir", .string, .string("~/.local/state/facegate/spool"),
               "Durable queue for e-mail alerts and webhook events not yet delivered."),
+        .init("actions", "spool_failed_keep", .int(0...100_000), .int(100),
+              "Undelivered items kept in <spool_dir>/*/failed for inspection, newest first (mail alerts carry the attempt's face snapshot)."),
+        .init("actions", "spool_failed_max_age", .duration, .double(7 * 86_400),
+              "Undelivered items older than this are deleted from <spool_dir>/*/failed."),
     ]
 
     public static let sections: [String] = {

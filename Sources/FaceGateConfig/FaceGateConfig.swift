@@ -95,6 +95,10 @@ public struct FaceGateConfig: Sendable {
     public var server: Server
     /// Durable queue directory (mail/ and webhooks/ below it).
     public var spoolDir: String
+    /// How much of the spool's failed/ is kept (#17): newest `spoolFailedKeep` items, none older than
+    /// `spoolFailedMaxAge` seconds (`FailedRetention`).
+    public var spoolFailedKeep: Int
+    public var spoolFailedMaxAge: Double
     /// The raw effective values, for keys added later by other parts of FaceGate.
     public var loaded: LoadedConfig
 
@@ -160,6 +164,8 @@ public struct FaceGateConfig: Sendable {
                                               duration: max(1, d("lockout.duration"))))
         server = .init(host: s("server.host"), port: i("server.port"))
         spoolDir = path("actions.spool_dir")
+        spoolFailedKeep = i("actions.spool_failed_keep")
+        spoolFailedMaxAge = d("actions.spool_failed_max_age")
     }
 
     /// First line of a secret file, trimmed. Errors say which key and what to do.

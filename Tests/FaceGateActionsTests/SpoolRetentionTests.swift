@@ -1,4 +1,5 @@
 import FaceGateActions
+import FaceGateConfig
 import Foundation
 import Logging
 import Testing
@@ -44,5 +45,22 @@ struct SpoolRetentionTests {
         let spool = try Spool(directory: TestPaths.tempDir("spool-default").appendingPathComponent("mail"))
         #expect(spool.failedRetention.maxItems == 100)
         #expect(spool.failedRetention.maxAge == 7 * 86_400)
+    }
+}
+
+/// The retention is configurable (`[actions] spool_failed_keep`, `spool_failed_max_age`), defaults 100 items / 7 days.
+@Suite("Spool failed/ retention from the configuration (#17)")
+struct SpoolRetentionConfigTests {
+    @Test("defaults equal FailedRetention's; the keys and FACEGATE_ACTIONS_* override them")
+    func configurable() throws {
+        let d = try FaceGateConfig(ConfigLoader.resolve(text: nil, path: nil, environment: [:], overrides: [:]), environment: [:])
+        #expect(d.spoolFailedKeep == FailedRetention.defaultMaxItems && d.spoolFailedMaxAge == FailedRetention.defaultMaxAge)
+        let text = "[actions]\nspool_failed_keep = 3\nspool_failed_max_age = \"2h\"\n"
+        let c = try FaceGateConfig(ConfigLoader.resolve(text: text, path: nil, environment: [:], overrides: [:]), environment: [:])
+        #expect(c.spoolFailedKeep == 3 && c.spoolFailedMaxAge == 7200)
+        let env = ["FACEGATE_ACTIONS_SPOOL_FAILED_KEEP": "0"]
+        let e = try FaceGateConfig(ConfigLoader.resolve(text: text, path: nil, environment: env, overrides: [:]), environment: env)
+        #expect(e.spoolFailedKeep == 0)
+        #expect(!ConfigLoader.resolve(text: "[actions]\nspool_failed_keep = -1\n", path: nil, environment: [:], overrides: [:]).isValid)
     }
 }
