@@ -2,8 +2,22 @@ import FaceGateCore
 import Foundation
 
 /// The typed, effective configuration every part of FaceGate reads. Build it with `FaceGateConfig.load(...)`.
+///
+/// One resolution order for every key: **flags** (`--set section.key=value`, and a command's own flags such as `--db`)
+/// > **environment** (`FACEGATE_<SECTION>_<KEY>`) > **TOML file** (`--config`, `$FACEGATE_CONFIG`,
+/// `~/.config/facegate/facegate.toml`, `/etc/facegate/facegate.toml`: the first that exists) > **defaults**
+/// (`ConfigSchema.keys`, which name the core's constants; `SettingsDefaultsTests` checks they agree).
+/// One documented exception: `identity.threshold`, where the file beats `FACEGATE_IDENTITY_THRESHOLD` (the identity
+/// threshold policy, `ThresholdSettings`).
+///
+/// Values use the core's types (`LivenessMode`, `PassiveMode`, `ChallengeType`, `QualityLevel`, `LockoutPolicy`),
+/// so front-ends and `ServerConfiguration` take them as they are instead of re-parsing strings.
 public struct FaceGateConfig: Sendable {
-    public struct Identity: Sendable { public var threshold: Double }
+    public struct Identity: Sendable {
+        public var threshold: Double
+        /// Enrollment quality gate (`identity.quality`; `enroll --quality` overrides).
+        public var quality: QualityLevel = .standard
+    }
     public struct Store: Sendable {
         /// SQLite path or postgres:// URL; nil = FaceGateStore's default resolution (FACEGATE_DB, data directory).
         public var database: String?
@@ -13,14 +27,13 @@ public struct FaceGateConfig: Sendable {
         public var key: String?
     }
     public struct Liveness: Sendable {
-        public enum Mode: String, Sendable { case active, passive, both }
-        public var mode: Mode
+        public var mode: LivenessMode
         public var challenges: Int
-        public var challengeTypes: [String]
+        /// The pool random challenges are drawn from (older underscore spellings already mapped).
+        public var challengeTypes: [ChallengeType]
         public var timeout: TimeInterval
         public var challengeTimeout: TimeInterval
-        /// "light" or "strict".
-        public var passiveMode: String = "light"
+        public var passiveMode: PassiveMode = .light
         /// Trained FaceGate liveness model (texture cue); nil = none.
         public var model: String?
         /// Anti-spoof models (catalog names or ONNX paths); empty = installed ones (when `useInstalledModels`).
@@ -132,12 +145,13 @@ public struct FaceGateConfig: Sendable {
         }
 
         loaded = c
-        identity = .init(threshold: d("identity.threshold"))
+        identity = .init(threshold: d("identity.threshold"), quality: QualityLevel(rawValue: s("identity.quality").lowercased()) ?? .standard)
         store = .init(database: opt("store.database").map { ConfigLoader.expandTilde($0, environment: environment) },
                       keyFile: opt("store.key_file").map { ConfigLoader.expandTilde($0, environment: environment) }, key: opt("store.key"))
         liveness = .init(mode: .init(rawValue: s("liveness.mode")) ?? .active, challenges: i("liveness.challenges"),
-                         challengeTypes: list("liveness.challenge_types").map { $0.replacingOccurrences(of: "_", with: "-") }, timeout: d("liveness.timeout"),
-                         challengeTimeout: d("liveness.challenge_timeout"), passiveMode: s("liveness.passive_mode"),
+                         challengeTypes: list("liveness.challenge_types").compactMap { ChallengeType(rawValue: $0.replacingOccurrences(of: "_", with: "-")) },
+                         timeout: d("liveness.timeout"), challengeTimeout: d("liveness.challenge_timeout"),
+                         passiveMode: PassiveMode(rawValue: s("liveness.passive_mode")) ?? .light,
                          model: opt("liveness.model").map { ConfigLoader.expandTilde($0, environment: environment) },
                          padModels: list("liveness.pad_models").map { ConfigLoader.expandTilde($0, environment: environment) },
                          useInstalledModels: b("liveness.use_installed_models"), passiveFrames: i("liveness.passive_frames"),

@@ -121,14 +121,13 @@ public struct ServerConfiguration: Sendable {
         // refuses an out-of-range value before this).
         if let t = try? ThresholdSettings(flag: nil, config: c) { identityThreshold = t.global.value }
         if c.liveness.challenges > 0 { challenges = c.liveness.challenges }
-        let types = c.liveness.challengeTypes.compactMap(ChallengeType.init(rawValue:))
-        if !types.isEmpty { challengeTypes = types }
+        if !c.liveness.challengeTypes.isEmpty { challengeTypes = c.liveness.challengeTypes }
         if c.liveness.challengeTimeout > 0 { liveness.challengeTimeout = c.liveness.challengeTimeout }
         if c.liveness.timeout > 0 { liveness.sessionTimeout = c.liveness.timeout }
-        livenessMode = LivenessMode(rawValue: c.liveness.mode.rawValue) ?? .active
-        passiveMode = PassiveMode(rawValue: c.liveness.passiveMode) ?? .light
+        livenessMode = c.liveness.mode
+        passiveMode = c.liveness.passiveMode
         livenessModel = c.liveness.model
-        if let q = c.loaded.value("identity.quality").stringValue.flatMap({ QualityLevel(rawValue: $0.lowercased()) }) { enrollmentQuality = q }
+        enrollmentQuality = c.identity.quality
         padModels = c.liveness.padModels
         useInstalledPadModels = c.liveness.useInstalledModels
         padThreshold = c.liveness.padThreshold

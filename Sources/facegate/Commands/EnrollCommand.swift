@@ -160,7 +160,7 @@ func thresholdSettings(flag: Double?, _ config: ConfigOptions) throws -> Thresho
 
 /// The quality level: --quality > identity.quality in the config (file, --set, FACEGATE_IDENTITY_QUALITY) > standard.
 func qualityLevel(flag: String?, _ config: ConfigOptions) throws -> QualityLevel {
-    let text = try flag ?? config.load().loaded.value("identity.quality").stringValue ?? QualityLevel.standard.rawValue
+    guard let text = flag else { return try config.load().identity.quality }
     guard let l = QualityLevel(rawValue: text.lowercased()) else {
         throw FaceGateError.badInput("--quality must be lenient, standard or strict, not '\(text)'")
     }
