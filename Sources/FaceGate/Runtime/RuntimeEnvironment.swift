@@ -12,8 +12,8 @@ import Logging
 /// (`open(location:key:policy:lockout:)`); `engine()` opens the models (detector, landmarks, embedder) the same way
 /// for the CLI and each server worker.
 ///
-/// Not yet: one typed settings value in the core that both front-ends resolve from TOML + environment + flags
-/// (issue #18 item 4); until then the CLI passes its `FaceGateConfig` and the server its `ServerConfiguration`.
+/// Both resolve from the one typed `FaceGateConfig` (FaceGateConfig target: flags > environment > TOML > defaults);
+/// the server first applies it to its `ServerConfiguration` (`apply(_:)`), which adds the server-only limits.
 public struct RuntimeEnvironment: Sendable {
     public let location: GalleryLocation
     public let key: GalleryKey
