@@ -216,6 +216,30 @@ struct UnlockTestClient {
         #expect(auth.calls.count == 2)
     }
 
+    /// `--allow-own-account`: a caller that is not root is served for its own account only (its uid = the uid of
+    /// `USER`); another account, or the status report, stays refused. Root is left out of the allowed set here, so
+    /// the test's own uid plays the lock screen's user.
+    @Test func aNonRootCallerIsServedForItsOwnAccountOnly() throws {
+        let me = String(cString: getpwuid(getuid())!.pointee.pw_name)
+        let other = getuid() == 0 ? "daemon" : "root"
+        let auth = StubAuthenticator()
+        let d = UnlockDaemon(settings: .init(socketPath: socketPath, allowedUIDs: [getuid() == 4242 ? 4243 : 4242], requestTimeout: 0.5,
+                                             socketMode: 0o666, allowOwnAccount: true),
+                             authenticator: auth)
+        try d.bind()
+        Thread { d.serve() }.start()
+        daemons.append(d)
+        #expect(try UnlockTestClient.exchange(socketPath, "FACEGATE-PAM 1\nUSER \(me)\nSERVICE swaylock\nAUTH\n").last == "RESULT OK")
+        #expect(try UnlockTestClient.exchange(socketPath, "FACEGATE-PAM 1\nUSER \(other)\nSERVICE swaylock\nAUTH\n")
+                == ["RESULT UNAVAILABLE caller not allowed"])
+        #expect(try UnlockTestClient.exchange(socketPath, "FACEGATE-PAM 1\nUSER no-such-account-fg\nSERVICE swaylock\nAUTH\n")
+                == ["RESULT UNAVAILABLE caller not allowed"])
+        #expect(auth.calls.map(\.1) == [me], "only the caller's own account reached an attempt")
+        #expect(UnlockStatusClient.query(socket: socketPath) == .upNotAllowed, "the status report is for root only")
+        var st = stat()
+        #expect(lstat(socketPath, &st) == 0 && (st.st_mode & 0o777) == 0o666)
+    }
+
     /// `facegate daemon --status`: an allowed caller gets the daemon's report (camera check, user map with enrolment,
     /// attempts); another uid learns only that it is up; a stopped daemon is down; a probe that connects and leaves
     /// without a word starts no attempt and gets no answer.

@@ -30,11 +30,19 @@ public final class UnlockDaemon: @unchecked Sendable {
         public var maxWait: TimeInterval
         /// Socket file mode: root bypasses it; 0600 keeps every other account from even connecting.
         public var socketMode: mode_t
+        /// Also serve a caller that is not in `allowedUIDs` when it asks for its own account only (`USER`'s uid in
+        /// the passwd database = the caller's `SO_PEERCRED` uid): user-run lock screens (swaylock, i3lock, KDE) run
+        /// PAM as the user. Off by default; on, the socket must be reachable by users (`--allow-own-account` makes it
+        /// 0666), and any process of that user may then ask for attempts on that user's face — the per-user lockout
+        /// bounds them.
+        public var allowOwnAccount: Bool
 
         public init(socketPath: String, allowedUIDs: Set<UInt32> = [0], userMap: UnlockUserMap = .sameNameMap,
-                    requestTimeout: TimeInterval = 2, maxWaiting: Int = 1, maxWait: TimeInterval = 4, socketMode: mode_t = 0o600) {
+                    requestTimeout: TimeInterval = 2, maxWaiting: Int = 1, maxWait: TimeInterval = 4, socketMode: mode_t = 0o600,
+                    allowOwnAccount: Bool = false) {
             self.socketPath = socketPath; self.allowedUIDs = allowedUIDs; self.userMap = userMap
             self.requestTimeout = requestTimeout; self.maxWaiting = maxWaiting; self.maxWait = maxWait; self.socketMode = socketMode
+            self.allowOwnAccount = allowOwnAccount
         }
     }
 
@@ -125,6 +133,15 @@ public final class UnlockDaemon: @unchecked Sendable {
         unlink(settings.socketPath)
     }
 
+    /// The uid of a Linux account (passwd database), nil when there is no such account.
+    static func uid(ofAccount name: String) -> UInt32? {
+        var pwd = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard getpwnam_r(name, &pwd, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
+        return pwd.pw_uid
+    }
+
     /// The status report with the attempt count (the map alone when no provider was set).
     func report() -> UnlockStatusReport {
         var r = statusReport?() ?? UnlockStatusReport(source: "?", camera: nil, map: settings.userMap, enrolled: nil,
@@ -142,7 +159,8 @@ public final class UnlockDaemon: @unchecked Sendable {
             logger.warning("unlock: refused a caller whose credentials the kernel did not give")
             return
         }
-        guard settings.allowedUIDs.contains(peer.uid) else {
+        let privileged = settings.allowedUIDs.contains(peer.uid)
+        guard privileged || settings.allowOwnAccount else {
             // Not a root PAM stack: a user process asking the daemon to look at the camera for someone.
             logger.warning("unlock: refused caller pid \(peer.pid) uid \(peer.uid) (only root PAM callers may ask)")
             conn.send(.unavailable("caller not allowed"))
@@ -153,8 +171,9 @@ public final class UnlockDaemon: @unchecked Sendable {
             let deadline = UnlockConnection.deadline(in: settings.requestTimeout)
             let first = try conn.readLine(deadlineMs: deadline)
             if first == UnlockStatusClient.greeting {
-                for line in report().lines { conn.send(.info(line)) }
-                conn.send(.ok)
+                // the report names accounts and devices: for the served (root) callers only
+                if privileged { for line in report().lines { conn.send(.info(line)) } }
+                conn.send(privileged ? .ok : .unavailable("caller not allowed"))
                 return
             }
             request = try UnlockProtocol.parse(try conn.readRequest(deadlineMs: deadline, after: [first]))
@@ -165,6 +184,12 @@ public final class UnlockDaemon: @unchecked Sendable {
         } catch {
             logger.warning("unlock: bad request from pid \(peer.pid): \(error)")
             conn.send(.unavailable("bad request"))
+            return
+        }
+        if !privileged && Self.uid(ofAccount: request.user) != peer.uid {
+            // A user's lock screen may ask for its own account only.
+            logger.warning("unlock: refused caller pid \(peer.pid) uid \(peer.uid) asking for \(request.user) (not its own account)")
+            conn.send(.unavailable("caller not allowed"))
             return
         }
         guard let galleryUser = settings.userMap.galleryUser(for: request.user) else {

@@ -47,6 +47,7 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-waiting"), help: "Callers that may wait for the camera while an attempt runs; more get 'busy' at once.") var maxWaiting = 1
     @Option(help: "Match threshold (as authenticate's --threshold).") var threshold: Double?
     @Flag(name: .customLong("no-frame-timing"), help: "Do not deny camera frames whose timestamps look like a file or a generator.") var noFrameTiming = false
+    @Flag(name: .customLong("allow-own-account"), help: "Also serve non-root callers (user-run lock screens) for their own account only; makes the socket 0666.") var allowOwnAccount = false
     @Flag(help: "Report whether the daemon is up, its camera check and user map (locally when it is down), then exit.") var status = false
     @OptionGroup var gallery: GalleryOptions
     @OptionGroup(title: "Active liveness") var activeOptions: ActiveCLIOptions
@@ -100,7 +101,8 @@ struct DaemonCommand: AsyncParsableCommand {
                     engine: engine, gallery: env.gallery, policy: await env.index.policy, lockout: env.lockout,
                     dispatcher: dispatcher, logger: logger)
                 let daemon = UnlockDaemon(settings: .init(socketPath: socket, allowedUIDs: Set([0] + allowUIDs), userMap: map,
-                                                          maxWaiting: maxWaiting),
+                                                          maxWaiting: maxWaiting, socketMode: allowOwnAccount ? 0o666 : 0o600,
+                                                          allowOwnAccount: allowOwnAccount),
                                           authenticator: authenticator, logger: logger)
                 let livenessText = describe(liveness, mode: mode)
                 let store = env.gallery, frameTiming = !noFrameTiming
