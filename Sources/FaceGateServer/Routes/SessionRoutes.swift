@@ -105,20 +105,12 @@ extension FaceGateServer {
             }
             liveness = lm
         } else {
-            // The configured default; "active" becomes "both" while anti-spoof models are installed and used
-            // (liveness.use_installed_models = false, or a session's own mode "active", turns that off).
-            let upgrade = config.livenessMode == .active && config.padModels.isEmpty
-                && PadModelResolver.passiveRunsWithChallengesByDefault(useInstalledModels: config.useInstalledPadModels, in: config.models)
-            liveness = upgrade ? .both : config.livenessMode
+            liveness = configuredLivenessMode
         }
         // The configuration sets the minimum (#17): a non-admin caller may ask for more challenges and for "both", never
         // for fewer challenges or a different mode than the configured one (admin keys may, like 'plan'/'seed': tests, demos).
         if principal.scope != .admin {
-            let configured: LivenessMode = {
-                let upgrade = config.livenessMode == .active && config.padModels.isEmpty
-                    && PadModelResolver.passiveRunsWithChallengesByDefault(useInstalledModels: config.useInstalledPadModels, in: config.models)
-                return upgrade ? .both : config.livenessMode
-            }()
+            let configured = configuredLivenessMode
             if liveness != configured && liveness != .both {
                 throw APIError(.unprocessableContent, "below_policy",
                                "this server requires liveness mode \"\(configured.rawValue)\" (or \"both\") — leave out 'mode' or ask for \"both\"")
@@ -189,6 +181,14 @@ extension FaceGateServer {
         let ws = "\(base.ws)/v1/sessions/\(id)/stream?token=\(token)"
         let page = "\(base.http)/\(mode == .enroll ? "enroll" : "")#session=\(id)&token=\(token)"
         return try JSON.response(SessionCreated(id: id, expiresAt: rec.expires, websocket: ws, url: page), status: .created)
+    }
+
+    /// The configured default liveness mode; "active" becomes "both" while anti-spoof models are installed and used
+    /// (liveness.use_installed_models = false, or a session's own mode "active", turns that off).
+    var configuredLivenessMode: LivenessMode {
+        let upgrade = config.livenessMode == .active && config.padModels.isEmpty
+            && PadModelResolver.passiveRunsWithChallengesByDefault(useInstalledModels: config.useInstalledPadModels, in: config.models)
+        return upgrade ? .both : config.livenessMode
     }
 
     /// The same cap as session creation, applied again at the WebSocket upgrade (#17): sessions created earlier (or on
