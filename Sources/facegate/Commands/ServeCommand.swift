@@ -74,7 +74,8 @@ struct ServeCommand: AsyncParsableCommand {
             let server: FaceGateServer
             do {
                 server = try await FaceGateServer(config: sc, galleryKey: try ServerSetup.galleryKey(config: cfg), actions: cfg,
-                                                  keyLoader: { try ServerSetup.galleryKey(config: cfg) })
+                                                  // Re-read, never created: `keys rotate` briefly has no file at the path.
+                                                  keyLoader: { try StoreAccess.key(config: cfg, createIfMissing: false) })
             } catch let e as ServerStartError { throw FaceGateError.runtime(e.description) }
             do { try await server.run() } catch let e as ServerStartError {
                 await server.shutdown()
