@@ -58,16 +58,19 @@ public struct RuntimeEnvironment: Sendable {
     /// The CLI's (and a face-unlock daemon's) environment: database `databaseFlag` > `[store] database` >
     /// environment > data directory and the key of `[store]` / environment (`StoreAccess`, as `serve` reads them);
     /// the threshold `thresholdFlag` > per-user > `identity.threshold` > `FACEGATE_IDENTITY_THRESHOLD` > default
-    /// (`ThresholdSettings`); the lockout of `[lockout]`.
+    /// (`ThresholdSettings`) with the score `rule`; the lockout of `[lockout]` (`lockout: false` for a front-end that
+    /// makes no attempt, e.g. `facegate identify`: nothing is opened for it).
     public static func open(config: FaceGateConfig, databaseFlag: String?, thresholdFlag: Double?,
+                            rule: ScoreRule = .default, lockout: Bool = true,
                             models: ModelDirectory = .resolve(), detector: DetectorChoice = .hog,
                             environment: [String: String] = ProcessInfo.processInfo.environment,
                             logger: Logger = Logger(label: "facegate.runtime")) async throws -> RuntimeEnvironment {
         let thresholds = try ThresholdSettings(flag: thresholdFlag, config: config, environment: environment)
         let location = try StoreAccess.location(flag: databaseFlag, config: config, environment: environment)
         let key = try StoreAccess.key(config: config, environment: environment)
-        return try await open(location: location, key: key, policy: IdentityPolicy(settings: thresholds),
-                              lockout: config.lockout.enabled ? config.lockout.policy : nil, models: models, detector: detector, logger: logger)
+        return try await open(location: location, key: key, policy: IdentityPolicy(settings: thresholds, rule: rule),
+                              lockout: lockout && config.lockout.enabled ? config.lockout.policy : nil,
+                              models: models, detector: detector, logger: logger)
     }
 
     /// Closes the gallery and the lockout store.

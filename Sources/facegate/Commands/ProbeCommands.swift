@@ -27,9 +27,13 @@ struct ProbeOptions: ParsableArguments {
 
     static func facesNote(_ faces: Int?) -> String? { IdentityProbe.facesNote(faces) }
 
-    func policy(_ config: ConfigOptions) throws -> IdentityPolicy {
+    func scoreRule() throws -> ScoreRule {
         guard let r = ScoreRule(parsing: rule) else { throw FaceGateError.badInput("--rule must be best or mean-of-best-K, not '\(rule)'") }
-        return IdentityPolicy(settings: try thresholdSettings(flag: threshold, config), rule: r)
+        return r
+    }
+
+    func policy(_ config: ConfigOptions) throws -> IdentityPolicy {
+        IdentityPolicy(settings: try thresholdSettings(flag: threshold, config), rule: try scoreRule())
     }
 }
 
@@ -102,15 +106,15 @@ struct IdentifyCommand: AsyncParsableCommand {
     func run() async throws {
         let found: Bool = try await reportingErrors {
             try await withGalleryErrors {
-                let policy = try probe.policy(configOptions)
-                let (g, _) = try await gallery.open(config: try configOptions.load())
-                defer { Task { await g.close() } }
-                _ = try await g.requireUsers()
+                // The gallery, key and threshold policy opened as authenticate and the daemon open them; no lockout
+                // (identifying a face is not an attempt).
+                let env = try await RuntimeEnvironment.open(config: try configOptions.load(), databaseFlag: gallery.db,
+                                                            thresholdFlag: probe.threshold, rule: try probe.scoreRule(), lockout: false)
+                defer { Task { await env.close() } }
+                _ = try await env.gallery.requireUsers()
                 let engine = try modelOptions.engine()
                 let (probes, faces) = try probe.embeddings(engine)
-                let index = IdentityIndexService(gallery: g, policy: policy)
-                try await index.load()
-                let res = try await IdentityProbe.identify(probes, index: index)
+                let res = try await IdentityProbe.identify(probes, index: env.index)
                 let cands = res.candidates.map { Candidate(user: $0.user, distance: r($0.distance, 4)) }
                 if json {
                     print(jsonLine(Output(user: res.user, distance: res.distance.map { r($0, 4) }, candidates: cands, frames: probes.count, faces: faces)))
