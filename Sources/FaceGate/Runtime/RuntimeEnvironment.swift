@@ -36,15 +36,16 @@ public struct RuntimeEnvironment: Sendable {
 
     /// Opens the gallery at `location` with `key`, loads its identity index under `policy` and opens the lockout
     /// gate on the same database (`lockout` nil: disabled, nothing opened). Closes what it opened when a later step
-    /// fails.
+    /// fails. `loadIndex: false` leaves the index unloaded for a 1:1 check that reads one user (`facegate verify`).
     public static func open(location: GalleryLocation, key: GalleryKey, policy: IdentityPolicy, lockout: LockoutPolicy?,
+                            loadIndex: Bool = true,
                             indexThreads: Int = ProcessInfo.processInfo.activeProcessorCount,
                             models: ModelDirectory = .resolve(), detector: DetectorChoice = .hog,
                             logger: Logger = Logger(label: "facegate.runtime")) async throws -> RuntimeEnvironment {
         let gallery = try await GalleryFactory.open(location, key: key)
         do {
             let index = IdentityIndexService(gallery: gallery, policy: policy, threads: indexThreads)
-            try await index.load()
+            if loadIndex { try await index.load() }
             var gate = LockoutGate.disabled
             if let lockout { gate = LockoutGate(store: try await LockoutStores.open(location, logger: logger), policy: lockout) }
             return RuntimeEnvironment(location: location, key: key, gallery: gallery, index: index, lockout: gate,
@@ -61,7 +62,7 @@ public struct RuntimeEnvironment: Sendable {
     /// (`ThresholdSettings`) with the score `rule`; the lockout of `[lockout]` (`lockout: false` for a front-end that
     /// makes no attempt, e.g. `facegate identify`: nothing is opened for it).
     public static func open(config: FaceGateConfig, databaseFlag: String?, thresholdFlag: Double?,
-                            rule: ScoreRule = .default, lockout: Bool = true,
+                            rule: ScoreRule = .default, lockout: Bool = true, loadIndex: Bool = true,
                             models: ModelDirectory = .resolve(), detector: DetectorChoice = .hog,
                             environment: [String: String] = ProcessInfo.processInfo.environment,
                             logger: Logger = Logger(label: "facegate.runtime")) async throws -> RuntimeEnvironment {
@@ -69,7 +70,7 @@ public struct RuntimeEnvironment: Sendable {
         let location = try StoreAccess.location(flag: databaseFlag, config: config, environment: environment)
         let key = try StoreAccess.key(config: config, environment: environment)
         return try await open(location: location, key: key, policy: IdentityPolicy(settings: thresholds, rule: rule),
-                              lockout: lockout && config.lockout.enabled ? config.lockout.policy : nil,
+                              lockout: lockout && config.lockout.enabled ? config.lockout.policy : nil, loadIndex: loadIndex,
                               models: models, detector: detector, logger: logger)
     }
 

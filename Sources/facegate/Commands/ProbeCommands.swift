@@ -32,9 +32,6 @@ struct ProbeOptions: ParsableArguments {
         return r
     }
 
-    func policy(_ config: ConfigOptions) throws -> IdentityPolicy {
-        IdentityPolicy(settings: try thresholdSettings(flag: threshold, config), rule: try scoreRule())
-    }
 }
 
 struct VerifyCommand: AsyncParsableCommand {
@@ -55,14 +52,15 @@ struct VerifyCommand: AsyncParsableCommand {
     func run() async throws {
         let match: Bool = try await reportingErrors {
             try await withGalleryErrors {
-                let policy = try probe.policy(configOptions)
-                let (g, _) = try await gallery.open(config: try configOptions.load())
-                defer { Task { await g.close() } }
-                _ = try await g.user(named: user)        // unknown user: clear error before any camera work
+                // As identify, without loading the whole index (a 1:1 check reads one user).
+                let env = try await RuntimeEnvironment.open(config: try configOptions.load(), databaseFlag: gallery.db,
+                                                            thresholdFlag: probe.threshold, rule: try probe.scoreRule(),
+                                                            lockout: false, loadIndex: false)
+                defer { Task { await env.close() } }
+                _ = try await env.gallery.user(named: user)        // unknown user: clear error before any camera work
                 let engine = try modelOptions.engine()
                 let (probes, faces) = try probe.embeddings(engine)
-                let index = IdentityIndexService(gallery: g, policy: policy, threads: 1)
-                let res = try await IdentityProbe.verify(probes, user: user, index: index)
+                let res = try await IdentityProbe.verify(probes, user: user, index: env.index)
                 if json {
                     print(jsonLine(Output(match: res.match, distance: r(res.distance, 4), threshold: res.threshold,
                                           threshold_source: res.thresholdSource?.rawValue, user: user, frames: probes.count, faces: faces)))
