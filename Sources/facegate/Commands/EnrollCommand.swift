@@ -75,8 +75,12 @@ struct EnrollCommand: AsyncParsableCommand {
                 try GalleryError.checkName(user)
                 let settings = try thresholdSettings(flag: nil, configOptions)
                 if let t = threshold { try checkPerUserThreshold(t, global: settings.global.value, force: force) }
-                let (g, _) = try await gallery.open(config: try configOptions.load())
-                defer { Task { await g.close() } }
+                // Gallery, key and threshold policy as authenticate, verify and the daemon open them (no lockout: an
+                // enrollment is not an attempt; the duplicate check reads the gallery without loading the whole index).
+                let env = try await RuntimeEnvironment.open(config: try configOptions.load(), databaseFlag: gallery.db,
+                                                            thresholdFlag: nil, lockout: false, loadIndex: false)
+                defer { Task { await env.close() } }
+                let g = env.gallery
                 let exists = try await g.listUsers().contains { $0.name == user }
                 if exists && !replace && !append {
                     throw FaceGateError.badInput("a user named '\(user)' is already enrolled — pass --replace or --append, or remove it first (`facegate users remove \(user)`)")
@@ -130,8 +134,7 @@ struct EnrollCommand: AsyncParsableCommand {
                     }
                     return enrolled
                 }
-                let index = IdentityIndexService(gallery: g, policy: IdentityPolicy(settings: settings), threads: 1)
-                let decision = try await session.decide(collection, liveness: live, index: index)
+                let decision = try await session.decide(collection, liveness: live, index: env.index)
                 out.duplicates = decision.duplicates
                 switch decision.refusal {
                 case .noUsableSample?:
