@@ -146,4 +146,27 @@ struct RouteControllerTests {
             #expect(try await server.gallery.listUsers().map(\.name) == ["obama"])
         }
     }
+
+    /// A stream cut by the session's expiry is denied as a timeout, and that one decision is counted by the lockout as
+    /// it is audited (before: audited as a counted `timeout`, but the lockout was never settled).
+    @Test("an expired stream counts as a failed attempt for the lockout")
+    func expiredStreamCounts() async throws {
+        let obama = try base64Image(Paths.testImage("obama.jpg"))
+        let still = Array(try #require(Image.read(Paths.testImage("obama.jpg")).limited(maxSide: 640).jpeg(quality: 80)))
+        let policy = LockoutPolicy(maxFailures: 1, window: 120, duration: 600)
+        try await Harness.with(Harness.config { $0.lockout = policy; $0.sessionTTL = 2 }) { _, client in
+            #expect(try await client.json(.post, "/v1/users", body: ["name": "obama", "images": [obama]]).status == 201)
+            let created = try await client.json(.post, "/v1/sessions", body: ["user": "obama", "plan": ["blink"]])
+            #expect(created.status == 201, "\(created.json)")
+            let ws = try #require(created.json["websocket"] as? String)
+            // A still photo at 10 fps for 4 s: calibrates, then waits for a blink that never comes; the 2 s TTL ends it.
+            let frames = (0..<40).map { (Double($0) * 0.1, still) }
+            let out = try await streamFrames(port: client.port!, websocket: ws, frames: frames)
+            #expect(out.closeCode == 4410, "close \(String(describing: out.closeCode)), \(out.messages.suffix(2))")
+            let st = try await client.json(.get, "/v1/sessions/\(created.json["id"] as! String)")
+            #expect(st.json["status"] as? String == "expired")
+            let next = try await client.json(.post, "/v1/sessions", body: ["user": "obama"])
+            #expect(next.status == 423 && errorCode(next.json) == "locked_out", "\(next.status) \(next.json)")
+        }
+    }
 }

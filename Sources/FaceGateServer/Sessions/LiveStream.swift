@@ -316,7 +316,11 @@ actor LiveStream {
         do {
             if try await server.store.finishSession(id: id, status: .expired, outcome: outcome, embeddings: nil, now: Date()) {
                 server.metrics.sessionFinished(.expired)
-                server.actions?.submit(decision(status: .expired, outcome: outcome, result: nil))
+                // The same typed decision feeds the lockout and the actions (`persist`): an expired stream is a
+                // timeout, counted like the liveness session's own timeout (was audited but never settled).
+                let d = decision(status: .expired, outcome: outcome, result: nil)
+                await server.countAttempt(session: id, spec: record.spec, decision: d)
+                server.actions?.submit(d)
             }
         } catch { server.logger.error("cannot record session", metadata: ["session": "\(id)", "error": "\(error)"]) }
         server.pool.release(worker)
