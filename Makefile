@@ -42,11 +42,14 @@ pam: .build/pam/pam_facegate.so
 
 # Face unlock: module, daemon unit, pam-auth-update profile, configuration (pam/unlock/install.sh). DESTDIR=DIR stages
 # into a directory without touching the system; enabling it in the PAM stack stays `pam-auth-update --enable facegate`.
-.PHONY: install-unlock uninstall-unlock
+.PHONY: install-unlock uninstall-unlock install-pam uninstall-pam
 install-unlock: pam
 	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" pam/unlock/install.sh install
 uninstall-unlock:
 	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" PURGE="$(PURGE)" pam/unlock/install.sh uninstall
+# The same two targets under the names the face-unlock issue and other PAM projects use.
+install-pam: install-unlock
+uninstall-pam: uninstall-unlock
 
 bench: models testdata build
 	.build/release/facegate bench

@@ -45,7 +45,9 @@ struct BenchGalleryCommand: AsyncParsableCommand {
         var load_threads: Int
         var index_mb: Double
         var rss_growth_mb: Double?
-        /// The first synthetic template, probed after the load, identified its user at distance ~0.
+        /// The first synthetic template, probed after the load, ranks its user (bench0) first. Not "identified within
+        /// the threshold": a synthetic user's templates are independent random vectors, so under the default
+        /// mean-of-best rule the one exact template is averaged with a far one and the score sits above the threshold.
         var check_identified: Bool
     }
 
@@ -122,7 +124,7 @@ struct BenchGalleryCommand: AsyncParsableCommand {
                 write_seconds: written, load_seconds: loaded, load_threads: max(1, loadThreads),
                 index_mb: Double(await svc.memoryBytes) / 1e6,
                 rss_growth_mb: (rss0 != nil && rss1 != nil) ? Double(rss1! - rss0!) / 1e6 : nil,
-                check_identified: first.user == "bench0" && (first.distance ?? .infinity) < 1e-3)
+                check_identified: first.candidates.first?.user == "bench0")
             await g.close()
             return result
         } catch {
@@ -161,7 +163,7 @@ struct BenchGalleryCommand: AsyncParsableCommand {
                     print(s)
                 }
                 if !writeOnly && !l.check_identified {
-                    throw FaceGateError.runtime("the loaded index did not identify the first synthetic template")
+                    throw FaceGateError.runtime("the loaded index did not rank the first synthetic template's user first")
                 }
             }
         }
