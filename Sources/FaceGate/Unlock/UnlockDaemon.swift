@@ -2,6 +2,7 @@ import Foundation
 import Logging
 #if canImport(Glibc)
 import Glibc
+import FaceGateCore
 #endif
 
 /// One face-unlock attempt for a mapped user: the daemon calls it while holding the camera. `say` sends a prompt to
@@ -16,6 +17,11 @@ public protocol UnlockAuthenticator: AnyObject {
 /// user, and runs one attempt at a time through an `UnlockAuthenticator` (the real one runs `AuthenticationSession`).
 /// Concurrent callers queue (bounded) and otherwise get `RESULT UNAVAILABLE camera busy` at once.
 public final class UnlockDaemon: @unchecked Sendable {
+    /// Face unlock always runs the challenges with the passive cues on the same frames: a replay blinks on cue and
+    /// only the passive cues see the screen, so a replay is denied also where no anti-spoof model is installed (#19;
+    /// PamDaemonEndToEndTests.aReplayOfTheEnrolledPersonIsDenied).
+    public static let livenessMode: LivenessMode = .both
+
     public struct Settings: Sendable {
         public var socketPath: String
         /// Callers served (`SO_PEERCRED` uid). Production: root only — root-owned PAM callers (sudo, login, GDM's

@@ -81,10 +81,7 @@ struct DaemonCommand: AsyncParsableCommand {
                     env = try await RuntimeEnvironment.open(config: config, databaseFlag: gallery.db, thresholdFlag: threshold,
                                                             models: modelOptions.directory, detector: DetectorChoice(modelOptions.detector))
                 } catch let e as IdentityError { throw FaceGateError.badInput(e.description) }
-                // Always mode both: a replay blinks on cue, only the passive cues see the screen (#19: a replay is denied
-                // also where no anti-spoof model is installed).
-                let mode = AuthenticationSettings.challengeMode(passiveRequested: true, useInstalledModels: !passiveOptions.noInstalledModels,
-                                                                models: modelOptions.directory)
+                let mode = UnlockDaemon.livenessMode
                 let liveness = try activeOptions.pipelineOptions(mode: mode, passive: passiveOptions.options(models: modelOptions.directory))
                 let active = activeOptions
                 let plan: () throws -> ChallengePlan = active.requested ? { try active.plan() }
