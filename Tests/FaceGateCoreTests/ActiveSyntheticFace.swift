@@ -284,12 +284,22 @@ struct SynthActor {
     var repeatAfter: ClosedRange<Double>? = nil
     var attempts = 1
     var seed: UInt64 = 1
+    /// A person who reads the session's "again" text (`LivenessEvent.promptAgain`: "Blink again", "Nod again") does
+    /// the action once more, this long after the text appeared (uniform in the range) and not before the previous
+    /// attempt has ended; nil: ignores it.
+    var againReaction: ClosedRange<Double>? = nil
+
+    /// How long the scripted movement for `c` lasts.
+    static func duration(_ c: ChallengeType, amplitude: Double?, speed: Double) -> Double {
+        SynthMotion.perform(c, amplitude: amplitude, speed: speed).map { $0.keys.last?.0 ?? 0 }.max() ?? 0
+    }
 
     func run(_ session: inout LivenessSession, stream: inout SynthStream, seconds: Double = 30) -> LivenessResult {
         var i = 0
         var rng = Xoshiro256StarStar(seed: seed &+ 0x5EED)
         func uniform() -> Double { Double(rng.next() >> 11) / Double(1 << 53) }
         var retry: (index: Int, at: Double, type: ChallengeType, left: Int)? = nil
+        var lastEnd = -Double.infinity
         while stream.time(ofFrame: i) <= seconds {
             for f in stream.deliver(i) {
                 let u = session.process(f)
@@ -297,11 +307,16 @@ struct SynthActor {
                     if case .prompt(let k, let type, _, let at) = e, let act = respond(type) {
                         let start = at.timestamp + reaction + reactionSpread * uniform()
                         stream.add(act, at: start, amplitude: amplitude, speed: speed)
+                        lastEnd = start + Self.duration(act, amplitude: amplitude, speed: speed)
                         if let r = repeatAfter {
                             retry = attempts > 1 ? (k, start + r.lowerBound + (r.upperBound - r.lowerBound) * uniform(), act, attempts - 1) : nil
                         } else {
                             retry = retryAfter.map { (k, start + $0, act, 1) }
                         }
+                    }
+                    if case .promptAgain(let k, let type, _, let at) = e, let range = againReaction, let act = respond(type) {
+                        let start = max(at.timestamp + range.lowerBound + (range.upperBound - range.lowerBound) * uniform(), lastEnd + 0.2)
+                        retry = (k, start - 0.1, act, 1)
                     }
                 }
                 if let r = session.result { return r }
@@ -309,6 +324,7 @@ struct SynthActor {
                     retry = nil
                     if case .challenge(r.index, _, _) = session.phase {
                         stream.add(r.type, at: f.timestamp + 0.1, amplitude: amplitude, speed: speed)
+                        lastEnd = f.timestamp + 0.1 + Self.duration(r.type, amplitude: amplitude, speed: speed)
                         if let range = repeatAfter, r.left > 1 {
                             retry = (r.index, f.timestamp + 0.1 + range.lowerBound + (range.upperBound - range.lowerBound) * uniform(), r.type, r.left - 1)
                         }
