@@ -41,6 +41,8 @@ extension SessionPresenter {
             switch e {
             case .calibrated: notice(.ready)
             case .prompt(let i, _, let text, _): notice(.prompt(index: i, count: plan.count, text: text))
+            // "Blink again" / "Nod again": the same challenge asked once more, shown as its prompt
+            case .promptAgain(let i, _, let text, _): notice(.prompt(index: i, count: plan.count, text: text))
             case .passed(_, let o): notice(.passed(o))
             case .failed(let f): notice(.failed(f))
             default: break
