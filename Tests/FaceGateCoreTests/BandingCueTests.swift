@@ -55,6 +55,26 @@ struct BandingCueTests {
         return cue
     }
 
+    /// A band that turns between frames exactly as a 100 Hz lamp's would at 30 fps (2π·100/30 per frame), with every
+    /// 7th frame dropped (uneven intervals): the cue abstains. A display band rolling at 1.1 rad per frame (5.3 Hz) in
+    /// the same frames with the same timestamps is still refused, and so is the lamp band without timestamps.
+    @Test func aBandRollingAtALampsRateAbstainsWithTimestamps() {
+        func cue(step: Double, timed: Bool) -> BandingCue {
+            let scene = Scene(bandDepth: 0.08, bandCycles: 4.5, bandStep: step)
+            var c = BandingCue()
+            for t in 0..<60 where t % 7 != 3 { c.add(rowProfile: scene.profile(t), timestamp: timed ? Double(t) / 30 : nil) }
+            return c
+        }
+        let lamp = cue(step: 2 * .pi * 100 / 30, timed: true)
+        #expect(lamp.reading.state == .abstain, "\(lamp.reading.note)")
+        #expect((lamp.peak?.ratio ?? 0) >= BandingCue.spoofRatio)
+        #expect(abs((lamp.timedFrameRate ?? 0) - 30) < 0.01, "\(lamp.timedPairs) timed pair(s)")
+        let display = cue(step: 1.1, timed: true)
+        #expect(display.reading.state == .spoof, "\(display.reading.note)")
+        #expect((display.lampCoherence(cycles: display.peak!.cycles)?.coherence ?? 0) < BandingCue.lampCoherenceAbstain)
+        #expect(cue(step: 2 * .pi * 100 / 30, timed: false).reading.state == .spoof)
+    }
+
     @Test func rollingBandIsDeniedAndTheSameSceneWithoutItIsNot() {
         for seed: UInt64 in 1...4 {
             for (depth, cycles) in [(0.05, 4.5), (0.08, 6.0), (0.16, 8.0), (0.05, 20.0)] {

@@ -72,7 +72,7 @@ public final class PassiveAnalyzer {
         let i = framesSeen - 1
         let face = analysis.primary
         // Refresh banding looks at the whole frame, face or not (a replay's bands cover the scene).
-        if isStill { banding.addStill() } else if let p = PadNative.rowProfile(image) { banding.add(rowProfile: p) }
+        if isStill { banding.addStill() } else if let p = PadNative.rowProfile(image) { banding.add(rowProfile: p, timestamp: analysis.timestamp) }
         if let face {
             framesWithFace += 1
             let box = face.box

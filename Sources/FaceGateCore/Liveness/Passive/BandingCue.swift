@@ -11,9 +11,15 @@ import Foundation
 ///
 /// Model-free and face-independent: it also sees a replay whose screen fills the view (no bezel, moiré not resolved).
 /// It cannot see a display without PWM/refresh banding (DC-dimmed LCDs, global-shutter cameras) and abstains on stills,
-/// on too few distinct frames and on frames too dark to carry a band. A real scene lit by flickering lamps filmed at a
-/// frame rate that is not a divisor of the flicker shows the same rolling bands (a false reject; not in the fixtures —
-/// see docs/passive-liveness.md).
+/// on too few distinct frames and on frames too dark to carry a band.
+///
+/// Lamp flicker: a real scene lit by mains lamps filmed at a frame rate that does not divide the flicker shows the same
+/// rolling bands. What tells it apart is the band's roll: a lamp flickers at a harmonic of twice the mains frequency
+/// (100 or 120 Hz, and 200…600 Hz for non-sinusoidal lamps/LED drivers), so between two frames at times t₁, t₂ its
+/// band's phase turns by exactly 2πF(t₂ − t₁). With the frames' timestamps the cue fits that model to the line's
+/// complex change in every frame pair (`lampCoherence`: the share of the line's power the lamp model explains, 1 =
+/// every pair turns exactly as a lamp at F would). A line a lamp explains (≥ `lampCoherenceAbstain`) is not a vote:
+/// the cue abstains — a display whose refresh/PWM beat happens to roll at a lamp's rate is then missed too.
 public struct BandingCue: Sendable {
     /// Lowest band frequency considered, cycles per frame height: the line needs a lower neighbour (1 cycle, where
     /// exposure changes and large motion live); displays filmed at arm's length give ~2.5–30.
@@ -48,7 +54,33 @@ public struct BandingCue: Sendable {
     /// Rows at least needed: every computed frequency below the profile's Nyquist limit.
     public static let minimumRows = 2 * maxCycles
 
+    /// Lamp flicker frequencies tested (Hz): harmonics 1…5 of 100 Hz (50 Hz mains) and of 120 Hz (60 Hz mains) — a
+    /// sine-like lamp shows the fundamental, a rectified or 50 % PWM LED driver also its harmonics (a 100 Hz square
+    /// wave filmed at 30 fps shows only its 5th harmonic: the 1st is under `minimumCycles`, the 3rd is locked).
+    public static let lampFrequencies: [Double] = [100, 120].flatMap { f in (1...5).map { Double($0) * f } }
+    /// Lamp-model share of the line's power at or above which the band is taken for a lamp's (abstain). Measured
+    /// (/work/notes/h3/s9/band2.txt, 50 frames): lamp flicker rendered on genuine fixture clips with their own
+    /// timestamps (d3 100 Hz and square 100 Hz at 30 fps, lestari15 100 Hz and square 100 Hz at 30 fps, driving
+    /// 120 Hz at 25 fps) 1.00; the simulator's replays and screens (seeds 1–4, d3 and driving, 25 fps) 0.00–0.85
+    /// (0.83–0.85 for seed 1: its 4.9 Hz roll comes within 0.13 Hz of the 480 Hz harmonic's alias); lestari15's real
+    /// phone replay 0.00.
+    public static let lampCoherenceAbstain = 0.9
+    /// Frame pairs with timestamps needed before the lamp test is trusted.
+    public static let minimumTimedPairs = 8
+
     public private(set) var pairs = 0
+    /// Frame pairs that carried timestamps (the lamp test's sample).
+    public private(set) var timedPairs = 0
+    /// Per lamp frequency (`lampFrequencies` order) and cycle k (index k−1): Σ D·conj(P), D the pair's complex line
+    /// change, P the change a unit lamp band at that frequency makes between the two timestamps.
+    private var lampRe = [[Double]](repeating: [Double](repeating: 0, count: BandingCue.maxCycles), count: BandingCue.lampFrequencies.count)
+    private var lampIm = [[Double]](repeating: [Double](repeating: 0, count: BandingCue.maxCycles), count: BandingCue.lampFrequencies.count)
+    /// Σ|P|² per lamp frequency, Σ|D|² per cycle (timed pairs only).
+    private var lampNorm = [Double](repeating: 0, count: BandingCue.lampFrequencies.count)
+    private var lineNorm = [Double](repeating: 0, count: BandingCue.maxCycles)
+    private var origin: Double?
+    private var intervals: [Double] = []
+    private var previousTime: Double?
     public private(set) var repeated = 0
     public private(set) var stills = 0
     /// Sum of the per-pair normalised power at cycles 1…maxCycles (index k−1).
@@ -62,27 +94,74 @@ public struct BandingCue: Sendable {
     public mutating func addStill() { stills += 1 }
 
     /// Adds one video frame's row profile (mean luminance 0…255 per row, top to bottom). A profile of another length
-    /// (resolution change) restarts the pairing.
-    public mutating func add(rowProfile p: [Double]) {
-        guard p.count >= Self.minimumRows else { previous = nil; return }
+    /// (resolution change) restarts the pairing. `timestamp`: the frame's time in seconds (capture or presentation
+    /// time); without it the lamp test cannot run (the cue then treats every rolling band as a display's).
+    public mutating func add(rowProfile p: [Double], timestamp: Double? = nil) {
+        guard p.count >= Self.minimumRows else { previous = nil; previousTime = nil; return }
         let mean = p.reduce(0, +) / Double(p.count)
-        guard mean >= Self.minimumMeanLuminance else { previous = nil; return }
+        guard mean >= Self.minimumMeanLuminance else { previous = nil; previousTime = nil; return }
         let logs = p.map { Foundation.log($0 + 1) }
-        defer { previous = logs }
+        let prevTime = previousTime
+        defer { previous = logs; previousTime = timestamp }
         guard let prev = previous, prev.count == logs.count else { return }
         var d = zip(logs, prev).map { $0 - $1 }
         Self.removeQuadraticTrend(&d)
         let rms = (d.reduce(0) { $0 + $1 * $1 } / Double(d.count)).squareRoot()
         guard rms > Self.repeatedFrameRMS else { repeated += 1; return }
-        let spectrum = self.spectrum(d)
+        let (re, im) = self.spectrum(d)
+        let spectrum = zip(re, im).map { $0 * $0 + $1 * $1 }
         let total = spectrum.reduce(0, +)
         guard total > 0 else { repeated += 1; return }
         for k in 0..<Self.maxCycles { power[k] += spectrum[k] / total }
         pairs += 1
+        if let t2 = timestamp, let t1 = prevTime, t2 > t1 {
+            addLampPair(re: re, im: im, power: spectrum, from: t1, to: t2)
+        }
     }
 
-    /// Power of the Hann-windowed sequence at 1…maxCycles cycles over its length.
-    private mutating func spectrum(_ d: [Double]) -> [Double] {
+    /// Lamp model for one timed pair: a band at F turns from phase 2πF·t₁ to 2πF·t₂, so its change is
+    /// P = e^{i2πF t₂} − e^{i2πF t₁}; accumulates D·conj(P) per cycle and |P|², |D|² for the normalisation.
+    private mutating func addLampPair(re: [Double], im: [Double], power: [Double], from t1: Double, to t2: Double) {
+        let origin = self.origin ?? t1
+        self.origin = origin
+        intervals.append(t2 - t1)
+        timedPairs += 1
+        let a = t1 - origin, b = t2 - origin
+        for (j, f) in Self.lampFrequencies.enumerated() {
+            let pr = cos(2 * .pi * f * b) - cos(2 * .pi * f * a), pi = sin(2 * .pi * f * b) - sin(2 * .pi * f * a)
+            lampNorm[j] += pr * pr + pi * pi
+            for k in 0..<Self.maxCycles {  // D·conj(P)
+                lampRe[j][k] += re[k] * pr + im[k] * pi
+                lampIm[j][k] += im[k] * pr - re[k] * pi
+            }
+        }
+        for k in 0..<Self.maxCycles { lineNorm[k] += power[k] }
+    }
+
+    /// The frame rate the timestamps show (over the median interval of the timed pairs: dropped frames do not lower
+    /// it), nil without timed pairs.
+    public var timedFrameRate: Double? {
+        let m = padMedian(intervals)
+        return intervals.isEmpty || m <= 0 ? nil : 1 / m
+    }
+
+    /// The best lamp explanation of the line at `cycles` per frame height: (frequency, share of the line's power its
+    /// model explains, 0…1). Only frequencies whose band could span `cycles` in one frame's readout are tried (the
+    /// readout takes at most a frame interval, so F ≥ (cycles − 1)·fps, one bin of slack). Nil without enough timed pairs.
+    public func lampCoherence(cycles k: Int) -> (frequency: Double, coherence: Double)? {
+        guard timedPairs >= Self.minimumTimedPairs, let fps = timedFrameRate, k >= 1, k <= Self.maxCycles else { return nil }
+        var best: (frequency: Double, coherence: Double)?
+        for (j, f) in Self.lampFrequencies.enumerated() where f * 1.05 >= Double(k - 1) * fps {
+            let denom = lampNorm[j] * lineNorm[k - 1]
+            guard denom > 0 else { continue }
+            let c = (lampRe[j][k - 1] * lampRe[j][k - 1] + lampIm[j][k - 1] * lampIm[j][k - 1]) / denom
+            if c > (best?.coherence ?? -1) { best = (f, c) }
+        }
+        return best
+    }
+
+    /// Complex DFT (real, imaginary) of the Hann-windowed sequence at 1…maxCycles cycles over its length.
+    private mutating func spectrum(_ d: [Double]) -> (re: [Double], im: [Double]) {
         let n = d.count
         if tables?.n != n {
             var c = [Double](repeating: 0, count: n), s = c
@@ -92,7 +171,7 @@ public struct BandingCue: Sendable {
         }
         let t = tables!
         let x = (0..<n).map { d[$0] * t.window[$0] }
-        var out = [Double](repeating: 0, count: Self.maxCycles)
+        var outRe = [Double](repeating: 0, count: Self.maxCycles), outIm = outRe
         // Raw buffers in the inner loop: the same arithmetic in the same order, without per-element array checks
         // (the debug build's cost was ≈ 3.5 ms per frame with them).
         x.withUnsafeBufferPointer { xp in
@@ -105,12 +184,12 @@ public struct BandingCue: Sendable {
                             idx += k
                             while idx >= n { idx -= n }
                         }
-                        out[k - 1] = re * re + im * im
+                        outRe[k - 1] = re; outIm[k - 1] = im
                     }
                 }
             }
         }
-        return out
+        return (outRe, outIm)
     }
 
     /// Least-squares quadratic removed (exposure drift and slow gradients are not bands).
@@ -152,6 +231,11 @@ public struct BandingCue: Sendable {
         guard pairs >= Self.minimumPairs, let pk = peak else {
             return .abstain(.banding,
                             "\(pairs) distinct frame pair(s) (\(repeated) repeated): needs ≥ \(Self.minimumPairs)")
+        }
+        if pk.ratio >= Self.spoofRatio, let lamp = lampCoherence(cycles: pk.cycles), lamp.coherence >= Self.lampCoherenceAbstain {
+            return .abstain(.banding,
+                            String(format: "rolling-band line %.1f× its neighbours at %d cycles/frame height rolls as a %.0f Hz lamp's would (%.2f of its power, ≥ %.2f): lamp flicker or a display, cannot tell",
+                                   pk.ratio, pk.cycles, lamp.frequency, lamp.coherence, Self.lampCoherenceAbstain))
         }
         let level = PadCueReading.level(pk.ratio, live: Self.liveRatio, threshold: Self.spoofRatio, spoof: Self.certainRatio)
         return PadCueReading(cue: .banding, state: pk.ratio >= Self.spoofRatio ? .spoof : .neutral,
