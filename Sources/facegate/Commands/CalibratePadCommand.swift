@@ -2,6 +2,7 @@ import ArgumentParser
 import FaceGate
 import FaceGateActions
 import FaceGateConfig
+import FaceGateLab
 import FaceGateCore
 import Foundation
 

@@ -1,3 +1,4 @@
+import FaceGate
 import FaceGateCore
 import FaceGateVision
 import Foundation
