@@ -38,4 +38,33 @@ struct StoreConfigCLITests {
         r = try runCLI(["users", "list"], environment: env)
         #expect(r.status == 2 && r.stderr.contains("configuration"), "\(r.stdout) \(r.stderr)")
     }
+
+    /// `users` subcommands take `--config` like every other gallery command and open the gallery through
+    /// `RuntimeEnvironment.open`: the configured key file opens the gallery (the environment's FACEGATE_KEY would
+    /// not), and `users export` says which key it sealed with. Before, `users list/export/remove/rename/import` had
+    /// no `--config` (exit 2: unknown option) and only read a configuration named by FACEGATE_CONFIG.
+    @Test func usersCommandsTakeTheConfiguredKeyFileFromConfigFlag() throws {
+        let dir = TestPaths.tempDir("facegate-users-config")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let db = dir + "/configured.sqlite", keyFile = dir + "/configured.key", cfg = dir + "/users.toml"
+        try "[store]\ndatabase = \"\(db)\"\nkey_file = \"\(keyFile)\"\n".write(toFile: cfg, atomically: true, encoding: .utf8)
+        let env = ["FACEGATE_DB": "sqlite:" + dir + "/other.sqlite", "FACEGATE_KEY": GalleryKey.generate().base64,
+                   "XDG_DATA_HOME": dir + "/xdg", "FACEGATE_CONFIG": dir + "/empty.toml"]
+        try "".write(toFile: dir + "/empty.toml", atomically: true, encoding: .utf8)
+        let photos = ["steve_wozniak2.jpg", "steve_wozniak3.jpg"].map { TestPaths.fixture(Self.woz + $0) }
+        var r = try runCLI(["enroll", "--user", "woz", "--config", cfg, "--images"] + photos, environment: env)
+        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+        let fingerprint = try GalleryKey.load(file: keyFile).fingerprint
+        r = try runCLI(["users", "list", "--config", cfg], environment: env)
+        #expect(r.status == 0 && r.stdout.contains("woz"), "\(r.stdout) \(r.stderr)")
+        r = try runCLI(["users", "export", "--config", cfg, dir + "/out.json"], environment: env)
+        #expect(r.status == 0 && r.stdout.contains("key \(fingerprint)"), "\(r.stdout) \(r.stderr)")
+        r = try runCLI(["users", "rename", "--config", cfg, "woz", "steve"], environment: env)
+        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+        r = try runCLI(["users", "show", "--config", cfg, "steve", "--json"], environment: env)
+        #expect(r.status == 0 && r.stdout.contains("\"effective_threshold\""), "\(r.stdout) \(r.stderr)")
+        // Without the configuration: the environment's database, which holds nobody.
+        r = try runCLI(["users", "list"], environment: env)
+        #expect(r.status == 0 && !r.stdout.contains("steve"), "\(r.stdout) \(r.stderr)")
+    }
 }

@@ -74,6 +74,15 @@ public struct RuntimeEnvironment: Sendable {
                               models: models, detector: detector, logger: logger)
     }
 
+    /// The lockout table `open(config:…)` gates on (database `databaseFlag` > `[store] database` > environment > data
+    /// directory), opened alone for `facegate audit lockouts/unlock`: it needs neither the gallery's key nor the
+    /// index, and is opened even when `[lockout]` is disabled so that old locks can still be listed and lifted.
+    public static func lockoutStore(config: FaceGateConfig, databaseFlag: String? = nil,
+                                    environment: [String: String] = ProcessInfo.processInfo.environment,
+                                    logger: Logger = Logger(label: "facegate.lockout")) async throws -> any LockoutStore {
+        try await LockoutStores.open(StoreAccess.location(flag: databaseFlag, config: config, environment: environment), logger: logger)
+    }
+
     /// Closes the gallery and the lockout store.
     public func close() async {
         await lockout.store?.close()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FaceGate
 import FaceGateActions
 import FaceGateConfig
 import FaceGateCore
@@ -28,15 +29,28 @@ struct AuditCommand: AsyncParsableCommand {
 
     static func openStore(_ options: ConfigOptions) throws -> (AuditStore, FaceGateConfig) {
         let cfg = try options.load()
-        do {
-            let store = try ActionDispatcher.openAuditStore(config: cfg, environment: ProcessInfo.processInfo.environment,
-                                                            logger: Logger(label: "facegate.audit"))
-            return (store, cfg)
-        } catch let e as ActionError {
-            printError("facegate: error: \(e.description)"); throw ExitCode(3)
-        } catch {
-            printError("facegate: error: \(error)"); throw ExitCode(3)
-        }
+        let store = try opening { try ActionDispatcher.openAuditStore(config: cfg, environment: ProcessInfo.processInfo.environment,
+                                                                       logger: Logger(label: "facegate.audit")) }
+        return (store, cfg)
+    }
+
+    /// The lockout table every front-end gates on (`RuntimeEnvironment.lockoutStore`; no key needed).
+    static func openLockouts(_ options: ConfigOptions) async throws -> any LockoutStore {
+        let cfg = try options.load()
+        do { return try await RuntimeEnvironment.lockoutStore(config: cfg) } catch { throw failed(error) }
+    }
+
+    /// A store that cannot be opened: one line, exit 2 for a bad configuration, else 3.
+    static func failed(_ error: any Error) -> ExitCode {
+        let e = error as? FaceGateConfigError
+        printError("facegate: error: \((error as? ActionError)?.description ?? e?.description ?? "\(error)")")
+        return ExitCode(e?.exitCode ?? 3)
+    }
+    static func opening<T>(_ body: () throws -> T) throws -> T { do { return try body() } catch { throw failed(error) } }
+
+    /// An invalid request is a usage error (ArgumentParser's `ValidationError`).
+    static func usage<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as AuditAdministration.InvalidRequest { throw ValidationError(e.description) }
     }
 
     struct List: AsyncParsableCommand {
@@ -56,26 +70,11 @@ struct AuditCommand: AsyncParsableCommand {
         var json = false
 
         func run() async throws {
-            var q = AuditQuery(user: user, source: source, limit: max(1, limit))
-            if let since {
-                guard let t = AuditQuery.parseSince(since) else { throw ValidationError("--since: cannot read '\(since)' — use 90m, 24h, 7d or 2026-01-31") }
-                q.since = t
-            }
-            if let decision {
-                guard let d = Decision.Outcome(rawValue: decision) else { throw ValidationError("--decision must be authorized or denied") }
-                q.decision = d
-            }
+            let q = try AuditCommand.usage { try AuditAdministration.query(since: since, user: user, source: source, decision: decision, limit: limit) }
             let (store, _) = try AuditCommand.openStore(options)
             let recs: [AuditRecord]
             do { recs = try store.records(q) } catch { printError("facegate: error: \(error)"); throw ExitCode(3) }
-            if json {
-                for r in recs { print(r.jsonLine()) }
-            } else if recs.isEmpty {
-                print("no matching attempts in \(store.path)")
-            } else {
-                for r in recs { print(r.humanLine()) }
-                print("\(recs.count) attempt\(recs.count == 1 ? "" : "s") (\(store.path))")
-            }
+            for l in AuditAdministration.listing(recs, json: json, path: store.path) { print(l) }
         }
     }
 
@@ -106,22 +105,9 @@ struct AuditCommand: AsyncParsableCommand {
         var days: Int?
         func run() async throws {
             let (store, cfg) = try AuditCommand.openStore(options)
-            let d = days ?? cfg.audit.retentionDays
-            guard d >= 1 else { throw ValidationError("--days must be ≥ 1") }
+            let d = try AuditCommand.usage { try AuditAdministration.retentionDays(days, configured: cfg.audit.retentionDays) }
             do { print("deleted \(try store.prune(retentionDays: d)) record(s) older than \(d) days") }
             catch { printError("facegate: error: \(error)"); throw ExitCode(3) }
-        }
-    }
-
-    /// The lockout table every front-end uses (the gallery's database).
-    static func openLockouts(_ options: ConfigOptions) async throws -> any LockoutStore {
-        do {
-            let cfg = try options.load()
-            return try await LockoutStores.open(StoreAccess.location(flag: nil, config: cfg))
-        } catch let e as FaceGateConfigError {
-            printError("facegate: error: \(e.description)"); throw ExitCode(e.exitCode)
-        } catch {
-            printError("facegate: error: \(error)"); throw ExitCode(3)
         }
     }
 
@@ -133,14 +119,9 @@ struct AuditCommand: AsyncParsableCommand {
         func run() async throws {
             let store = try await AuditCommand.openLockouts(options)
             defer { Task { await store.close() } }
-            let now = Date()
-            let locks = try await store.activeLocks(now: now)
-            let iso = ISO8601DateFormatter()
+            let locks = try await LockoutAdministration.active(in: store)
             if locks.isEmpty && !json { print("no active lockouts") }
-            for (who, until) in locks {
-                if json { print(jsonLine(["subject": who.key, "until": iso.string(from: until)])) }
-                else { print("\(who): locked until \(iso.string(from: until)) (\(Int(until.timeIntervalSince(now).rounded(.up))) s left)") }
-            }
+            for l in locks { print(json ? jsonLine(l.json) : l.line) }
         }
     }
 
@@ -154,15 +135,13 @@ struct AuditCommand: AsyncParsableCommand {
         @Option(name: .long, help: "End client to unlock: the 'client' hint a server backend passed (same as --source client:HINT).")
         var client: String?
         func validate() throws {
-            if [user, source, client].compactMap({ $0 }).count != 1 { throw ValidationError("give exactly one of --user, --source or --client") }
+            if LockoutAdministration.subject(user: user, source: source, client: client) == nil { throw ValidationError("give exactly one of --user, --source or --client") }
         }
         func run() async throws {
             let store = try await AuditCommand.openLockouts(options)
-            let subject: LockoutSubject = user.map { .user($0) } ?? client.map { .source("client:" + $0) } ?? .source(source!)
-            let lifted: Bool
-            do { lifted = try await store.clear(subject) } catch { printError("facegate: error: \(error)"); await store.close(); throw ExitCode(3) }
+            do { print(try await LockoutAdministration.unlock(LockoutAdministration.subject(user: user, source: source, client: client)!, in: store)) }
+            catch { printError("facegate: error: \(error)"); await store.close(); throw ExitCode(3) }
             await store.close()
-            print(lifted ? "\(subject): unlocked" : "\(subject): was not locked")
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FaceGate
 import FaceGateActions
 import FaceGateConfig
 import FaceGateCore
@@ -21,7 +22,8 @@ struct KeysRotateCommand: AsyncParsableCommand {
     @OptionGroup(title: "Configuration") var configOptions: ConfigOptions
 
     func run() async throws {
-        try await usingGallery(gallery, config: configOptions) { g, old in
+        try await usingGallery(gallery, config: configOptions) { env in
+            let g = env.gallery, old = env.key
             // The same resolution that opened the gallery names the file to replace (a configured store.key_file
             // included), so the new key never lands beside a different key than the one in use.
             let currentFile = StoreAccess.keyFile(config: try configOptions.load())

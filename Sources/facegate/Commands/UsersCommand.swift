@@ -1,81 +1,34 @@
 import ArgumentParser
-import FaceGateActions
-import FaceGateConfig
+import FaceGate
 import FaceGateCore
-import FaceGateStore
 import Foundation
 
-/// Where the gallery is and which key opens it.
-struct GalleryOptions: ParsableArguments {
-    @Option(help: "Gallery: SQLite path, sqlite:PATH or postgres://user:pass@host:port/db (default: $FACEGATE_DB or ~/.local/share/facegate/facegate.sqlite).")
-    var db: String?
-
-    /// Opens the gallery the way `serve` does (`StoreAccess`): `--db`, else the configuration's `[store]`, else the
-    /// environment and the data directory. Commands with `--config` pass their loaded configuration; the others
-    /// read the default one (FACEGATE_CONFIG, ~/.config/facegate/facegate.toml, /etc/facegate/facegate.toml).
-    func open(config: FaceGateConfig? = nil) async throws -> (any Gallery, GalleryKey) {
-        let cfg = try config ?? FaceGateConfig.load()
-        let location = try StoreAccess.location(flag: db, config: cfg)
-        let key = try StoreAccess.key(config: cfg)
-        return (try await GalleryFactory.open(location, key: key), key)
-    }
-}
-
-/// Converts gallery and identity errors into `FaceGateError` so `reportingErrors` prints them with the documented
-/// exit status (2 for the user's input, 3 for runtime failures).
-func withGalleryErrors<T>(_ body: () async throws -> T) async throws -> T {
-    do { return try await body() }
-    catch let e as GalleryError { throw e.exitCode == 2 ? FaceGateError.badInput(e.description) : FaceGateError.runtime(e.description) }
-    catch let e as IdentityError { throw FaceGateError.badInput(e.description) }
-}
-
-/// Opens the gallery, runs `body`, closes it; errors reported as the CLI expects.
-func usingGallery(_ options: GalleryOptions, config: ConfigOptions? = nil,
-                  _ body: (any Gallery, GalleryKey) async throws -> Void) async throws {
-    try await reportingErrors {
-        try await withGalleryErrors {
-            let (g, key) = try await options.open(config: try config?.load())
-            do { try await body(g, key) } catch { await g.close(); throw error }
-            await g.close()
-        }
-    }
-}
-
+/// `facegate users …`: parses, calls `GalleryAdministration` on the environment every front-end opens, prints.
 struct UsersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "users",
         abstract: "List, inspect, rename, remove, export and import enrolled users.",
         discussion: """
-        Templates are stored AES-256-GCM encrypted; the key comes from FACEGATE_KEY_FILE, FACEGATE_KEY (base64) or \
-        ~/.local/share/facegate/facegate.key (created with mode 0600 on first use).
+        Templates are stored AES-256-GCM encrypted; the key comes from [store] key_file / key in the configuration, \
+        FACEGATE_KEY_FILE, FACEGATE_KEY (base64) or ~/.local/share/facegate/facegate.key (created with mode 0600 on first use).
         """,
         subcommands: [UsersList.self, UsersShow.self, UsersRemove.self, UsersRename.self, UsersThreshold.self,
                       UsersExport.self, UsersImport.self])
 }
 
-struct UserJSON: Encodable {
-    var name: String
-    var key: String
-    var templates: Int
-    var threshold: Double?
-    var created: String
-    var thumbnail: Bool
-    init(_ s: UserSummary) {
-        name = s.name; key = s.key.uuidString; templates = s.templateCount; threshold = s.threshold
-        created = ISO8601DateFormatter().string(from: s.created); thumbnail = s.hasThumbnail
-    }
-}
+typealias UserJSON = GalleryAdministration.UserInfo
 
 struct UsersList: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List enrolled users.")
     @OptionGroup var gallery: GalleryOptions
+    @OptionGroup(title: "Configuration") var configOptions: ConfigOptions
     @Flag(help: "JSON output.") var json = false
 
     func run() async throws {
-        try await usingGallery(gallery) { g, _ in
-            let users = try await g.listUsers()
+        try await usingGallery(gallery, config: configOptions) { env in
+            let users = try await env.gallery.listUsers()
             if json { print(jsonLine(users.map(UserJSON.init))); return }
-            if users.isEmpty { print("no users enrolled in \(g.location) — enroll with `facegate enroll --user NAME …`"); return }
+            if users.isEmpty { print("no users enrolled in \(env.gallery.location) — enroll with `facegate enroll --user NAME …`"); return }
             for u in users {
                 let t = u.threshold.map { String(format: ", threshold %.3f", $0) } ?? ""
                 print("\(u.name)\t\(u.templateCount) template\(u.templateCount == 1 ? "" : "s")\(t)")
@@ -92,29 +45,16 @@ struct UsersShow: AsyncParsableCommand {
     @OptionGroup(title: "Configuration") var configOptions: ConfigOptions
     @Flag(help: "JSON output.") var json = false
 
-    struct TemplateJSON: Encodable { var id: Int64; var pose: String; var quality: Double; var created: String }
-    struct Out: Encodable { var user: UserJSON; var effective_threshold: Double; var template_list: [TemplateJSON] }
-
     func run() async throws {
-        try await usingGallery(gallery, config: configOptions) { g, _ in
-            let u = try await g.user(named: name)
-            let f = ISO8601DateFormatter()
-            let ts = u.templates.map { TemplateJSON(id: $0.id, pose: $0.template.metadata.pose.rawValue,
-                                                    quality: r($0.template.metadata.quality), created: f.string(from: $0.template.metadata.created)) }
-            if let path = thumbnail {
-                guard let jpeg = try await g.thumbnail(user: name) else {
-                    throw FaceGateError.badInput("user '\(name)' has no reference thumbnail")
-                }
-                try jpeg.write(to: URL(fileURLWithPath: path))
-            }
-            let eff = IdentityPolicy(settings: try thresholdSettings(flag: nil, configOptions)).threshold(override: u.summary.threshold)
-            if json { print(jsonLine(Out(user: UserJSON(u.summary), effective_threshold: eff, template_list: ts))); return }
-            print("user \(u.name)  (key \(u.key.uuidString))")
-            print("  created    \(f.string(from: u.summary.created))")
-            print("  threshold  \(u.summary.threshold.map { String(format: "%.3f (per-user)", $0) } ?? String(format: "%.3f (global)", eff))")
-            print("  thumbnail  \(u.summary.hasThumbnail ? "yes (encrypted)" : "no")")
-            print("  templates  \(u.templates.count)")
-            for t in ts { print("    #\(t.id)  pose \(t.pose)  quality \(t.quality)  \(t.created)") }
+        try await usingGallery(gallery, config: configOptions) { env in
+            let u = try await GalleryAdministration.detail(of: name, in: env.gallery, policy: await env.index.policy, thumbnailTo: thumbnail)
+            if json { print(jsonLine(u)); return }
+            print("user \(u.user.name)  (key \(u.user.key))")
+            print("  created    \(u.user.created)")
+            print("  threshold  \(u.perUserThreshold.map { String(format: "%.3f (per-user)", $0) } ?? String(format: "%.3f (global)", u.effective_threshold))")
+            print("  thumbnail  \(u.user.thumbnail ? "yes (encrypted)" : "no")")
+            print("  templates  \(u.template_list.count)")
+            for t in u.template_list { print("    #\(t.id)  pose \(t.pose)  quality \(t.quality)  \(t.created)") }
         }
     }
 }
@@ -123,9 +63,10 @@ struct UsersRemove: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a user and all their templates.")
     @Argument(help: "User name.") var name: String
     @OptionGroup var gallery: GalleryOptions
+    @OptionGroup(title: "Configuration") var configOptions: ConfigOptions
     func run() async throws {
-        try await usingGallery(gallery) { g, _ in
-            try await g.removeUser(named: name)
+        try await usingGallery(gallery, config: configOptions) { env in
+            try await env.gallery.removeUser(named: name)
             print("removed \(name)")
         }
     }
@@ -136,9 +77,10 @@ struct UsersRename: AsyncParsableCommand {
     @Argument(help: "Current name.") var old: String
     @Argument(help: "New name.") var new: String
     @OptionGroup var gallery: GalleryOptions
+    @OptionGroup(title: "Configuration") var configOptions: ConfigOptions
     func run() async throws {
-        try await usingGallery(gallery) { g, _ in
-            try await g.renameUser(old, to: new)
+        try await usingGallery(gallery, config: configOptions) { env in
+            try await env.gallery.renameUser(old, to: new)
             print("renamed \(old) → \(new)")
         }
     }
@@ -150,7 +92,7 @@ struct UsersThreshold: AsyncParsableCommand {
         discussion: """
         Example: facegate users threshold alice 0.5   |   facegate users threshold alice --clear
         The value must lie in \(IdentityThreshold.allowedRange.lowerBound)…\(IdentityThreshold.allowedRange.upperBound) and may only be stricter (smaller) than the
-        global threshold (identity.threshold in the config, else FACEGATE_IDENTITY_THRESHOLD, else \(IdentityThreshold.default)) unless --force.
+        global threshold (FACEGATE_IDENTITY_THRESHOLD, else identity.threshold in the config, else \(IdentityThreshold.default)) unless --force.
         """)
     @Argument(help: "User name.") var name: String
     @Argument(help: "Threshold (smaller is stricter).") var value: Double?
@@ -159,12 +101,9 @@ struct UsersThreshold: AsyncParsableCommand {
     @OptionGroup var gallery: GalleryOptions
     @OptionGroup(title: "Configuration") var configOptions: ConfigOptions
     func run() async throws {
-        try await usingGallery(gallery) { g, _ in
+        try await usingGallery(gallery, config: configOptions) { env in
             guard clear != (value != nil) else { throw FaceGateError.badInput("give either a threshold value or --clear") }
-            if let v = value {
-                try checkPerUserThreshold(v, global: try thresholdSettings(flag: nil, configOptions).global.value, force: force)
-            }
-            try await g.setThreshold(user: name, clear ? nil : value)
+            try await GalleryAdministration.setThreshold(user: name, to: value, in: env.gallery, policy: await env.index.policy, force: force)
             print(clear ? "\(name): global threshold" : "\(name): threshold \(value!)")
         }
     }
@@ -177,17 +116,13 @@ struct UsersExport: AsyncParsableCommand {
     @Flag(help: "Write raw embeddings instead (to move users to a gallery with another key). Protect the file!")
     var plaintext = false
     @OptionGroup var gallery: GalleryOptions
+    @OptionGroup(title: "Configuration") var configOptions: ConfigOptions
     func run() async throws {
-        try await usingGallery(gallery) { g, key in
-            let data = try await GalleryExport.export(g, key: key, plaintext: plaintext)
+        try await usingGallery(gallery, config: configOptions) { env in
+            let (data, n) = try await GalleryAdministration.export(env.gallery, key: env.key, plaintext: plaintext)
             if file == "-" { FileHandle.standardOutput.write(data); return }
-            let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-            guard fd >= 0 else { throw FaceGateError.badInput("cannot write \(file): \(String(cString: strerror(errno)))") }
-            let ok = data.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) } == data.count
-            close(fd)
-            guard ok else { throw FaceGateError.runtime("short write to \(file)") }
-            let n = try await g.listUsers().count
-            print("exported \(n) user\(n == 1 ? "" : "s") to \(file)\(plaintext ? " (PLAINTEXT embeddings)" : " (encrypted, key \(key.fingerprint))")")
+            try GalleryAdministration.writePrivate(data, to: file)
+            print("exported \(n) user\(n == 1 ? "" : "s") to \(file)\(plaintext ? " (PLAINTEXT embeddings)" : " (encrypted, key \(env.key.fingerprint))")")
         }
     }
 }
@@ -197,11 +132,11 @@ struct UsersImport: AsyncParsableCommand {
     @Argument(help: "Export file.") var file: String
     @Flag(help: "Replace users that already exist (default: refuse the whole import).") var replace = false
     @OptionGroup var gallery: GalleryOptions
+    @OptionGroup(title: "Configuration") var configOptions: ConfigOptions
     func run() async throws {
-        try await usingGallery(gallery) { g, key in
-            guard let data = FileManager.default.contents(atPath: file) else { throw FaceGateError.missingFile(file) }
-            let n = try await GalleryExport.importUsers(data, into: g, key: key, replace: replace)
-            print("imported \(n) user\(n == 1 ? "" : "s") into \(g.location)")
+        try await usingGallery(gallery, config: configOptions) { env in
+            let n = try await GalleryAdministration.importUsers(from: file, into: env.gallery, key: env.key, replace: replace)
+            print("imported \(n) user\(n == 1 ? "" : "s") into \(env.gallery.location)")
         }
     }
 }
