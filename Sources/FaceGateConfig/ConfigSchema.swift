@@ -83,7 +83,7 @@ public enum ConfigSchema {
     public static let keys: [ConfigKeySpec] = [
         // [identity]
         .init("identity", "threshold", .double(IdentityThreshold.allowedRange), .double(IdentityThreshold.default),
-              "Same-person threshold on dlib ResNet embedding distance (lower = stricter). Order: a command's --threshold > the user's own > this > FACEGATE_IDENTITY_THRESHOLD > default."),
+              "Same-person threshold on dlib ResNet embedding distance (lower = stricter). Order: a command's --threshold > the user's own > --set > FACEGATE_IDENTITY_THRESHOLD > this > default."),
         .init("identity", "quality", .choice(QualityLevel.allCases.map(\.rawValue)), .string(QualityLevel.standard.rawValue),
               "Enrollment quality gate: lenient, standard or strict (enroll --quality overrides)."),
         // [store] — resolved by FaceGateStore (GalleryLocation / GalleryKey) when empty.

@@ -7,8 +7,8 @@ import Foundation
 /// > **environment** (`FACEGATE_<SECTION>_<KEY>`) > **TOML file** (`--config`, `$FACEGATE_CONFIG`,
 /// `~/.config/facegate/facegate.toml`, `/etc/facegate/facegate.toml`: the first that exists) > **defaults**
 /// (`ConfigSchema.keys`, which name the core's constants; `SettingsDefaultsTests` checks they agree).
-/// One documented exception: `identity.threshold`, where the file beats `FACEGATE_IDENTITY_THRESHOLD` (the identity
-/// threshold policy, `ThresholdSettings`).
+/// `identity.threshold` follows it too (`ThresholdSettings`; a command's `--threshold` and a user's own threshold
+/// come first).
 ///
 /// Values use the core's types (`LivenessMode`, `PassiveMode`, `ChallengeType`, `QualityLevel`, `LockoutPolicy`),
 /// so front-ends and `ServerConfiguration` take them as they are instead of re-parsing strings.

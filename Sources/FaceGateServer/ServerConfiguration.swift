@@ -117,7 +117,7 @@ public struct ServerConfiguration: Sendable {
     public mutating func apply(_ c: FaceGateConfig) {
         host = c.server.host.isEmpty ? host : c.server.host
         port = c.server.port == 0 ? port : c.server.port
-        // The identity threshold policy (config > FACEGATE_IDENTITY_THRESHOLD > default, range-checked; `facegate serve`
+        // The identity threshold policy (--set > FACEGATE_IDENTITY_THRESHOLD > file > default, range-checked; `facegate serve`
         // refuses an out-of-range value before this).
         if let t = try? ThresholdSettings(flag: nil, config: c) { identityThreshold = t.global.value }
         if c.liveness.challenges > 0 { challenges = c.liveness.challenges }

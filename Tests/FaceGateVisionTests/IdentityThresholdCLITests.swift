@@ -30,12 +30,16 @@ struct IdentityThresholdCLITests {
         r = try runCLI(["verify", "--user", "woz", probe, "--json"], environment: env)
         #expect(r.stdout.contains("\"threshold\":0.45") && r.stdout.contains("\"threshold_source\":\"per-user\""), "\(r.stdout) \(r.stderr)")
         r = try runCLI(["users", "threshold", "woz", "--clear"], environment: env)
-        // Config file beats the environment; the flag beats both.
+        // The settings order: the environment beats the file, --set beats the environment, the flag beats all.
         let cfg = dir + "/facegate.toml"
         try "[identity]\nthreshold = 0.3\n".write(toFile: cfg, atomically: true, encoding: .utf8)
+        r = try runCLI(["verify", "--user", "woz", probe, "--json", "--config", cfg], environment: env)
+        #expect(r.stdout.contains("\"threshold\":0.3") && r.stdout.contains("\"threshold_source\":\"config\""), "\(r.stdout) \(r.stderr)")
         let withEnv = env.merging([ThresholdSettings.environmentName: "0.7"]) { $1 }
         r = try runCLI(["verify", "--user", "woz", probe, "--json", "--config", cfg], environment: withEnv)
-        #expect(r.stdout.contains("\"threshold\":0.3") && r.stdout.contains("\"threshold_source\":\"config\""), "\(r.stdout) \(r.stderr)")
+        #expect(r.stdout.contains("\"threshold\":0.7") && r.stdout.contains("\"threshold_source\":\"environment\""), "\(r.stdout) \(r.stderr)")
+        r = try runCLI(["verify", "--user", "woz", probe, "--json", "--config", cfg, "--set", "identity.threshold=0.35"], environment: withEnv)
+        #expect(r.stdout.contains("\"threshold\":0.35") && r.stdout.contains("\"threshold_source\":\"config\""), "\(r.stdout) \(r.stderr)")
         r = try runCLI(["verify", "--user", "woz", probe, "--json"], environment: withEnv)
         #expect(r.stdout.contains("\"threshold\":0.7") && r.stdout.contains("\"threshold_source\":\"environment\""), "\(r.stdout) \(r.stderr)")
         r = try runCLI(["verify", "--user", "woz", probe, "--json", "--config", cfg, "--threshold", "0.5"], environment: withEnv)

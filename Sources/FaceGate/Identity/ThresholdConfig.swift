@@ -9,9 +9,10 @@ extension ThresholdSettings {
 
     /// Settings from a command's `--threshold`, the loaded configuration and the environment, range-checked.
     ///
-    /// Order for this key (the identity threshold policy): the configuration file or `--set` beats the environment,
-    /// so `config` is the file's (or `--set`'s) value even when `FACEGATE_IDENTITY_THRESHOLD` is also set (the generic
-    /// loader would let the environment win).
+    /// The one resolution order of every setting: `--set identity.threshold=…` > `FACEGATE_IDENTITY_THRESHOLD` >
+    /// the file's `identity.threshold` > default (and a command's `--threshold`, then a user's own threshold, over
+    /// all of them). The file's value is kept as `config` only when the environment names none; a `--set` value is
+    /// `config` and beats the environment.
     public init(flag: Double?, config c: FaceGateConfig?,
                 environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         var env: Double?
@@ -22,21 +23,11 @@ extension ThresholdSettings {
             env = v
         }
         var cfg: Double?
-        if let c {
-            switch c.loaded.origins["identity.threshold"] {
-            case .flag?, .file?:
-                cfg = c.identity.threshold
-            case .environment?:
-                // The environment won in the generic loader; the file may still name a value, which wins here.
-                if let path = c.loaded.path, let text = try? String(contentsOfFile: path, encoding: .utf8) {
-                    let fileOnly = ConfigLoader.resolve(text: text, path: path, environment: [:], overrides: [:])
-                    if case .file? = fileOnly.origins["identity.threshold"] {
-                        cfg = fileOnly.value("identity.threshold").doubleValue
-                    }
-                }
-            default:
-                cfg = nil
-            }
+        switch c?.loaded.origins["identity.threshold"] {
+        case .flag?: cfg = c?.identity.threshold
+        case .file?: cfg = env == nil ? c?.identity.threshold : nil
+        case .environment?: if env == nil { env = c?.identity.threshold }  // the loader's environment, not `environment`
+        default: break
         }
         self.init(flag: flag, config: cfg, environment: env)
         try validate()

@@ -58,7 +58,7 @@ public struct RuntimeEnvironment: Sendable {
 
     /// The CLI's (and a face-unlock daemon's) environment: database `databaseFlag` > `[store] database` >
     /// environment > data directory and the key of `[store]` / environment (`StoreAccess`, as `serve` reads them);
-    /// the threshold `thresholdFlag` > per-user > `identity.threshold` > `FACEGATE_IDENTITY_THRESHOLD` > default
+    /// the threshold `thresholdFlag` > per-user > `--set` > `FACEGATE_IDENTITY_THRESHOLD` > file > default
     /// (`ThresholdSettings`) with the score `rule`; the lockout of `[lockout]` (`lockout: false` for a front-end that
     /// makes no attempt, e.g. `facegate identify`: nothing is opened for it).
     public static func open(config: FaceGateConfig, databaseFlag: String?, thresholdFlag: Double?,

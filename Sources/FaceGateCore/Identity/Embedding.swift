@@ -52,7 +52,8 @@ public enum ThresholdSource: String, Sendable, Hashable, Codable, CustomStringCo
 }
 
 /// The one threshold resolution order used by every front-end (CLI commands, the server):
-/// **flag > per-user > config (file or `--set`) > environment (`FACEGATE_IDENTITY_THRESHOLD`) > default**.
+/// **flag > per-user > config > environment (`FACEGATE_IDENTITY_THRESHOLD`) > default**, where `config` is a `--set`
+/// value, or the file's when the environment names none (`ThresholdSettings(flag:config:environment:)` in FaceGate).
 public struct ThresholdSettings: Sendable, Hashable, Codable {
     /// `--threshold` of the command: applies to every user, over their own threshold.
     public var flag: Double?

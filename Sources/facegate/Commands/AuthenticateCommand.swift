@@ -22,7 +22,7 @@ struct AuthenticateCommand: AsyncParsableCommand {
     @Option(help: "Video file.") var video: String?
     @Option(help: "Camera index or device.") var camera: String?
     @Option(help: "Claimed user (1:1); default: identify among all users.") var user: String?
-    @Option(help: "Match threshold for this run, over every user's own (order: --threshold > per-user > identity.threshold in the config > FACEGATE_IDENTITY_THRESHOLD > \(IdentityThreshold.default)).") var threshold: Double?
+    @Option(help: "Match threshold for this run, over every user's own (order: --threshold > per-user > FACEGATE_IDENTITY_THRESHOLD > identity.threshold in the config > \(IdentityThreshold.default)).") var threshold: Double?
     @Flag(help: "JSON output.") var json = false
     @OptionGroup var gallery: GalleryOptions
     @OptionGroup(title: "Active liveness") var activeOptions: ActiveCLIOptions

@@ -39,7 +39,7 @@ struct CompareCommand: AsyncParsableCommand {
     @Argument(help: "Second image.") var b: String
     @Flag(help: "JSON output.") var json = false
     @Flag(help: "Accepted for compatibility: the largest face is always used.") var primary = false
-    @Option(help: "Same-person distance threshold (order: --threshold > identity.threshold in the config > FACEGATE_IDENTITY_THRESHOLD > \(IdentityThreshold.default)).") var threshold: Double?
+    @Option(help: "Same-person distance threshold (order: --threshold > FACEGATE_IDENTITY_THRESHOLD > identity.threshold in the config > \(IdentityThreshold.default)).") var threshold: Double?
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup(title: "Configuration") var configOptions: ConfigOptions
 

@@ -10,7 +10,7 @@ struct ProbeOptions: ParsableArguments {
     @Argument(help: "Image of the person (with several faces the largest one, near the centre, is used).") var image: String?
     @Option(help: "Video file (several frames are checked; all must agree).") var video: String?
     @Option(help: "Camera index or device.") var camera: String?
-    @Option(help: "Match threshold for this run, over every user's own (order: --threshold > per-user > identity.threshold in the config > FACEGATE_IDENTITY_THRESHOLD > \(IdentityThreshold.default)).") var threshold: Double?
+    @Option(help: "Match threshold for this run, over every user's own (order: --threshold > per-user > FACEGATE_IDENTITY_THRESHOLD > identity.threshold in the config > \(IdentityThreshold.default)).") var threshold: Double?
     @Option(help: "Score rule over a user's templates: best or mean-of-best-K.") var rule: String = ScoreRule.default.description
 
     /// The probe embeddings and, for an image, how many faces it held (the largest answered).
