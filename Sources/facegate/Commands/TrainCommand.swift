@@ -38,115 +38,19 @@ struct TrainCommand: AsyncParsableCommand {
     @Flag(help: "Print the result as JSON.") var json = false
     @Flag(help: "No progress bar.") var quiet = false
 
-    struct Output: Encodable {
-        var model: String
-        var arch: String
-        var classes: [String]
-        var samples: [String: Int]
-        var split: String
-        var validation_groups: [String]
-        var epochs_run: Int
-        var best_epoch: Int?
-        var metrics: [String: Double]
-        var history: String
-        var plot: String?
-    }
-
     func run() async throws {
         try await reportingErrors {
-            guard let a = ModelArchitecture(rawValue: arch.lowercased()) else {
-                throw FaceGateError.badInput("unknown --arch '\(arch)' — use livenessnet or texture")
-            }
+            let a = try TrainingRun.architecture(arch)
             NativeRuntime.setThreads(threads)
-            let ds: Dataset
-            do { ds = try Dataset.scan(dataset) } catch let e as TrainingError { throw e.faceGateError }
-            var o = TrainOptions()
-            o.arch = a
-            o.epochs = epochs
-            o.batch = batch
-            o.validationFraction = val
-            o.seed = seed
-            o.inputSize = size ?? (a == .livenessnet ? ModelTrainer.livenessNetInputSize : ModelTrainer.textureInputSize)
-            o.patience = patience
-            o.learningRate = learningRate
-            o.augment = !noAugment
-            let printer = ProgressPrinter(quiet: quiet || json)
-            let counts = ds.counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-            printer.message("dataset \(ds.directory): \(ds.samples.count) crops (\(counts)), \(ds.groups.count) source group\(ds.groups.count == 1 ? "" : "s")")
-            if !ds.skippedFiles.isEmpty {
-                printer.message("skipped \(ds.skippedFiles.count) non-image file\(ds.skippedFiles.count == 1 ? "" : "s") (e.g. \(ds.skippedFiles[0]))")
-            }
+            let ds = try TrainingRun.dataset(dataset)
+            let o = TrainingRun.options(arch: a, epochs: epochs, batch: batch, validation: val, seed: seed, size: size,
+                                        patience: patience, learningRate: learningRate, augment: !noAugment)
             let started = Date()
-            var epochBar = ProgressBar(total: epochs)
-            var batchStart = Date()
-            let outcome: TrainingOutcome
-            do {
-                outcome = try ModelTrainer.train(dataset: ds, options: o) { ev in
-                    switch ev {
-                    case .loading(let d, let t):
-                        printer.update("loading crops " + ProgressBar(total: t, started: started).render(done: d, unit: "crops"), force: d == t)
-                        if d == t { printer.finish() }
-                    case .note(let s):
-                        printer.message("note: " + s)
-                    case .batch(let e, let n, let b, let bs, let last):
-                        if b == 1 { batchStart = Date() }
-                        // ETA: remaining batches of this epoch + remaining epochs at the mean epoch time so far.
-                        let elapsed = Date().timeIntervalSince(epochBar.started)
-                        let perBatch = Date().timeIntervalSince(batchStart) / Double(b)
-                        let perEpoch = e > 1 ? elapsed / Double(e - 1) - 0 : perBatch * Double(bs) * 1.3
-                        let eta = perBatch * Double(bs - b) + perEpoch * Double(n - e)
-                        let filled = Int(Double(b) / Double(bs) * 20)
-                        var line = "epoch \(e)/\(n) [" + String(repeating: "#", count: filled) + String(repeating: ".", count: 20 - filled) + "] batch \(b)/\(bs)"
-                        if let m = last { line += Self.metricsText(m) }
-                        line += "  ETA " + ProgressBar.clock(eta)
-                        printer.update(line)
-                    case .epoch(let m, let best):
-                        if m.epoch == 1 { epochBar = ProgressBar(total: epochs, started: Date().addingTimeInterval(-m.seconds)) }
-                        printer.update("epoch \(m.epoch)/\(m.epochs)" + Self.metricsText(m) + String(format: "  %.1fs", m.seconds) + (best ? "  *best" : ""), force: true)
-                        printer.finish()
-                    case .searching(let k, let n, let note):
-                        printer.update(n > 1 ? "grid \(k)/\(n): \(note)" : note, force: k == n && n > 1)
-                        if k == n && n > 1 { printer.finish() }
-                    }
-                }
-            } catch let e as TrainingError { throw e.faceGateError }
-            try ModelContainer.write(header: outcome.header, weights: outcome.weights, to: model)
-            let historyPath = history ?? (URL(fileURLWithPath: model).deletingLastPathComponent().path + "/history.csv")
-            try TrainingHistory.write(outcome.history, to: historyPath)
-            if let plot {
-                try TrainingPlots.history(outcome.history, arch: a, title: "\(a.rawValue) on \(URL(fileURLWithPath: ds.directory).lastPathComponent)").write(plot)
-            }
-            let h = outcome.header
-            if json {
-                print(jsonLine(Output(model: model, arch: a.rawValue, classes: h.classes, samples: ds.counts,
-                                      split: outcome.split.kind.rawValue, validation_groups: outcome.split.validationGroups,
-                                      epochs_run: outcome.history.count, best_epoch: h.training.bestEpoch,
-                                      metrics: h.metrics.mapValues { r($0, 4) }, history: historyPath, plot: plot)))
-            } else {
-                print("model: \(model) (\(a.rawValue), input \(h.inputSize)x\(h.inputSize), classes \(h.classes.joined(separator: "/")), \(formatBytes(outcome.weights.count)) weights)")
-                let splitText = outcome.split.kind == .bySource
-                    ? "by source, validation groups: \(outcome.split.validationGroups.joined(separator: ", "))"
-                    : outcome.split.kind.rawValue
-                print("split: \(outcome.split.train.count) train / \(outcome.split.validation.count) validation crops (\(splitText))")
-                if a == .livenessnet {
-                    print("epochs: \(outcome.history.count) run, best \(h.training.bestEpoch ?? outcome.history.count)" + String(format: ", %.1f s/epoch, %.0f s total", h.metrics["seconds_per_epoch"] ?? 0, Date().timeIntervalSince(started)))
-                } else {
-                    print("svm: C=\(h.training.parameters["c"] ?? "?") gamma=\(h.training.parameters["gamma"] ?? "?"), \(Int(h.metrics["support_vectors"] ?? 0)) support vectors")
-                }
-                if let s = outcome.validation {
-                    let which = outcome.split.validation.isEmpty ? "training (no validation set)" : "validation"
-                    print(String(format: "%@: accuracy %.3f  APCER %.3f  BPCER %.3f  ACER %.3f%@", which, s.accuracy, s.apcer, s.bpcer, s.acer,
-                                 s.auc.map { String(format: "  AUC %.3f", $0) } ?? ""))
-                }
-                print("history: \(historyPath)" + (plot.map { "  plot: \($0)" } ?? ""))
-                print("use it: facegate evaluate --dataset OTHER --model \(model) | facegate liveness --passive --model \(model) …")
-            }
+            let outcome = try TrainingRun.train(ds, options: o, printer: ProgressPrinter(quiet: quiet || json))
+            let historyPath = try TrainingRun.save(outcome, arch: a, dataset: ds, model: model, history: history, plot: plot)
+            let report = TrainingReport(outcome, arch: a, dataset: ds, model: model, history: historyPath, plot: plot,
+                                        seconds: Date().timeIntervalSince(started))
+            if json { print(jsonLine(report)) } else { for l in report.lines { print(l) } }
         }
-    }
-
-    static func metricsText(_ m: EpochMetrics) -> String {
-        var s = String(format: "  loss %.4f acc %.3f", m.trainLoss, m.trainAccuracy)
-        if let vl = m.valLoss, let va = m.valAccuracy { s += String(format: "  val_loss %.4f val_acc %.3f", vl, va) }
-        return s
     }
 }
