@@ -235,7 +235,7 @@ public enum ConfigLoader {
            case .bool(true) = c.value("lock.enabled") {
             err("lock.command", "lock.enabled is true but lock.command is empty")
         }
-        if let t = c.value("liveness.timeout").doubleValue, let ct = c.value("liveness.challenge_timeout").doubleValue, ct > t {
+        if let t = c.value("liveness.timeout").doubleValue, let ct = c.value("liveness.challenge_timeout").doubleValue, t > 0, ct > t {
             err("liveness.challenge_timeout", "liveness.challenge_timeout (\(ConfigSchema.formatDuration(ct))) is longer than liveness.timeout (\(ConfigSchema.formatDuration(t)))")
         }
         if let n = c.value("liveness.challenges").intValue, let pool = c.value("liveness.challenge_types").stringsValue, n > 0, pool.isEmpty {

@@ -113,8 +113,8 @@ public enum ConfigSchema {
               "Passive PAD operating point on the fused score: refused below it. 0.5 = the cues' own thresholds; `facegate calibrate-pad` picks a stricter one on your own genuine recordings for a target BPCER."),
         .init("liveness", "passive_frames", .int(PassiveCapture.minimumFrames...300), .int(PassiveCapture.defaultFrames),
               "Frames with one face a passive-only session collects before deciding (30 ≈ 2 s at 15 fps)."),
-        .init("liveness", "timeout", .duration, .double(20),
-              "Whole-session time limit; a session that has not decided is denied with reason timeout."),
+        .init("liveness", "timeout", .duration, .double(0),
+              "Whole-session time limit; a session that has not decided is denied with reason timeout. 0 = from the plan: calibration + per challenge its timeout and the longest hold-still (24.5 s for 3 challenges; a passive-only capture 10 s). The same rule for the CLI, the daemon and the server (`LivenessTiming`)."),
         .init("liveness", "challenge_timeout", .duration, .double(LivenessConfiguration.defaultChallengeTimeout),
               "Time allowed to answer one challenge (the core's default, the same for the CLI and the server)."),
         // [voice]

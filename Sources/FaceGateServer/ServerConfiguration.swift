@@ -122,8 +122,8 @@ public struct ServerConfiguration: Sendable {
         if let t = try? ThresholdSettings(flag: nil, config: c) { identityThreshold = t.global.value }
         if c.liveness.challenges > 0 { challenges = c.liveness.challenges }
         if !c.liveness.challengeTypes.isEmpty { challengeTypes = c.liveness.challengeTypes }
-        if c.liveness.challengeTimeout > 0 { liveness.challengeTimeout = c.liveness.challengeTimeout }
-        if c.liveness.timeout > 0 { liveness.sessionTimeout = c.liveness.timeout }
+        // Per-challenge and whole-session limits and the continuity threshold: the one rule of every front-end.
+        liveness = LivenessTiming.configuration(c)
         livenessMode = c.liveness.mode
         passiveMode = c.liveness.passiveMode
         livenessModel = c.liveness.model
@@ -134,7 +134,6 @@ public struct ServerConfiguration: Sendable {
         if c.liveness.passiveFrames > 0 { passiveFrames = c.liveness.passiveFrames }
         lockoutEnabled = c.lockout.enabled
         lockout = c.lockout.policy
-        liveness.identityThreshold = identityThreshold
     }
 
     /// Loads the passive cues' models (one set per face worker: native networks are not shared between threads).

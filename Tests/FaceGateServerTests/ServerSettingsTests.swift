@@ -1,3 +1,4 @@
+import FaceGate
 import FaceGateConfig
 import FaceGateCore
 import FaceGateServer
@@ -34,5 +35,35 @@ import Testing
         s.apply(c)
         #expect(s.livenessMode == .passive && s.passiveMode == .strict && s.enrollmentQuality == .strict)
         #expect(s.challengeTypes == [.blink, .nod])
+    }
+
+    /// One timing rule (#18): for the same settings the server's sessions get exactly the configuration the CLI's
+    /// `liveness`, `authenticate`, `enroll --liveness` and the unlock daemon get (`LivenessTiming`). Before, the CLI used
+    /// the core's total for the plan (24.5 s for 3 challenges) and the server `liveness.timeout` (20 s).
+    @Test func serverSessionsUseTheOneTimingRule() throws {
+        func settings(_ text: String?) throws -> FaceGateConfig {
+            try FaceGateConfig(ConfigLoader.resolve(text: text, path: text == nil ? nil : "t.toml", environment: [:], overrides: [:]),
+                               environment: ["HOME": "/home/x"])
+        }
+        // Defaults: the whole-session limit is the core's total for the plan, the CLI's all along.
+        var s = ServerConfiguration(database: .sqlite(path: "/tmp/unused.sqlite"))
+        s.apply(try settings(nil))
+        for n in 1...5 {
+            #expect(s.liveness.totalTimeout(challenges: n) == LivenessConfiguration().totalTimeout(challenges: n), "\(n) challenges")
+        }
+        #expect(LivenessTiming.captureTimeout(s.liveness) == PassiveCapture.defaultTimeout)
+        for text in [nil, "[liveness]\ntimeout = \"30s\"\nchallenge_timeout = \"4s\"\n", "[liveness]\nchallenge_timeout = \"3s\"\n"] {
+            let c = try settings(text)
+            var server = ServerConfiguration(database: .sqlite(path: "/tmp/unused.sqlite"))
+            server.apply(c)
+            #expect(server.liveness == LivenessTiming.configuration(c), "\(text ?? "defaults")")
+        }
+        // A configured limit is the limit for every plan and for a passive capture; a front-end's flag changes only the
+        // per-challenge time.
+        let c = try settings("[liveness]\ntimeout = \"30s\"\nchallenge_timeout = \"4s\"\n")
+        let rule = LivenessTiming.configuration(c)
+        #expect(rule.challengeTimeout == 4 && rule.totalTimeout(challenges: 3) == 30 && LivenessTiming.captureTimeout(rule) == 30)
+        let flagged = LivenessTiming.configuration(c, challengeTimeout: 2)
+        #expect(flagged.challengeTimeout == 2 && flagged.totalTimeout(challenges: 5) == 30)
     }
 }

@@ -56,6 +56,35 @@ import Testing
         #expect(try json(try runCLI(["liveness", "--video", clip, "--challenges", "blink", "--timeout", "4", "--json"], environment: env))["live"] as? Bool == true)
     }
 
+    /// The settings' liveness timing reaches `liveness` and `authenticate` alike (`LivenessTiming`, the server's rule
+    /// too): a 0.3 s session limit from `--set` ends both sessions on the same clip with the same session timeout.
+    /// Before, `liveness` read no settings (it refused `--set`) and `authenticate` ignored `liveness.timeout`.
+    @Test func configuredSessionLimitReachesLivenessAndAuthenticate() throws {
+        guard TestPaths.hasFixtures, TestPaths.hasModels else { try Test.cancel("fixtures or models missing — run `make models testdata` with ../shared beside the repo") }
+        let dir = TestPaths.tempDir("facegate-runtime-timing")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let env = try Self.env(dir)
+        let clip = TestPaths.fixture(Self.blinkClip)
+        let e = try runCLI(["enroll", "--user", "blinker", "--video", clip], environment: env)
+        try #require(e.status == 0, "\(e.stdout) \(e.stderr)")
+        // 0.3 s is shorter than the shortest hold-still before the first prompt (0.5 s): the session limit decides.
+        let common = ["--video", clip, "--challenges", "blink", "--json",
+                      "--set", "liveness.timeout=0.3s", "--set", "liveness.challenge_timeout=0.3s"]
+        let l = try runCLI(["liveness"] + common, environment: env)
+        let lj = try json(l)
+        #expect(lj["live"] as? Bool == false, "\(lj)")
+        let failure = try #require(lj["failure"] as? [String: Any], "\(lj)")
+        #expect(failure.keys.contains("sessionTimeout"), "\(failure)")
+        let a = try runCLI(["authenticate"] + common, environment: env)
+        let aj = try json(a)
+        #expect(aj["authorized"] as? Bool == false, "\(aj)")
+        #expect(aj["reason"] as? String == "liveness failed: \(lj["reason"] as? String ?? "?")", "\(aj)")
+        // Without the limit the same clip passes through both (the default is the plan's total).
+        let plain = ["--video", clip, "--challenges", "blink", "--json"]
+        #expect(try json(try runCLI(["liveness"] + plain, environment: env))["live"] as? Bool == true)
+        #expect(try json(try runCLI(["authenticate"] + plain, environment: env))["authorized"] as? Bool == true)
+    }
+
     /// `enroll --liveness --annotate` writes the annotated liveness session.
     @Test func enrollWithLivenessWritesTheAnnotatedVideo() throws {
         guard TestPaths.hasFixtures, TestPaths.hasModels else { try Test.cancel("fixtures or models missing — run `make models testdata` with ../shared beside the repo") }

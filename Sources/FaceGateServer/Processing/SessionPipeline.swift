@@ -178,7 +178,7 @@ final class SessionPipeline: @unchecked Sendable {
         passive.mode = setup.passiveMode
         let options = LivenessPipelineOptions(
             mode: setup.mode, plan: setup.mode.runsChallenges ? plan : nil, configuration: configuration, passive: passive,
-            captureFrames: setup.captureFrames, captureTimeout: configuration.totalTimeout(challenges: 1))
+            captureFrames: setup.captureFrames, captureTimeout: LivenessTiming.captureTimeout(configuration))
         let session = try AuthenticationSession(engine: engine, settings: AuthenticationSettings(liveness: options, claimedUser: claimedUser, source: "ws"))
         // Anchors are measured in every session (one crop's sharpness and brightness per anchor): an enrollment session
         // gates them at once, a liveness session records which pass the gate for `POST /v1/users/{id}/templates`.

@@ -51,7 +51,7 @@ struct AuthenticateCommand: AsyncParsableCommand {
                     passiveRequested: passiveOptions.passive || !passiveOptions.padModels.isEmpty || passiveOptions.model != nil
                         || passiveOptions.depth != nil || passiveOptions.imu != nil,
                     useInstalledModels: !passiveOptions.noInstalledModels, models: modelOptions.directory)
-                let liveness = try activeOptions.pipelineOptions(mode: mode, passive: passiveOptions.options(models: modelOptions.directory))
+                let liveness = try activeOptions.pipelineOptions(mode: mode, passive: passiveOptions.options(models: modelOptions.directory), settings: config)
                 let engine = try env.engine()
                 let dispatcher = try ActionDispatcher(config: config)
                 await dispatcher.start()

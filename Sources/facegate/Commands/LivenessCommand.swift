@@ -31,6 +31,7 @@ struct LivenessCommand: AsyncParsableCommand {
     @OptionGroup var passiveOptions: PassiveCLIOptions
     @OptionGroup(title: "Active (challenge–response) liveness") var activeOptions: ActiveCLIOptions
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup(title: "Configuration") var configOptions: ConfigOptions
 
     struct CueJSON: Encodable {
         var level: Double?
@@ -53,7 +54,8 @@ struct LivenessCommand: AsyncParsableCommand {
         let live: Bool = try await reportingErrors {
             let inputs = [image, video, camera].compactMap { $0 }
             guard inputs.count == 1 else { throw FaceGateError.badInput("give exactly one of --image F, --video F or --camera N") }
-            let ctx = ActiveLivenessCLI.Context(video: video, camera: camera, image: image, json: json, noHoldStill: noHoldStill)
+            let ctx = ActiveLivenessCLI.Context(video: video, camera: camera, image: image, json: json, settings: try configOptions.load(),
+                                               noHoldStill: noHoldStill)
             // Challenges run with the passive cues by default once an anti-spoof model is installed (mode both);
             // --no-installed-models (without --passive) runs the challenges alone.
             let passiveByDefault = activeOptions.requested && PadModelResolver.passiveRunsWithChallengesByDefault(

@@ -1,0 +1,40 @@
+import FaceGateConfig
+import FaceGateCore
+import Foundation
+
+/// The one rule that turns the settings into a liveness session's timing and continuity configuration. Every
+/// front-end takes its `LivenessConfiguration` from here: `facegate liveness`, `authenticate`, `enroll --liveness`, the
+/// face-unlock daemon and the server's sessions (`ServerConfiguration.apply`), so the same clip under the same
+/// settings meets the same limits everywhere (#18: the CLI used the core's computed total, the server 20 s).
+///
+/// - per challenge: a front-end's own flag (`--timeout`) > `liveness.challenge_timeout` (default the core's
+///   `LivenessConfiguration.defaultChallengeTimeout`, 5 s);
+/// - whole session: `liveness.timeout` when set (> 0); else (default 0) the core's total for the plan:
+///   calibration + per challenge its timeout and the longest hold-still (`LivenessConfiguration.totalTimeout`,
+///   5 + 3 × (5 + 1.5) = 24.5 s for the default 3 challenges), so a 5-challenge session is not cut at a fixed time;
+/// - a passive-only capture: `liveness.timeout` when set, else `PassiveCapture.defaultTimeout` (10 s);
+/// - the early/late-frames identity check: the global identity threshold (`ThresholdSettings`, no flag).
+public enum LivenessTiming {
+    /// The session configuration of these settings; `challengeTimeout` is a front-end's own per-challenge flag.
+    /// `environment` is read only for `FACEGATE_IDENTITY_THRESHOLD` (the identity threshold policy's own order).
+    public static func configuration(_ settings: FaceGateConfig, challengeTimeout flag: Double? = nil,
+                                     environment: [String: String] = ProcessInfo.processInfo.environment) -> LivenessConfiguration {
+        var c = LivenessConfiguration()
+        if let flag { c.challengeTimeout = flag } else if settings.liveness.challengeTimeout > 0 {
+            c.challengeTimeout = settings.liveness.challengeTimeout
+        }
+        c.sessionTimeout = settings.liveness.timeout > 0 ? settings.liveness.timeout : nil
+        if let t = try? ThresholdSettings(flag: nil, config: settings, environment: environment) { c.identityThreshold = t.global.value }
+        return c
+    }
+
+    /// Seconds a passive-only session may take to collect its frames under `configuration`.
+    public static func captureTimeout(_ configuration: LivenessConfiguration) -> Double {
+        configuration.sessionTimeout ?? PassiveCapture.defaultTimeout
+    }
+
+    /// The whole-session limit a front-end states for a plan of `challenges` (0: a passive-only capture).
+    public static func sessionLimit(_ configuration: LivenessConfiguration, challenges: Int) -> Double {
+        challenges == 0 ? captureTimeout(configuration) : configuration.totalTimeout(challenges: challenges)
+    }
+}
