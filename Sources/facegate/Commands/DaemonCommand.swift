@@ -33,9 +33,7 @@ struct DaemonCommand: AsyncParsableCommand {
           sudo facegate daemon --status --user-map /etc/facegate/unlock-users
         """)
 
-    static let productionSocket = "/run/facegate/pam.sock"
-    /// One challenge: the ≤ 2.5 s decision target of #19 is for a cooperative user with one blink.
-    static let defaultChallengeCount = 1
+    static let productionSocket = UnlockDaemonSetup.productionSocket
 
     @Option(help: "Unix socket the PAM module connects to.") var socket = Self.productionSocket
     @Option(help: "Camera device (/dev/videoN or N).") var camera = "/dev/video0"
@@ -58,35 +56,18 @@ struct DaemonCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             try await withGalleryErrors {
-                if testVideo != nil && socket == Self.productionSocket {
-                    throw FaceGateError.badInput("--test-video is for tests: it is refused on \(Self.productionSocket); give --socket")
-                }
-                guard maxWaiting >= 0 else { throw FaceGateError.badInput("--max-waiting must be ≥ 0") }
-                // The daemon is no desktop session: no voice, no screen lock; audit, mail and webhooks as configured.
-                let config = try configOptions.load(["voice.enabled": "off", "lock.enabled": "false"])
-                let map: UnlockUserMap
-                do { map = try userMap.map { try UnlockUserMap.load(path: $0) } ?? .sameNameMap }
-                catch let e as UnlockUserMap.ParseError { throw FaceGateError.badInput("\(userMap!): \(e.description)") }
-                catch { throw FaceGateError.badInput("cannot read --user-map \(userMap!): \(error.localizedDescription)") }
+                try UnlockDaemonSetup.check(socket: socket, testVideo: testVideo, maxWaiting: maxWaiting)
+                let config = try configOptions.load(UnlockDaemonSetup.configOverrides)
+                let map = try UnlockDaemonSetup.userMap(path: userMap)
                 let source: UnlockFrameSource = testVideo.map { .testVideo($0) } ?? .camera(camera)
-                let check = CameraDeviceCheck(sysfsRoot: sysfsRoot, allowedIDs: Set(allowDevices.filter { !$0.hasPrefix("/") }),
-                                              allowedPaths: Set(allowDevices.filter { $0.hasPrefix("/") }))
-                if status {
-                    try await reportStatus(config: config, map: map, source: source, check: check)
-                    return
-                }
+                let check = UnlockDaemonSetup.cameraCheck(sysfsRoot: sysfsRoot, allowDevices: allowDevices)
+                if status { return try await reportStatus(config: config, map: map, source: source, check: check) }
                 // Gallery + key, threshold policy and lockout opened as `authenticate` opens them.
-                let env: RuntimeEnvironment
-                do {
-                    env = try await RuntimeEnvironment.open(config: config, databaseFlag: gallery.db, thresholdFlag: threshold,
-                                                            models: modelOptions.directory, detector: DetectorChoice(modelOptions.detector))
-                } catch let e as IdentityError { throw FaceGateError.badInput(e.description) }
-                let mode = UnlockDaemon.livenessMode
-                let liveness = try activeOptions.pipelineOptions(mode: mode, passive: passiveOptions.options(models: modelOptions.directory), settings: config)
+                let env = try await openEnvironment(config)
+                let liveness = try activeOptions.pipelineOptions(mode: UnlockDaemon.livenessMode,
+                                                                 passive: passiveOptions.options(models: modelOptions.directory), settings: config)
                 let active = activeOptions
-                let plan: () throws -> ChallengePlan = active.requested ? { try active.plan(settings: config) }
-                    : { try ChallengePlan.random(count: Self.defaultChallengeCount) }
-                _ = try plan()
+                let plan = try UnlockDaemonSetup.plan(requested: active.requested ? { try active.plan(settings: config) } : nil)
                 let engine = try env.engine()
                 _ = try engine.embedder()
                 let dispatcher = try ActionDispatcher(config: config)
@@ -101,14 +82,9 @@ struct DaemonCommand: AsyncParsableCommand {
                                                           maxWaiting: maxWaiting, socketMode: allowOwnAccount ? 0o666 : 0o600,
                                                           allowOwnAccount: allowOwnAccount),
                                           authenticator: authenticator, logger: logger)
-                let livenessText = describe(liveness, mode: mode)
-                let store = env.gallery, frameTiming = !noFrameTiming
-                daemon.statusReport = {
-                    let enrolled = Result { try blockingStatus { try await store.listUsers().map(\.name) } }
-                    return UnlockStatusReport(source: source.name, camera: source.device.map { check.check($0) }, map: map,
-                                              enrolled: (try? enrolled.get()).map(Set.init),
-                                              galleryError: enrolled.failureText, liveness: livenessText, frameTiming: frameTiming)
-                }
+                daemon.statusReport = UnlockDaemonSetup.statusProvider(
+                    gallery: env.gallery, source: source, check: check, map: map,
+                    liveness: UnlockDaemonSetup.livenessDescription(requested: activeOptions.requested), frameTiming: !noFrameTiming)
                 do { try daemon.bind() } catch let e as UnlockDaemon.SocketError { throw FaceGateError.runtime(e.description) }
                 if case .testVideo(let p) = source {
                     logger.warning("TEST SOURCE: every attempt reads \(p), not a camera — never use this for real logins")
@@ -129,9 +105,11 @@ struct DaemonCommand: AsyncParsableCommand {
         }
     }
 
-    func describe(_ liveness: LivenessPipelineOptions, mode: LivenessMode) -> String {
-        let plan = activeOptions.requested ? "challenges as configured" : "\(Self.defaultChallengeCount) random challenge"
-        return "\(plan), mode \(mode)"
+    func openEnvironment(_ config: FaceGateConfig) async throws -> RuntimeEnvironment {
+        do {
+            return try await RuntimeEnvironment.open(config: config, databaseFlag: gallery.db, thresholdFlag: threshold,
+                                                     models: modelOptions.directory, detector: DetectorChoice(modelOptions.detector))
+        } catch let e as IdentityError { throw FaceGateError.badInput(e.description) }
     }
 
     /// `--status`: the running daemon's own report, or the same checks made here when it is down (or will not tell
@@ -148,40 +126,10 @@ struct DaemonCommand: AsyncParsableCommand {
         case .down(let why):
             print("daemon: DOWN (\(why)) — start it: systemctl start facegate-unlock. Checked here:")
         }
-        var enrolled: Set<String>?, galleryError: String?
-        do {
-            let env = try await RuntimeEnvironment.open(config: config, databaseFlag: gallery.db, thresholdFlag: threshold,
-                                                        models: modelOptions.directory, detector: DetectorChoice(modelOptions.detector))
-            enrolled = Set(try await env.gallery.listUsers().map(\.name))
-            await env.close()
-        } catch {
-            galleryError = "\(error)"
+        let report = await UnlockDaemonSetup.localStatus(source: source, check: check, map: map, frameTiming: !noFrameTiming) {
+            try await openEnvironment(config)
         }
-        let report = UnlockStatusReport(source: source.name, camera: source.device.map { check.check($0) }, map: map, enrolled: enrolled,
-                                        galleryError: galleryError, liveness: "as the daemon's flags say", frameTiming: !noFrameTiming)
         for l in report.lines { print("  " + l) }
         if case .down = answer { throw ExitCode(3) }
     }
-}
-
-extension UnlockFrameSource {
-    /// The device the camera check applies to (nil for a test video).
-    var device: String? { if case .camera(let d) = self { return d } else { return nil } }
-}
-
-extension Result where Failure == any Error {
-    var failureText: String? { if case .failure(let e) = self { return "\(e)" } else { return nil } }
-}
-
-/// Runs async work from the daemon's connection thread (the status request is answered there).
-private final class StatusBox<T>: @unchecked Sendable {
-    var result: Result<T, any Error>?
-    init() {}
-}
-
-private func blockingStatus<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    let box = StatusBox<T>(), done = DispatchSemaphore(value: 0)
-    Task { do { box.result = .success(try await body()) } catch { box.result = .failure(error) }; done.signal() }
-    done.wait()
-    return try box.result!.get()
 }
