@@ -59,10 +59,12 @@ public enum PadNative {
                                 totalArea: g.total_area, blobs: Int(g.blobs))
     }
 
-    /// The best device-shaped quadrilateral enclosing the face, if any.
-    public static func bezel(_ image: Image, face: Rect) -> BezelMeasurement {
+    /// The best device-shaped quadrilateral enclosing the face, if any. `reference` runs OpenCV's own HoughLinesP for
+    /// the device sides instead of the shim's equivalent faster transform (same measurements; for tests).
+    public static func bezel(_ image: Image, face: Rect, reference: Bool = false) -> BezelMeasurement {
         var b = fg_pad_bezel()
-        let rc = fg_pad_bezel_find(image.handle, Int32(face.x), Int32(face.y), Int32(face.width), Int32(face.height), &b)
+        let find = reference ? fg_pad_bezel_find_reference : fg_pad_bezel_find
+        let rc = find(image.handle, Int32(face.x), Int32(face.y), Int32(face.width), Int32(face.height), &b)
         guard rc == 0 else { return .none }
         guard b.found != 0 else { return BezelMeasurement(found: false, sidesFound: b.sides_found != 0, sidesLength: b.sides_length) }
         let c = withUnsafeBytes(of: b.corners) { Array($0.bindMemory(to: Float.self)) }
@@ -70,6 +72,16 @@ public enum PadNative {
         return BezelMeasurement(found: true, corners: corners, areaRatio: b.area_ratio, aspect: b.aspect,
                                 edgeSupport: b.edge_support, rimContrast: b.rim_contrast,
                                 sidesFound: b.sides_found != 0, sidesLength: b.sides_length)
+    }
+
+    /// For tests: every segment (x0, y0, x1, y1 in the cue's working pixels, in the transform's order) of the bezel
+    /// cue's side transform on the face's side bands, with OpenCV's HoughLinesP (`reference`) or the shim's own.
+    public static func bezelSideSegments(_ image: Image, face: Rect, minLength: Double, reference: Bool) -> [[Int32]] {
+        let capacity = 4096
+        var buf = [Int32](repeating: 0, count: 4 * capacity)
+        let n = Int(fg_pad_bezel_side_segments(image.handle, Int32(face.x), Int32(face.y), Int32(face.width), Int32(face.height),
+                                               minLength, reference ? 1 : 0, &buf, Int32(capacity)))
+        return (0..<min(max(n, 0), capacity)).map { Array(buf[4 * $0..<4 * $0 + 4]) }
     }
 
     // MARK: geometry

@@ -69,6 +69,14 @@ typedef struct {
 } fg_pad_bezel;
 /* Looks for a device-shaped quadrilateral enclosing the face box. */
 int fg_pad_bezel_find(const fg_image *img, int x, int y, int w, int h, fg_pad_bezel *out);
+/* The same with OpenCV's own cv::HoughLinesP for the device sides (the product uses an equivalent, faster transform;
+ * tests check both give identical measurements). */
+int fg_pad_bezel_find_reference(const fg_image *img, int x, int y, int w, int h, fg_pad_bezel *out);
+/* For tests: every segment of the bezel's side transform (cv::HoughLinesP when reference, else the shim's own) on the
+ * cue's edge image inside the face's two side bands, no clutter/necessity gate; x0,y0,x1,y1 per segment in working
+ * pixels, in the transform's order. Returns the number of segments (may exceed max) or -1. */
+int fg_pad_bezel_side_segments(const fg_image *img, int x, int y, int w, int h, double min_length, int reference,
+                               int *out, int max);
 
 /* ---- Geometry (pad_geometry.cpp) ---- */
 /* Least-squares homography src -> dst over n >= 5 point pairs (no RANSAC: every landmark counts). Writes H (row
