@@ -5,10 +5,16 @@ import FaceGateCore
 import FaceGateStore
 import Foundation
 
-/// Everything `facegate serve` can tune. Defaults are the documented ones (docs/server.md).
+/// Everything `facegate serve` can tune. Built from the typed settings (`init(database:settings:)`, `apply`): every value
+/// the settings name (`[server]`, `[identity]`, `[liveness]`, `[lockout]`) defaults to the schema's default, read from
+/// `FaceGateConfig.defaults` (one source of defaults, `ServerSettingsTests`); only the server's own limits (frame
+/// sizes, rates, queue bounds, TTLs) are stated here, with their reasons.
 public struct ServerConfiguration: Sendable {
-    public var host = "127.0.0.1"
-    public var port = 8080
+    /// The schema's defaults, typed (no file, no environment).
+    public static let schema = FaceGateConfig.defaults
+
+    public var host = schema.server.host
+    public var port = schema.server.port
     /// Gallery + server tables.
     public var database: GalleryLocation
     /// Face workers (threads with their own engine). Default: one per core.
@@ -19,28 +25,30 @@ public struct ServerConfiguration: Sendable {
     /// 120 s: the default; a 3-challenge session needs ~20 s, the rest covers permission prompts.
     public var sessionTTL: TimeInterval = 120
     /// Default challenges per session (config liveness.challenges).
-    public var challenges = ChallengePlan.defaultCount
+    public var challenges = schema.liveness.challenges
     /// Challenge types sessions draw from (config liveness.challenge_types; empty = all).
-    public var challengeTypes: [ChallengeType] = ChallengeType.allCases
-    public var liveness = LivenessConfiguration()
+    public var challengeTypes: [ChallengeType] = schema.liveness.challengeTypes
+    /// Per-challenge and whole-session limits and the continuity threshold: `LivenessTiming`, the rule every front-end
+    /// uses (config liveness.challenge_timeout, liveness.timeout).
+    public var liveness = LivenessTiming.configuration(schema, environment: [:])
     /// Mode of sessions whose creation does not name one (config liveness.mode; the API default is active).
-    public var livenessMode: LivenessMode = .active
+    public var livenessMode: LivenessMode = schema.liveness.mode
     /// Passive fusion of passive/both sessions (config liveness.passive_mode).
-    public var passiveMode: PassiveMode = .light
+    public var passiveMode: PassiveMode = schema.liveness.passiveMode
     /// A trained FaceGate liveness model (texture cue) for passive/both sessions (config liveness.model).
-    public var livenessModel: String?
+    public var livenessModel: String? = schema.liveness.model
     /// Anti-spoof models (catalog names or ONNX paths) for passive/both sessions (config liveness.pad_models).
-    public var padModels: [String] = []
+    public var padModels: [String] = schema.liveness.padModels
     /// With `padModels` empty, use every installed anti-spoof model (config liveness.use_installed_models).
-    public var useInstalledPadModels = true
+    public var useInstalledPadModels = schema.liveness.useInstalledModels
     /// Passive PAD operating point on the fused score (config liveness.pad_threshold, `facegate calibrate-pad`).
-    public var padThreshold = PassiveFusion.defaultScoreThreshold
+    public var padThreshold = schema.liveness.padThreshold
     /// One-face frames a passive-only session collects (config liveness.passive_frames).
-    public var passiveFrames = PassiveCapture.defaultFrames
-    /// Same-person threshold for verify/identify (config identity.threshold).
-    public var identityThreshold = IdentityThreshold.default
+    public var passiveFrames = schema.liveness.passiveFrames
+    /// Same-person threshold for verify/identify (config identity.threshold; `FACEGATE_IDENTITY_THRESHOLD` in `apply`).
+    public var identityThreshold = schema.identity.threshold
     /// The enrollment quality gate (`identity.quality`, as `facegate enroll` reads it): applied to session anchors.
-    public var enrollmentQuality = QualityLevel.standard
+    public var enrollmentQuality = schema.identity.quality
 
     /// 512 KiB per JPEG frame: a 1280x720 webcam JPEG at quality 0.9 is ~150–250 KB; 640x480 at 0.7 ~30–60 KB.
     public var maxFrameBytes = 512 * 1024
@@ -101,8 +109,8 @@ public struct ServerConfiguration: Sendable {
     public var publicURL: String?
     /// 24 h for enrollment links.
     public var enrollLinkTTL: TimeInterval = 24 * 3600
-    public var lockoutEnabled = true
-    public var lockout = LockoutPolicy.default
+    public var lockoutEnabled = schema.lockout.enabled
+    public var lockout = schema.lockout.policy
     /// Key-less local mode also after keys were created (`--insecure-local`), while no key is active; by default it
     /// ends for good with the first key, so revoking the last key never opens the server (#17 item 1).
     public var insecureLocal = false
@@ -111,12 +119,21 @@ public struct ServerConfiguration: Sendable {
     /// Name of this instance (logs, session records).
     public var instance = ProcessInfo.processInfo.hostName + ":" + String(ProcessInfo.processInfo.processIdentifier)
 
+    /// The schema's defaults (tests, benchmarks); `facegate serve` uses `init(database:settings:)`.
     public init(database: GalleryLocation) { self.database = database }
 
-    /// Takes what the configuration file says about the server, identity, liveness and lockout.
+    /// The server's configuration from the loaded settings (file, environment, `--set`): the settings-backed values
+    /// as `apply` takes them, the server's own limits at their defaults.
+    public init(database: GalleryLocation, settings: FaceGateConfig) {
+        self.database = database
+        apply(settings)
+    }
+
+    /// Takes what the settings say about the server, identity, liveness and lockout, as they are (typed, validated by
+    /// the loader); an empty host or a zero count keeps the default.
     public mutating func apply(_ c: FaceGateConfig) {
-        host = c.server.host.isEmpty ? host : c.server.host
-        port = c.server.port == 0 ? port : c.server.port
+        if !c.server.host.isEmpty { host = c.server.host }
+        if c.server.port > 0 { port = c.server.port }
         // The identity threshold policy (--set > FACEGATE_IDENTITY_THRESHOLD > file > default, range-checked; `facegate serve`
         // refuses an out-of-range value before this).
         if let t = try? ThresholdSettings(flag: nil, config: c) { identityThreshold = t.global.value }

@@ -27,6 +27,61 @@ import Testing
         #expect(after.lockout == before.lockout && after.lockoutEnabled == before.lockoutEnabled)
     }
 
+    /// One source of defaults: every settings-backed value of a `ServerConfiguration` built without settings is the
+    /// schema's typed default (read from `FaceGateConfig.defaults`, not restated).
+    @Test func settingsBackedDefaultsAreTheSchemas() throws {
+        let d = try FaceGateConfig(ConfigLoader.resolve(text: nil, path: nil, environment: [:], overrides: [:]), environment: ["HOME": "/home/x"])
+        let s = ServerConfiguration(database: .sqlite(path: "/tmp/unused.sqlite"))
+        #expect(s.host == d.server.host && s.port == d.server.port)
+        #expect(s.challenges == d.liveness.challenges && s.challengeTypes == d.liveness.challengeTypes)
+        #expect(s.liveness == LivenessTiming.configuration(d, environment: [:]))
+        #expect(s.livenessMode == d.liveness.mode && s.passiveMode == d.liveness.passiveMode)
+        #expect(s.livenessModel == d.liveness.model && s.padModels == d.liveness.padModels)
+        #expect(s.useInstalledPadModels == d.liveness.useInstalledModels && s.padThreshold == d.liveness.padThreshold)
+        #expect(s.passiveFrames == d.liveness.passiveFrames)
+        #expect(s.identityThreshold == d.identity.threshold && s.enrollmentQuality == d.identity.quality)
+        #expect(s.lockoutEnabled == d.lockout.enabled && s.lockout == d.lockout.policy)
+    }
+
+    /// Every settings-backed value follows the TOML file into `ServerConfiguration(database:settings:)`, the
+    /// constructor `facegate serve` uses.
+    @Test func everyServerSettingComesFromTheFile() throws {
+        let text = """
+        [server]
+        host = "0.0.0.0"
+        port = 9191
+        [identity]
+        threshold = 0.5
+        quality = "lenient"
+        [liveness]
+        mode = "both"
+        challenges = 4
+        challenge_types = ["nod", "shake"]
+        timeout = "45s"
+        challenge_timeout = "7s"
+        passive_mode = "strict"
+        pad_models = ["minifasnet-v2"]
+        use_installed_models = false
+        pad_threshold = 0.6
+        passive_frames = 45
+        [lockout]
+        enabled = false
+        max_failures = 9
+        window = "20m"
+        duration = "30m"
+        """
+        let c = try FaceGateConfig(ConfigLoader.resolve(text: text, path: "t.toml", environment: [:], overrides: [:]),
+                                   environment: ["HOME": "/home/x"])
+        let s = ServerConfiguration(database: .sqlite(path: "/tmp/unused.sqlite"), settings: c)
+        #expect(s.host == "0.0.0.0" && s.port == 9191)
+        #expect(s.identityThreshold == 0.5 && s.enrollmentQuality == .lenient)
+        #expect(s.livenessMode == .both && s.challenges == 4 && s.challengeTypes == [.nod, .shake])
+        #expect(s.liveness.totalTimeout(challenges: 4) == 45 && s.liveness.challengeTimeout == 7 && s.liveness.identityThreshold == 0.5)
+        #expect(s.passiveMode == .strict && s.padModels == ["minifasnet-v2"] && !s.useInstalledPadModels)
+        #expect(s.padThreshold == 0.6 && s.passiveFrames == 45)
+        #expect(!s.lockoutEnabled && s.lockout == LockoutPolicy(maxFailures: 9, window: 1200, duration: 1800))
+    }
+
     @Test func typedValuesReachTheServer() throws {
         let text = "[identity]\nquality = \"strict\"\n[liveness]\nmode = \"passive\"\npassive_mode = \"strict\"\nchallenge_types = [\"blink\", \"nod\"]\n"
         let c = try FaceGateConfig(ConfigLoader.resolve(text: text, path: "t.toml", environment: [:], overrides: [:]),

@@ -32,10 +32,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Face worker threads (default: one per core).") var workers: Int?
     @Option(name: .customLong("cors-origin"), help: "Browser origin allowed to call the API (repeatable, exact match).") var corsOrigins: [String] = []
     @Option(name: .customLong("public-url"), help: "External base URL (behind a TLS reverse proxy), used in session and link URLs.") var publicURL: String?
-    @Option(name: .customLong("session-ttl"), help: "Session lifetime in seconds.") var sessionTTL: Double = 120
-    @Option(name: .customLong("max-frame-bytes"), help: "Largest JPEG frame accepted on a stream.") var maxFrameBytes: Int = 512 * 1024
+    @Option(name: .customLong("session-ttl"), help: "Session lifetime in seconds (default 120).") var sessionTTL: Double?
+    @Option(name: .customLong("max-frame-bytes"), help: "Largest JPEG frame accepted on a stream (default 524288).") var maxFrameBytes: Int?
     @Option(name: .customLong("log-format"), help: "Log format: text or json.") var logFormat = "text"
-    @Option(name: .customLong("session-proof-window"), help: "Seconds after a session succeeded during which its result may be used (once) by /v1/verify, /v1/identify or templates.") var sessionProofWindow: Double = 120
+    @Option(name: .customLong("session-proof-window"), help: "Seconds after a session succeeded during which its result may be used (once) by /v1/verify, /v1/identify or templates (default 120).") var sessionProofWindow: Double?
     @Flag(name: .customLong("insecure-local"), help: "Key-less local mode even after API keys were created (loopback only, while no key is active). Without it, key-less mode ends for good once a key exists.") var insecureLocal = false
     @Flag(help: "Debug logging.") var verbose = false
     @OptionGroup var modelOptions: ModelOptions
@@ -49,8 +49,9 @@ struct ServeCommand: AsyncParsableCommand {
                 throw FaceGateError.badInput(e.description)
             }
             do { _ = try ThresholdSettings(flag: nil, config: cfg) } catch let e as IdentityError { throw FaceGateError.badInput(e.description) }
-            var sc = ServerConfiguration(database: try ServerSetup.location(flag: db, config: cfg))
-            sc.apply(cfg)
+            // Settings-backed values from the typed settings; the server's own limits at ServerConfiguration's defaults
+            // unless a flag names them.
+            var sc = ServerConfiguration(database: try ServerSetup.location(flag: db, config: cfg), settings: cfg)
             if let h = host { sc.host = h }
             if let p = port { sc.port = p }
             guard (0...65535).contains(sc.port) else { throw FaceGateError.badInput("--port must be 0…65535") }
@@ -58,13 +59,19 @@ struct ServeCommand: AsyncParsableCommand {
                 guard w >= 1 else { throw FaceGateError.badInput("--workers must be ≥ 1") }
                 sc.workers = w
             }
-            guard sessionTTL >= 10 else { throw FaceGateError.badInput("--session-ttl must be ≥ 10 seconds") }
-            guard maxFrameBytes >= 16 * 1024 else { throw FaceGateError.badInput("--max-frame-bytes must be ≥ 16384") }
-            sc.sessionTTL = sessionTTL
-            guard sessionProofWindow >= 1, sessionProofWindow <= 600 else { throw FaceGateError.badInput("--session-proof-window must be 1…600 seconds") }
-            sc.sessionProofWindow = sessionProofWindow
+            if let t = sessionTTL {
+                guard t >= 10 else { throw FaceGateError.badInput("--session-ttl must be ≥ 10 seconds") }
+                sc.sessionTTL = t
+            }
+            if let b = maxFrameBytes {
+                guard b >= 16 * 1024 else { throw FaceGateError.badInput("--max-frame-bytes must be ≥ 16384") }
+                sc.maxFrameBytes = b
+            }
+            if let w = sessionProofWindow {
+                guard w >= 1, w <= 600 else { throw FaceGateError.badInput("--session-proof-window must be 1…600 seconds") }
+                sc.sessionProofWindow = w
+            }
             sc.insecureLocal = insecureLocal
-            sc.maxFrameBytes = maxFrameBytes
             sc.corsOrigins = corsOrigins
             sc.publicURL = publicURL
             sc.models = modelOptions.directory
