@@ -11,6 +11,9 @@ public final class ServerMetrics: Sendable {
     public let frameLatency: ValueHistogram
     public let framesTotal: Counter
     public let framesDropped: Counter
+    /// Frames skipped while a challenge was pending (hold-still or challenge): 0 unless a session's backlog passed
+    /// `maxInFlightDuringChallenge` or `maxQueuedBytesPerSession` (an overloaded server).
+    public let challengeFramesDropped: Counter
     public let framesRejected: Counter
     public let queueDepth: Gauge
     public let activeSessions: Gauge
@@ -26,6 +29,8 @@ public final class ServerMetrics: Sendable {
         framesTotal = registry.makeCounter(name: "facegate_frames_total", help: "Frames processed.")
         framesDropped = registry.makeCounter(name: "facegate_frames_dropped_total",
                                              help: "Frames skipped because the session already had frames queued.")
+        challengeFramesDropped = registry.makeCounter(name: "facegate_challenge_frames_dropped_total",
+                                                      help: "Frames skipped while a challenge was pending (backlog past its bound).")
         framesRejected = registry.makeCounter(name: "facegate_frames_rejected_total",
                                               help: "Frames that closed the stream (malformed, too large, out of order).")
         queueDepth = registry.makeGauge(name: "facegate_queue_depth", help: "Jobs queued or running on the face workers.")

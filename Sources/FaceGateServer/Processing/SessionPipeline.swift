@@ -64,6 +64,10 @@ public struct FrameStep: Sendable {
     public var result: LivenessResult?
     /// Milliseconds spent on this frame (decode + track + liveness [+ embedding]).
     public var processMs: Double
+    /// A challenge is pending after this frame (its hold-still pause or the challenge itself): the stream must not
+    /// skip the following frames (a skipped frame can be the blink, or an action started before the prompt).
+    /// Calibration and passive-capture frames may be skipped (they only take a frame longer).
+    public var needsEveryFrame = false
 }
 
 /// Which liveness checks a session runs and what its passive part needs (fixed when the stream starts).
@@ -165,9 +169,16 @@ final class SessionPipeline: @unchecked Sendable {
         var prompt: (Int, ChallengeType, String)?
         // the session's text: "Blink again" once a blink prompt has been up for 2 s without a counted blink (#14)
         if let a = core.pipeline.active, case .challenge(let i, let t, _) = a.session.phase { prompt = (i, t, a.session.prompt ?? t.prompt) }
+        var needsEveryFrame = false
+        if result == nil, let a = core.pipeline.active {
+            switch a.session.phase {
+            case .holding, .challenge: needsEveryFrame = true
+            default: break
+            }
+        }
         let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
         return FrameStep(guidance: guidance, prompt: prompt, promptText: step.prompt, progress: step.progress,
-                         passed: step.passed, result: result, processMs: ms)
+                         passed: step.passed, result: result, processMs: ms, needsEveryFrame: needsEveryFrame)
     }
 
     private func makeCore(engine: FaceEngine) throws -> AuthenticationSession {

@@ -58,8 +58,11 @@ actor LiveStream {
     private var inFlight = 0
     /// Bytes of the frames queued for the worker (bounded by `maxQueuedBytesPerSession`).
     private var inFlightBytes = 0
-    /// A challenge is being asked (as of the last processed frame): its frames are not skipped (see `check`).
+    /// A challenge is pending — its hold-still pause or the challenge itself, as of the last processed frame
+    /// (`FrameStep.needsEveryFrame`): its frames are not skipped (see `check`).
     private var challengePending = false
+    /// Capture time (ms) of the last frame queued for the worker (see `maxSkippedSpanMs`).
+    private var lastQueuedMs: Double?
     private var recentArrivals: [UInt64] = []
     private var completed = 0
     private var processed = 0
@@ -74,9 +77,8 @@ actor LiveStream {
         self.server = server
         self.outbound = outbound
         worker = server.pool.assign()
-        var lc = server.config.liveness
-        lc.identityThreshold = server.config.identityThreshold
-        pipeline = SessionPipeline(plan: plan, configuration: lc, setup: server.livenessSetup(for: record.spec),
+        // The settings' timing and continuity threshold (`LivenessTiming`, through ServerConfiguration.apply).
+        pipeline = SessionPipeline(plan: plan, configuration: server.config.liveness, setup: server.livenessSetup(for: record.spec),
                                    claimedUser: record.spec.mode == .liveness ? record.spec.user : nil,
                                    enrollment: record.spec.mode == .enroll)
         (frames, framesIn) = AsyncStream.makeStream(of: (Data, Double, UInt64).self, bufferingPolicy: .unbounded)
@@ -101,6 +103,7 @@ actor LiveStream {
             await close(code, message)
         case .drop:
             server.metrics.framesDropped.increment()
+            if challengePending { server.metrics.challengeFramesDropped.increment() }
             let t = Self.captureMs(bytes) ?? 0
             try? await outbound.writeTextMessage(JSON.string(StreamMessage.Dropped(t: t)))
         case .accept:
@@ -157,13 +160,23 @@ actor LiveStream {
         lastCaptureMs = t
         lastFrameNs = now
         // Skip calibration frames first (calibration only takes a frame longer); a pending challenge keeps every
-        // frame up to a bounded backlog, because a skipped frame can be the blink.
+        // frame up to a bounded backlog, because a skipped frame can be the blink. Skipping thins the stream but
+        // never cuts a hole longer than `maxSkippedSpanMs` into it (up to the same bounded backlog).
         if inFlightBytes + (b.count - 8) > cfg.maxQueuedBytesPerSession { return .drop }
-        if inFlight >= (challengePending ? max(cfg.maxInFlightDuringChallenge, cfg.maxInFlightPerSession) : cfg.maxInFlightPerSession) {
-            return .drop
+        let backlogBound = max(cfg.maxInFlightDuringChallenge, cfg.maxInFlightPerSession)
+        if inFlight >= (challengePending ? backlogBound : cfg.maxInFlightPerSession) {
+            let holeTooLong = t - (lastQueuedMs ?? -Double.infinity) >= Self.maxSkippedSpanMs
+            if challengePending || !holeTooLong || inFlight >= backlogBound { return .drop }
         }
+        lastQueuedMs = t
         return .accept
     }
+
+    /// Frames skipped outside a challenge leave at most this much capture time between two queued frames: a longer
+    /// hole reads as the face leaving the camera (`LivenessConfiguration.defaultMaxFaceGap`, 0.7 s — a 1 s worker stall
+    /// during calibration failed the session as face_lost when every frame behind it was skipped,
+    /// `FrameSchedulingTests`). 250 ms keeps ≥ 4 frames a second and leaves the rest of the 0.7 s for network stalls.
+    static let maxSkippedSpanMs = 250.0
 
     /// A text message from the client: `{"type":"cancel"}` ends the session (failed); anything else is malformed.
     func receiveText(_ s: String) async {
@@ -207,7 +220,7 @@ actor LiveStream {
             processed += 1
             lastJPEG = jpeg
             completed += step.passed.count
-            challengePending = step.prompt != nil
+            challengePending = step.needsEveryFrame
             if finished { break }
             let answer = StreamMessage.FrameAnswer(
                 t: t, guidance: step.guidance.rawValue, message: step.prompt == nil ? step.guidance.text : step.promptText ?? step.guidance.text,
@@ -251,27 +264,11 @@ actor LiveStream {
         let c = await server.conclude(record, pipeline: pipeline, result: r)
         let anchors = pipeline.anchors
         let sealed = anchors.isEmpty ? nil : try? server.sealer.seal(JSONEncoder().encode(anchors.map(\.embedding)))
-        await persist(status: c.status, outcome: c.outcome, embeddings: sealed, result: r)
+        await server.finish(record, status: c.status, outcome: c.outcome, embeddings: sealed, result: r, worker: worker,
+                            started: opened, snapshotJPEG: lastJPEG)
         let msg = StreamMessage.Result(passed: c.outcome.passed, status: c.status.rawValue, reason: c.outcome.reason, message: c.ending.message)
         try? await outbound.writeTextMessage(JSON.string(msg))
         try? await outbound.close(.normalClosure, reason: c.status.rawValue)
-    }
-
-    private func persist(status: SessionStatus, outcome: SessionOutcome, embeddings: Data?, result: LivenessResult? = nil) async {
-        do {
-            if try await server.store.finishSession(id: id, status: status, outcome: outcome, embeddings: embeddings, now: Date()) {
-                server.metrics.sessionFinished(status)
-                // One typed decision: the lockout counts it and the actions layer records it.
-                let decision = self.decision(status: status, outcome: outcome, result: result)
-                await server.countAttempt(session: id, spec: record.spec, decision: decision)
-                server.actions?.submit(decision)
-            }
-        } catch {
-            server.logger.error("cannot record session", metadata: ["session": "\(id)", "error": "\(error)"])
-        }
-        server.pool.release(worker)
-        server.logger.info("session finished", metadata: ["session": "\(id)", "status": "\(status.rawValue)",
-                                                          "reason": "\(outcome.reason ?? "-")", "frames": "\(outcome.frames)"])
     }
 
     /// Fails the session without a liveness result (protocol violation, cancel, disconnect, shutdown): `reason` is
@@ -289,7 +286,7 @@ actor LiveStream {
         outcome.reason = reason
         outcome.denial = denial
         outcome.detail = message
-        await persist(status: .failed, outcome: outcome, embeddings: nil)
+        await server.finish(record, status: .failed, outcome: outcome, worker: worker, started: opened, snapshotJPEG: lastJPEG)
         try? await outbound.writeTextMessage(JSON.string(StreamMessage.Failure(code: reason, message: message)))
         if let c = closeCode { try? await outbound.close(c, reason: reason) }
     }
@@ -313,27 +310,10 @@ actor LiveStream {
         var outcome = SessionOutcome.empty
         outcome.frames = processed; outcome.reason = "expired"; outcome.detail = "the session expired"
         outcome.denial = StreamCloseCode.expired.denialReason
-        do {
-            if try await server.store.finishSession(id: id, status: .expired, outcome: outcome, embeddings: nil, now: Date()) {
-                server.metrics.sessionFinished(.expired)
-                // The same typed decision feeds the lockout and the actions (`persist`): an expired stream is a
-                // timeout, counted like the liveness session's own timeout (was audited but never settled).
-                let d = decision(status: .expired, outcome: outcome, result: nil)
-                await server.countAttempt(session: id, spec: record.spec, decision: d)
-                server.actions?.submit(d)
-            }
-        } catch { server.logger.error("cannot record session", metadata: ["session": "\(id)", "error": "\(error)"]) }
-        server.pool.release(worker)
+        // An expired stream is a timeout, counted like the liveness session's own timeout (`FaceGateServer.finish`).
+        await server.finish(record, status: .expired, outcome: outcome, worker: worker, started: opened, snapshotJPEG: lastJPEG)
         try? await outbound.writeTextMessage(JSON.string(StreamMessage.Failure(code: "expired", message: "the session expired — start a new one")))
         try? await outbound.close(.unknown(StreamCloseCode.expired.rawValue), reason: "expired")
-    }
-
-    /// The session's typed decision (lockout, audit, webhooks, mail).
-    private func decision(status: SessionStatus, outcome: SessionOutcome, result: LivenessResult?) -> Decision {
-        let context = ServerDecisions.Context(session: id, apiKey: record.spec.keyID, clientIP: record.spec.source,
-                                              instance: server.config.instance, route: "/v1/sessions/{id}/stream")
-        return ServerDecisions.session(id: id, spec: record.spec, mode: record.spec.mode, status: status, outcome: outcome,
-                                       result: result, context: context, started: opened, snapshotJPEG: lastJPEG)
     }
 
     /// The client went away before a result.
