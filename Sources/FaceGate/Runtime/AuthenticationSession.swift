@@ -152,8 +152,8 @@ public final class AuthenticationSession {
     }
 
     /// The admission step alone (check-and-reserve in one transaction), for front-ends whose attempt outlives one call
-    /// (the server's WebSocket sessions): settle the ticket with `lockout.settle(ticket, with: decision)`, or release
-    /// it with `lockout.settle(ticket, effect: .none)` when the attempt ends without a decision.
+    /// (the server's WebSocket sessions, the unlock daemon): end it with `AttemptSettlement(lockout:ticket:)` —
+    /// `settle(with: decision)`, or `release()` when the attempt ends without a decision.
     public func admit(_ lockout: LockoutGate, attempt: String = UUID().uuidString.lowercased(),
                       holdFor: TimeInterval) async throws -> LockoutGate.Ticket {
         do {
@@ -164,15 +164,17 @@ public final class AuthenticationSession {
     }
 
     /// Runs `body` for an admitted attempt: settles the ticket with the decision it returns, or releases the
-    /// reservation at once when it throws (and rethrows).
+    /// reservation at once when it throws (and rethrows) — through `AttemptSettlement`, the settle path of every
+    /// front-end.
     func concluding(_ ticket: LockoutGate.Ticket, lockout: LockoutGate,
                     _ body: () async throws -> AuthenticationOutcome) async throws -> AuthenticationOutcome {
+        let end = AttemptSettlement(lockout: lockout, ticket: ticket)
         let outcome: AuthenticationOutcome
         do { outcome = try await body() } catch {
-            _ = try? await lockout.settle(ticket, effect: .none)
+            try? await end.release()
             throw error
         }
-        try await lockout.settle(ticket, with: outcome.decision)
+        try await end.settle(with: outcome.decision)
         return outcome
     }
 

@@ -109,6 +109,7 @@ public final class SessionUnlockAuthenticator: UnlockAuthenticator, @unchecked S
             outcome = try blocking {
                 let session = boxed.value
                 let ticket = try await session.admit(lockout, holdFor: LockoutGate.localAttemptHold)
+                let end = AttemptSettlement(lockout: lockout, ticket: ticket)
                 var outcome: AuthenticationOutcome
                 do {
                     let frames: FrameSource
@@ -122,14 +123,14 @@ public final class SessionUnlockAuthenticator: UnlockAuthenticator, @unchecked S
                     if live.session.frames == 0 { throw FaceGateError.unreadableMedia(path: frames.name, detail: "no frame could be decoded") }
                     outcome = try await session.decide(live, index: index)
                 } catch {
-                    _ = try? await lockout.settle(ticket, effect: .none)
+                    try? await end.release()
                     throw error
                 }
                 if outcome.decision.isAuthorized, let recorder = timing.value, case .deny(let why) = recorder.cue.verdict {
                     outcome.decision = .denied(.spoof, source: session.settings.source, claimedUser: galleryUser,
                                                detail: "frame timing: \(why)")
                 }
-                try await lockout.settle(ticket, with: outcome.decision)
+                try await end.settle(with: outcome.decision)
                 return outcome
             }
         } catch let refused as AuthenticationRefused {

@@ -173,8 +173,7 @@ struct RecognitionController {
         } catch { await server.releaseLockout(ticket); throw error }
         let decision = ServerDecisions.verify(user: user, match: v.match, distance: v.distance, threshold: v.threshold,
                                               probes: probes.count, context: ctx, snapshotJPEG: FaceGateServer.uploadSnapshot(body.image))
-        await server.settleLockout(ticket, decision)
-        server.actions?.submit(decision)
+        await server.settle(ticket, decision)
         guard p.scope == .admin else { return try JSON.response(FaceGateServer.VerifyBody(user: user, match: v.match, distance: nil, threshold: nil)) }
         return try JSON.response(FaceGateServer.VerifyBody(user: user, match: v.match, distance: FaceGateServer.round(v.distance), threshold: v.threshold))
     }
@@ -197,8 +196,7 @@ struct RecognitionController {
         let worst = agreed == nil ? first.distance : results.compactMap(\.distance).max()
         let decision = ServerDecisions.identify(user: agreed, distance: worst, threshold: first.candidates.first?.threshold,
                                                 probes: probes.count, context: ctx, snapshotJPEG: FaceGateServer.uploadSnapshot(body.image))
-        await server.settleLockout(ticket, decision)
-        server.actions?.submit(decision)
+        await server.settle(ticket, decision)
         guard p.scope == .admin else { return try JSON.response(FaceGateServer.IdentifyBody(user: agreed, distance: nil, candidates: nil)) }
         return try JSON.response(FaceGateServer.IdentifyBody(
             user: agreed, distance: worst.map(FaceGateServer.round),

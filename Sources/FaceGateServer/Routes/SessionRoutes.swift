@@ -401,25 +401,27 @@ extension FaceGateServer {
         } catch let r as LockoutGate.Refused { throw Self.lockoutError(r.status) }
     }
 
-    /// Counts a finished attempt from its decision (`Decision.lockoutEffect`); logs (never fails the answer) on error.
-    func settleLockout(_ ticket: LockoutGate.Ticket, _ decision: Decision) async {
-        do { try await lockout.settle(ticket, with: decision) }
+    /// Ends a decided attempt through the runtime's one settle path (`AttemptSettlement`): the lockout counts the
+    /// decision (`Decision.lockoutEffect`), the actions layer records it; a lockout error is logged (never fails the
+    /// answer) and the decision is still recorded.
+    func settle(_ ticket: LockoutGate.Ticket, _ decision: Decision) async {
+        let actions = self.actions
+        do { try await AttemptSettlement(lockout: lockout, ticket: ticket).settle(with: decision) { actions?.submit($0) } }
         catch { logger.error("lockout bookkeeping failed", metadata: ["error": "\(error)"]) }
     }
 
     /// Frees the try of an attempt that ended without a decision (bad input, internal error).
     func releaseLockout(_ ticket: LockoutGate.Ticket) async {
-        do { try await lockout.settle(ticket, effect: .none) }
+        do { try await AttemptSettlement(lockout: lockout, ticket: ticket).release() }
         catch { logger.error("lockout bookkeeping failed", metadata: ["error": "\(error)"]) }
     }
 
-    /// A finished session, settled with the same typed decision its audit record gets (`Decision.lockoutEffect`),
-    /// so a cancel, disconnect, stalled stream, protocol error or shutdown frees its try and only a failed liveness
-    /// check or a face that does not match counts.
-    func countAttempt(session id: String, spec: SessionSpec, decision: Decision) async {
-        let ticket = LockoutGate.Ticket(attempt: id, subjects: LockoutSubject.of(user: spec.user, source: nil)
-                                        + (spec.lockoutSource.flatMap(LockoutSubject.init(key:)).map { [$0] } ?? []))
-        await settleLockout(ticket, decision)
+    /// A streamed session's lockout ticket: attempt id = session id (reserved when its stream started), the claimed
+    /// user and the end client it was created for. A cancel, disconnect, stalled stream, protocol error or shutdown
+    /// frees its try; only a failed liveness check, a face that does not match or an expiry counts.
+    func sessionTicket(_ id: String, spec: SessionSpec) -> LockoutGate.Ticket {
+        LockoutGate.Ticket(attempt: id, subjects: LockoutSubject.of(user: spec.user, source: nil)
+                           + (spec.lockoutSource.flatMap(LockoutSubject.init(key:)).map { [$0] } ?? []))
     }
 }
 

@@ -98,6 +98,33 @@ extension FaceGateServer {
     }
 }
 
+extension FaceGateServer {
+    /// How a streamed session ends, whatever ended it (a decided result, a protocol error, cancel, disconnect, shutdown,
+    /// expiry): the row is finished once (`finishSession`; a session another path already finished is left alone),
+    /// then its one typed decision (`ServerDecisions.session`) goes through the runtime's settle path
+    /// (`AttemptSettlement`: the lockout counts it, the actions layer records it); the worker is released and the end
+    /// logged. `LiveStream` keeps only the wire protocol and sends the answer after this.
+    func finish(_ record: SessionRecord, status: SessionStatus, outcome: SessionOutcome, embeddings: Data? = nil,
+                result: LivenessResult? = nil, worker: Int, started: Date, snapshotJPEG: Data?) async {
+        let id = record.id
+        do {
+            if try await store.finishSession(id: id, status: status, outcome: outcome, embeddings: embeddings, now: Date()) {
+                metrics.sessionFinished(status)
+                let context = ServerDecisions.Context(session: id, apiKey: record.spec.keyID, clientIP: record.spec.source,
+                                                      instance: config.instance, route: "/v1/sessions/{id}/stream")
+                let decision = ServerDecisions.session(id: id, spec: record.spec, mode: record.spec.mode, status: status, outcome: outcome,
+                                                       result: result, context: context, started: started, snapshotJPEG: snapshotJPEG)
+                await settle(sessionTicket(id, spec: record.spec), decision)
+            }
+        } catch {
+            logger.error("cannot record session", metadata: ["session": "\(id)", "error": "\(error)"])
+        }
+        pool.release(worker)
+        logger.info("session finished", metadata: ["session": "\(id)", "status": "\(status.rawValue)",
+                                                   "reason": "\(outcome.reason ?? "-")", "frames": "\(outcome.frames)"])
+    }
+}
+
 extension SessionOutcome {
     static let empty = SessionOutcome(passed: false, live: false, reason: nil, detail: nil, challenges: [], frames: 0, verified: nil,
                                       distance: nil, threshold: nil, identityDistance: nil, evidence: [], enrolledTemplates: nil)
