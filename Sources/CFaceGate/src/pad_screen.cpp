@@ -494,16 +494,19 @@ int bezelFind(const fg_image *img, int x, int y, int w, int h, bool reference, f
     *out = fg_pad_bezel{};
     const cv::Mat &m = img->mat;
     double s = std::min(1.0, 320.0 / std::max(m.cols, m.rows));
+    // Working images reused from call to call (same values; a fresh 100-300 KB image per call costs page faults).
+    // `shrunk` is only ever the shim's own buffer; `small` may be a view of the caller's frame.
+    thread_local struct { cv::Mat shrunk, gray, edges, closed; std::vector<std::vector<cv::Point>> contours; } sc;
     cv::Mat small;
-    if (s < 1) cv::resize(m, small, cv::Size(), s, s, cv::INTER_AREA); else small = m;
-    cv::Mat gray = grayOf(small);
+    if (s < 1) { cv::resize(m, sc.shrunk, cv::Size(), s, s, cv::INTER_AREA); small = sc.shrunk; } else small = m;
+    cv::cvtColor(small, sc.gray, cv::COLOR_BGR2GRAY);
+    cv::Mat &gray = sc.gray;
     cv::GaussianBlur(gray, gray, cv::Size(3, 3), 0);
-    cv::Mat edges;
+    cv::Mat &edges = sc.edges;
     cv::Canny(gray, edges, 40, 120);
-    cv::Mat closed;
-    cv::dilate(edges, closed, cv::Mat(), cv::Point(-1, -1), 1);
-    std::vector<std::vector<cv::Point>> contours;
-    cv::findContours(closed, contours, cv::RETR_LIST, cv::CHAIN_APPROX_SIMPLE);
+    cv::dilate(edges, sc.closed, cv::Mat(), cv::Point(-1, -1), 1);
+    std::vector<std::vector<cv::Point>> &contours = sc.contours;
+    cv::findContours(sc.closed, contours, cv::RETR_LIST, cv::CHAIN_APPROX_SIMPLE);
     cv::Rect2d face(x * s, y * s, w * s, h * s);
     double faceArea = face.area();
     if (faceArea < 16) return -1;
