@@ -15,7 +15,7 @@ import Foundation
 ///
 /// Lamp flicker: a real scene lit by mains lamps filmed at a frame rate that does not divide the flicker shows the same
 /// rolling bands. What tells it apart is the band's roll: a lamp flickers at a harmonic of twice the mains frequency
-/// (100 or 120 Hz, and 200…600 Hz for non-sinusoidal lamps/LED drivers), so between two frames at times t₁, t₂ its
+/// (100 or 120 Hz, and up to the 9th harmonic for non-sinusoidal lamps/LED drivers), so between two frames at times t₁, t₂ its
 /// band's phase turns by exactly 2πF(t₂ − t₁). With the frames' timestamps the cue fits that model to the line's
 /// complex change in every frame pair (`lampCoherence`: the share of the line's power the lamp model explains, 1 =
 /// every pair turns exactly as a lamp at F would). A line a lamp explains (≥ `lampCoherenceAbstain`) is not a vote:
@@ -54,16 +54,18 @@ public struct BandingCue: Sendable {
     /// Rows at least needed: every computed frequency below the profile's Nyquist limit.
     public static let minimumRows = 2 * maxCycles
 
-    /// Lamp flicker frequencies tested (Hz): harmonics 1…5 of 100 Hz (50 Hz mains) and of 120 Hz (60 Hz mains) — a
+    /// Lamp flicker frequencies tested (Hz): harmonics 1…9 of 100 Hz (50 Hz mains) and of 120 Hz (60 Hz mains) — a
     /// sine-like lamp shows the fundamental, a rectified or 50 % PWM LED driver also its harmonics (a 100 Hz square
-    /// wave filmed at 30 fps shows only its 5th harmonic: the 1st is under `minimumCycles`, the 3rd is locked).
-    public static let lampFrequencies: [Double] = [100, 120].flatMap { f in (1...5).map { Double($0) * f } }
+    /// wave filmed at 30 fps shows only its 5th harmonic: the 1st is under `minimumCycles`, the 3rd is locked; at
+    /// 16.1 and 23.9 fps its strongest rolling line is the 7th and the 9th, /work/notes/h3/s9/band3.txt).
+    public static let lampFrequencies: [Double] = [100, 120].flatMap { f in (1...9).map { Double($0) * f } }
     /// Lamp-model share of the line's power at or above which the band is taken for a lamp's (abstain). Measured
-    /// (/work/notes/h3/s9/band2.txt, 50 frames): lamp flicker rendered on genuine fixture clips with their own
-    /// timestamps (d3 100 Hz and square 100 Hz at 30 fps, lestari15 100 Hz and square 100 Hz at 30 fps, driving
-    /// 120 Hz at 25 fps) 1.00; the simulator's replays and screens (seeds 1–4, d3 and driving, 25 fps) 0.00–0.85
-    /// (0.83–0.85 for seed 1: its 4.9 Hz roll comes within 0.13 Hz of the 480 Hz harmonic's alias); lestari15's real
-    /// phone replay 0.00.
+    /// (/work/notes/h3/s9/band2.txt, band3.txt with harmonics to 9, 50 frames): lamp flicker rendered on genuine
+    /// fixture clips with their own timestamps (d3 100 Hz and square 100 Hz at 30 fps, lestari15 100 Hz and square
+    /// 100 Hz at 30 fps, driving 120 Hz at 25 fps, Krzysiek354 and Blink-Detector square 100 Hz at 16.1 / 23.9 fps)
+    /// 0.98–1.00; the simulator's replays and screens (seeds 1–4, d3 and driving, 25 fps) 0.00–0.85 (0.83–0.85 for
+    /// seed 1: its 4.9 Hz roll comes within 0.13 Hz of the 480 and 1080 Hz harmonics' alias); lestari15's real phone
+    /// replay 0.01.
     public static let lampCoherenceAbstain = 0.9
     /// Frame pairs with timestamps needed before the lamp test is trusted.
     public static let minimumTimedPairs = 8
