@@ -31,9 +31,10 @@ import Testing
 
     /// A clip made from the first seconds of the fixture face, at 15 fps, the face (256 px square frame) laid over
     /// a 480×360 grey canvas at `x`,`y` (ffmpeg expressions of t), then `post` filters.
-    static func clip(_ name: String, seconds: Double, x: String = "112", y: String = "52", post: String = "") throws -> String {
+    static func clip(_ name: String, seconds: Double, x: String = "112", y: String = "52", size: Int = 256, pre: String = "",
+                     post: String = "") throws -> String {
         let out = TestPaths.tempDir("fg-track") + "/\(name).mp4"
-        let graph = "color=c=0x808080:s=480x360:r=15:d=\(seconds)[bg];[0:v]fps=15,scale=256:256,setsar=1[fg];"
+        let graph = "color=c=0x808080:s=480x360:r=15:d=\(seconds)[bg];[0:v]fps=15,\(pre.isEmpty ? "" : pre + ",")scale=\(size):\(size),setsar=1[fg];"
             + "[bg][fg]overlay=x='\(x)':y='\(y)':shortest=1\(post.isEmpty ? "" : "," + post)[v]"
         try ffmpeg(["-i", TestPaths.fixture(source), "-t", String(seconds), "-filter_complex", graph, "-map", "[v]",
                     "-pix_fmt", "yuv420p", "-c:v", "libx264", "-crf", "18", out])
@@ -146,6 +147,58 @@ import Testing
             let (c, _) = try Self.track(path, engine: engine, reference: ref)
             #expect(c.visible >= 20, "\(name): \(c)")
             #expect(c.rate >= 0.97, "\(name): \(c)")
+        }
+    }
+
+    /// Close to the camera: the face scaled to 440 px on the 480×360 canvas (its box ≈ 60–70 % of the frame width),
+    /// sliding down until nose, mouth and chin are below the bottom edge, as a selfie taken looking down does (#14:
+    /// the tracker lost such a face for 1.5 s). Issue 14's bar: ≥ 99 % of the frames a still detector sees a face on.
+    /// Known issue (session 9): HOG alone follows 49/60 (frames 28–38 lost), with RetinaFace 59/60 — dlib's shape
+    /// predictor reads the pixels below the frame as black and the landmarks slide sideways off the still face.
+    /// Repeating the bottom rows instead fixed this case but moved LivePortrait d3's pose by up to 6° where its box
+    /// crosses the bottom and its turn-right then failed as a nod (/work/notes/h2/s9): not adopted.
+    @Test(.enabled(if: enabled, "needs ../shared/fixtures and the base models")) func closeFaceWithChinOutOfTheBottom() async throws {
+        let e = try await Self.engines()
+        let path = try Self.clip("close", seconds: 4, x: "20", y: "-60+170*(0.5-0.5*cos(2*PI*t/4))", size: 440)
+        let ref = try Self.reference(path, e)
+        for (name, engine) in [("hog", e.hogOnly), ("hog+retinaface", e.assisted)] {
+            let (c, _) = try Self.track(path, engine: engine, reference: ref)
+            #expect(c.visible >= 40, "\(name): reference finds the face on too few frames: \(c)")
+            #expect(c.rate >= 0.8, "\(name): worse than session 9's known state: \(c)")
+            withKnownIssue("#14: a close face with the chin below the frame drifts (dlib reads outside pixels as black)") {
+                #expect(c.rate >= 0.99, "\(name): \(c)")
+            }
+        }
+    }
+
+    /// A mirrored camera (front cameras and the page preview mirror) rolling to ±30° while moving: the same face,
+    /// flipped left-right, must be followed as well as the original.
+    @Test(.enabled(if: enabled, "needs ../shared/fixtures and the base models")) func mirroredFaceRollingAndMoving() async throws {
+        let e = try await Self.engines()
+        let path = try Self.clip("mirror", seconds: 3, x: "112+60*sin(2*PI*t/3)", pre: "hflip",
+                                 post: "rotate=a='-0.53*sin(2*PI*t/2)':c=0x808080")
+        let ref = try Self.reference(path, e)
+        for (name, engine) in [("hog", e.hogOnly), ("hog+retinaface", e.assisted)] {
+            let (c, _) = try Self.track(path, engine: engine, reference: ref)
+            #expect(c.visible >= 30, "\(name): reference finds the face on too few frames: \(c)")
+            #expect(c.rate >= 0.99, "\(name): \(c)")
+        }
+    }
+
+    /// The face growing from 120 px to 360 px and back (walking up to the camera and away) over 4 s.
+    @Test(.enabled(if: enabled, "needs ../shared/fixtures and the base models")) func faceGrowsAndShrinks() async throws {
+        let e = try await Self.engines()
+        let out = TestPaths.tempDir("fg-track") + "/zoom.mp4"
+        // scale with a per-frame size (eval=frame), centred on the canvas.
+        let graph = "color=c=0x808080:s=480x360:r=15:d=4[bg];[0:v]fps=15,scale=w='2*trunc((240-120*cos(2*PI*t/4))/2)':h=-2:eval=frame,setsar=1[fg];"
+            + "[bg][fg]overlay=x='(W-w)/2':y='(H-h)/2':shortest=1:eval=frame[v]"
+        try ffmpeg(["-i", TestPaths.fixture(Self.source), "-t", "4", "-filter_complex", graph, "-map", "[v]",
+                    "-pix_fmt", "yuv420p", "-c:v", "libx264", "-crf", "18", out])
+        let ref = try Self.reference(out, e)
+        for (name, engine) in [("hog", e.hogOnly), ("hog+retinaface", e.assisted)] {
+            let (c, _) = try Self.track(out, engine: engine, reference: ref)
+            #expect(c.visible >= 40, "\(name): reference finds the face on too few frames: \(c)")
+            #expect(c.rate >= 0.99, "\(name): \(c)")
         }
     }
 
