@@ -50,10 +50,7 @@ func runAllActionsLoop(plan: ChallengePlan, order: [ChallengeType], seed: UInt64
     /// a fixed recording: its consecutive actions form the plan (a look-down and back is also a nod; blinks, mouth
     /// openings and movements below the deliberate strength contradict nothing). Counting cross-axis movements at
     /// their detector's minimum brought it to 1 and 5 but failed real people who look down while turning (fixture
-    /// evaluation, docs/active-liveness.md). The hold-still before each prompt brought it to 2 and 2; the rule that
-    /// the answer must be the first head action or mouth opening after its prompt (`LivenessSession
-    /// .answerMustComeFirst`) to 0 and 1 (seeds 1000–2999, not tuned on: 5 and 1 → 2 and 0 of 2,000). What is left
-    /// is a recording whose next actions happen to be the plan, each after its prompt.
+    /// evaluation, docs/active-liveness.md). 0 needs prompt timing the recording cannot know.
     @Test(arguments: Loop.allCases)
     func aLoopOfAllTenActionsFailsRandomPlans(_ loop: Loop) throws {
         var passed: [String] = []
@@ -69,45 +66,9 @@ func runAllActionsLoop(plan: ChallengePlan, order: [ChallengeType], seed: UInt64
             if r.live { passed.append("seed \(seed): plan \(plan.challenges) on loop \(order)") }
             reasons[r.failure?.code ?? "live", default: 0] += 1
         }
-        // 2 and 2 of these 1,000 before `LivenessSession.answerMustComeFirst`, 0 and 1 with it
-        let limit = 1
+        let limit = loop == .shuffled ? 10 : 4
         #expect(passed.count <= limit, "the all-actions loop (\(loop)) passed \(passed.count) of 1,000 random plans:\n\(passed.joined(separator: "\n"))")
         print("all-actions loop (\(loop)): \(passed.count)/1000 plans passed; outcomes \(reasons.sorted { $0.key < $1.key })\n\(passed.joined(separator: "\n"))")
-    }
-
-    /// The answer must be the first head action or mouth opening after the prompt: a small tilt (below the
-    /// wrong-action strength) before the asked turn fails the challenge; the same turn alone, or with a blink before
-    /// it, passes; a nod whose first attempt was read as a look down still passes on its repeat.
-    @Test(arguments: [12.0, 30.0])
-    func theAnswerMustBeTheFirstActionAfterThePrompt(fps: Double) throws {
-        func run(_ asked: ChallengeType, before: ChallengeType?, amplitude: Double? = nil) throws -> LivenessResult {
-            var session = LivenessSession(plan: try ChallengePlan(explicit: [asked]), holdFractions: [0.3])
-            var stream = SynthStream.noisy(fps: fps, seed: 31)
-            stream.dropRate = 0
-            var i = 0
-            while session.result == nil, stream.time(ofFrame: i) <= 12 {
-                for f in stream.deliver(i) where session.result == nil {
-                    for e in session.process(f).events {
-                        guard case .prompt(_, _, _, let at) = e else { continue }
-                        if let b = before { stream.add(b, at: at.timestamp + 0.5, amplitude: amplitude) }
-                        stream.add(asked, at: at.timestamp + 2.2)
-                    }
-                }
-                i += 1
-            }
-            return session.endOfInput()
-        }
-        let alone = try run(.turnLeft, before: nil)
-        #expect(alone.live, "\(alone.failure?.code ?? "")")
-        let blinked = try run(.turnLeft, before: .blink)
-        #expect(blinked.live, "\(blinked.failure?.code ?? "")")
-        let tilted = try run(.turnLeft, before: .tiltLeft, amplitude: 17)      // 17° < 1.25 × 15°: not deliberate
-        guard case .wrongAction(.turnLeft, .tiltLeft) = tilted.failure else {
-            Issue.record("a tilt before the turn: \(tilted.failure?.code ?? "live")"); return
-        }
-        let nodded = try run(.nod, before: .lookDown, amplitude: 14)
-        #expect(nodded.live, "\(nodded.failure?.code ?? "")")
-        #expect(nodded.challenges.first?.otherActions.contains(.lookDown) == true, "\(nodded.challenges.first?.otherActions ?? [])")
     }
 
     /// The plan never puts two challenges that move the same part of the face next to each other, and every valid

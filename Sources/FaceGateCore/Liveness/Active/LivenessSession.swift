@@ -138,19 +138,6 @@ public struct LivenessSession: Sendable {
     private var sawReady = false
     /// Actions count only after the head was seen near neutral on every axis since the prompt.
     private var neutralSeen = false
-    /// The asked action must be the first of these a person performs after the prompt: another one completed
-    /// before the asked action began (even below the wrong-action strength) fails the challenge as a wrong action.
-    /// A person answers the prompt; a recording that performs every action in turn does whatever comes next in it
-    /// and passes only when the asked one follows later with small, non-deliberate others in between. Not nods
-    /// (talking sway reads as small nods, `SwingDetector.nodMaxNoiseSwing`) and not blinks (spontaneous). Turns,
-    /// tilts, looks, shakes and a wide-open mouth do not arise from talking or noise (synthetic talking and noisy
-    /// faces, 10 min per condition: ≤ 1 in 10 min, /work/notes/h1/s9/falsenod.txt). All-actions loop, seeds 0–2999
-    /// (1,000 of them in `ActiveReplayLoopTests`): canonical 7 → 2, shuffled 3 → 1 passes of 3,000 (head actions
-    /// only: 4 and 2; the mouth too: 2 and 1).
-    public static let answerMustComeFirst: Set<ChallengeType> = [.turnLeft, .turnRight, .tiltLeft, .tiltRight, .lookUp, .lookDown,
-                                                                 .shake, .openMouth]
-    /// Actions of `answerMustComeFirst` seen during the current challenge (not the asked one).
-    private var headActionsSeen: [DetectedAction] = []
     /// The "again" text of the current challenge was announced (`LivenessEvent.promptAgain`).
     private var askedAgain = false
     // hold-still before each prompt
@@ -355,9 +342,6 @@ public struct LivenessSession: Sendable {
             for a in actions where a.type != asked {
                 outcomes[i].otherActions.append(a.type)
                 events.append(.otherAction(a))
-                // a nod's or shake's own halves (a look down, a turn) are part of an attempt that may be repeated
-                let ownHalf = (asked == .nod || asked == .shake) && a.type.motion == asked.motion
-                if Self.answerMustComeFirst.contains(a.type) && !ownHalf { headActionsSeen.append(a) }
             }
             // A blink that began less than the reaction floor after the prompt is a spontaneous blink, not an answer:
             // it is not counted (nor failed); the person blinks again. Head actions and the mouth still fail as too
@@ -376,12 +360,6 @@ public struct LivenessSession: Sendable {
                 let latency = a.onset.timestamp - promptAt
                 outcomes[i].action = a
                 outcomes[i].latency = latency
-                // the answer must be the first such action after the prompt (`answerMustComeFirst`)
-                if let first = headActionsSeen.first(where: { $0.completion.timestamp < a.onset.timestamp }) {
-                    outcomes[i].status = .failed
-                    fail(.wrongAction(expected: asked, performed: first.type), events: &events)
-                    return update(events)
-                }
                 if latency < configuration.minReactionTime {
                     outcomes[i].status = .failed
                     fail(.reactionTooFast(challenge: asked, latencyMs: Int((latency * 1000).rounded())), events: &events)
@@ -480,7 +458,7 @@ public struct LivenessSession: Sendable {
         // an onset a frame after the prompt, i.e. too fast.
         engine?.resetDetectors()
         outcomes[i].promptAt = stamp
-        challengeFrames = 0; insufficientFrames = 0; lastInsufficient = nil; sawReady = false; askedAgain = false; headActionsSeen = []
+        challengeFrames = 0; insufficientFrames = 0; lastInsufficient = nil; sawReady = false; askedAgain = false
         neutralSeen = afterHold || (engine?.isNearNeutral ?? false)
         let t = plan.challenges[i]
         phase = .challenge(index: i, type: t, status: .waitingForNeutral)
