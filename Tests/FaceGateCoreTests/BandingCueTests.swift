@@ -142,4 +142,62 @@ struct BandingCueTests {
         }
         #expect(cue.reading.state == .neutral, "\(cue.reading.note)")
     }
+
+    /// Low-frequency rolling bands (1.5–4 cycles per frame height, under the peak test's searched band: the simulator's
+    /// seed-5 replays). With timestamps a line that turns at one rate in one direction is refused; the peak test alone
+    /// does not see these bands, and without timestamps (no lamp test possible) the low-frequency test does not vote.
+    @Test func aLowFrequencyRollingBandIsDeniedWithTimestamps() {
+        for seed: UInt64 in 1...3 {
+            for (cycles, step) in [(2.5, 0.9), (1.8, 2.4), (2.2, 0.5)] {   // 3.6, 9.5, 2.0 Hz at 25 fps
+                let scene = Scene(seed: seed, bandDepth: 0.06, bandCycles: cycles, bandStep: step)
+                var timed = BandingCue(), untimed = BandingCue()
+                for t in 0..<50 {
+                    timed.add(rowProfile: scene.profile(t), timestamp: Double(t) / 25)
+                    untimed.add(rowProfile: scene.profile(t))
+                }
+                #expect(timed.reading.state == .spoof, "\(cycles) cycles: \(timed.reading.note)")
+                #expect((timed.reading.level ?? 0) >= 0.5)
+                #expect((timed.peak?.ratio ?? 99) < BandingCue.spoofRatio, "the peak test alone misses it")
+                #expect((timed.lowBand?.oneSided ?? 0) >= BandingCue.rollSpoof)
+                #expect(untimed.reading.state == .neutral, "\(untimed.reading.note)")
+            }
+        }
+    }
+
+    /// What also changes the low lines and must stay neutral: the head moving (slowly, and 4× faster), an exposure ramp,
+    /// and a camera tilted steadily for the whole session (a broadband scene scrolled 4–12 rows per frame rolls every
+    /// line, at rates proportional to the line); a 50 Hz lamp at 30 fps (1.5 cycles, rolling at −10 Hz) abstains.
+    @Test func lowFrequencyHeadMotionExposureAndTiltAreNotBands() {
+        for seed: UInt64 in 1...3 {
+            var plain = BandingCue(), ramp = BandingCue(), fast = BandingCue(), lamp = BandingCue()
+            let scene = Scene(seed: seed)
+            for t in 0..<60 {
+                let ts = Double(t) / 30
+                plain.add(rowProfile: scene.profile(t), timestamp: ts)
+                ramp.add(rowProfile: scene.profile(t).map { min(255, $0 * (0.6 + 0.4 * Double(t) / 60)) }, timestamp: ts)
+                fast.add(rowProfile: scene.profile(t * 4), timestamp: ts)
+                lamp.add(rowProfile: Scene(seed: seed, bandDepth: 0.2, bandCycles: 1.5, bandStep: 2 * .pi * 50 / 30).profile(t), timestamp: ts)
+            }
+            for (name, c) in [("head", plain), ("exposure ramp", ramp), ("fast head", fast)] {
+                #expect(c.reading.state == .neutral, "\(name): \(c.reading.note)")
+                #expect((c.lowBand?.oneSided ?? 1) < BandingCue.rollSpoof)
+            }
+            #expect(lamp.reading.state == .abstain, "\(lamp.reading.note)")
+            #expect((lamp.lowBand?.lamp ?? 0) >= BandingCue.lowLampShare)
+        }
+        for v in [4.0, 8, 12] {
+            var tilt = BandingCue()
+            for t in 0..<50 {
+                var rng = SplitMix(UInt64(t) &* 7919)
+                let p = (0..<480).map { y -> Double in
+                    let yy = Double(y) + v * Double(t)
+                    var s = 90.0
+                    for m in 1...40 { s += 30 / Double(m) * sin(2 * .pi * Double(m) * yy / 480 + Double(m * m % 17)) }
+                    return max(0, min(255, s + 0.6 * rng.gaussian()))
+                }
+                tilt.add(rowProfile: p, timestamp: Double(t) / 25)
+            }
+            #expect(tilt.reading.state != .spoof, "tilt \(v) rows/frame: \(tilt.reading.note)")
+        }
+    }
 }

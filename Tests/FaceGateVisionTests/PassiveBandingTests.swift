@@ -42,9 +42,10 @@ struct PassiveBandingTests {
     @Test(.enabled(if: ready)) func simulatorReplaysThatTheModelsMissedShowRollingBands() throws {
         let dir = TestPaths.tempDir("pad-banding")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        for (clip, seed) in [(Self.d3, UInt64(2)), (Self.driving, 2), (Self.d3, 1)] {
+        for (clip, seed) in [(Self.d3, UInt64(2)), (Self.driving, 2), (Self.d3, 1), (Self.d3, 5), (Self.driving, 5)] {
             // Seed 1 rolls at 4.9 Hz at 25 fps, the closest of seeds 1–4 to a lamp (480 Hz's alias is 5 Hz):
-            // its lamp coherence 0.84 stays under BandingCue.lampCoherenceAbstain.
+            // its lamp coherence 0.84 stays under BandingCue.lampCoherenceAbstain. Seed 5's bands are < 4 cycles per
+            // frame height (rolling at 3.8 Hz): only the low-frequency roll test sees them (session 10).
             var sim = AttackSimulator(kind: .replay, seed: seed)
             sim.duration = 2
             let out = dir + "/replay.mp4"
@@ -57,6 +58,23 @@ struct PassiveBandingTests {
             let rep = try EnginePool.shared.with { try PassiveRunner.run(try openSource(out), engine: $0, options: o) }
             #expect(!rep.verdict.live)
             #expect(rep.verdict.decidedBy.map(\.name).contains(PadCue.banding.name), "\(rep.verdict.decidedBy.map(\.name))")
+        }
+    }
+
+    /// The simulator's seed-5 screens (device in view, bands of < 4 cycles per frame height) are refused by the
+    /// low-frequency roll test; the peak test alone does not see them.
+    @Test(.enabled(if: ready)) func lowFrequencyBandsOfSeed5ScreensAreRefused() throws {
+        let dir = TestPaths.tempDir("pad-banding-low")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for clip in [Self.d3, Self.driving] {
+            var sim = AttackSimulator(kind: .screen, seed: 5)
+            sim.duration = 2
+            let out = dir + "/screen.mp4"
+            try sim.render(input: TestPaths.fixture(clip), output: out)
+            let cue = try Self.banding(out)
+            #expect(cue.reading.state == .spoof, "\(clip): \(cue.reading.note)")
+            #expect((cue.peak?.ratio ?? 99) < BandingCue.spoofRatio)
+            #expect((cue.lowBand?.oneSided ?? 0) >= BandingCue.rollSpoof)
         }
     }
 
@@ -100,11 +118,15 @@ struct PassiveBandingTests {
                         "-c:v", "mpeg4", "-q:v", "2", out])
             return try Self.banding(out)
         }
-        for (hz, depth) in [(50, 0.3), (120, 0.1)] {
-            let cue = try flicker(hz, depth)
-            #expect(cue.pairs >= BandingCue.minimumPairs)
-            #expect(cue.reading.state == .neutral, "\(hz) Hz: \(cue.reading.note)")
-        }
+        // 120 Hz at 30 fps stands still: quiet. 50 Hz (1.5 cycles at a 30 ms readout) rolls at −10 Hz: the
+        // low-frequency roll test sees the band and its lamp model (50 Hz) explains it: abstain (session 10; before,
+        // 1.5 cycles were simply not searched).
+        let locked = try flicker(120, 0.1)
+        #expect(locked.pairs >= BandingCue.minimumPairs)
+        #expect(locked.reading.state == .neutral, "120 Hz: \(locked.reading.note)")
+        let mains = try flicker(50, 0.3)
+        #expect(mains.reading.state == .abstain, "50 Hz: \(mains.reading.note)")
+        #expect((mains.lowBand?.lamp ?? 0) >= BandingCue.lowLampShare)
         let rolling = try flicker(100, 0.1)
         #expect(rolling.reading.state == .abstain, "\(rolling.reading.note)")
         #expect((rolling.peak?.ratio ?? 0) >= BandingCue.spoofRatio, "the band is there: \(rolling.reading.note)")

@@ -9,6 +9,11 @@ import Foundation
 /// frequencies on **both** sides (`neighbourGap`…`neighbourSpan` bins away; the larger side's median is the
 /// background), while a motion spectrum falls smoothly and never stands above its lower neighbours.
 ///
+/// Bands of 1.5–4 cycles per frame height (below `minimumCycles`, no lower neighbours) are read differently, with the
+/// frames' timestamps (`lowBand`, session 10): a display band's line turns at one constant rate in one direction, which
+/// a single roll-rate model explains; the scene's own change (motion, exposure) is as much at −f as at +f, and a steady
+/// camera tilt rolls the lines at rates proportional to the line. The same lamp rule applies (50/60 Hz × 1…18).
+///
 /// Model-free and face-independent: it also sees a replay whose screen fills the view (no bezel, moiré not resolved).
 /// It cannot see a display without PWM/refresh banding (DC-dimmed LCDs, global-shutter cameras) and abstains on stills,
 /// on too few distinct frames and on frames too dark to carry a band.
@@ -69,6 +74,63 @@ public struct BandingCue: Sendable {
     public static let lampCoherenceAbstain = 0.9
     /// Frame pairs with timestamps needed before the lamp test is trusted.
     public static let minimumTimedPairs = 8
+
+    // Low-frequency rolling bands (session 10). A display band of 1.5–4 cycles per frame height has no lower
+    // neighbours for the peak test, and head motion / exposure changes put most of their change there (an earlier
+    // peak test from 3 cycles put genuine clips at up to 38). What still tells a display's band apart is how its line
+    // changes between frames: the band's phase turns at one constant rate in **one** direction, so its complex line
+    // change D follows the model P = e^{i2πf t₂} − e^{i2πf t₁} of a single roll rate f; a scene's own change at a given
+    // line (motion, exposure, gamma) is a real amplitude times a fixed phase — as much at −f as at +f.
+    /// Lines (cycles per frame height) of the low-frequency test: bins 2 and 3 hold a 1.5–4-cycle band (Hann main
+    /// lobe ±2 bins); bin 1 is where exposure changes and large motion live (not tested).
+    public static let lowCycles = 2...3
+    /// Roll rates tried, Hz, in both directions: `rollStepHz`…`rollMaxHz` in `rollStepHz` steps (a band rolling faster
+    /// than half the frame rate shows as its alias, which is inside the grid up to 30 fps).
+    public static let rollStepHz = 0.1
+    public static let rollMaxHz = 15.0
+    /// Slowest roll rate read: at least this many Hz and `rollMinimumTurns` turns over the session's timed span (a
+    /// slower "roll" cannot be told from a steady drift of the scene: a constant change fits half a turn).
+    public static let rollMinimumHz = 0.75
+    public static let rollMinimumTurns = 1.5
+    /// One-sided roll coherence (share of the line's power a single roll rate explains minus the share the opposite
+    /// rate explains) at or above which the line is a rolling band. Measured (`/work/notes/h3/batch.txt`: every
+    /// motion/ and liveness/ real clip — 18 clips, 7 sources — at native rate, 12 fps and every frame twice at 30 fps
+    /// over 50 frames, and native over 150): genuine ≤ 0.47, except lestari15's real clip 0.34–0.58, whose 3-cycle band
+    /// rolls at 10 Hz — a 100 Hz lamp at 30 fps (the lamp model explains all of it: no vote); the simulator's replays and
+    /// screens, seeds 1–5 of d3 and driving.mp4 (bands 2.5–8 cycles), 0.82–0.99 where a band is in the low lines (seed 5,
+    /// < 4 cycles, 3.8 Hz: 0.95–0.99); rendered 50/100 Hz lamp flicker 0.98–1.00 (lamp-explained).
+    public static let rollSpoof = 0.8
+    /// Typical genuine one-sided coherence (genuine clips 0.03–0.21) and a certain band (simulator 0.95–0.99).
+    public static let rollLive = 0.15
+    public static let rollCertain = 0.95
+    /// One-sided coherence of the other low line at the rate a translating scene would give it (k′/k of the best
+    /// line's), at or above which — and above its coherence at the same rate — the roll is the scene's own steady
+    /// motion, not a band. Synthetic scene scrolled 6–12 rows per frame (`/work/notes/h3/harness2`): 0.73–0.99 there.
+    public static let translationCoherence = 0.5
+    /// Share of the frame differences' power (session average) the band's line must hold: a display band concentrates
+    /// the change in its line, a scene's motion spreads it over every line. Simulator seed 5: 0.39–0.46; a broadband
+    /// scene scrolled 1–16 rows per frame (synthetic): 0.02–0.08; genuine fixture clips 0.02–0.22 (their roll is
+    /// not one-sided, so this is only a second guard).
+    public static let lowShare = 0.1
+    /// Timed frame pairs needed before the low-frequency test reads (chance coherence of noise over 300 roll rates
+    /// is ≈ 6/pairs).
+    public static let minimumRollPairs = 20
+    /// Lamp flicker tried for the low-frequency lines: harmonics 1…18 of 50 and 60 Hz (the 100/120 Hz lamps of the
+    /// peak test, plus half-wave-rectified drivers at the mains rate: a 50 Hz flicker at a 30 ms readout is 1.5 cycles).
+    public static let lowLampFrequencies: [Double] = Array(Set([50.0, 60.0].flatMap { f in (1...18).map { Double($0) * f } })).sorted()
+    /// A low-frequency band the best lamp model explains at least this share of (relative to the best roll rate's
+    /// coherence) is taken for a lamp's: no vote. lestari15's real clip: 0.98–1.00; simulator seed 5: ≤ 0.2.
+    public static let lowLampShare = 0.9
+
+    /// Σ D·conj(P) per low line m, roll rate jj (0..<n: +f, n..<2n: −f) as (re, im) at ((m·2n + jj)·2 + 0/1).
+    private var rollSums = [Double](repeating: 0, count: BandingCue.lowCycles.count * 4 * BandingCue.rollRates)
+    private var rollNorm = [Double](repeating: 0, count: BandingCue.rollRates)
+    private var lowLampRe = [[Double]](repeating: [Double](repeating: 0, count: BandingCue.lowLampFrequencies.count), count: BandingCue.lowCycles.count)
+    private var lowLampIm = [[Double]](repeating: [Double](repeating: 0, count: BandingCue.lowLampFrequencies.count), count: BandingCue.lowCycles.count)
+    private var lowLampNorm = [Double](repeating: 0, count: BandingCue.lowLampFrequencies.count)
+    private var lastTime: Double?
+    /// Positive roll rates on the grid (index j ↔ (j + 1)·`rollStepHz`).
+    static var rollRates: Int { Int((rollMaxHz / rollStepHz).rounded()) }
 
     public private(set) var pairs = 0
     /// Frame pairs that carried timestamps (the lamp test's sample).
@@ -138,6 +200,102 @@ public struct BandingCue: Sendable {
             }
         }
         for k in 0..<Self.maxCycles { lineNorm[k] += power[k] }
+        lastTime = b
+        addRollPair(re: re, im: im, a: a, b: b)
+    }
+
+    /// The low-frequency lines' fits for one timed pair (times `a`, `b` from the origin): every roll rate ±f of the
+    /// grid (phasors by recurrence) and every low lamp frequency.
+    private mutating func addRollPair(re: [Double], im: [Double], a: Double, b: Double) {
+        let n = Self.rollRates, ks = Array(Self.lowCycles)
+        let da = 2 * .pi * Self.rollStepHz * a, db = 2 * .pi * Self.rollStepHz * b
+        let (sa, ca, sb, cb) = (sin(da), cos(da), sin(db), cos(db))
+        var (ar, ai, br, bi) = (1.0, 0.0, 1.0, 0.0)  // e^{i2πf a}, e^{i2πf b} for f = (j + 1)·step
+        let d = ks.map { (re[$0 - 1], im[$0 - 1]) }
+        // Raw buffers (the arrays moved out and back: no copy) — the debug build's cost stays small.
+        var sums = [Double](), norms = [Double]()
+        swap(&sums, &rollSums); swap(&norms, &rollNorm)
+        sums.withUnsafeMutableBufferPointer { acc in
+            norms.withUnsafeMutableBufferPointer { norm in
+                for j in 0..<n {
+                    (ar, ai) = (ar * ca - ai * sa, ar * sa + ai * ca)
+                    (br, bi) = (br * cb - bi * sb, br * sb + bi * cb)
+                    let pr = br - ar, pi = bi - ai  // P at +f; P at −f is its conjugate
+                    norm[j] += pr * pr + pi * pi
+                    for m in 0..<d.count {
+                        let (dr, di) = d[m]
+                        let plus = (m * 2 * n + j) * 2, minus = (m * 2 * n + n + j) * 2
+                        acc[plus] += dr * pr + di * pi; acc[plus + 1] += di * pr - dr * pi        // D·conj(P₊)
+                        acc[minus] += dr * pr - di * pi; acc[minus + 1] += di * pr + dr * pi      // D·P₊ = D·conj(P₋)
+                    }
+                }
+            }
+        }
+        swap(&sums, &rollSums); swap(&norms, &rollNorm)
+        for (j, f) in Self.lowLampFrequencies.enumerated() {
+            let pr = cos(2 * .pi * f * b) - cos(2 * .pi * f * a), pi = sin(2 * .pi * f * b) - sin(2 * .pi * f * a)
+            lowLampNorm[j] += pr * pr + pi * pi
+            for (m, k) in ks.enumerated() {
+                lowLampRe[m][j] += re[k - 1] * pr + im[k - 1] * pi
+                lowLampIm[m][j] += im[k - 1] * pr - re[k - 1] * pi
+            }
+        }
+    }
+
+    /// The strongest low-frequency rolling band (`lowCycles`): its line, roll rate (Hz, signed: the direction), one-sided
+    /// coherence (share of the line's power the roll explains minus the share the opposite rate explains), the line's
+    /// share of the frame differences' power (session average, 1…`maxCycles`), whether the other low line rolls as a
+    /// translating scene's would, and the best lamp model at that line (frequency, its coherence over the roll's). Nil
+    /// before `minimumRollPairs` timed pairs.
+    public var lowBand: (cycles: Int, rollHz: Double, oneSided: Double, share: Double, translation: Bool, lampFrequency: Double, lamp: Double)? {
+        guard timedPairs >= Self.minimumRollPairs, let fps = timedFrameRate, let origin, let lastTime else { return nil }
+        let span = lastTime - origin
+        guard span > 0 else { return nil }
+        let slowest = max(Self.rollMinimumHz, Self.rollMinimumTurns / span)
+        let n = Self.rollRates
+        var best: (cycles: Int, rollHz: Double, oneSided: Double, coherence: Double)?
+        for (m, k) in Self.lowCycles.enumerated() {
+            let line = lineNorm[k - 1]
+            guard line > 0 else { continue }
+            for j in 0..<n where Double(j + 1) * Self.rollStepHz >= slowest - 1e-9 && rollNorm[j] > 0 {
+                let denom = rollNorm[j] * line
+                let p = (m * 2 * n + j) * 2, q = (m * 2 * n + n + j) * 2
+                let plus = (rollSums[p] * rollSums[p] + rollSums[p + 1] * rollSums[p + 1]) / denom
+                let minus = (rollSums[q] * rollSums[q] + rollSums[q + 1] * rollSums[q + 1]) / denom
+                let d = abs(plus - minus)
+                if d > (best?.oneSided ?? -1) {
+                    best = (k, (plus >= minus ? 1 : -1) * Double(j + 1) * Self.rollStepHz, d, max(plus, minus))
+                }
+            }
+        }
+        guard let b = best else { return nil }
+        // A scene that translates steadily (a camera tilted for the whole session) rolls every line too, but at a rate
+        // proportional to the line (f_k = k·v·fps/rows): the other low line then follows k′/k of the rate, not the
+        // same rate as a display band's neighbouring line (its window leakage) does.
+        let otherK = b.cycles == Self.lowCycles.lowerBound ? Self.lowCycles.upperBound : Self.lowCycles.lowerBound
+        let scaled = b.rollHz * Double(otherK) / Double(b.cycles)
+        let sameRate = rolling(cycles: otherK, hz: b.rollHz)
+        let scaledRate = [-Self.rollStepHz, 0, Self.rollStepHz].map { rolling(cycles: otherK, hz: scaled + ($0 * (scaled >= 0 ? 1 : -1))) }.max() ?? 0
+        let translation = scaledRate >= Self.translationCoherence && scaledRate > sameRate
+        var lamp: (Double, Double) = (0, 0)
+        let m = b.cycles - Self.lowCycles.lowerBound
+        for (j, f) in Self.lowLampFrequencies.enumerated() where f * 1.05 >= Double(b.cycles - 1) * fps && lowLampNorm[j] > 0 {
+            let c = (lowLampRe[m][j] * lowLampRe[m][j] + lowLampIm[m][j] * lowLampIm[m][j]) / (lowLampNorm[j] * lineNorm[b.cycles - 1])
+            if c > lamp.1 { lamp = (f, c) }
+        }
+        return (b.cycles, b.rollHz, b.oneSided, power[b.cycles - 1] / Double(max(1, pairs)), translation, lamp.0, b.coherence > 0 ? lamp.1 / b.coherence : 0)
+    }
+
+    /// Signed one-sided roll coherence of a low line at the grid rate nearest `hz` (positive: rolls in `hz`'s
+    /// direction); 0 outside the grid.
+    func rolling(cycles k: Int, hz: Double) -> Double {
+        let n = Self.rollRates, j = Int((abs(hz) / Self.rollStepHz).rounded()) - 1, m = k - Self.lowCycles.lowerBound
+        guard Self.lowCycles.contains(k), j >= 0, j < n, rollNorm[j] > 0, lineNorm[k - 1] > 0 else { return 0 }
+        let denom = rollNorm[j] * lineNorm[k - 1]
+        let p = (m * 2 * n + j) * 2, q = (m * 2 * n + n + j) * 2
+        let plus = (rollSums[p] * rollSums[p] + rollSums[p + 1] * rollSums[p + 1]) / denom
+        let minus = (rollSums[q] * rollSums[q] + rollSums[q + 1] * rollSums[q + 1]) / denom
+        return hz >= 0 ? plus - minus : minus - plus
     }
 
     /// The frame rate the timestamps show (over the median interval of the timed pairs: dropped frames do not lower
@@ -238,6 +396,18 @@ public struct BandingCue: Sendable {
             return .abstain(.banding,
                             String(format: "rolling-band line %.1f× its neighbours at %d cycles/frame height rolls as a %.0f Hz lamp's would (%.2f of its power, ≥ %.2f): lamp flicker or a display, cannot tell",
                                    pk.ratio, pk.cycles, lamp.frequency, lamp.coherence, Self.lampCoherenceAbstain))
+        }
+        if pk.ratio < Self.spoofRatio, let low = lowBand, low.oneSided >= Self.rollSpoof, low.share >= Self.lowShare, !low.translation {
+            if low.lamp >= Self.lowLampShare {
+                return .abstain(.banding,
+                                String(format: "low rolling band at %d cycles/frame height rolls as a %.0f Hz lamp's would (%.2f of the roll's fit, ≥ %.2f): lamp flicker or a display, cannot tell",
+                                       low.cycles, low.lampFrequency, low.lamp, Self.lowLampShare))
+            }
+            return PadCueReading(cue: .banding, state: .spoof,
+                                 level: PadCueReading.level(low.oneSided, live: Self.rollLive, threshold: Self.rollSpoof, spoof: Self.rollCertain),
+                                 confidence: padFrameConfidence(timedPairs, full: Self.fullConfidencePairs),
+                                 note: String(format: "low rolling band at %d cycles/frame height: one roll of %+.1f Hz explains %.2f of its change (spoof ≥ %.2f) over %d timed frame pair(s)",
+                                              low.cycles, low.rollHz, low.oneSided, Self.rollSpoof, timedPairs))
         }
         let level = PadCueReading.level(pk.ratio, live: Self.liveRatio, threshold: Self.spoofRatio, spoof: Self.certainRatio)
         return PadCueReading(cue: .banding, state: pk.ratio >= Self.spoofRatio ? .spoof : .neutral,
