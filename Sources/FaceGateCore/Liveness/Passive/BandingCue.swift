@@ -94,7 +94,7 @@ public struct BandingCue: Sendable {
     public static let rollMinimumTurns = 1.5
     /// One-sided roll coherence (share of the line's power a single roll rate explains minus the share the opposite
     /// rate explains) at or above which the line is a rolling band. Measured (`/work/notes/h3/batch.txt`: every
-    /// motion/ and liveness/ real clip — 18 clips, 7 sources — at native rate, 12 fps and every frame twice at 30 fps
+    /// motion/ and liveness/ real clip — 18 clips, 5 sources — at native rate, 12 fps and every frame twice at 30 fps
     /// over 50 frames, and native over 150): genuine ≤ 0.47, except lestari15's real clip 0.34–0.58, whose 3-cycle band
     /// rolls at 10 Hz — a 100 Hz lamp at 30 fps (the lamp model explains all of it: no vote); the simulator's replays and
     /// screens, seeds 1–5 of d3 and driving.mp4 (bands 2.5–8 cycles), 0.82–0.99 where a band is in the low lines (seed 5,
