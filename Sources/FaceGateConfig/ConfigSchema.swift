@@ -183,6 +183,8 @@ public enum ConfigSchema {
         // [server]
         .init("server", "host", .string, .string("127.0.0.1"), "Address the HTTP/WebSocket server listens on."),
         .init("server", "port", .int(1...65535), .int(8080), "Port the server listens on."),
+        .init("server", "allow_image_probes", .bool, .bool(false),
+              "Let non-admin keys send /v1/verify and /v1/identify an uploaded image: a face comparison that no liveness check saw (a photo of the person passes). Default false: those keys need a succeeded session ({\"session\": id}); admin keys always may."),
         // [actions]
         .init("actions", "spool_dir", .string, .string("~/.local/state/facegate/spool"),
               "Durable queue for e-mail alerts and webhook events not yet delivered."),

@@ -94,7 +94,13 @@ public struct FaceGateConfig: Sendable {
         public var enabled: Bool
         public var policy: LockoutPolicy
     }
-    public struct Server: Sendable { public var host: String; public var port: Int }
+    public struct Server: Sendable {
+        public var host: String
+        public var port: Int
+        /// `/v1/verify` and `/v1/identify` accept `{"image": …}` (a comparison no liveness check saw) from non-admin
+        /// keys; default false: they need a succeeded session (`{"session": id}`), admin keys always may.
+        public var allowImageProbes: Bool
+    }
 
     public var identity: Identity
     public var store: Store
@@ -176,7 +182,7 @@ public struct FaceGateConfig: Sendable {
         lockout = .init(enabled: b("lockout.enabled"),
                         policy: LockoutPolicy(maxFailures: max(1, i("lockout.max_failures")), window: max(1, d("lockout.window")),
                                               duration: max(1, d("lockout.duration"))))
-        server = .init(host: s("server.host"), port: i("server.port"))
+        server = .init(host: s("server.host"), port: i("server.port"), allowImageProbes: b("server.allow_image_probes"))
         spoolDir = path("actions.spool_dir")
         spoolFailedKeep = i("actions.spool_failed_keep")
         spoolFailedMaxAge = d("actions.spool_failed_max_age")

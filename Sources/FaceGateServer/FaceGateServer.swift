@@ -64,7 +64,7 @@ public final class FaceGateServer: Sendable {
         assets = try Assets.load()
         // Gallery, identity index and lockout gate, opened the one way every front-end opens them.
         let env = try await RuntimeEnvironment.open(location: config.database, key: galleryKey,
-                                                    policy: IdentityPolicy(threshold: config.identityThreshold),
+                                                    policy: IdentityPolicy(settings: config.thresholds),
                                                     lockout: config.lockoutEnabled ? config.lockout : nil, indexThreads: 1,
                                                     models: config.models, detector: config.detector, logger: logger)
         gallery = env.gallery

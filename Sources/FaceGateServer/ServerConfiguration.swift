@@ -29,8 +29,8 @@ public struct ServerConfiguration: Sendable {
     /// Challenge types sessions draw from (config liveness.challenge_types; empty = all).
     public var challengeTypes: [ChallengeType] = schema.liveness.challengeTypes
     /// Per-challenge and whole-session limits and the continuity threshold: `LivenessTiming`, the rule every front-end
-    /// uses (config liveness.challenge_timeout, liveness.timeout).
-    public var liveness = LivenessTiming.configuration(schema, environment: [:])
+    /// uses (config liveness.challenge_timeout, liveness.timeout; the continuity threshold follows `thresholds`).
+    public var liveness = LivenessTiming.configuration(schema, identity: ThresholdSettings())
     /// Mode of sessions whose creation does not name one (config liveness.mode; the API default is active).
     public var livenessMode: LivenessMode = schema.liveness.mode
     /// Passive fusion of passive/both sessions (config liveness.passive_mode).
@@ -45,8 +45,18 @@ public struct ServerConfiguration: Sendable {
     public var padThreshold = schema.liveness.padThreshold
     /// One-face frames a passive-only session collects (config liveness.passive_frames).
     public var passiveFrames = schema.liveness.passiveFrames
-    /// Same-person threshold for verify/identify (config identity.threshold; `FACEGATE_IDENTITY_THRESHOLD` in `apply`).
-    public var identityThreshold = schema.identity.threshold
+    /// The identity threshold policy, resolved once in the CLI's order (`ThresholdSettings`, ThresholdResolutionOrderTests):
+    /// `--set identity.threshold` > `FACEGATE_IDENTITY_THRESHOLD` > the file's `identity.threshold` > default; a user's
+    /// own threshold applies over it (`IdentityPolicy.resolvedThreshold`). The only place the server keeps it: verify,
+    /// identify, the per-user check and the sessions' continuity check all read it from here.
+    public var thresholds = ThresholdSettings() {
+        didSet { liveness.identityThreshold = thresholds.global.value }
+    }
+    /// The global same-person threshold (`thresholds.global`).
+    public var identityThreshold: Double { thresholds.global.value }
+    /// Non-admin keys may send `/v1/verify` / `/v1/identify` an uploaded image (no liveness check saw it): config
+    /// `server.allow_image_probes`, default false (they need a succeeded session; admin keys always may).
+    public var allowImageProbes = schema.server.allowImageProbes
     /// The enrollment quality gate (`identity.quality`, as `facegate enroll` reads it): applied to session anchors.
     public var enrollmentQuality = schema.identity.quality
 
@@ -134,13 +144,14 @@ public struct ServerConfiguration: Sendable {
     public mutating func apply(_ c: FaceGateConfig) {
         if !c.server.host.isEmpty { host = c.server.host }
         if c.server.port > 0 { port = c.server.port }
+        allowImageProbes = c.server.allowImageProbes
         // The identity threshold policy (--set > FACEGATE_IDENTITY_THRESHOLD > file > default, range-checked; `facegate serve`
-        // refuses an out-of-range value before this).
-        if let t = try? ThresholdSettings(flag: nil, config: c) { identityThreshold = t.global.value }
+        // refuses an out-of-range value before this), resolved once: the sessions' continuity check takes it from here.
+        if let t = try? ThresholdSettings(flag: nil, config: c) { thresholds = t }
         if c.liveness.challenges > 0 { challenges = c.liveness.challenges }
         if !c.liveness.challengeTypes.isEmpty { challengeTypes = c.liveness.challengeTypes }
-        // Per-challenge and whole-session limits and the continuity threshold: the one rule of every front-end.
-        liveness = LivenessTiming.configuration(c)
+        // Per-challenge and whole-session limits: the one rule of every front-end.
+        liveness = LivenessTiming.configuration(c, identity: thresholds)
         livenessMode = c.liveness.mode
         passiveMode = c.liveness.passiveMode
         livenessModel = c.liveness.model

@@ -85,7 +85,8 @@ enum UserDeletion {
 struct VerifyAnswerTests {
     @Test("a verify key gets {user, match} from /v1/verify; distance and threshold only go to admin keys")
     func decisionOnly() async throws {
-        try await Harness.with(Harness.config()) { server, client in
+        // Image probes from non-admin keys need the operator's opt-in (#14 item 6, ImageProbePolicyTests).
+        try await Harness.with(Harness.config { $0.allowImageProbes = true }) { server, client in
             let admin = try await APIKeys.create(in: server.store, name: "a", scope: .admin).key
             let verify = try await APIKeys.create(in: server.store, name: "v", scope: .verify).key
             let enroll = try await APIKeys.create(in: server.store, name: "e", scope: .enroll).key
@@ -365,7 +366,7 @@ enum KeyReload {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let keyFile = dir + "/facegate.key"
         try old.write(to: keyFile, exclusive: true)
-        let c = Harness.config(db: db)
+        let c = Harness.config(db: db) { $0.allowImageProbes = true }   // a verify key's image probe below (opt-in, #14 item 6)
         let obama = try base64Image(Paths.testImage("obama.jpg")), obama2 = try base64Image(Paths.testImage("obama2.jpg"))
         let biden = try base64Image(Paths.testImage("biden.jpg"))
         try await Harness.with(c, key: old) { server, client in

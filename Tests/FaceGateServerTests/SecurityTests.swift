@@ -135,7 +135,8 @@ struct KeylessModeTests {
 struct AlsoFixTests {
     @Test("a verify key may ask for more challenges or 'both', never fewer or another mode; /v1/identify tells it only the decision; /readyz hides the user count without a key")
     func policyIdentifyReadyz() async throws {
-        let c = Harness.config { $0.challenges = 3; $0.livenessMode = .active; $0.useInstalledPadModels = false }
+        // Image probes from the verify key below: the operator's opt-in (#14 item 6, ImageProbePolicyTests).
+        let c = Harness.config { $0.challenges = 3; $0.livenessMode = .active; $0.useInstalledPadModels = false; $0.allowImageProbes = true }
         try await Harness.with(c) { server, client in
             let verify = try await APIKeys.create(in: server.store, name: "v", scope: .verify).key
             let admin = try await APIKeys.create(in: server.store, name: "a", scope: .admin).key

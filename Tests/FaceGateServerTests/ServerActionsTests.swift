@@ -267,7 +267,7 @@ struct ServerActionsTests {
         let obama = try Data(contentsOf: URL(fileURLWithPath: Paths.testImage("obama.jpg")))
         let obama2 = try Data(contentsOf: URL(fileURLWithPath: Paths.testImage("obama2.jpg")))
         let biden = try Data(contentsOf: URL(fileURLWithPath: Paths.testImage("biden.jpg")))
-        let c = Harness.config()
+        let c = Harness.config { $0.allowImageProbes = true }   // verify-key image probes below (opt-in, #14 item 6)
         let server = try await FaceGateServer(config: c, galleryKey: GalleryKey.generate(), actions: cfg)
         let actions = try #require(server.actions)
         try await server.application().test(.live) { client in

@@ -32,7 +32,7 @@ import Testing
     @Test func settingsBackedDefaultsAreTheSchemas() throws {
         let d = try FaceGateConfig(ConfigLoader.resolve(text: nil, path: nil, environment: [:], overrides: [:]), environment: ["HOME": "/home/x"])
         let s = ServerConfiguration(database: .sqlite(path: "/tmp/unused.sqlite"))
-        #expect(s.host == d.server.host && s.port == d.server.port)
+        #expect(s.host == d.server.host && s.port == d.server.port && s.allowImageProbes == d.server.allowImageProbes)
         #expect(s.challenges == d.liveness.challenges && s.challengeTypes == d.liveness.challengeTypes)
         #expect(s.liveness == LivenessTiming.configuration(d, environment: [:]))
         #expect(s.livenessMode == d.liveness.mode && s.passiveMode == d.liveness.passiveMode)
@@ -50,6 +50,7 @@ import Testing
         [server]
         host = "0.0.0.0"
         port = 9191
+        allow_image_probes = true
         [identity]
         threshold = 0.5
         quality = "lenient"
@@ -73,7 +74,7 @@ import Testing
         let c = try FaceGateConfig(ConfigLoader.resolve(text: text, path: "t.toml", environment: [:], overrides: [:]),
                                    environment: ["HOME": "/home/x"])
         let s = ServerConfiguration(database: .sqlite(path: "/tmp/unused.sqlite"), settings: c)
-        #expect(s.host == "0.0.0.0" && s.port == 9191)
+        #expect(s.host == "0.0.0.0" && s.port == 9191 && s.allowImageProbes)
         #expect(s.identityThreshold == 0.5 && s.enrollmentQuality == .lenient)
         #expect(s.livenessMode == .both && s.challenges == 4 && s.challengeTypes == [.nod, .shake])
         #expect(s.liveness.totalTimeout(challenges: 4) == 45 && s.liveness.challengeTimeout == 7 && s.liveness.identityThreshold == 0.5)
@@ -120,5 +121,25 @@ import Testing
         #expect(rule.challengeTimeout == 4 && rule.totalTimeout(challenges: 3) == 30 && LivenessTiming.captureTimeout(rule) == 30)
         let flagged = LivenessTiming.configuration(c, challengeTimeout: 2)
         #expect(flagged.challengeTimeout == 2 && flagged.totalTimeout(challenges: 5) == 30)
+    }
+
+    /// One identity threshold on the server (#18): resolved once in the CLI's order (`ThresholdSettings`, the object
+    /// `RuntimeEnvironment.open` builds for `authenticate`), and the sessions' continuity check follows it — before,
+    /// `LivenessTiming` and `LiveStream` each set it. `[server] allow_image_probes` is typed (default false).
+    @Test func oneThresholdResolutionAndImageProbePolicy() throws {
+        let text = "[identity]\nthreshold = 0.52\n[server]\nallow_image_probes = true\n"
+        let c = try FaceGateConfig(ConfigLoader.resolve(text: text, path: "t.toml", environment: [:], overrides: ["identity.threshold": "0.48"]),
+                                   environment: ["HOME": "/home/x"])
+        var s = ServerConfiguration(database: .sqlite(path: "/tmp/unused.sqlite"), settings: c)
+        #expect(s.thresholds == (try ThresholdSettings(flag: nil, config: c)))   // --set > env > file > default, as the CLI
+        #expect(s.identityThreshold == 0.48 && s.thresholds.global.source == .config)
+        #expect(s.liveness.identityThreshold == 0.48)
+        // A user's own threshold applies over it through the same policy object.
+        let policy = IdentityPolicy(settings: s.thresholds)
+        #expect(policy.resolvedThreshold(override: 0.4) == (0.4, .user) && policy.resolvedThreshold(override: nil) == (0.48, .config))
+        s.thresholds = ThresholdSettings(config: 0.45)
+        #expect(s.identityThreshold == 0.45 && s.liveness.identityThreshold == 0.45)
+        #expect(s.allowImageProbes)
+        #expect(!ServerConfiguration(database: .sqlite(path: "/tmp/unused.sqlite")).allowImageProbes)
     }
 }

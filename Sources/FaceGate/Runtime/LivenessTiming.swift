@@ -19,12 +19,20 @@ public enum LivenessTiming {
     /// `environment` is read only for `FACEGATE_IDENTITY_THRESHOLD` (the identity threshold policy's own order).
     public static func configuration(_ settings: FaceGateConfig, challengeTimeout flag: Double? = nil,
                                      environment: [String: String] = ProcessInfo.processInfo.environment) -> LivenessConfiguration {
+        configuration(settings, challengeTimeout: flag,
+                      identity: (try? ThresholdSettings(flag: nil, config: settings, environment: environment)) ?? ThresholdSettings())
+    }
+
+    /// The same with the identity threshold policy already resolved (the server resolves it once, `ServerConfiguration`):
+    /// the continuity check uses its global threshold (a command's `--threshold` and per-user values do not apply).
+    public static func configuration(_ settings: FaceGateConfig, challengeTimeout flag: Double? = nil,
+                                     identity: ThresholdSettings) -> LivenessConfiguration {
         var c = LivenessConfiguration()
         if let flag { c.challengeTimeout = flag } else if settings.liveness.challengeTimeout > 0 {
             c.challengeTimeout = settings.liveness.challengeTimeout
         }
         c.sessionTimeout = settings.liveness.timeout > 0 ? settings.liveness.timeout : nil
-        if let t = try? ThresholdSettings(flag: nil, config: settings, environment: environment) { c.identityThreshold = t.global.value }
+        c.identityThreshold = identity.global.value
         return c
     }
 

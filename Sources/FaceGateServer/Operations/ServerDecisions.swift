@@ -71,24 +71,29 @@ public enum ServerDecisions {
 
     /// `/v1/verify`: authorized when the probe(s) match the claimed user.
     public static func verify(user: String, match: Bool, distance: Double, threshold: Double, probes: Int, context: Context,
-                              snapshotJPEG: Data?, time: Date = Date()) -> Decision {
+                              snapshotJPEG: Data?, livenessChecked: Bool = true, time: Date = Date()) -> Decision {
         var d = Decision(time: time, outcome: match ? .authorized : .denied, reason: match ? nil : .wrongUser,
                          source: "http:" + context.clientIP, claimedUser: user, matchedUser: match ? user : nil,
                          distance: distance, threshold: threshold, snapshotJPEG: snapshotJPEG,
-                         detail: "1:1 verify on \(probes) probe(s)" + (context.session.map { " of session \($0)" } ?? ""))
+                         detail: "1:1 verify on \(probes) probe(s)" + probeDetail(context, livenessChecked: livenessChecked))
         d.context = context.dictionary
         return d
     }
 
     /// `/v1/identify`: authorized when the probe(s) agree on one enrolled user; unknown faces are denied.
     public static func identify(user: String?, distance: Double?, threshold: Double?, probes: Int, context: Context,
-                                snapshotJPEG: Data?, time: Date = Date()) -> Decision {
+                                snapshotJPEG: Data?, livenessChecked: Bool = true, time: Date = Date()) -> Decision {
         var d = Decision(time: time, outcome: user != nil ? .authorized : .denied, reason: user != nil ? nil : .unknownFace,
                          source: "http:" + context.clientIP, matchedUser: user, distance: distance, threshold: threshold,
                          snapshotJPEG: snapshotJPEG,
-                         detail: "1:N identify on \(probes) probe(s)" + (context.session.map { " of session \($0)" } ?? ""))
+                         detail: "1:N identify on \(probes) probe(s)" + probeDetail(context, livenessChecked: livenessChecked))
         d.context = context.dictionary
         return d
+    }
+
+    /// " of session ID", or the mark of an uploaded image that no liveness check saw (audit detail).
+    static func probeDetail(_ context: Context, livenessChecked: Bool) -> String {
+        (context.session.map { " of session \($0)" } ?? "") + (livenessChecked ? "" : " (uploaded image, not liveness-checked)")
     }
 
     /// A verify/identify refused because the user or client is locked out (audited, not counted).

@@ -161,6 +161,7 @@ struct RecognitionController {
         let p = try context.caller()
         let body = try await JSON.decode(FaceGateServer.Probe.self, from: request, limit: limit)
         guard let user = body.user else { throw APIError.badRequest("missing field 'user'") }
+        let liveness = try server.probeLiveness(body, principal: p)
         let ctx = server.decisionContext(p, route: "/v1/verify", session: body.session)
         let ticket = try await server.auditedLockoutCheck(user: user, client: body.client, principal: p, context: ctx)
         let probes: [Embedding], v: VerifyResult
@@ -172,15 +173,20 @@ struct RecognitionController {
             v = try await server.verifyAll(user: user, probes: probes)
         } catch { await server.releaseLockout(ticket); throw error }
         let decision = ServerDecisions.verify(user: user, match: v.match, distance: v.distance, threshold: v.threshold,
-                                              probes: probes.count, context: ctx, snapshotJPEG: FaceGateServer.uploadSnapshot(body.image))
+                                              probes: probes.count, context: ctx, snapshotJPEG: FaceGateServer.uploadSnapshot(body.image),
+                                              livenessChecked: liveness == .session)
         await server.settle(ticket, decision)
-        guard p.scope == .admin else { return try JSON.response(FaceGateServer.VerifyBody(user: user, match: v.match, distance: nil, threshold: nil)) }
-        return try JSON.response(FaceGateServer.VerifyBody(user: user, match: v.match, distance: FaceGateServer.round(v.distance), threshold: v.threshold))
+        guard p.scope == .admin else {
+            return try JSON.response(FaceGateServer.VerifyBody(user: user, match: v.match, distance: nil, threshold: nil, liveness: liveness))
+        }
+        return try JSON.response(FaceGateServer.VerifyBody(user: user, match: v.match, distance: FaceGateServer.round(v.distance),
+                                                           threshold: v.threshold, liveness: liveness))
     }
 
     @Sendable func identify(_ request: Request, context: ServerContext) async throws -> Response {
         let p = try context.caller()
         let body = try await JSON.decode(FaceGateServer.Probe.self, from: request, limit: limit)
+        let liveness = try server.probeLiveness(body, principal: p)
         let ctx = server.decisionContext(p, route: "/v1/identify", session: body.session)
         let ticket = try await server.auditedLockoutCheck(user: nil, client: body.client, principal: p, context: ctx)
         let probes: [Embedding]
@@ -195,12 +201,16 @@ struct RecognitionController {
         let agreed = names.count == 1 ? first.user : nil
         let worst = agreed == nil ? first.distance : results.compactMap(\.distance).max()
         let decision = ServerDecisions.identify(user: agreed, distance: worst, threshold: first.candidates.first?.threshold,
-                                                probes: probes.count, context: ctx, snapshotJPEG: FaceGateServer.uploadSnapshot(body.image))
+                                                probes: probes.count, context: ctx, snapshotJPEG: FaceGateServer.uploadSnapshot(body.image),
+                                                livenessChecked: liveness == .session)
         await server.settle(ticket, decision)
-        guard p.scope == .admin else { return try JSON.response(FaceGateServer.IdentifyBody(user: agreed, distance: nil, candidates: nil)) }
+        guard p.scope == .admin else {
+            return try JSON.response(FaceGateServer.IdentifyBody(user: agreed, distance: nil, candidates: nil, liveness: liveness))
+        }
         return try JSON.response(FaceGateServer.IdentifyBody(
             user: agreed, distance: worst.map(FaceGateServer.round),
-            candidates: first.candidates.map { IdentityCandidate(user: $0.user, distance: FaceGateServer.round($0.distance), threshold: $0.threshold) }))
+            candidates: first.candidates.map { IdentityCandidate(user: $0.user, distance: FaceGateServer.round($0.distance), threshold: $0.threshold) },
+            liveness: liveness))
     }
 }
 
@@ -241,13 +251,41 @@ extension FaceGateServer {
     }
     /// Distance and threshold go to admin keys only (#17, the rule of `IdentifyBody`): a verify key learns the
     /// decision, so it cannot hill-climb a probe towards a claimed user.
-    struct VerifyBody: Encodable { var user: String; var match: Bool; var distance: Double?; var threshold: Double? }
+    struct VerifyBody: Encodable {
+        var user: String; var match: Bool; var distance: Double?; var threshold: Double?
+        /// What proved the probe live: `session`, or `not_checked` for an uploaded image.
+        var liveness: ProbeLiveness
+    }
     /// Distance and the nearest candidates go to admin keys only (#17): a verify key learns the decision, so it can
     /// neither list the gallery nor hill-climb a probe towards a user.
     struct IdentifyBody: Encodable {
         var user: String?
         var distance: Double?
         var candidates: [IdentityCandidate]?
+        /// What proved the probe live: `session`, or `not_checked` for an uploaded image.
+        var liveness: ProbeLiveness
+    }
+
+    /// What proved a verify/identify probe live (stated in every answer).
+    enum ProbeLiveness: String, Encodable, Sendable {
+        /// The identity anchors of a succeeded liveness session: identity checked on the frames that proved liveness.
+        case session
+        /// An uploaded image: a face comparison that no liveness check saw (a photo of the person matches).
+        case notChecked = "not_checked"
+    }
+
+    /// The image-probe policy (#14 item 6: liveness comes first wherever identity is decided, every client is hostile).
+    /// `{"image": …}` decides identity with no liveness at all, so a non-admin key must send a succeeded session
+    /// unless the operator allowed image probes (`[server] allow_image_probes = true`); admin keys always may (tests,
+    /// operators' own checks). Checked before the lockout and any decoding: a refused probe costs nothing and counts
+    /// against nobody. A body with both or neither field is the 400 of `probes`.
+    func probeLiveness(_ body: Probe, principal: Principal) throws -> ProbeLiveness {
+        guard body.image != nil, body.session == nil else { return .session }
+        guard principal.scope == .admin || config.allowImageProbes else {
+            throw APIError(.forbidden, "image_probe_not_allowed",
+                           "an uploaded image is a face comparison that no liveness check saw, and this server requires liveness — create a liveness session (POST /v1/sessions), let the person complete it, then send {\"session\": id} (an operator may allow image probes with [server] allow_image_probes = true)")
+        }
+        return .notChecked
     }
 
     /// At most 10 images per request: enough for a multi-pose enrollment, bounded work per request.

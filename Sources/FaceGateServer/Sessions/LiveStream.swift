@@ -77,9 +77,7 @@ actor LiveStream {
         self.server = server
         self.outbound = outbound
         worker = server.pool.assign()
-        var lc = server.config.liveness
-        lc.identityThreshold = server.config.identityThreshold
-        pipeline = SessionPipeline(plan: plan, configuration: lc, setup: server.livenessSetup(for: record.spec),
+        pipeline = SessionPipeline(plan: plan, configuration: server.config.liveness, setup: server.livenessSetup(for: record.spec),
                                    claimedUser: record.spec.mode == .liveness ? record.spec.user : nil,
                                    enrollment: record.spec.mode == .enroll)
         (frames, framesIn) = AsyncStream.makeStream(of: (Data, Double, UInt64).self, bufferingPolicy: .unbounded)
