@@ -84,7 +84,9 @@ import Testing
     }
 
     @Test func thePersonMustReturnToNeutralBetweenChallenges() throws {
-        // turns left, comes back only to 12° (enough to complete the turn) and blinks there: the blink does not count
+        // turns left (45°), comes back only to 20° (enough to complete the turn) and blinks there: the blink does not
+        // count. (A head that rests less far off than the smallest turn, 18°, is a settled posture and becomes the
+        // new neutral: `ActiveFrameRateTests.aPostureThatSettlesAwayFromCalibrationGetsThePrompt`.)
         var s = try session([.turnLeft, .blink])
         var st = SynthStream.noisy(fps: 30, seed: 8)
         var i = 0
@@ -94,7 +96,7 @@ import Testing
             for e in u.events {
                 if case .prompt(0, _, _, let at) = e, !turnScheduled {
                     turnScheduled = true
-                    st.motions.append(SynthMotion(channel: .yaw, keys: [(0, 0), (0.45, 30), (0.75, 30), (1.2, 12)], start: at.timestamp + 0.5))
+                    st.motions.append(SynthMotion(channel: .yaw, keys: [(0, 0), (0.45, 45), (0.75, 45), (1.2, 20)], start: at.timestamp + 0.5))
                 }
                 // the blink prompt never comes (the hold-still needs the head back near neutral); blink anyway
                 if case .holding(1, let at) = e, !blinkScheduled { blinkScheduled = true; st.add(.blink, at: at.timestamp + 1.0) }
@@ -149,7 +151,8 @@ import Testing
         }
         #expect(ms < 0)
         #expect(early.result?.challenges[0].promptAt == nil, "the prompt must not have been shown")
-        // 3. a head that stays 15° off neutral after calibration never gets its prompt
+        // 3. a head that stays 20° off neutral after calibration (a held turn: beyond the turn's 18°, so not a posture
+        //    to re-anchor on) never gets its prompt
         var away = LivenessSession(plan: try ChallengePlan(explicit: [.blink]), holdFractions: [0])
         var st3 = SynthStream.noisy(fps: 15, seed: 33)
         st3.dropRate = 0
@@ -157,7 +160,7 @@ import Testing
         var prompted = false
         while away.result == nil, st3.time(ofFrame: i) < 15 {
             for e in away.process(st3.frame(i)).events {
-                if case .holding(_, let at) = e { st3.motions.append(SynthMotion(channel: .yaw, keys: [(0, 0), (0.3, 15)], start: at.timestamp)) }
+                if case .holding(_, let at) = e { st3.motions.append(SynthMotion(channel: .yaw, keys: [(0, 0), (0.3, 20)], start: at.timestamp)) }
                 if case .prompt = e { prompted = true }
             }
             i += 1

@@ -7,6 +7,21 @@ import Testing
 
 /// `facegate evaluate-liveness`: manifest parsing (pure) and the real session on resampled fixture clips.
 struct LivenessManifestTests {
+    /// An event's session restarts earlier when calibration has not completed `minPromptLead` before the event —
+    /// late, or not at all (before session 10 only a late calibration restarted, so a person still moving at the
+    /// deadline was never prompted and the trial counted as `input_ended` / `no_stable_face`).
+    @Test func anEventSessionRestartsEarlierWhenCalibrationIsLateOrMissing() {
+        let lead = LivenessEvaluator.minPromptLead
+        // before the deadline nothing is decided
+        #expect(!LivenessEvaluator.startsEarlier(calibratedAt: nil, at: 5.0 - lead - 0.1, event: 5.0))
+        // calibrated in time: the session goes on
+        #expect(!LivenessEvaluator.startsEarlier(calibratedAt: 4.0, at: 5.0, event: 5.0))
+        // calibrated late: restart (the rule before session 10)
+        #expect(LivenessEvaluator.startsEarlier(calibratedAt: 4.9, at: 4.9, event: 5.0))
+        // still calibrating at the deadline: restart too
+        #expect(LivenessEvaluator.startsEarlier(calibratedAt: nil, at: 5.0 - lead + 0.05, event: 5.0))
+    }
+
     @Test func rowsPlansEventsAttacksAndOptions() throws {
         let text = """
         # comment

@@ -199,9 +199,9 @@ enum EvaluationRate {
 /// - **event rows** (`blink@2.1,turn-left@4.0`): one one-challenge session per event, started on the clip so that
 ///   calibration completes — and the prompt appears — about `promptLead` (0.5 s) before the event's onset: the
 ///   session starts `promptLead + 0.8 s` before the event (calibration needs ≥ 0.6 s of still head), and if the
-///   person was moving and calibration ends later than `minPromptLead` before the event, it restarts earlier
-///   (1.6 s, then 3 s). The reaction-time floor, the return-to-neutral rule, the wrong-action rule and the timeout
-///   all apply as live. Each event is therefore one trial of its challenge type.
+///   person was moving and calibration has not ended `minPromptLead` before the event (late or not at all), it
+///   restarts earlier (1.6 s, then 3 s; `startsEarlier`). The reaction-time floor, the return-to-neutral rule,
+///   the wrong-action rule and the timeout all apply as live. Each event is therefore one trial of its challenge type.
 /// - **attack rows**: `all` runs each challenge type in its own one-challenge session over the whole clip (the
 ///   attacker's best case: one action to fake); `random:N:K` runs K seeded random N-challenge plans.
 public final class LivenessEvaluator {
@@ -213,6 +213,18 @@ public final class LivenessEvaluator {
     /// Events less than 0.75 s after the previous one are not run: with the prompt 0.5 s before the event, the
     /// previous action would fall just before or after the prompt and answer it (the two blinks 0.5 s apart on d14).
     public static let minEventGap = 0.75
+
+    /// True when an event's session must restart earlier: at `t`, past `event − minPromptLead`, calibration had not
+    /// completed by then — late, or not at all. Before session 10 only a late calibration restarted; a person still
+    /// moving when the deadline passed (never calibrated before the event) ran on to the clip's end or the 5 s
+    /// calibration timeout and counted as `input_ended` / `no_stable_face` without ever being prompted (fixture
+    /// evaluation at 12 fps: the Thin-Plate-Spline talker's blink at 5.88 s, d6's blink at 14.97 s, the Krzysiek
+    /// look-up at 4.15 s, both Hamilton turns), although a still moment 1.6 or 3 s before the event was there.
+    public static func startsEarlier(calibratedAt: Double?, at t: Double, event: Double) -> Bool {
+        guard t > event - minPromptLead else { return false }
+        guard let c = calibratedAt else { return true }
+        return c > event - minPromptLead
+    }
 
     public let engine: FaceEngine
     public let options: LivenessEvaluationOptions
@@ -483,11 +495,14 @@ public final class LivenessEvaluator {
             let src = try open(file, variant: variant, seed: seed)
             let runner = try EvaluationSession(self, plan: plan, configuration: configuration)
             var restart = false
+            var calibratedAt: Double? = nil
             while let f = try src.next() {
                 if f.timestamp < start - 1e-6 { continue }
                 let u = try runner.process(f)
                 let calibrated = u?.events.contains { if case .calibrated = $0 { return true }; return false } ?? false
-                if calibrated, f.timestamp > e.time - Self.minPromptLead, start > 0, k + 1 < Self.calibrationWindows.count {
+                if calibrated { calibratedAt = f.timestamp }
+                if Self.startsEarlier(calibratedAt: calibratedAt, at: f.timestamp, event: e.time), start > 0,
+                   k + 1 < Self.calibrationWindows.count {
                     restart = true
                     break
                 }

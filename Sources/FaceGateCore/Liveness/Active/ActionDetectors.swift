@@ -397,6 +397,10 @@ public struct BlinkDetector: Sendable {
     /// on small photo faces. Real blinks on the fixture clips stay below 85 % of the open EAR for 130–470 ms, and
     /// one dipped frame at 10–15 fps brackets 133–200 ms.
     public static let minSpan = 0.12
+    /// A dip seen on two or more distinct pictures needs a bracket of ≥ 100 ms only. Two dipped pictures bracket
+    /// 100 ms at 30 fps and 120 ms at 25 fps, so with 120 ms the same fast blink counted at 25 fps and not at 30
+    /// (LivePortrait d14, 30 fps, blink at 12.37 s: 0.31 → 0.09 → 0.20 → 0.30). One dipped picture still needs 120 ms.
+    public static let minSpanTwoPictures = 0.10
     /// The bracket's lower bound (first → last dipped frame) must be ≤ 500 ms: spontaneous and voluntary blinks
     /// last 100–400 ms; longer is a deliberate eye closure.
     public static let maxDuration = 0.5
@@ -432,6 +436,8 @@ public struct BlinkDetector: Sendable {
         var minEAR: Double
         var minAt: FrameStamp
         var reference: Double
+        /// Distinct pictures below `dipStartRatio` (repeated pictures do not count).
+        var pictures = 1
     }
     private enum State: Sendable { case unarmed, open, dip(Dip) }
     private var state: State = .unarmed
@@ -504,7 +510,15 @@ public struct BlinkDetector: Sendable {
         lastRatio = r
         switch state {
         case .unarmed:
-            if r >= Self.openRatio { state = .open; remember(open: here, baseline: b) }
+            // Waiting to arm, a frame that is not closed (≥ `closedRatio` of the reference) is the eye's current open
+            // level and enters the reference. Before (session 10) only frames already ≥ 90 % of it did, so eyes that
+            // settled lower than calibrated could never arm: LivePortrait d0 calibrates on a neutral face at EAR
+            // 0.356, then smiles and rests at 0.24–0.29 (70–82 %); the reference stayed at 0.356 and its clear blink
+            // at 2.57 s (0.27 → 0.10 → 0.31) was never counted (`liveness --video d0 --challenges blink` at 30 fps
+            // with and without the hold-still, at 12 fps with it; the fixture event trial at 30 fps). Closed frames
+            // still stay out (an eye closure does not pull the reference down); the 75–125 % clamp still holds.
+            if r >= Self.closedRatio { remember(open: here, baseline: b) }
+            if r >= Self.openRatio { state = .open }
         case .open:
             let iodBefore = previous?.iod ?? s.interocular
             if r < Self.dipStartRatio, let p = previous {
@@ -533,12 +547,13 @@ public struct BlinkDetector: Sendable {
                 let deepEnough = minRatio <= Self.closedRatio && depth * d.reference >= Self.noiseMultiple * noise(b)
                 let upper = s.stamp.timestamp - o.stamp.timestamp        // the blink lasted at most this …
                 let lower = d.last.timestamp - d.first.timestamp         // … and at least this
-                if deepEnough && upper >= Self.minSpan && lower <= Self.maxDuration {
+                let span = d.pictures >= 2 ? Self.minSpanTwoPictures : Self.minSpan
+                if deepEnough && upper >= span - 1e-9 && lower <= Self.maxDuration {
                     return DetectedAction(type: .blink, onset: d.first, peak: d.minAt, completion: s.stamp, amplitude: depth)
                 }
                 return nil
             }
-            if r < Self.dipStartRatio { d.last = s.stamp }
+            if r < Self.dipStartRatio { d.last = s.stamp; d.pictures += 1 }
             if d.last.timestamp - d.first.timestamp > Self.maxDuration {
                 state = .unarmed          // eyes held closed: an eye closure, not a blink
                 return nil

@@ -144,6 +144,8 @@ public struct LivenessSession: Sendable {
     private let holdDelays: [Double]
     private var holdStart = 0.0
     private var stillSince: Double? = nil
+    /// Raw signals while waiting for a neutral head (the last `BaselineCalibrator.window`), for re-anchoring it.
+    private var restSignals: [FaceSignal] = []
     // identity
     private var referenceEmbedding: Embedding? = nil
     private var identityDistance: Double? = nil
@@ -308,6 +310,7 @@ public struct LivenessSession: Sendable {
                 fail(.reactionTooFast(challenge: a.type, latencyMs: Int(((a.onset.timestamp - t) * 1000).rounded())), events: &events)
                 return update(events)
             }
+            if reanchorIfSettled(signal, actions: actions), let fresh = engine { e = fresh }
             if e.isNearNeutral && !actions.contains(where: { $0.type != .blink }) {
                 stillSince = stillSince ?? t
             } else {
@@ -325,7 +328,10 @@ public struct LivenessSession: Sendable {
             engine = e
             challengeFrames += 1
             if !neutralSeen {
-                // Between challenges the person must come back to neutral; movements before that do not count.
+                // Between challenges the person must come back to neutral; movements before that do not count. A
+                // head that settled elsewhere (`reanchorIfSettled`) becomes the neutral (prompts without a
+                // hold-still: recordings).
+                if reanchorIfSettled(signal, actions: actions), let fresh = engine { e = fresh }
                 if e.isNearNeutral { neutralSeen = true; engine?.resetDetectors() }
                 actions = []
             }
@@ -418,6 +424,54 @@ public struct LivenessSession: Sendable {
         reportIdentityDistance(e.distance(to: ref))
     }
 
+    /// A head that holds still away from the calibrated neutral for a whole calibration window (calibration's own
+    /// stillness test, `BaselineCalibrator`) while the session waits for it to come back — during the hold-still, or
+    /// before a prompt's first neutral frame — becomes the new neutral pose, if it moved less than the smallest
+    /// action on each axis (yaw < 18°, the turn; pitch < 12°, the look; roll < 15°, the tilt), so a held action is
+    /// never taken for a posture. People settle after their first still moment: LivePortrait d19 calibrates at yaw
+    /// −1° in its first 0.75 s and then rests at −11…−15° for the rest of the clip, so the pause could not end (the
+    /// head was never within `ActionEngine.neutralBand`) and the blink session at 12 fps failed as
+    /// `no_return_to_neutral`. Measured: the all-actions loop unchanged (test seeds 2 + 2 of 1,000, held-out seeds
+    /// 1000–2999 5 + 1 of 4,000), synthetic single attempts unchanged (100 per type and rate, 10/12/15/30 fps).
+    ///
+    /// Keeps the last calibration window of raw signals while the session waits for a neutral head; when the head
+    /// rests still off neutral (`reanchored`), restarts the engine on the moved neutral. True when it did.
+    private mutating func reanchorIfSettled(_ signal: FaceSignal, actions: [DetectedAction]) -> Bool {
+        let t = signal.stamp.timestamp
+        restSignals.append(signal)
+        while restSignals.count > BaselineCalibrator.minFrames, let second = restSignals.dropFirst().first,
+              t - second.stamp.timestamp >= BaselineCalibrator.window { restSignals.removeFirst() }
+        guard let e = engine, !e.isNearNeutral, !actions.contains(where: { $0.type != .blink }),
+              let shifted = Self.reanchored(e.baseline, on: restSignals) else { return false }
+        var fresh = ActionEngine(baseline: shifted)
+        _ = fresh.step(signal)
+        engine = fresh
+        baseline = shifted
+        restSignals = []
+        return true
+    }
+
+    /// The baseline with its neutral pose moved to where the head rests in `window`, or nil when the window is too
+    /// short or not still, beyond the calibration limits, or moved as far as an action on some axis (see above).
+    static func reanchored(_ b: ActiveBaseline, on window: [FaceSignal]) -> ActiveBaseline? {
+        guard window.count >= BaselineCalibrator.minFrames, let first = window.first, let last = window.last,
+              last.stamp.timestamp - first.stamp.timestamp >= BaselineCalibrator.window else { return nil }
+        let yaws = window.map(\.yaw), pitches = window.map(\.pitch), rolls = window.map(\.roll)
+        let k = max(1, window.count / BaselineCalibrator.outlierShare)
+        guard BaselineCalibrator.robustSpread(yaws, dropping: k) <= BaselineCalibrator.maxPoseSpread,
+              BaselineCalibrator.robustSpread(pitches, dropping: k) <= BaselineCalibrator.maxPoseSpread,
+              BaselineCalibrator.robustSpread(rolls, dropping: k) <= BaselineCalibrator.maxPoseSpread else { return nil }
+        let y = SignalSmoother.median(yaws), p = SignalSmoother.median(pitches), r = SignalSmoother.median(rolls)
+        guard abs(y) <= BaselineCalibrator.maxNeutralYaw, abs(p) <= BaselineCalibrator.maxNeutralPitch,
+              abs(y - b.yaw) < ExcursionDetector.turn.minAngle, abs(p - b.pitch) < ExcursionDetector.look.minAngle,
+              abs(r - b.roll) < ExcursionDetector.tilt.minAngle else { return nil }
+        var n = b
+        n.yaw = y; n.pitch = p; n.roll = r
+        n.yawParallax = SignalSmoother.median(window.map(\.yawParallax))
+        n.pitchParallax = SignalSmoother.median(window.map(\.pitchParallax))
+        return n
+    }
+
     // MARK: internals
 
     private func update(_ events: [LivenessEvent]) -> LivenessUpdate {
@@ -445,6 +499,7 @@ public struct LivenessSession: Sendable {
         engine?.resetDetectors()
         holdStart = stamp.timestamp
         stillSince = nil
+        restSignals = []
         phase = .holding(index: i)
         events.append(.holding(index: i, at: stamp))
     }
@@ -459,6 +514,7 @@ public struct LivenessSession: Sendable {
         engine?.resetDetectors()
         outcomes[i].promptAt = stamp
         challengeFrames = 0; insufficientFrames = 0; lastInsufficient = nil; sawReady = false; askedAgain = false
+        restSignals = []
         neutralSeen = afterHold || (engine?.isNearNeutral ?? false)
         let t = plan.challenges[i]
         phase = .challenge(index: i, type: t, status: .waitingForNeutral)
