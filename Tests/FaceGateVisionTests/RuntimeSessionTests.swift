@@ -142,14 +142,14 @@ import Testing
         #expect(unknown.decision(source: "s", claimedUser: "alice", threshold: 0.55).reason == .wrongUser)
     }
 
-    /// One mode rule for every front-end (authenticate had its own `usePassive` line): asked-for passive cues, or an
-    /// installed anti-spoof model used automatically, run the challenges in mode both.
+    /// One mode rule for every front-end (authenticate had its own `usePassive` line; the full table is
+    /// `LivenessModeRuleTests`): with the models of this machine, what the rule says follows what is installed.
     @Test func oneChallengeModeRule() {
         let dir = ModelDirectory.resolve()
-        #expect(AuthenticationSettings.challengeMode(passiveRequested: true, useInstalledModels: false, models: dir) == .both)
-        #expect(AuthenticationSettings.challengeMode(passiveRequested: false, useInstalledModels: false, models: dir) == .active)
-        let installed = PadModelResolver.passiveRunsWithChallengesByDefault(useInstalledModels: true, in: dir)
-        #expect(AuthenticationSettings.challengeMode(passiveRequested: false, useInstalledModels: true, models: dir) == (installed ? .both : .active))
+        let installed = !PadModelResolver.installedAntiSpoof(in: dir).isEmpty
+        #expect(LivenessModeRule.mode(LivenessModeInputs(passiveRequested: true, useInstalledModels: false), models: dir) == .both)
+        #expect(LivenessModeRule.mode(LivenessModeInputs(passiveRequested: false, useInstalledModels: false), models: dir) == .active)
+        #expect(LivenessModeRule.mode(LivenessModeInputs(passiveRequested: false, useInstalledModels: true), models: dir) == (installed ? .both : .active))
     }
 
     /// Server enrollment sessions: the session's anchors pass the same quality gate as `facegate enroll` (they were

@@ -40,14 +40,9 @@ public enum PadModelResolver {
     }
 
     /// Catalog names of the anti-spoof models installed in `directory` (existence only; loading verifies). What makes
-    /// the passive cues run with the challenges by default (`liveness`, `authenticate`, server sessions).
+    /// the passive cues run with the challenges by default (`LivenessModeRule`: `liveness`, `authenticate`, `enroll`,
+    /// the unlock daemon, server sessions).
     public static func installedAntiSpoof(in directory: ModelDirectory) -> [String] {
         ModelCatalog.entries.filter { $0.role == .antiSpoof && $0.padSpec != nil && (try? directory.locate($0.file, verify: false)) != nil }.map(\.name)
-    }
-
-    /// The one rule every front-end uses for "the challenges run together with the passive cues (mode both) although
-    /// nobody asked for them": an anti-spoof model is installed and the automatic use of installed models is on.
-    public static func passiveRunsWithChallengesByDefault(useInstalledModels: Bool, in directory: ModelDirectory) -> Bool {
-        useInstalledModels && !installedAntiSpoof(in: directory).isEmpty
     }
 }

@@ -24,15 +24,6 @@ public struct AuthenticationSettings {
         self.source = source
         self.lockoutSource = .source(source)
     }
-
-    /// The liveness mode of a session that runs challenges, the one rule of every front-end: both (challenges and
-    /// passive cues on the same frames) when passive cues were asked for, or when an anti-spoof model is installed
-    /// and installed models are used automatically (`PadModelResolver.passiveRunsWithChallengesByDefault`); else
-    /// challenges alone.
-    public static func challengeMode(passiveRequested: Bool, useInstalledModels: Bool, models: ModelDirectory) -> LivenessMode {
-        passiveRequested || PadModelResolver.passiveRunsWithChallengesByDefault(useInstalledModels: useInstalledModels, in: models)
-            ? .both : .active
-    }
 }
 
 /// The typed outcome of an authentication session.
@@ -123,6 +114,13 @@ public final class AuthenticationSession {
         return pipeline.result ?? pipeline.finish()
     }
 
+    /// `runLiveness` over a source that must yield frames: none decoded is `FaceGateError.unreadableMedia(path)`.
+    public func runLiveness(_ source: FrameSource, requireFrames path: String) throws -> CombinedLivenessResult {
+        let live = try runLiveness(source)
+        if live.session.frames == 0 { throw FaceGateError.unreadableMedia(path: path, detail: "no frame could be decoded") }
+        return live
+    }
+
     // MARK: lockout-guarded authentication (the one admission path of every front-end)
 
     /// Admission, liveness over `source`, identity, and the lockout settled with the decision — the whole use case of
@@ -145,8 +143,7 @@ public final class AuthenticationSession {
         let ticket = try await admit(lockout, attempt: attempt, holdFor: holdFor)
         return try await concluding(ticket, lockout: lockout) {
             let source = try open()
-            let live = try runLiveness(source)
-            if live.session.frames == 0 { throw FaceGateError.unreadableMedia(path: source.name, detail: "no frame could be decoded") }
+            let live = try runLiveness(source, requireFrames: source.name)
             return try await decide(live, index: index)
         }
     }

@@ -183,12 +183,13 @@ extension FaceGateServer {
         return try JSON.response(SessionCreated(id: id, expiresAt: rec.expires, websocket: ws, url: page), status: .created)
     }
 
-    /// The configured default liveness mode; "active" becomes "both" while anti-spoof models are installed and used
-    /// (liveness.use_installed_models = false, or a session's own mode "active", turns that off).
+    /// The configured default liveness mode, by the library's one rule (`LivenessModeRule`, as the CLI's): "active"
+    /// runs as "both" when passive models are configured (`liveness.pad_models` / `liveness.model`, the server's
+    /// `--pad-model` / `--model`) or an anti-spoof model is installed and used (`liveness.use_installed_models`).
     var configuredLivenessMode: LivenessMode {
-        let upgrade = config.livenessMode == .active && config.padModels.isEmpty
-            && PadModelResolver.passiveRunsWithChallengesByDefault(useInstalledModels: config.useInstalledPadModels, in: config.models)
-        return upgrade ? .both : config.livenessMode
+        LivenessModeRule.mode(LivenessModeInputs(configured: config.livenessMode,
+                                                 passiveRequested: !config.padModels.isEmpty || config.livenessModel != nil,
+                                                 useInstalledModels: config.useInstalledPadModels), models: config.models)
     }
 
     /// The same cap as session creation, applied again at the WebSocket upgrade (#17): sessions created earlier (or on

@@ -47,11 +47,9 @@ struct AuthenticateCommand: AsyncParsableCommand {
                 var claimedOverride: Double?
                 if let u = user { claimedOverride = try await env.gallery.user(named: u).summary.threshold } else { _ = try await env.gallery.requireUsers() }
                 // The library's one rule: passive cues with the challenges when asked for or an anti-spoof model is installed.
-                let mode = AuthenticationSettings.challengeMode(
-                    passiveRequested: passiveOptions.passive || !passiveOptions.padModels.isEmpty || passiveOptions.model != nil
-                        || passiveOptions.depth != nil || passiveOptions.imu != nil,
-                    useInstalledModels: !passiveOptions.noInstalledModels, models: modelOptions.directory)
-                let liveness = try activeOptions.pipelineOptions(mode: mode, passive: passiveOptions.options(models: modelOptions.directory), settings: config)
+                let mode = passiveOptions.challengeMode(settings: config, models: modelOptions.directory)
+                let liveness = try activeOptions.pipelineOptions(mode: mode, passive: passiveOptions.options(models: modelOptions.directory, settings: config),
+                                                                 settings: config)
                 let engine = try env.engine()
                 let dispatcher = try ActionDispatcher(config: config)
                 await dispatcher.start()

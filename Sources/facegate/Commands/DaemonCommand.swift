@@ -64,8 +64,10 @@ struct DaemonCommand: AsyncParsableCommand {
                 if status { return try await reportStatus(config: config, map: map, source: source, check: check) }
                 // Gallery + key, threshold policy and lockout opened as `authenticate` opens them.
                 let env = try await openEnvironment(config)
-                let liveness = try activeOptions.pipelineOptions(mode: UnlockDaemon.livenessMode,
-                                                                 passive: passiveOptions.options(models: modelOptions.directory), settings: config)
+                // The library's mode rule with the daemon's configured mode (always both, `UnlockDaemon.livenessMode`).
+                let mode = passiveOptions.challengeMode(settings: config, models: modelOptions.directory, configured: UnlockDaemon.livenessMode)
+                let liveness = try activeOptions.pipelineOptions(mode: mode, passive: passiveOptions.options(models: modelOptions.directory, settings: config),
+                                                                 settings: config)
                 let active = activeOptions
                 let plan = try UnlockDaemonSetup.plan(requested: active.requested ? { try active.plan(settings: config) } : nil)
                 let engine = try env.engine()

@@ -32,13 +32,14 @@ struct EnrollCommand: AsyncParsableCommand {
     @Flag(help: "Allow a per-user --threshold looser than the global one.") var force = false
     @Option(help: "Templates kept per pose (video/camera).") var perPose = PoseCollector<FaceTemplate>.defaultPerPose
     @Option(help: "Stop a video/camera enrollment after this many seconds.") var maxSeconds = 60.0
-    @Flag(help: "Also run active liveness on a --video (always on for --camera).") var liveness = false
+    @Flag(help: "Also run liveness on a --video (always on for --camera): challenges, with the passive cues while an anti-spoof model is installed.") var liveness = false
     @Flag(help: "JSON output.") var json = false
     @Flag(help: "Enroll the largest face of a photo with several faces (default: refuse such photos).") var largestFace = false
     @Option(help: "Quality gate: lenient, standard or strict (default: identity.quality in the config, else standard).") var quality: String?
     @OptionGroup var gallery: GalleryOptions
     @OptionGroup(title: "Configuration") var configOptions: ConfigOptions
     @OptionGroup(title: "Active liveness (camera enrollment)") var activeOptions: ActiveCLIOptions
+    @OptionGroup(title: "Passive liveness (with the challenges: on while an anti-spoof model is installed)") var passiveOptions: PassiveCLIOptions
     @OptionGroup var modelOptions: ModelOptions
 
     func run() async throws {
@@ -57,7 +58,11 @@ struct EnrollCommand: AsyncParsableCommand {
                 _ = try engine.embedder()
                 var gate = QualityGate(level: try qualityLevel(flag: quality, configOptions))
                 gate.allowSeveralFaces = largestFace
-                let livenessOptions = camera != nil || liveness ? try activeOptions.pipelineOptions(mode: .active, settings: configOptions.load()) : nil
+                // Liveness first (camera, --liveness), in the mode of the library's one rule (as authenticate and the server).
+                let settings = try configOptions.load(), models = modelOptions.directory
+                let livenessOptions = camera != nil || liveness
+                    ? try activeOptions.pipelineOptions(mode: passiveOptions.challengeMode(settings: settings, models: models),
+                                                        passive: passiveOptions.options(models: models, settings: settings), settings: settings) : nil
                 let source: FrameSource? = images.isEmpty && dir == nil ? try video.map { try VideoSource.file($0) } ?? VideoSource.camera(camera!) : nil
                 let session = EnrollmentSession(
                     engine: engine,

@@ -40,7 +40,20 @@ struct PassiveCLIOptions: ParsableArguments {
         valueName: "T"))
     var padThreshold: Double?
 
-    func options(models: ModelDirectory) throws -> PassiveOptions {
+    /// The passive cues were asked for: `--passive`, `--pad-model`, `--model`, `--depth` or `--imu`.
+    var requested: Bool { passive || !padModels.isEmpty || model != nil || depth != nil || imu != nil }
+
+    /// The mode of a session that runs challenges, by the library's one rule (`LivenessModeRule`): both when asked
+    /// for or an anti-spoof model is installed and used (not `--no-installed-models`, `liveness.use_installed_models`).
+    func challengeMode(settings: FaceGateConfig, models: ModelDirectory, configured: LivenessMode = .active) -> LivenessMode {
+        LivenessModeRule.mode(LivenessModeInputs(configured: configured, passiveRequested: requested,
+                                                 useInstalledModels: !noInstalledModels && settings.liveness.useInstalledModels),
+                              models: models)
+    }
+
+    /// The cue options; `settings` (when the command loaded them): `liveness.use_installed_models = false` leaves the
+    /// installed models out, as it does for the mode (`challengeMode`) and on the server.
+    func options(models: ModelDirectory, settings: FaceGateConfig? = nil) throws -> PassiveOptions {
         var o = PassiveOptions()
         guard let m = PassiveMode(rawValue: mode.lowercased()) else {
             throw FaceGateError.badInput("--mode must be light or strict, not '\(mode)'")
@@ -57,7 +70,8 @@ struct PassiveCLIOptions: ParsableArguments {
             // The calibrated operating point (an unreadable configuration leaves the cues' own thresholds).
             o.scoreThreshold = cfg.liveness.padThreshold
         }
-        o.models = try PadModelResolver.resolve(padModels, directory: models, includeInstalled: !noInstalledModels && padModels.isEmpty)
+        o.models = try PadModelResolver.resolve(padModels, directory: models, includeInstalled: !noInstalledModels && padModels.isEmpty
+                                                && settings?.liveness.useInstalledModels != false)
         if let m = model { o.texture = try LivenessModel(path: m) }
         if let d = depth { o.depth = try DepthSequence(directory: d) }
         if let i = imu { o.gyro = try GyroCSV.read(i) }

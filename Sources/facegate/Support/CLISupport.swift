@@ -39,6 +39,9 @@ func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
     } catch let e as FaceGateConfigError {
         printError("facegate: error: \(e.description)")
         throw ExitCode(e.exitCode)
+    } catch let e as LivenessInputError {
+        printError("facegate: error: \(e.description)")   // bad input, as FaceGateError.badInput
+        throw ExitCode(2)
     } catch let e as ExitCode {
         throw e
     } catch let e as CleanExit {
