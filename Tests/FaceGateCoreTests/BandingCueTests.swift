@@ -200,4 +200,30 @@ struct BandingCueTests {
             #expect(tilt.reading.state != .spoof, "tilt \(v) rows/frame: \(tilt.reading.note)")
         }
     }
+
+    /// A line 4–8× its neighbours (under `spoofRatio`; the lestari15 phone replay's 5-cycle band reaches 5.0–10.7) is a
+    /// display's band when it also rolls at one rate in one direction (timestamps needed); a line as strong whose phase
+    /// jumps at random between frames (as Blink-Detector's steady 7-cycle line: roll 0.09–0.13) stays neutral.
+    @Test func aModerateLineIsABandOnlyWhenItRolls() {
+        for seed: UInt64 in 1...3 {
+            var rolling = BandingCue(), untimed = BandingCue(), random = BandingCue()
+            var rng = SplitMix(seed &* 99)
+            for t in 0..<50 {
+                let p = Scene(seed: seed, bandDepth: 0.02, bandCycles: 6, bandStep: 1.1).profile(t)
+                rolling.add(rowProfile: p, timestamp: Double(t) / 25)
+                untimed.add(rowProfile: p)
+                let phase = 2 * Double.pi * rng.uniform()
+                random.add(rowProfile: Scene(seed: seed, bandDepth: 0.02, bandCycles: 7, bandStep: phase / Double(max(t, 1))).profile(t),
+                           timestamp: Double(t) / 25)
+            }
+            for c in [rolling, random] {
+                let r = c.peak?.ratio ?? 0
+                #expect(r >= BandingCue.rollPeakRatio && r < BandingCue.spoofRatio, "ratio \(r)")
+            }
+            #expect(rolling.reading.state == .spoof, "\(rolling.reading.note)")
+            #expect(untimed.reading.state == .neutral, "\(untimed.reading.note)")
+            #expect(random.reading.state == .neutral, "\(random.reading.note)")
+            #expect((random.roll(cycles: random.peak!.cycles)?.oneSided ?? 1) < BandingCue.rollSpoof)
+        }
+    }
 }

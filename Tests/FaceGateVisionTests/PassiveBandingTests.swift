@@ -78,6 +78,17 @@ struct PassiveBandingTests {
         }
     }
 
+    /// The lestari15 phone replay (a real re-capture of a phone screen): its 5-cycle band is 7.3× its neighbours over
+    /// 50 frames (under `spoofRatio`) and rolls at one rate in one direction (0.88): refused by the roll test
+    /// (session 10). Blink-Detector's genuine 7-cycle line (≈ 4–6×) does not roll: neutral.
+    @Test(.enabled(if: ready)) func aRealPhoneReplayRollsAGenuineSteadyLineDoesNot() throws {
+        let replay = try Self.banding(TestPaths.fixture("liveness/lestari15__CNN-face-detection/videos/fake.mp4"))
+        #expect(replay.reading.state == .spoof, "\(replay.reading.note)")
+        #expect((replay.peak?.ratio ?? 99) < BandingCue.spoofRatio)
+        let blink = try Self.banding(TestPaths.fixture("motion/repeating__Blink-Detector/video.mp4"), frames: 150)
+        #expect(blink.reading.state == .neutral, "\(blink.reading.note)")
+    }
+
     @Test(.enabled(if: ready)) func genuineClipsStayQuietAtOtherRatesDuplicatedAndCompressed() throws {
         let dir = TestPaths.tempDir("pad-banding-real")
         defer { try? FileManager.default.removeItem(atPath: dir) }

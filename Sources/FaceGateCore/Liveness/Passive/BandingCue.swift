@@ -112,6 +112,13 @@ public struct BandingCue: Sendable {
     /// scene scrolled 1–16 rows per frame (synthetic): 0.02–0.08; genuine fixture clips 0.02–0.22 (their roll is
     /// not one-sided, so this is only a second guard).
     public static let lowShare = 0.1
+    /// Lines whose roll is fitted: the low lines and every line the peak test searches.
+    public static let rollLines = lowCycles.lowerBound...peakCycles
+    /// A line this far above its neighbours (2× the typical genuine ratio, under `spoofRatio`) that also rolls at one
+    /// rate in one direction (`rollSpoof`) is a display's band. Measured (`/work/notes/h3/batch_mid.txt`): the
+    /// lestari15 phone replay (a real re-capture) 5.0–10.7 at 5–6 cycles, one-sided 0.88; genuine lines at ≥ 4 ×
+    /// (Blink-Detector 3.9–5.2 at 7 cycles) roll 0.09 — a steady pattern, not a band.
+    public static let rollPeakRatio = 4.0
     /// Timed frame pairs needed before the low-frequency test reads (chance coherence of noise over 300 roll rates
     /// is ≈ 6/pairs).
     public static let minimumRollPairs = 20
@@ -123,7 +130,7 @@ public struct BandingCue: Sendable {
     public static let lowLampShare = 0.9
 
     /// Σ D·conj(P) per low line m, roll rate jj (0..<n: +f, n..<2n: −f) as (re, im) at ((m·2n + jj)·2 + 0/1).
-    private var rollSums = [Double](repeating: 0, count: BandingCue.lowCycles.count * 4 * BandingCue.rollRates)
+    private var rollSums = [Double](repeating: 0, count: BandingCue.rollLines.count * 4 * BandingCue.rollRates)
     private var rollNorm = [Double](repeating: 0, count: BandingCue.rollRates)
     private var lowLampRe = [[Double]](repeating: [Double](repeating: 0, count: BandingCue.lowLampFrequencies.count), count: BandingCue.lowCycles.count)
     private var lowLampIm = [[Double]](repeating: [Double](repeating: 0, count: BandingCue.lowLampFrequencies.count), count: BandingCue.lowCycles.count)
@@ -207,7 +214,7 @@ public struct BandingCue: Sendable {
     /// The low-frequency lines' fits for one timed pair (times `a`, `b` from the origin): every roll rate ±f of the
     /// grid (phasors by recurrence) and every low lamp frequency.
     private mutating func addRollPair(re: [Double], im: [Double], a: Double, b: Double) {
-        let n = Self.rollRates, ks = Array(Self.lowCycles)
+        let n = Self.rollRates, ks = Array(Self.rollLines)
         let da = 2 * .pi * Self.rollStepHz * a, db = 2 * .pi * Self.rollStepHz * b
         let (sa, ca, sb, cb) = (sin(da), cos(da), sin(db), cos(db))
         var (ar, ai, br, bi) = (1.0, 0.0, 1.0, 0.0)  // e^{i2πf a}, e^{i2πf b} for f = (j + 1)·step
@@ -235,7 +242,7 @@ public struct BandingCue: Sendable {
         for (j, f) in Self.lowLampFrequencies.enumerated() {
             let pr = cos(2 * .pi * f * b) - cos(2 * .pi * f * a), pi = sin(2 * .pi * f * b) - sin(2 * .pi * f * a)
             lowLampNorm[j] += pr * pr + pi * pi
-            for (m, k) in ks.enumerated() {
+            for (m, k) in Self.lowCycles.enumerated() {
                 lowLampRe[m][j] += re[k - 1] * pr + im[k - 1] * pi
                 lowLampIm[m][j] += im[k - 1] * pr - re[k - 1] * pi
             }
@@ -254,8 +261,8 @@ public struct BandingCue: Sendable {
         let slowest = max(Self.rollMinimumHz, Self.rollMinimumTurns / span)
         let n = Self.rollRates
         var best: (cycles: Int, rollHz: Double, oneSided: Double, coherence: Double)?
-        for (m, k) in Self.lowCycles.enumerated() {
-            let line = lineNorm[k - 1]
+        for k in Self.lowCycles {
+            let m = k - Self.rollLines.lowerBound, line = lineNorm[k - 1]
             guard line > 0 else { continue }
             for j in 0..<n where Double(j + 1) * Self.rollStepHz >= slowest - 1e-9 && rollNorm[j] > 0 {
                 let denom = rollNorm[j] * line
@@ -286,11 +293,25 @@ public struct BandingCue: Sendable {
         return (b.cycles, b.rollHz, b.oneSided, power[b.cycles - 1] / Double(max(1, pairs)), translation, lamp.0, b.coherence > 0 ? lamp.1 / b.coherence : 0)
     }
 
-    /// Signed one-sided roll coherence of a low line at the grid rate nearest `hz` (positive: rolls in `hz`'s
+    /// The best one-sided roll of a line (`rollLines`) over the grid rates at or above the slowest readable one: (one-sided
+    /// coherence, signed rate in Hz). Nil before `minimumRollPairs` timed pairs.
+    public func roll(cycles k: Int) -> (oneSided: Double, hz: Double)? {
+        guard timedPairs >= Self.minimumRollPairs, Self.rollLines.contains(k), let origin, let lastTime, lastTime > origin else { return nil }
+        let slowest = max(Self.rollMinimumHz, Self.rollMinimumTurns / (lastTime - origin))
+        var best: (oneSided: Double, hz: Double)?
+        for j in 0..<Self.rollRates where Double(j + 1) * Self.rollStepHz >= slowest - 1e-9 {
+            let hz = Double(j + 1) * Self.rollStepHz
+            let d = rolling(cycles: k, hz: hz)
+            if abs(d) > (best?.oneSided ?? -1) { best = (abs(d), d >= 0 ? hz : -hz) }
+        }
+        return best
+    }
+
+    /// Signed one-sided roll coherence of a line at the grid rate nearest `hz` (positive: rolls in `hz`'s
     /// direction); 0 outside the grid.
     func rolling(cycles k: Int, hz: Double) -> Double {
-        let n = Self.rollRates, j = Int((abs(hz) / Self.rollStepHz).rounded()) - 1, m = k - Self.lowCycles.lowerBound
-        guard Self.lowCycles.contains(k), j >= 0, j < n, rollNorm[j] > 0, lineNorm[k - 1] > 0 else { return 0 }
+        let n = Self.rollRates, j = Int((abs(hz) / Self.rollStepHz).rounded()) - 1, m = k - Self.rollLines.lowerBound
+        guard Self.rollLines.contains(k), j >= 0, j < n, rollNorm[j] > 0, lineNorm[k - 1] > 0 else { return 0 }
         let denom = rollNorm[j] * lineNorm[k - 1]
         let p = (m * 2 * n + j) * 2, q = (m * 2 * n + n + j) * 2
         let plus = (rollSums[p] * rollSums[p] + rollSums[p + 1] * rollSums[p + 1]) / denom
@@ -396,6 +417,14 @@ public struct BandingCue: Sendable {
             return .abstain(.banding,
                             String(format: "rolling-band line %.1f× its neighbours at %d cycles/frame height rolls as a %.0f Hz lamp's would (%.2f of its power, ≥ %.2f): lamp flicker or a display, cannot tell",
                                    pk.ratio, pk.cycles, lamp.frequency, lamp.coherence, Self.lampCoherenceAbstain))
+        }
+        if pk.ratio >= Self.rollPeakRatio, pk.ratio < Self.spoofRatio, let r = roll(cycles: pk.cycles), r.oneSided >= Self.rollSpoof,
+           (lampCoherence(cycles: pk.cycles)?.coherence ?? 0) < Self.lampCoherenceAbstain {
+            return PadCueReading(cue: .banding, state: .spoof,
+                                 level: PadCueReading.level(r.oneSided, live: Self.rollLive, threshold: Self.rollSpoof, spoof: Self.rollCertain),
+                                 confidence: padFrameConfidence(timedPairs, full: Self.fullConfidencePairs),
+                                 note: String(format: "rolling-band line %.1f× its neighbours at %d cycles/frame height (under %.0f) rolls at one rate, %+.1f Hz, explaining %.2f of its change (spoof ≥ %.2f) over %d timed frame pair(s)",
+                                              pk.ratio, pk.cycles, Self.spoofRatio, r.hz, r.oneSided, Self.rollSpoof, timedPairs))
         }
         if pk.ratio < Self.spoofRatio, let low = lowBand, low.oneSided >= Self.rollSpoof, low.share >= Self.lowShare, !low.translation {
             if low.lamp >= Self.lowLampShare {
