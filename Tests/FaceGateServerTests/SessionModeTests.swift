@@ -64,6 +64,10 @@ struct SessionModeTests {
             #expect(r.status == 503)
             #expect(errorCode(r.json) == "passive_unavailable")
             #expect(try await client.json(.post, "/v1/sessions", body: ["mode": "active"]).status == 201)
+            // A configured model asks for the cues (the one mode rule, `LivenessModeRule`): sessions without a mode
+            // run both, so the misconfiguration is refused up front too (before session 10 they ran challenges alone).
+            let byDefault = try await client.json(.post, "/v1/sessions", body: [:])
+            #expect(byDefault.status == 503 && errorCode(byDefault.json) == "passive_unavailable", "\(byDefault.json)")
         }
     }
 
