@@ -61,10 +61,16 @@ public enum PadNative {
 
     /// The best device-shaped quadrilateral enclosing the face, if any. `reference` runs OpenCV's own HoughLinesP for
     /// the device sides instead of the shim's equivalent faster transform (same measurements; for tests).
-    public static func bezel(_ image: Image, face: Rect, reference: Bool = false) -> BezelMeasurement {
+    /// `workingSide`: the longer side the frame is shrunk to before the search (nil: the cue's 320 px).
+    public static func bezel(_ image: Image, face: Rect, reference: Bool = false, workingSide: Int? = nil) -> BezelMeasurement {
         var b = fg_pad_bezel()
-        let find = reference ? fg_pad_bezel_find_reference : fg_pad_bezel_find
-        let rc = find(image.handle, Int32(face.x), Int32(face.y), Int32(face.width), Int32(face.height), &b)
+        let rc: Int32
+        if let side = workingSide, !reference {
+            rc = fg_pad_bezel_find_at(image.handle, Int32(face.x), Int32(face.y), Int32(face.width), Int32(face.height), Int32(side), &b)
+        } else {
+            let find = reference ? fg_pad_bezel_find_reference : fg_pad_bezel_find
+            rc = find(image.handle, Int32(face.x), Int32(face.y), Int32(face.width), Int32(face.height), &b)
+        }
         guard rc == 0 else { return .none }
         guard b.found != 0 else { return BezelMeasurement(found: false, sidesFound: b.sides_found != 0, sidesLength: b.sides_length) }
         let c = withUnsafeBytes(of: b.corners) { Array($0.bindMemory(to: Float.self)) }

@@ -69,6 +69,9 @@ typedef struct {
 } fg_pad_bezel;
 /* Looks for a device-shaped quadrilateral enclosing the face box. */
 int fg_pad_bezel_find(const fg_image *img, int x, int y, int w, int h, fg_pad_bezel *out);
+/* The same with the frame shrunk to `working_side` pixels (longer side; fg_pad_bezel_find uses 320) instead: a still
+ * image is looked at at a few working sizes, as a video is over several frames (PassiveAnalyzer). */
+int fg_pad_bezel_find_at(const fg_image *img, int x, int y, int w, int h, int working_side, fg_pad_bezel *out);
 /* The same with OpenCV's own cv::HoughLinesP for the device sides (the product uses an equivalent, faster transform;
  * tests check both give identical measurements). */
 int fg_pad_bezel_find_reference(const fg_image *img, int x, int y, int w, int h, fg_pad_bezel *out);

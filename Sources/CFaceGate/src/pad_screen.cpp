@@ -512,11 +512,15 @@ bool sidesClosed(const cv::Mat &edges, cv::Point2d l, cv::Point2d r, double face
     return false;
 }
 
-int bezelFind(const fg_image *img, int x, int y, int w, int h, bool reference, fg_pad_bezel *out) {
-    if (!img || !out) return -1;
+// Longer side of the bezel's working frame (pixels): the frame is shrunk to it (never enlarged), so the device's rim
+// is judged at one pixel scale whatever the camera's resolution. 320: the cue's tuning size (fixture clips, simulator).
+constexpr int kBezelWorkingSide = 320;
+
+int bezelFind(const fg_image *img, int x, int y, int w, int h, bool reference, int workingSide, fg_pad_bezel *out) {
+    if (!img || !out || workingSide < 64) return -1;
     *out = fg_pad_bezel{};
     const cv::Mat &m = img->mat;
-    double s = std::min(1.0, 320.0 / std::max(m.cols, m.rows));
+    double s = std::min(1.0, (double)workingSide / std::max(m.cols, m.rows));
     // Working images reused from call to call (same values; a fresh 100-300 KB image per call costs page faults).
     // `shrunk` is only ever the shim's own buffer; `small` may be a view of the caller's frame.
     thread_local struct { cv::Mat shrunk, gray, edges, closed; std::vector<std::vector<cv::Point>> contours; } sc;
@@ -674,11 +678,15 @@ int bezelFind(const fg_image *img, int x, int y, int w, int h, bool reference, f
 extern "C" {
 
 int fg_pad_bezel_find(const fg_image *img, int x, int y, int w, int h, fg_pad_bezel *out) {
-    return bezelFind(img, x, y, w, h, false, out);
+    return bezelFind(img, x, y, w, h, false, kBezelWorkingSide, out);
+}
+
+int fg_pad_bezel_find_at(const fg_image *img, int x, int y, int w, int h, int working_side, fg_pad_bezel *out) {
+    return bezelFind(img, x, y, w, h, false, working_side, out);
 }
 
 int fg_pad_bezel_find_reference(const fg_image *img, int x, int y, int w, int h, fg_pad_bezel *out) {
-    return bezelFind(img, x, y, w, h, true, out);
+    return bezelFind(img, x, y, w, h, true, kBezelWorkingSide, out);
 }
 
 int fg_pad_bezel_side_segments(const fg_image *img, int x, int y, int w, int h, double min_length, int reference,

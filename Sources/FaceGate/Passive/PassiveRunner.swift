@@ -37,6 +37,10 @@ public enum PassiveSchedule {
     public static let modelEvery = 5
     /// Moiré spectrum (≈0.7 ms) every 2nd frame.
     public static let moireEvery = 2
+    /// Working sizes (longer side, px) a still image's bezel search runs at, majority vote (`BezelCue.add(looks:)`):
+    /// ±15 % around the cue's 320 px, so one still is judged over several looks as a video is over frames. A still is
+    /// analysed once; each look costs ≈ 1–3 ms plus the shrink of the frame.
+    public static let stillBezelSides = [272, 296, 320, 344, 368]
 }
 
 /// Runs the passive cues over the frames of one presentation, frame by frame, then fuses them.
@@ -75,10 +79,16 @@ public final class PassiveAnalyzer {
         if isStill { banding.addStill() } else if let p = PadNative.rowProfile(image) { banding.add(rowProfile: p, timestamp: analysis.timestamp) }
         if let face {
             framesWithFace += 1
-            let box = face.box
+            // The pixel cues measure in a landmark square, not the detector's box: the same part of the face at
+            // every resolution (`PadFaceRegion`; HOG's box varies ±15 % with the image size).
+            let box = PadFaceRegion.box(landmarks: face.landmarks.points, fallback: face.box)
             if isStill || i % PassiveSchedule.moireEvery == 0 { moire.add(PadNative.moire(image, face: box)) }
             glare.add(PadNative.glare(image, face: box))
-            if isStill || i % PassiveSchedule.bezelEvery == 0 { bezel.add(PadNative.bezel(image, face: box)) }
+            if isStill {
+                bezel.add(looks: PassiveSchedule.stillBezelSides.map { PadNative.bezel(image, face: box, workingSide: $0) })
+            } else if i % PassiveSchedule.bezelEvery == 0 {
+                bezel.add(PadNative.bezel(image, face: box))
+            }
             flat.add(face.landmarks) { PadNative.planarFit(from: $0, to: $1) }
             nose.add(face.landmarks, yawDegrees: face.pose.yaw)
             blink.add(face, stamp: FrameStamp(index: analysis.index, timestamp: analysis.timestamp))

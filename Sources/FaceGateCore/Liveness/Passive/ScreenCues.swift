@@ -129,6 +129,23 @@ public struct BezelCue: Sendable {
         if b.sidesFound { bestSupport = max(bestSupport, min(1, b.sidesLength / (2 * Self.minimumSideLength))) }
     }
 
+    /// One still image looked at at several working sizes (`PassiveSchedule.stillBezelSides`): it counts as one frame,
+    /// a device when **more than half** of the looks find one. The quad search is discrete (Canny hysteresis, contour
+    /// polygons): the same photo at 640 px and upscaled to 4032 px — working images differing by 0.05–0.2 grey levels
+    /// on average — changed the decision on 3 of 27 fixture/simulator stills (session 10, no models; 1 of 27 with this rule); a video
+    /// averages that over its frames (`frameShare`), a still needs the same. Support: the agreeing looks' best.
+    public mutating func add(looks: [BezelMeasurement]) {
+        guard !looks.isEmpty else { return }
+        let devices = looks.filter(Self.isDevice)
+        frames += 1
+        let device = 2 * devices.count > looks.count
+        if device { hits += 1 }
+        for b in device ? devices : looks.filter({ !Self.isDevice($0) }) {
+            if b.found { bestSupport = max(bestSupport, b.edgeSupport) }
+            if b.sidesFound { bestSupport = max(bestSupport, min(1, b.sidesLength / (2 * Self.minimumSideLength))) }
+        }
+    }
+
     public var reading: PadCueReading {
         guard frames > 0 else { return .abstain(.bezel, "no frame with a face") }
         let share = Double(hits) / Double(frames)
