@@ -15,8 +15,12 @@ public enum PadManifest {
     /// Source: the 5th column, else the path's `owner__repo` component, else its folder.
     public static func read(_ path: String) throws -> [PadManifestRow] {
         guard FileManager.default.fileExists(atPath: path) else { throw FaceGateError.missingFile(path) }
+        return try parse(try String(contentsOfFile: path, encoding: .utf8), manifestPath: path)
+    }
+
+    /// The rows of a manifest's text; `manifestPath` (as given on the command line) anchors relative row paths.
+    public static func parse(_ text: String, manifestPath path: String) throws -> [PadManifestRow] {
         let base = (path as NSString).deletingLastPathComponent
-        let text = try String(contentsOfFile: path, encoding: .utf8)
         var rows: [PadManifestRow] = []
         for (n, raw) in text.split(whereSeparator: \.isNewline).enumerated() {
             let line = String(raw)
@@ -26,7 +30,8 @@ public enum PadManifest {
                 throw FaceGateError.badInput("\(path) line \(n + 1): expected path<TAB>label, got '\(line)'")
             }
             if n == 0 && f[1].lowercased() == "label" { continue }  // header
-            func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : base + "/" + p }
+            // A manifest named without a folder ("clips.tsv") has an empty base: its rows stay relative to the working directory.
+            func resolve(_ p: String) -> String { p.hasPrefix("/") || base.isEmpty ? p : base + "/" + p }
             rows.append(PadManifestRow(path: resolve(f[0]), label: f[1].lowercased() == "bonafide" ? PadSample.bonaFide : f[1].lowercased(),
                                        depth: f.count > 2 && !f[2].isEmpty ? resolve(f[2]) : nil,
                                        imu: f.count > 3 && !f[3].isEmpty ? resolve(f[3]) : nil,
