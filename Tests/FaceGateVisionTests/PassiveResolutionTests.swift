@@ -89,4 +89,34 @@ struct PassiveResolutionTests {
         #expect(!s.live, "print at \(print.width)x\(print.height): \(s.decidedBy.map(\.name))")
         #expect(!p.live, "print at phone size: \(p.decidedBy.map(\.name))")
     }
+    /// Phone-style 4K video: x2–4 lanczos upscale to 2160 rows, unsharp 7x7 1.0, H.264 crf 20 (`/work/notes/h4/vclips.tsv`).
+    static func phoneVideo(_ input: String, to output: String) throws {
+        try ffmpeg(["-t", "2", "-i", input, "-vf", "scale=-2:2160:flags=lanczos,unsharp=7:7:1.0", "-an", "-c:v", "libx264",
+                    "-crf", "20", "-preset", "veryfast", "-pix_fmt", "yuv420p", output])
+    }
+
+    static func moire(_ path: String) throws -> PadCueReading {
+        var o = PassiveOptions()
+        o.maxFrames = 60
+        let rep = try EnginePool.shared.with { try PassiveRunner.run(try openSource(path), engine: $0, options: o) }
+        return try #require(rep.verdict.cues.first { $0.name == PadCue.moire.name })
+    }
+
+    /// Moiré on 4K faces: before session 10 the spectrum saw a 128-px native patch of a 600-px face (the nose), where
+    /// sharpening halos and codec blocks stand out: the genuine lestari15 clip at 2160 rows reached a median peak ratio
+    /// of 8.2 (threshold 9; level 0.46) and the simulator screen was not seen by moiré at all. With the face square
+    /// box-shrunk to <= 128 px: 4.2 (level < 0.3) and 35.1.
+    @Test(.enabled(if: ready)) func moireSeesTheSameFacePartOnA4KVideo() throws {
+        let dir = TestPaths.tempDir("pad-resolution-4k")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Self.phoneVideo(TestPaths.fixture("liveness/lestari15__CNN-face-detection/videos/real.mp4"), to: dir + "/real4k.mp4")
+        let real = try Self.moire(dir + "/real4k.mp4")
+        #expect(real.state != .spoof && (real.level ?? 1) < 0.35, "genuine 4K: \(real.note) level \(real.level ?? -1)")
+        var sim = AttackSimulator(kind: .screen, seed: 2)
+        sim.duration = 2
+        try sim.render(input: TestPaths.fixture("motion/KwaiVGI__LivePortrait/assets/examples/driving/d3.mp4"), output: dir + "/screen.mp4")
+        try Self.phoneVideo(dir + "/screen.mp4", to: dir + "/screen4k.mp4")
+        let screen = try Self.moire(dir + "/screen4k.mp4")
+        #expect(screen.state == .spoof, "simulator screen at 4K: \(screen.note)")
+    }
 }
