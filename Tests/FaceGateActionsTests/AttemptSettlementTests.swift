@@ -10,6 +10,9 @@ import Testing
 @Suite struct AttemptSettlementTests {
     /// One failure locks, and one held try already refuses the next attempt: a kept reservation shows.
     static let policy = LockoutPolicy(maxFailures: 1)
+    /// How long an admitted try is held: far longer than a test can stall. With 60 s, phase 1 of the suite (vision
+    /// tests holding the cooperative pool) delayed the "held" check past the hold in session 10 (test 164 s long).
+    static let hold: TimeInterval = 3600
 
     final class Recorded: @unchecked Sendable {
         var decisions: [Decision] = []
@@ -56,7 +59,7 @@ import Testing
     @Test func aCancelFreesTheTryAndIsRecorded() async throws {
         let f = try gate("cancel")
         defer { try? FileManager.default.removeItem(atPath: f.dir) }
-        let ticket = try await f.gate.admit(user: "alice", source: nil, attempt: "a2", holdFor: 60)
+        let ticket = try await f.gate.admit(user: "alice", source: nil, attempt: "a2", holdFor: Self.hold)
         #expect(try await !admits(f.gate), "the try is held while the attempt runs")
         let recorded = Recorded()
         try await AttemptSettlement(lockout: f.gate, ticket: ticket)
@@ -69,7 +72,7 @@ import Testing
     @Test func noDecisionFreesTheTryAndRecordsNothing() async throws {
         let f = try gate("release")
         defer { try? FileManager.default.removeItem(atPath: f.dir) }
-        let ticket = try await f.gate.admit(user: "alice", source: nil, attempt: "a3", holdFor: 60)
+        let ticket = try await f.gate.admit(user: "alice", source: nil, attempt: "a3", holdFor: Self.hold)
         #expect(try await !admits(f.gate), "the try is held while the attempt runs")
         try await AttemptSettlement(lockout: f.gate, ticket: ticket).release()
         #expect(try await admits(f.gate))
