@@ -5,12 +5,12 @@
 #     Swift's cooperative pool (2 threads here), which phase 1's long synchronous vision tests would hold for
 #     minutes, so a request could wait past the client's 20 s read timeout (it did, in CI); with the security and
 #     lockout suites added, even the server suites in parallel among themselves starved a streamed session;
-#  3. the suites that assert real-time behaviour (delivery retries, cross-process refresh within a second, a browser
+#  3. the suites that assert real-time behaviour (delivery retries, which frames a stalled worker skips, cross-process refresh within a second, a browser
 #     driving a live session, watching a writer process to kill it mid-enrollment, the face-unlock daemon answering
 #     PAM within its deadlines) on their own, serially.
 set -euo pipefail
 SWIFT="${SWIFT:-swift}"
-timed='PamModuleTests|PamDaemonEndToEndTests|UnlockDaemonSocketTests|EnrollmentSessionTests|WebhookTests|DispatcherTests|twoInstancesSeeEachOther|BrowserTests|ServerActionsTests|KillDuringEnrollmentTests'
+timed='PamModuleTests|FrameSchedulingTests|PamDaemonEndToEndTests|UnlockDaemonSocketTests|EnrollmentSessionTests|WebhookTests|DispatcherTests|twoInstancesSeeEachOther|BrowserTests|ServerActionsTests|KillDuringEnrollmentTests'
 server='FaceGateServerTests\.'
 status=0
 "$SWIFT" test --skip-build --skip "$server|$timed" || status=1
