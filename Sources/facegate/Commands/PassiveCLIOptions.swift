@@ -43,11 +43,17 @@ struct PassiveCLIOptions: ParsableArguments {
     /// The passive cues were asked for: `--passive`, `--pad-model`, `--model`, `--depth` or `--imu`.
     var requested: Bool { passive || !padModels.isEmpty || model != nil || depth != nil || imu != nil }
 
+    /// Installed anti-spoof models are used automatically: not `--no-installed-models`, and not
+    /// `liveness.use_installed_models = false` in the loaded settings (nil: none loaded).
+    func usesInstalledModels(_ settings: FaceGateConfig?) -> Bool {
+        !noInstalledModels && settings?.liveness.useInstalledModels != false
+    }
+
     /// The mode of a session that runs challenges, by the library's one rule (`LivenessModeRule`): both when asked
     /// for or an anti-spoof model is installed and used (not `--no-installed-models`, `liveness.use_installed_models`).
     func challengeMode(settings: FaceGateConfig, models: ModelDirectory, configured: LivenessMode = .active) -> LivenessMode {
         LivenessModeRule.mode(LivenessModeInputs(configured: configured, passiveRequested: requested,
-                                                 useInstalledModels: !noInstalledModels && settings.liveness.useInstalledModels),
+                                                 useInstalledModels: usesInstalledModels(settings)),
                               models: models)
     }
 
@@ -70,8 +76,7 @@ struct PassiveCLIOptions: ParsableArguments {
             // The calibrated operating point (an unreadable configuration leaves the cues' own thresholds).
             o.scoreThreshold = cfg.liveness.padThreshold
         }
-        o.models = try PadModelResolver.resolve(padModels, directory: models, includeInstalled: !noInstalledModels && padModels.isEmpty
-                                                && settings?.liveness.useInstalledModels != false)
+        o.models = try PadModelResolver.resolve(padModels, directory: models, includeInstalled: padModels.isEmpty && usesInstalledModels(settings))
         if let m = model { o.texture = try LivenessModel(path: m) }
         if let d = depth { o.depth = try DepthSequence(directory: d) }
         if let i = imu { o.gyro = try GyroCSV.read(i) }

@@ -125,6 +125,11 @@ public struct BezelCue: Sendable {
         guard let b else { return }
         frames += 1
         if Self.isDevice(b) { hits += 1 }
+        noteSupport(b)
+    }
+
+    /// The strongest device evidence seen: a quad's edge support, or the cut sides' length over twice the minimum.
+    private mutating func noteSupport(_ b: BezelMeasurement) {
         if b.found { bestSupport = max(bestSupport, b.edgeSupport) }
         if b.sidesFound { bestSupport = max(bestSupport, min(1, b.sidesLength / (2 * Self.minimumSideLength))) }
     }
@@ -140,10 +145,7 @@ public struct BezelCue: Sendable {
         frames += 1
         let device = 2 * devices.count > looks.count
         if device { hits += 1 }
-        for b in device ? devices : looks.filter({ !Self.isDevice($0) }) {
-            if b.found { bestSupport = max(bestSupport, b.edgeSupport) }
-            if b.sidesFound { bestSupport = max(bestSupport, min(1, b.sidesLength / (2 * Self.minimumSideLength))) }
-        }
+        for b in device ? devices : looks.filter({ !Self.isDevice($0) }) { noteSupport(b) }
     }
 
     public var reading: PadCueReading {
