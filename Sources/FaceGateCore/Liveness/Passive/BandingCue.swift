@@ -262,13 +262,8 @@ public struct BandingCue: Sendable {
         let n = Self.rollRates
         var best: (cycles: Int, rollHz: Double, oneSided: Double, coherence: Double)?
         for k in Self.lowCycles {
-            let m = k - Self.rollLines.lowerBound, line = lineNorm[k - 1]
-            guard line > 0 else { continue }
-            for j in 0..<n where Double(j + 1) * Self.rollStepHz >= slowest - 1e-9 && rollNorm[j] > 0 {
-                let denom = rollNorm[j] * line
-                let p = (m * 2 * n + j) * 2, q = (m * 2 * n + n + j) * 2
-                let plus = (rollSums[p] * rollSums[p] + rollSums[p + 1] * rollSums[p + 1]) / denom
-                let minus = (rollSums[q] * rollSums[q] + rollSums[q + 1] * rollSums[q + 1]) / denom
+            for j in 0..<n where Double(j + 1) * Self.rollStepHz >= slowest - 1e-9 {
+                guard let (plus, minus) = rollFit(cycles: k, rate: j) else { continue }
                 let d = abs(plus - minus)
                 if d > (best?.oneSided ?? -1) {
                     best = (k, (plus >= minus ? 1 : -1) * Double(j + 1) * Self.rollStepHz, d, max(plus, minus))
@@ -310,13 +305,20 @@ public struct BandingCue: Sendable {
     /// Signed one-sided roll coherence of a line at the grid rate nearest `hz` (positive: rolls in `hz`'s
     /// direction); 0 outside the grid.
     func rolling(cycles k: Int, hz: Double) -> Double {
-        let n = Self.rollRates, j = Int((abs(hz) / Self.rollStepHz).rounded()) - 1, m = k - Self.rollLines.lowerBound
-        guard Self.rollLines.contains(k), j >= 0, j < n, rollNorm[j] > 0, lineNorm[k - 1] > 0 else { return 0 }
+        let j = Int((abs(hz) / Self.rollStepHz).rounded()) - 1
+        guard j >= 0, j < Self.rollRates, let (plus, minus) = rollFit(cycles: k, rate: j) else { return 0 }
+        return hz >= 0 ? plus - minus : minus - plus
+    }
+
+    /// Shares of line `k`'s change (`rollLines`) that the roll at grid rate index `rate` explains rolling one way
+    /// (`plus`, +f) and the other (`minus`, −f); nil without power on the line or the rate.
+    private func rollFit(cycles k: Int, rate j: Int) -> (plus: Double, minus: Double)? {
+        guard Self.rollLines.contains(k), rollNorm[j] > 0, lineNorm[k - 1] > 0 else { return nil }
+        let n = Self.rollRates, m = k - Self.rollLines.lowerBound
         let denom = rollNorm[j] * lineNorm[k - 1]
         let p = (m * 2 * n + j) * 2, q = (m * 2 * n + n + j) * 2
-        let plus = (rollSums[p] * rollSums[p] + rollSums[p + 1] * rollSums[p + 1]) / denom
-        let minus = (rollSums[q] * rollSums[q] + rollSums[q + 1] * rollSums[q + 1]) / denom
-        return hz >= 0 ? plus - minus : minus - plus
+        return ((rollSums[p] * rollSums[p] + rollSums[p + 1] * rollSums[p + 1]) / denom,
+                (rollSums[q] * rollSums[q] + rollSums[q + 1] * rollSums[q + 1]) / denom)
     }
 
     /// The frame rate the timestamps show (over the median interval of the timed pairs: dropped frames do not lower
