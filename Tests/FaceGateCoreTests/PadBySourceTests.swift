@@ -3,13 +3,69 @@ import Testing
 
 @Suite("PAD by source, leave-one-source-out")
 struct PadBySourceTests {
-    @Test func thresholdKeepsTheTargetShareOfGenuineScoresBelowIt() {
-        let scores = (0..<100).map { Double($0) / 100 }
-        // 5 % of 100 = the 5 lowest scores rejected: threshold is the 6th lowest.
-        #expect(PadBySource.threshold(bonaFide: scores, targetBPCER: 0.05) == 0.05)
-        #expect(PadBySource.threshold(bonaFide: scores, targetBPCER: 0) == 0)
-        #expect(PadBySource.threshold(bonaFide: [0.7, 0.2, 0.9], targetBPCER: 0.05) == 0.2)
-        #expect(PadBySource.threshold(bonaFide: [], targetBPCER: 0.05) == nil)
+    /// The rank rule in one table: n genuine scores 0.01, 0.02, … n/100; the threshold is the k-th lowest with
+    /// k = ⌊target · (n + 1)⌋, unresolved (nil) when k = 0.
+    @Test(arguments: [
+        // n, target, k (0: unresolved)
+        (4, 0.05, 0), (18, 0.05, 0), (19, 0.05, 1), (20, 0.05, 1), (39, 0.05, 2), (40, 0.05, 2), (100, 0.05, 5),
+        (8, 0.10, 0), (9, 0.10, 1), (10, 0.10, 1), (19, 0.10, 2), (2, 0.25, 0), (3, 0.25, 1), (1, 0.5, 1), (5, 0.5, 3),
+        (10, 0.0, 0), (0, 0.05, 0),
+    ])
+    func rankRuleTable(n: Int, target: Double, k: Int) {
+        let scores = (1...max(1, n)).prefix(n).map { Double($0) / 100 }.shuffled()
+        let p = PadOperatingPoint.pick(bonaFide: scores, targetBPCER: target)
+        #expect(p.rank == k && p.samples == n)
+        #expect(p.resolved == (k > 0))
+        #expect(p.threshold == (k > 0 ? Double(k) / 100 : nil))
+        #expect(PadBySource.threshold(bonaFide: scores, targetBPCER: target) == p.threshold)
+        if k > 0 {
+            // Within the target on average (k/(n+1) ≤ target), and the strictest such (k+1 would exceed it).
+            #expect(p.expectedBPCER! <= target + 1e-12 && Double(k + 1) / Double(n + 1) > target)
+            #expect(p.refusedInSample == k - 1)
+        }
+        // Resolvable exactly from the minimum sample size on.
+        if let m = PadOperatingPoint.minimumSamples(targetBPCER: target) { #expect((n >= m) == (k > 0)) } else { #expect(k == 0) }
+    }
+
+    @Test func minimumSamplesTiesAndNonFiniteScores() {
+        #expect(PadOperatingPoint.minimumSamples(targetBPCER: 0.05) == 19)
+        #expect(PadOperatingPoint.minimumSamples(targetBPCER: 0.1) == 9)
+        #expect(PadOperatingPoint.minimumSamples(targetBPCER: 0.01) == 99)
+        #expect(PadOperatingPoint.minimumSamples(targetBPCER: 0) == nil)
+        // Non-finite scores are not samples; ties keep the tied score accepted.
+        let p = PadOperatingPoint.pick(bonaFide: [.nan, 0.7, 0.7, 0.7] + Array(repeating: 0.9, count: 16), targetBPCER: 0.05)
+        #expect(p.samples == 19 && p.threshold == 0.7 && p.refusedInSample == 0)
+        // 40 scores at 5 %: the 2nd lowest (expected BPCER 2/41), not the old quantile's 3rd (3/41 = 7.3 % > 5 %).
+        let forty = PadOperatingPoint.pick(bonaFide: (1...40).map { Double($0) }, targetBPCER: 0.05)
+        #expect(forty.threshold == 2 && forty.expectedBPCER == 2.0 / 41)
+    }
+
+    @Test func aFoldTooSmallToResolveTheTargetKeepsTheDefaultOperatingPoint() {
+        // The fixtures' situation: one source's genuine clip scores under every other source's (0.533 vs 0.62–0.75),
+        // and the others have 4 genuine presentations: at 5 % no threshold can be picked (n < 19).
+        var samples: [PadSample] = [], sources: [String] = []
+        func add(_ src: String, _ label: String, _ score: Double, live: Bool) {
+            samples.append(PadSample(label: label, score: score, acceptedAsLive: live)); sources.append(src)
+        }
+        add("K", PadSample.bonaFide, 0.533, live: true); add("K", PadSample.bonaFide, 0.72, live: true)
+        for (i, s) in [0.624, 0.655, 0.72, 0.75].enumerated() { add("O\(i)", PadSample.bonaFide, s, live: true) }
+        add("sim", "replay", 0.59, live: true)      // an attack the system accepted: an unresolved fold does not hide it
+        add("sim", "print", 0.2, live: false)
+        let rows = PadBySource.evaluate(samples, sources: sources, targetBPCER: 0.05, onlyStricter: true)
+        let k = rows.first { $0.source == "K" }!
+        #expect(!k.resolved && k.threshold == nil && k.operatingPoint?.samples == 4)
+        #expect(k.heldOut?.bpcer == 0, "judged at the system's decision")
+        let sim = rows.first { $0.source == "sim" }!
+        #expect(!sim.resolved && sim.heldOut?.species.map(\.accepted) == [0, 1])
+        // At 25 % the same fold resolves: the lowest of the others' 4 (0.624) — and K's 0.533 is refused.
+        let r25 = PadBySource.evaluate(samples, sources: sources, targetBPCER: 0.25, onlyStricter: true).first { $0.source == "K" }!
+        #expect(r25.resolved && r25.threshold == 0.624 && r25.heldOut?.bonaFideRejected == 1)
+        // Only stricter: a presentation the system refused stays refused at a lower picked threshold.
+        var low = samples; low[low.count - 1] = PadSample(label: "print", score: 0.7, acceptedAsLive: false)
+        let strict = PadBySource.evaluate(low, sources: sources, targetBPCER: 0.25, onlyStricter: true).first { $0.source == "sim" }!
+        let loose = PadBySource.evaluate(low, sources: sources, targetBPCER: 0.25).first { $0.source == "sim" }!
+        #expect(strict.threshold == 0.533 && strict.heldOut?.species.first { $0.name == "print" }?.accepted == 0)
+        #expect(loose.heldOut?.species.first { $0.name == "print" }?.accepted == 1)
     }
 
     @Test func eachSourceIsJudgedAtAThresholdPickedOnTheOthers() {
@@ -21,12 +77,12 @@ struct PadBySourceTests {
         let rows = PadBySource.evaluate(samples, sources: sources, targetBPCER: 0.05)
         #expect(rows.map(\.source) == ["A", "B"])
         let b = rows[1]
-        // Threshold from A's genuine scores (0.8…0.895, 1 of 20 may be rejected → 0.805): all of B's genuine fail.
-        #expect(b.threshold == 0.805)
+        // Threshold from A's 20 genuine scores (0.8…0.895): k = ⌊0.05 · 21⌋ = 1, the lowest, 0.8: all of B's genuine fail.
+        #expect(b.threshold == 0.8 && b.resolved)
         #expect(b.heldOut?.bpcer == 1)
         #expect(b.heldOut?.species.first?.apcer == 0)
         #expect(b.metrics.bpcer == 0 && b.metrics.bonaFide == 20)
-        // A judged at B's threshold (0.405): every genuine accepted.
+        // A judged at B's threshold (0.4): every genuine accepted.
         #expect(rows[0].heldOut?.bpcer == 0)
     }
 
@@ -55,13 +111,14 @@ struct PadBySourceTests {
         #expect(c2.metrics.bonaFideRejected == 4 && abs(c2.metrics.bpcer - 0.4) < 1e-12, "0.30, 0.35, 0.40, 0.45 < 0.5")
         #expect(c2.metrics.species.first?.accepted == 3)
         #expect(c3.metrics.bpcer == 0 && c3.metrics.species.isEmpty)
-        // Held out: cam2 is judged at the threshold of cam1 + cam3's 14 genuine scores (10 % of 14 → 1 may be
-        // rejected: the 2nd lowest, 0.59); every cam2 genuine below it is rejected, its prints too.
-        #expect(abs((c2.threshold ?? 0) - 0.59) < 1e-12)
-        #expect(c2.heldOut?.bonaFideRejected == 6 && c2.heldOut?.species.first?.accepted == 0)
-        // cam1 is judged at cam2 + cam3's threshold (14 genuine: 2nd lowest = 0.35): its replays stay accepted.
-        #expect(abs((c1.threshold ?? 0) - 0.35) < 1e-12 && c1.heldOut?.bpcer == 0)
-        #expect(c1.heldOut?.species.map(\.accepted) == [1, 4], "only the print at 0.365 ≥ 0.35")
+        // Held out: cam2 is judged at the threshold of cam1 + cam3's 14 genuine scores (k = ⌊0.1 · 15⌋ = 1: the lowest,
+        // 0.55); cam2's genuine 0.30 … 0.50 are rejected, its prints at 0.55 accepted.
+        #expect(abs((c2.threshold ?? 0) - 0.55) < 1e-12)
+        #expect(c2.heldOut?.bonaFideRejected == 5 && c2.heldOut?.species.first?.accepted == 3)
+        // cam1 is judged at cam2 + cam3's threshold (14 genuine: the lowest, 0.30): its replays stay accepted, and
+        // (not only-stricter: a model's own threshold) two prints the model refused at 0.5 too.
+        #expect(abs((c1.threshold ?? 0) - 0.30) < 1e-12 && c1.heldOut?.bpcer == 0)
+        #expect(c1.heldOut?.species.map(\.accepted) == [2, 4], "the prints at 0.32 and 0.365 ≥ 0.30")
         // Every presentation counted once.
         #expect(rows.map { $0.metrics.bonaFide + $0.metrics.species.map(\.presentations).reduce(0, +) }.reduce(0, +) == scores.count)
     }

@@ -16,7 +16,8 @@ struct CalibratePadCLITests {
 
     struct Calibration: Decodable {
         struct Rec: Decodable { var path: String; var score: Double? }
-        var threshold: Double; var reachable: Bool; var config_written: String?; var recordings: [Rec]; var used: Int
+        var threshold: Double; var reachable: Bool; var resolved: Bool; var minimum_recordings: Int?; var config_written: String?
+        var recordings: [Rec]; var used: Int
     }
     struct Liveness: Decodable { var live: Bool; var score: Double }
 
@@ -33,14 +34,23 @@ struct CalibratePadCLITests {
         try "[identity]\nthreshold = 0.5\n\n[liveness]\nchallenges = 2\n".write(toFile: cfg, atomically: true, encoding: .utf8)
         let env = ["FACEGATE_CONFIG": cfg]
 
+        // 3 recordings cannot resolve 5 % (19 needed): exit 1, nothing written.
         var r = try runCLI(["calibrate-pad", own, "--target-bpcer", "0.05", "--write", "--json"] + Self.fast, environment: env)
+        #expect(r.status == 1, "\(r.stdout) \(r.stderr)")
+        let u = try JSONDecoder().decode(Calibration.self, from: Data(r.stdout.utf8))
+        #expect(!u.resolved && u.minimum_recordings == 19 && u.config_written == nil && u.threshold == 0.5)
+        #expect(try String(contentsOfFile: cfg, encoding: .utf8) == "[identity]\nthreshold = 0.5\n\n[liveness]\nchallenges = 2\n")
+        r = try runCLI(["calibrate-pad", own, "--target-bpcer", "0.05"] + Self.fast, environment: env)
+        #expect(r.status == 1 && r.stdout.contains("target not resolvable"), "\(r.stdout)")
+
+        r = try runCLI(["calibrate-pad", own, "--target-bpcer", "0.25", "--write", "--json"] + Self.fast, environment: env)
         #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
         let c = try JSONDecoder().decode(Calibration.self, from: Data(r.stdout.utf8))
         #expect(c.used == 3 && c.recordings.count == 3, "the three clips (also in a sub-folder), not the text file")
-        #expect(c.reachable && c.config_written == cfg)
+        #expect(c.reachable && c.resolved && c.config_written == cfg)
         let scores = c.recordings.compactMap(\.score)
         let lowest = try #require(scores.min())
-        // 5 % of 3 recordings = 0 may be refused: the lowest genuine score (rounded down), never below 0.5.
+        // 25 % of 3 recordings: k = ⌊0.25 · 4⌋ = 1, the lowest genuine score (rounded down), never below 0.5.
         #expect(c.threshold <= lowest && c.threshold > lowest - 0.0011 || c.threshold == 0.5, "\(c.threshold) vs \(scores)")
         let text = try String(contentsOfFile: cfg, encoding: .utf8)
         #expect(text.contains(String(format: "pad_threshold = %.3f", c.threshold)), "\(text)")

@@ -7,33 +7,43 @@ public enum PadBySource {
         public var source: String
         /// The source's own metrics at the system's decision (`acceptedAsLive`).
         public var metrics: PadMetrics
-        /// Score threshold chosen on every other source's bona fide presentations for the target BPCER (nil: the
-        /// other sources have no bona fide presentation).
-        public var threshold: Double?
-        /// This source judged at that threshold (accept when score ≥ threshold).
+        /// The operating point picked on every other source's bona fide presentations for the target BPCER
+        /// (`PadOperatingPoint`; nil: the other sources have no bona fide presentation).
+        public var operatingPoint: PadOperatingPoint.Pick?
+        /// The threshold the source was judged at (nil: none picked — no other bona fide, or too few to resolve the
+        /// target, when the source is judged at the default operating point).
+        public var threshold: Double? { operatingPoint?.threshold }
+        /// False when the other sources' bona fide presentations are too few to resolve the target
+        /// (`PadOperatingPoint.minimumSamples`): the held-out metrics are then the default operating point's.
+        public var resolved: Bool { operatingPoint?.resolved ?? false }
+        /// This source judged at that threshold (accept when score ≥ threshold), or at the default operating point
+        /// (`acceptedAsLive`) when the fold is unresolved; nil when no other source has bona fide presentations.
         public var heldOut: PadMetrics?
     }
 
-    /// The highest threshold whose BPCER on `bonaFide` scores stays ≤ `target` (accept when score ≥ threshold): the
-    /// strictest operating point that rejects at most that share of genuine presentations. Nil without scores.
+    /// The leave-one-source-out threshold on `bonaFide` scores for `target` (`PadOperatingPoint.pick`; accept when
+    /// score ≥ it). Nil without scores, or when they are too few to resolve the target.
     public static func threshold(bonaFide scores: [Double], targetBPCER target: Double) -> Double? {
-        guard !scores.isEmpty else { return nil }
-        let s = scores.sorted()
-        // Rejecting the k lowest scores: k ≤ floor(target · n); the threshold is the (k+1)-th lowest score.
-        let k = min(s.count - 1, Int((max(0, target) * Double(s.count)).rounded(.down) + 1e-9))
-        return s[k]
+        PadOperatingPoint.pick(bonaFide: scores, targetBPCER: target).threshold
     }
 
-    /// Per-source metrics, and each source judged at the threshold picked on all the others.
-    public static func evaluate(_ samples: [PadSample], sources: [String], targetBPCER: Double) -> [Row] {
+    /// Per-source metrics, and each source judged at the operating point picked on all the others. `onlyStricter`
+    /// (passive PAD, as `facegate calibrate-pad` deploys a threshold): a picked threshold can only refuse more than the
+    /// system's decision, never accept what it refused. An unresolved fold keeps the system's decision.
+    public static func evaluate(_ samples: [PadSample], sources: [String], targetBPCER: Double, onlyStricter: Bool = false) -> [Row] {
         precondition(samples.count == sources.count)
         let names = Array(Set(sources)).sorted()
         return names.map { name in
             let mine = zip(samples, sources).filter { $0.1 == name }.map(\.0)
             let others = zip(samples, sources).filter { $0.1 != name }.map(\.0)
-            let t = threshold(bonaFide: others.filter(\.isBonaFide).map(\.score), targetBPCER: targetBPCER)
-            let held = t.map { t in PadMetrics(mine.map { PadSample(label: $0.label, score: $0.score, acceptedAsLive: $0.score >= t, path: $0.path) }) }
-            return Row(source: name, metrics: PadMetrics(mine), threshold: t, heldOut: held)
+            let genuine = others.filter(\.isBonaFide).map(\.score)
+            guard !genuine.isEmpty else { return Row(source: name, metrics: PadMetrics(mine), operatingPoint: nil, heldOut: nil) }
+            let op = PadOperatingPoint.pick(bonaFide: genuine, targetBPCER: targetBPCER)
+            let held = PadMetrics(mine.map { s in
+                let accepted = op.threshold.map { s.score >= $0 && (!onlyStricter || s.acceptedAsLive) } ?? s.acceptedAsLive
+                return PadSample(label: s.label, score: s.score, acceptedAsLive: accepted, path: s.path)
+            })
+            return Row(source: name, metrics: PadMetrics(mine), operatingPoint: op, heldOut: held)
         }
     }
 

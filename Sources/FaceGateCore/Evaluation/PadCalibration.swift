@@ -1,7 +1,9 @@
 import Foundation
 
 /// An operating point for passive PAD picked on a user's own bona-fide recordings (`facegate calibrate-pad`): the
-/// highest fused-score threshold at which at most `targetBPCER` of them would be refused. Only stricter than the
+/// highest fused-score threshold whose expected BPCER on new recordings stays within `targetBPCER`
+/// (`PadOperatingPoint`: the k-th lowest score, k = ⌊target · (n + 1)⌋; too few recordings leave the target
+/// unresolved and the built-in operating point in place). Only stricter than the
 /// cues' own thresholds (`PassiveFusion.clampThreshold`): recordings a cue already refuses at 0.5 cannot be bought
 /// back by calibration — they are reported, and the target is then not reachable.
 public struct PadCalibration: Sendable, Hashable, Codable {
@@ -29,6 +31,13 @@ public struct PadCalibration: Sendable, Hashable, Codable {
     public var rejectedAtDefault: Int
     /// False when the built-in rule alone refuses more than the target allows (threshold left at the default).
     public var reachable: Bool
+    /// False when the recordings are too few to resolve the target (`PadOperatingPoint.minimumSamples`): threshold
+    /// left at the default.
+    public var resolved: Bool
+    /// The rank rule's pick on these recordings (before rounding and clamping).
+    public var operatingPoint: PadOperatingPoint.Pick
+    /// A threshold was picked (resolved and reachable): `threshold` is the calibrated one, not the default.
+    public var picked: Bool { resolved && reachable }
     /// False when there are fewer recordings than `recommendedRecordings`.
     public var enoughRecordings: Bool
     /// BPCER at a fixed grid of thresholds (0.5 … 0.9) and at the chosen one, ascending.
@@ -40,13 +49,14 @@ public struct PadCalibration: Sendable, Hashable, Codable {
         let s = scores.filter(\.isFinite).sorted()
         let n = s.count
         func rejected(_ t: Double) -> Int { s.filter { $0 < t }.count }
-        let allowed = Int((target * Double(n) + 1e-9).rounded(.down))
+        let op = PadOperatingPoint.pick(bonaFide: s, targetBPCER: target)
+        // The pick refuses rank − 1 of the recordings; the cues' own refusals must fit in that.
+        let allowed = max(0, op.rank - 1)
         let atDefault = rejected(PassiveFusion.defaultScoreThreshold)
+        let reachable = n > 0 && atDefault <= allowed
         var t = PassiveFusion.defaultScoreThreshold
-        if n > 0 && atDefault <= allowed {
-            // The (allowed)-th lowest score is the highest threshold refusing at most `allowed` of them; rounded down
-            // so that recording itself stays accepted.
-            let q = s[min(allowed, n - 1)]
+        if let q = op.threshold, reachable {
+            // Rounded down so that the recording setting it stays accepted.
             var r = (q / step).rounded(.down) * step
             if r > q { r -= step }  // floating-point: never above the recording that sets it
             t = PassiveFusion.clampThreshold(r)
@@ -59,7 +69,7 @@ public struct PadCalibration: Sendable, Hashable, Codable {
         let r = rejected(t)
         return PadCalibration(recordings: n, targetBPCER: target, threshold: t, rejected: r,
                               bpcer: n == 0 ? 0 : Double(r) / Double(n), rejectedAtDefault: atDefault,
-                              reachable: n > 0 && atDefault <= allowed,
+                              reachable: reachable, resolved: op.resolved, operatingPoint: op,
                               enoughRecordings: n >= recommendedRecordings(targetBPCER: target), table: table)
     }
 }

@@ -55,6 +55,9 @@ public struct PadEvaluationRun {
     public struct SourceJSON: Encodable, Sendable {
         var source: String; var bona_fide: Int; var bpcer: Double; var species: [SpeciesJSON]
         var threshold: Double?; var held_out_bpcer: Double?; var held_out_apcer: [SpeciesJSON]?
+        /// Bona fide presentations of the other sources the threshold was picked on; false `resolved`: too few for the
+        /// target (`PadOperatingPoint`), the source was judged at the default operating point (`threshold` null).
+        var other_bona_fide: Int?; var resolved: Bool?
     }
     /// How often a cue fired (deny reading) and confirmed (live reading) for one source and label.
     public struct CueRate: Encodable, Sendable { public var cue: String, source: String, label: String, presentations: Int, fired: Int, confirmed: Int }
@@ -121,7 +124,7 @@ public struct PadEvaluationRun {
 
     public var metrics: PadMetrics { PadMetrics(samples) }
     public var perSource: [PadBySource.Row] {
-        bySource ? PadBySource.evaluate(samples, sources: rows.map(\.source), targetBPCER: targetBPCER) : []
+        bySource ? PadBySource.evaluate(samples, sources: rows.map(\.source), targetBPCER: targetBPCER, onlyStricter: true) : []
     }
 
     /// Per cue, per source and label: how often it fired (deny reading) and confirmed (live reading).
@@ -162,7 +165,8 @@ public struct PadEvaluationRun {
                       by_source: bySource ? perSource.map { row in
                           SourceJSON(source: row.source, bona_fide: row.metrics.bonaFide, bpcer: Self.r(row.metrics.bpcer),
                                      species: Self.speciesJSON(row.metrics), threshold: row.threshold.map(Self.r),
-                                     held_out_bpcer: row.heldOut.map { Self.r($0.bpcer) }, held_out_apcer: row.heldOut.map(Self.speciesJSON))
+                                     held_out_bpcer: row.heldOut.map { Self.r($0.bpcer) }, held_out_apcer: row.heldOut.map(Self.speciesJSON),
+                                     other_bona_fide: row.operatingPoint?.samples, resolved: row.operatingPoint.map(\.resolved))
                       } : nil,
                       cue_rates: bySource ? cueRates : nil)
     }
@@ -183,14 +187,15 @@ public struct PadEvaluationRun {
         if let p = plot { t.append("DET curve: \(p)") }
         guard bySource else { return t }
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s.padding(toLength: n, withPad: " ", startingAt: 0) }
-        t.append("\nby source (threshold: picked on the other sources for BPCER ≤ \(String(format: "%.0f%%", targetBPCER * 100)); accept when score ≥ it)")
+        t.append("\nby source (threshold: picked on the other sources for an expected BPCER ≤ \(String(format: "%.0f%%", targetBPCER * 100)); accept when score ≥ it;"
+                 + " 'default': fewer than \(PadOperatingPoint.minimumSamples(targetBPCER: targetBPCER).map(String.init) ?? "∞") other bona fide cannot resolve the target, judged at the built-in operating point)")
         t.append("source                                   bona fide  BPCER   attacks (APCER)            | threshold  held-out BPCER  held-out APCER")
         for row in perSource {
             let att = row.metrics.species.map { "\($0.name) \($0.accepted)/\($0.presentations)" }.joined(separator: ", ")
             let hb = row.heldOut.map { String(format: "%.2f", $0.bpcer) } ?? "n/a"
             let ha = row.heldOut.map { $0.species.map { "\($0.name) \($0.accepted)/\($0.presentations)" }.joined(separator: ", ") } ?? "n/a"
             t.append(pad(row.source, 40) + String(format: " %5d  %6.2f   ", row.metrics.bonaFide, row.metrics.bpcer) + pad(att.isEmpty ? "-" : att, 26)
-                     + " | " + pad(row.threshold.map { String(format: "%.3f", $0) } ?? "n/a", 9) + "  " + pad(hb, 14) + "  " + ha)
+                     + " | " + pad(row.threshold.map { String(format: "%.3f", $0) } ?? (row.operatingPoint == nil ? "n/a" : "default"), 9) + "  " + pad(hb, 14) + "  " + ha)
         }
         t.append("\nper cue: fired (deny) / confirmed (live) out of presentations, per source and label")
         for c in cueRates where c.fired + c.confirmed > 0 {

@@ -14,11 +14,14 @@ struct CalibratePadCommand: AsyncParsableCommand {
         discussion: """
         Runs the passive cues (as `facegate liveness --passive`, with the installed anti-spoof models unless
         --no-installed-models) on every image and video under DIR — recordings of real people in front of the
-        camera you deploy — and picks the highest fused-score threshold that refuses at most --target-bpcer of them.
+        camera you deploy — and picks the highest fused-score threshold whose expected share of refused new genuine
+        recordings stays within --target-bpcer: the k-th lowest score, k = floor(target x (n + 1)). Fewer than
+        1/target - 1 recordings (19 for 5 %) cannot resolve the target: nothing is picked, the built-in operating point
+        stays.
         The threshold is only ever stricter than the cues' own thresholds (0.5 … 0.95): a recording a cue already
         refuses is listed and cannot be bought back. With --write it is stored as liveness.pad_threshold in the
         configuration file (--config, else $FACEGATE_CONFIG, else ~/.config/facegate/facegate.toml).
-        Exit status: 0 threshold picked, 1 target not reachable (nothing written), 2 bad input.
+        Exit status: 0 threshold picked, 1 target not reachable or not resolvable (nothing written), 2 bad input.
         Example:
           facegate calibrate-pad ~/my-genuine-clips --target-bpcer 0.05 --write
         """)
@@ -38,7 +41,8 @@ struct CalibratePadCommand: AsyncParsableCommand {
     struct RecordingJSON: Encodable { var path: String; var score: Double?; var refused_by: [String]; var refused_at_threshold: Bool; var error: String? }
     struct Output: Encodable {
         var recordings: [RecordingJSON]; var used: Int; var target_bpcer: Double; var threshold: Double; var bpcer: Double
-        var rejected_at_default: Int; var reachable: Bool; var enough_recordings: Bool; var recommended_recordings: Int
+        var rejected_at_default: Int; var reachable: Bool; var resolved: Bool; var minimum_recordings: Int?
+        var enough_recordings: Bool; var recommended_recordings: Int
         var table: [PadCalibration.Row]; var config_written: String?
     }
 
@@ -62,7 +66,7 @@ struct CalibratePadCommand: AsyncParsableCommand {
             }
             let cal = PadCalibration.calibrate(scores: scores, targetBPCER: targetBPCER)
             var written: String?
-            if write && cal.reachable {
+            if write && cal.picked {
                 let env = ProcessInfo.processInfo.environment
                 let path = ConfigLoader.writablePath(explicit: config, environment: env)
                 let old = FileManager.default.fileExists(atPath: path) ? try String(contentsOfFile: path, encoding: .utf8) : nil
@@ -77,7 +81,8 @@ struct CalibratePadCommand: AsyncParsableCommand {
                     recordings: recs.map { RecordingJSON(path: $0.path, score: $0.score.map { r($0, 4) }, refused_by: $0.decidedBy.map(\.name),
                                                          refused_at_threshold: ($0.score ?? 0) < cal.threshold, error: $0.error) },
                     used: scores.count, target_bpcer: cal.targetBPCER, threshold: cal.threshold, bpcer: r(cal.bpcer, 4),
-                    rejected_at_default: cal.rejectedAtDefault, reachable: cal.reachable, enough_recordings: cal.enoughRecordings,
+                    rejected_at_default: cal.rejectedAtDefault, reachable: cal.reachable, resolved: cal.resolved,
+                    minimum_recordings: PadOperatingPoint.minimumSamples(targetBPCER: cal.targetBPCER), enough_recordings: cal.enoughRecordings,
                     recommended_recordings: PadCalibration.recommendedRecordings(targetBPCER: cal.targetBPCER),
                     table: cal.table, config_written: written)))
             } else {
@@ -101,6 +106,9 @@ struct CalibratePadCommand: AsyncParsableCommand {
                 print(String(format: "\n%d recording(s) used; target BPCER %.1f%%", scores.count, cal.targetBPCER * 100))
                 if !cal.reachable {
                     print("target not reachable: the cues' own thresholds already refuse \(cal.rejectedAtDefault) of \(scores.count) genuine recording(s) (listed above with the cues that refused them); calibration only tightens, so nothing was written. Check those recordings (lighting, distance, a screen or picture in view) or use more of them.")
+                } else if !cal.resolved {
+                    let need = PadOperatingPoint.minimumSamples(targetBPCER: cal.targetBPCER)
+                    print("target not resolvable: \(scores.count) recording(s) cannot resolve a BPCER of \(String(format: "%.1f%%", cal.targetBPCER * 100))" + (need.map { " (at least \($0) are needed: with fewer, even the lowest score as threshold would refuse more than that share of new genuine recordings)" } ?? " (a target of 0 is never resolvable)") + "; nothing was written, the built-in operating point stays. Record more, or ask for a larger target.")
                 } else {
                     print(String(format: "threshold %.3f (liveness.pad_threshold): refuses %d of %d here (BPCER %.1f%%)", cal.threshold, cal.rejected, scores.count, cal.bpcer * 100))
                     if !cal.enoughRecordings {
@@ -109,7 +117,7 @@ struct CalibratePadCommand: AsyncParsableCommand {
                     print(written.map { "written to \($0)" } ?? "not written (add --write to store it in the configuration)")
                 }
             }
-            if !cal.reachable { throw ExitCode(1) }
+            if !cal.picked { throw ExitCode(1) }
         }
     }
 }
