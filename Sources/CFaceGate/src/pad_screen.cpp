@@ -524,6 +524,54 @@ bool sidesClosed(const cv::Mat &edges, cv::Point2d l, cv::Point2d r, double face
     return false;
 }
 
+// Digital matte (pillarbox / letterbox bars): a still or video converted to another aspect ratio carries bars of one
+// flat colour along two opposite sides of the picture. Their inner borders are two full-length, exactly straight
+// edges flanking the face and cut by the frame at both ends — the bezel's "device sides" topology (the obama-1080p
+// press photo, genuine, was refused by it at every size; session 11). A camera does not record such bars: a bar is a
+// run of border columns (rows) whose every pixel lies within kMatteFlatness grey levels, the two opposite bars have the
+// same colour (kMatteFlatness) and the same width (kMatteSymmetry: a converter centres the content), and each is at
+// least kMatteMinShare of the picture (a 1-px dark border is not a matte). The bezel then judges the content inside.
+// A device cut by the frame in a pitch-dark room has flat clipped surroundings too, but it is not centred to the
+// column with the same width on both sides on a still hand (a symmetric case would pass here: models and moiré remain).
+constexpr int kMatteFlatness = 6;          // grey levels: JPEG ringing on a flat bar stays within 2-3 on the fixtures
+constexpr double kMatteSymmetry = 0.02;    // of the picture's width (height): 1-px rounding at 320 px plus a margin
+constexpr double kMatteMinShare = 0.03;    // of the picture's width (height) per bar
+cv::Rect matteContent(const cv::Mat &gray) {
+    const int W = gray.cols, H = gray.rows;
+    cv::Rect all(0, 0, W, H);
+    if (W < 32 || H < 32) return all;
+    // Flat run from one border: columns (vertical = true) or rows whose min and max are within kMatteFlatness of the
+    // first line's mean.
+    auto run = [&](bool vertical, bool fromStart, double &colour) {
+        const int n = vertical ? W : H;
+        int k = 0;
+        double ref = -1;
+        for (; k < n / 2; k++) {
+            const int i = fromStart ? k : n - 1 - k;
+            cv::Mat line = vertical ? gray.col(i) : gray.row(i);
+            double lo, hi;
+            cv::minMaxLoc(line, &lo, &hi);
+            if (hi - lo > kMatteFlatness) break;
+            const double mid = (lo + hi) / 2;
+            if (ref < 0) ref = mid; else if (std::fabs(mid - ref) > kMatteFlatness) break;
+        }
+        colour = ref;
+        return k;
+    };
+    for (int vertical = 1; vertical >= 0; vertical--) {
+        double c0 = 0, c1 = 0;
+        const int a = run(vertical, true, c0), b = run(vertical, false, c1);
+        const int n = vertical ? W : H;
+        if (a < kMatteMinShare * n || b < kMatteMinShare * n) continue;
+        if (std::abs(a - b) > std::max(1.0, kMatteSymmetry * n) || std::fabs(c0 - c1) > kMatteFlatness) continue;
+        // One more line each side: the resampled border column blends bar and content.
+        const int lo = a + 1, hi = n - b - 1;
+        if (hi - lo < n / 4) continue;
+        return vertical ? cv::Rect(lo, 0, hi - lo, H) : cv::Rect(0, lo, W, hi - lo);
+    }
+    return all;
+}
+
 // Longer side of the bezel's working frame (pixels): the frame is shrunk to it (never enlarged), so the device's rim
 // is judged at one pixel scale whatever the camera's resolution. 320: the cue's tuning size (fixture clips, simulator).
 constexpr int kBezelWorkingSide = 320;
@@ -539,14 +587,19 @@ int bezelFind(const fg_image *img, int x, int y, int w, int h, bool reference, i
     cv::Mat small;
     if (s < 1) { cv::resize(m, sc.shrunk, cv::Size(), s, s, cv::INTER_AREA); small = sc.shrunk; } else small = m;
     cv::cvtColor(small, sc.gray, cv::COLOR_BGR2GRAY);
-    cv::Mat &gray = sc.gray;
+    // The picture's content inside a digital matte (pillarbox / letterbox), in working pixels; the whole frame otherwise.
+    const cv::Rect content = matteContent(sc.gray);
+    if (content.width != small.cols || content.height != small.rows) small = small(content);
+    // A matte's content is copied out so that the blur and Canny see no bar pixels beyond its border.
+    const bool matted = content.width != sc.gray.cols || content.height != sc.gray.rows;
+    cv::Mat gray = matted ? cv::Mat(sc.gray(content).clone()) : sc.gray;
     cv::GaussianBlur(gray, gray, cv::Size(3, 3), 0);
     cv::Mat &edges = sc.edges;
     cv::Canny(gray, edges, 40, 120);
     cv::dilate(edges, sc.closed, cv::Mat(), cv::Point(-1, -1), 1);
     std::vector<std::vector<cv::Point>> &contours = sc.contours;
     cv::findContours(sc.closed, contours, cv::RETR_LIST, cv::CHAIN_APPROX_SIMPLE);
-    cv::Rect2d face(x * s, y * s, w * s, h * s);
+    cv::Rect2d face(x * s - content.x, y * s - content.y, w * s, h * s);
     double faceArea = face.area();
     if (faceArea < 16) return -1;
     // Long straight sides flanking the face: a device whose top and bottom are outside the frame.
@@ -673,8 +726,8 @@ int bezelFind(const fg_image *img, int x, int y, int w, int h, bool reference, i
             bestScore = score;
             out->found = 1;
             for (int i = 0; i < 4; i++) {
-                out->corners[2 * i] = (float)(poly[i].x / s);
-                out->corners[2 * i + 1] = (float)(poly[i].y / s);
+                out->corners[2 * i] = (float)((poly[i].x + content.x) / s);
+                out->corners[2 * i + 1] = (float)((poly[i].y + content.y) / s);
             }
             out->area_ratio = area / faceArea;
             out->aspect = aspect;
