@@ -132,9 +132,11 @@ public final class FaceEngine {
         return e
     }
 
-    /// Landmarks + pose for a face box.
-    public func observe(_ image: Image, box: Rect, score: Double, tracked: Bool = false, trackID: Int = 0) -> FaceObservation {
-        let pts = landmarks.predict(image, box: box)
+    /// Landmarks + pose for a face box. `fillBelowFrame`: a box reaching far past the bottom edge is fitted with the
+    /// rows below the frame filled (see `BelowFrameFill`; the video tracker asks for it).
+    public func observe(_ image: Image, box: Rect, score: Double, tracked: Bool = false, trackID: Int = 0,
+                        fillBelowFrame: Bool = false) -> FaceObservation {
+        let pts = fillBelowFrame ? BelowFrameFill.landmarks(landmarks, image, box: box) : landmarks.predict(image, box: box)
         let lm = Landmarks68(checking: pts) ?? Landmarks68(points: Array(repeating: box.center, count: 68))
         let pose = PoseEstimator.pose(lm, width: image.width, height: image.height)
         return FaceObservation(box: box, score: score, landmarks: lm, pose: pose, tracked: tracked, trackID: trackID)

@@ -141,11 +141,12 @@ public final class FaceTracker {
         var kept: [Track] = []
         for var t in tracks {
             let box = t.fresh ? t.box : boxFromLandmarks(t)
-            var obs = engine.observe(image, box: box, score: t.score, tracked: !t.fresh, trackID: t.id)
+            var obs = engine.observe(image, box: box, score: t.score, tracked: !t.fresh, trackID: t.id, fillBelowFrame: true)
             var lb = obs.landmarks.boundingBox
-            // Lost: the face has left the frame.
+            // Lost: the face has left the frame — unless both eyes are still in it (a close face looking down keeps
+            // only brows and eyes in view while its landmark box reaches far below the frame).
             let visible = lb.intersection(Rect(x: 0, y: 0, width: W, height: H)).area / max(lb.area, 1)
-            if visible < configuration.minVisibleFraction { forceRedetect = true; continue }
+            if visible < configuration.minVisibleFraction && !Self.eyesInside(obs.landmarks, W, H) { forceRedetect = true; continue }
             if let prev = t.landmarks {
                 let jump = Point2.mean(obs.landmarks.points).distance(to: Point2.mean(prev.points)) / Self.landmarkScale(prev.boundingBox)
                 if jump > configuration.maxJump { forceRedetect = true }
@@ -162,7 +163,7 @@ public final class FaceTracker {
                 switch regionCheck(image, track: probe) {
                 case .found(let d):
                     t.box = d.box; t.score = d.score; t.misses = 0; t.fresh = true
-                    obs = engine.observe(image, box: d.box, score: d.score, tracked: false, trackID: t.id)
+                    obs = engine.observe(image, box: d.box, score: d.score, tracked: false, trackID: t.id, fillBelowFrame: true)
                     lb = obs.landmarks.boundingBox
                     patch = Self.appearance(image, region: lb)
                 case .faceLike:
@@ -250,7 +251,7 @@ public final class FaceTracker {
                 $0.score >= TrackerConstants.assistRegionConfidence && $0.box.iou(box) > configuration.matchIoU
             }) {
                 stats.assistFound += 1
-                return .found(Detection(box: Self.hogLike(d.box), score: d.score))
+                return .found(Detection(box: Self.hogLike(d.box, frameWidth: Double(image.width), frameHeight: Double(image.height)), score: d.score))
             }
         }
         if faceLike { stats.faceLike += 1; return .faceLike }
@@ -263,8 +264,28 @@ public final class FaceTracker {
         1 - b.intersection(Rect(x: 0, y: 0, width: W, height: H)).area / max(b.area, 1)
     }
 
+    /// True when all twelve eye landmarks lie inside a W×H frame.
+    static func eyesInside(_ lm: Landmarks68, _ W: Double, _ H: Double) -> Bool {
+        lm.points[36...47].allSatisfy { $0.x >= 0 && $0.x < W && $0.y >= 0 && $0.y < H }
+    }
+
     /// An assist (RetinaFace) box brought to HOG's framing, which the landmark predictor was trained on.
-    static func hogLike(_ r: Rect) -> Rect {
+    /// RetinaFace boxes only the visible part of a face cut by the frame edge (a face half out of the left edge:
+    /// 95×162 px instead of ≈ 165 square; a chin below the bottom: 207×162): such a box, reaching to within
+    /// `TrackerConstants.assistEdgeMargin` of an edge or past it, is first squared to its longer side, extended
+    /// across that edge, so the landmark fit and the track's size see the whole face.
+    static func hogLike(_ r0: Rect, frameWidth W: Double, frameHeight H: Double) -> Rect {
+        var r = r0
+        let m = TrackerConstants.assistEdgeMargin
+        let side = max(r.width, r.height)
+        if r.width < side {
+            if r.minX <= m && r.maxX < W - m { r = Rect(x: r.maxX - side, y: r.y, width: side, height: r.height) }
+            else if r.maxX >= W - m && r.minX > m { r = Rect(x: r.minX, y: r.y, width: side, height: r.height) }
+        }
+        if r.height < side {
+            if r.minY <= m && r.maxY < H - m { r = Rect(x: r.x, y: r.maxY - side, width: r.width, height: side) }
+            else if r.maxY >= H - m && r.minY > m { r = Rect(x: r.x, y: r.minY, width: r.width, height: side) }
+        }
         let s = TrackerConstants.assistBoxScale
         let c = r.center
         return Rect(x: c.x - r.width * s / 2, y: c.y - r.height * s / 2, width: r.width * s, height: r.height * s)
@@ -300,7 +321,7 @@ public final class FaceTracker {
                 if let a = assist {
                     stats.assistScans += 1
                     dets = a.detect(image).filter { $0.score >= RetinaFaceRecipe.confidence }
-                        .map { Detection(box: Self.hogLike($0.box), score: $0.score) }
+                        .map { Detection(box: Self.hogLike($0.box, frameWidth: Double(image.width), frameHeight: Double(image.height)), score: $0.score) }
                     if !dets.isEmpty { stats.assistScanFound += 1 }
                 }
                 if dets.isEmpty && max(image.width, image.height) > side {
@@ -397,6 +418,17 @@ public enum TrackerConstants {
     /// to chin, so a face box half out of the frame (chin and mouth gone) leaves ≈ 35–45 % of it inside; 0.5 dropped
     /// such faces that both detectors still find (generated `faceLeavesTheFramePartly` clip).
     public static let minVisibleFraction = 0.3
+    /// An assist box within this many pixels of a frame edge, or past it, is cut by that edge (see `hogLike`).
+    /// RetinaFace boxes of faces cut by the left edge start at x = −4…−1 on the generated clips.
+    public static let assistEdgeMargin = 2.0
+    /// Part of a face box below the frame's bottom edge from which its landmarks are fitted with the rows below the
+    /// frame filled (`BelowFrameFill`), and from which that fill is complete. Median landmark heights in HOG boxes
+    /// (fixture clips d3, d10, Blink-Detector): lower lip 0.79–0.88, upper lip 0.68–0.70 of the box. So the fill
+    /// starts when the lower lip leaves the frame and is complete when the upper lip has. LivePortrait d3 reaches
+    /// 0.15 past the bottom (frames 231–255) and must read dlib's black there: a fill from 0.05 moved its pitch by up
+    /// to 2.3° and its turn-right failed as a nod (3 of 3 runs). No other fixture clip passes 0.06.
+    public static let fillBelowStart = 0.2
+    public static let fillBelowFull = 0.35
     /// Fraction of a face box outside the frame from which the face counts as leaving it (`maxMissesAtBorder`).
     public static let borderFraction = 0.15
     /// Side (px) of the appearance patch of the guard.
