@@ -354,6 +354,59 @@ func synthSessionPasses(_ c: ChallengeType, fps: Double, delivery: SynthDelivery
         #expect(run(fps: 30) { i, s in if i == Int(at * 30) || i == Int(at * 30) + 1 { s.ear = 0.10 } }.isEmpty)
     }
 
+    /// Blink gates on landmarks (session 11): dlib fits a closed eye with its corners pulled in towards the nose, so
+    /// the eye-centre distance shrinks with the lids (LivePortrait d10's blink at 10.97 s: −16 %) while the upper jaw
+    /// and the nose keep their scale (−4 %). The fit-jump gate judges that rigid scale; a dip of one eye only (a fit
+    /// glitch on a small photo face) is no blink. 12 fps, one dipped frame, landmarks of the synthetic head.
+    @Test func blinkGatesJudgeTheRigidFaceAndBothEyes() {
+        let fps = 12.0
+        /// Landmarks of frame i; on the dip frame `edit` changes them. Closure per eye: (subject's right, left).
+        func run(_ dip: (right: Double, left: Double), _ edit: (inout [Point2]) -> Void = { _ in }) -> [ChallengeType] {
+            var cal = BaselineCalibrator()
+            var engine: ActionEngine? = nil
+            var seen: [DetectedAction] = []
+            let at = Int(2 * fps)
+            for i in 0..<Int(4 * fps) {
+                let wobble = [0.0, 0.3, -0.2, 0.1][i % 4]        // a little landmark jitter so noise is not zero
+                var pts = ActiveSynthFace.landmarks(yaw: 2 + wobble, pitch: -1, roll: 0.5, interocular: 70)
+                if i == at {
+                    let r = ActiveSynthFace.landmarks(yaw: 2 + wobble, pitch: -1, roll: 0.5, eyeClosure: dip.right, interocular: 70)
+                    let l = ActiveSynthFace.landmarks(yaw: 2 + wobble, pitch: -1, roll: 0.5, eyeClosure: dip.left, interocular: 70)
+                    for j in 36...41 { pts[j] = r[j] }
+                    for j in 42...47 { pts[j] = l[j] }
+                    edit(&pts)
+                }
+                pts = pts.map { Point2($0.x + wobble, $0.y - wobble) }
+                let lm = Landmarks68(points: pts)
+                let face = FaceObservation(box: lm.boundingBox, score: 1, landmarks: lm,
+                                           pose: HeadPose(yaw: 2 + wobble, pitch: -1, roll: 0.5))
+                let s = FaceSignal(face: face, stamp: FrameStamp(index: i, timestamp: Double(i) / fps))
+                if var e = engine { seen += e.step(s); engine = e } else if let b = cal.add(s) { engine = ActionEngine(baseline: b) }
+            }
+            return seen.map(\.type)
+        }
+        // controls: a clear blink of both eyes, and nothing at all
+        #expect(run((0.7, 0.7)) == [.blink])
+        #expect(run((0, 0)).isEmpty)
+        // the closed eyes' contours drawn 8 % of the eye distance towards the nose (eye centres −16 %): still a blink
+        // (the eye-distance gate refused it before session 11)
+        #expect(run((0.7, 0.7)) { p in
+            for j in 36...41 { p[j].x += 0.08 * 70 }
+            for j in 42...47 { p[j].x -= 0.08 * 70 }
+        } == [.blink])
+        // the rest of the face rescaled by 15 % on the dipped frame (a landmark-fit jump): no blink (the eye distance
+        // did not move, so the old gate let it through)
+        #expect(run((0.7, 0.7)) { p in
+            let c = Point2.mean(p)
+            for j in 0..<68 where !(36...47).contains(j) { p[j] = c + (p[j] - c) * 1.15 }
+        }.isEmpty)
+        // one eye 75 % closed, the other 20 %: the mean dips to 52 % of open, but it is not a blink
+        #expect(run((0.75, 0.2)).isEmpty)
+        #expect(run((0.2, 0.75)).isEmpty)
+        // a slightly uneven blink still is one (depth share 0.5/0.65 = 0.77, the fixture blinks' lowest at 12 fps is 0.78)
+        #expect(run((0.65, 0.5)) == [.blink])
+    }
+
     /// Calibration survives a blink and a small glance inside its window: it completes on time, and neither the
     /// open-eye EAR nor its noise nor the neutral pose is corrupted.
     @Test(arguments: [12.0, 30.0])

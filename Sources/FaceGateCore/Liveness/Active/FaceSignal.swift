@@ -26,18 +26,28 @@ public struct FaceSignal: Sendable, Hashable {
     /// with a flat photo that is tilted or warped.
     public var yawParallax: Double
     public var pitchParallax: Double
+    /// Each eye's own aspect ratio (the subject's left and right eye; both equal `ear` when only the mean is known).
+    public var earLeft: Double
+    public var earRight: Double
+    /// A face scale that does not move with the lids or the mouth (`RigidScale`, pixels); 0 when unknown (synthetic
+    /// signals built from values), and the blink's fit-jump gate then falls back to `interocular`.
+    public var rigidScale: Double
 
     public init(stamp: FrameStamp, yaw: Double, pitch: Double, roll: Double, ear: Double, mar: Double, interocular: Double,
-                yawParallax: Double = 0, pitchParallax: Double = 0) {
+                yawParallax: Double = 0, pitchParallax: Double = 0, earLeft: Double? = nil, earRight: Double? = nil,
+                rigidScale: Double = 0) {
         self.stamp = stamp; self.yaw = yaw; self.pitch = pitch; self.roll = roll
         self.ear = ear; self.mar = mar; self.interocular = interocular
         self.yawParallax = yawParallax; self.pitchParallax = pitchParallax
+        self.earLeft = earLeft ?? ear; self.earRight = earRight ?? ear
+        self.rigidScale = rigidScale
     }
 
     public init(face: FaceObservation, stamp: FrameStamp) {
         let p = Parallax.measure(face.landmarks)
         self.init(stamp: stamp, yaw: face.pose.yaw, pitch: face.pose.pitch, roll: face.pose.roll,
-                  ear: face.ear.mean, mar: face.mar, interocular: face.interocular, yawParallax: p.yaw, pitchParallax: p.pitch)
+                  ear: face.ear.mean, mar: face.mar, interocular: face.interocular, yawParallax: p.yaw, pitchParallax: p.pitch,
+                  earLeft: face.ear.left, earRight: face.ear.right, rigidScale: RigidScale.measure(face.landmarks))
     }
 
     /// Landmark-derived values identical (to 1e-6 relative) to another frame's: the same picture delivered twice
@@ -95,6 +105,26 @@ public enum Parallax {
         let drop = dot(mouth - eyes, v)
         guard abs(width) > 1e-6, abs(drop) > 1e-6 else { return (0, 0) }
         return (dot(p[30] - jawMid, u) / width, -dot(p[30] - eyes, v) / drop)
+    }
+}
+
+/// The size of the parts of the face that a blink, a smile or speech do not move: the root-mean-square distance of
+/// the upper jaw (points 0–4 and 12–16, temple to cheek) and the nose (27–35) from their centroid. Its ratio between
+/// two frames is the scale of the best similarity between those points (Procrustes).
+///
+/// Why not the eye distance: dlib fits a closed eye with its corners pulled in, so the eye-centre distance moves
+/// with the lids. LivePortrait d10 at 12 fps, blink at 10.97 s (EAR 0.40 → 0.15): eye centres −16 %, outer eye
+/// corners 159 → 132 px, this scale −4 %. Over the EAR dips of the fixture blink clips at 12 fps (probe
+/// /work/notes/h2/probe/dips.py on `facegate analyze --json`) the eye distance moved −2…−16 % and this scale at most
+/// ±4 % on blinks (−6 % on a 3-s eye closure); the chin and lips (talking) and the brows (expressions) are left out.
+public enum RigidScale {
+    public static let points: [Int] = Array(0...4) + Array(12...16) + Array(27...35)
+
+    public static func measure(_ lm: Landmarks68) -> Double {
+        let p = points.map { lm.points[$0] }
+        let c = Point2.mean(p)
+        let ss = p.reduce(0.0) { $0 + ($1 - c).length * ($1 - c).length }
+        return (ss / Double(p.count)).squareRoot()
     }
 }
 
