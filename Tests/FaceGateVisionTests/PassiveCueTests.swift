@@ -253,8 +253,9 @@ struct PassiveCueTests {
         rows.append(TestPaths.fixture("liveness/alexcamargoweb__liveness-detection/dataset/fake/0.png") + "\tscreen")
         rows.append(TestPaths.fixture("liveness/Krzysiek354__Python_Face_Detection/dataset/fake/0.png") + "\treplay")
         try rows.joined(separator: "\n").write(toFile: dir + "/m.tsv", atomically: true, encoding: .utf8)
+        // Target 40 %: 2 genuine presentations on the other source resolve it (k = ⌊0.4 · 3⌋ = 1; 5 % would need 19).
         let r = try runCLI(["evaluate-pad", "--manifest", dir + "/m.tsv", "--json", "--plot", dir + "/det.png", "--no-installed-models", "--by-source",
-                            "--pad-model", TestPaths.fixture(Self.modelDir + "2.7_80x80_MiniFASNetV2.onnx")])
+                            "--target-bpcer", "0.4", "--pad-model", TestPaths.fixture(Self.modelDir + "2.7_80x80_MiniFASNetV2.onnx")])
         #expect(r.status == 0, "\(r.stderr)")
         let j = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         let species = try #require(j["species"] as? [[String: Any]])
@@ -267,6 +268,7 @@ struct PassiveCueTests {
         #expect(bySource.compactMap { $0["source"] as? String } == ["Krzysiek354__Python_Face_Detection", "alexcamargoweb__liveness-detection"])
         #expect(bySource.first?["bona_fide"] as? Int == 0 && bySource.last?["bona_fide"] as? Int == 2)
         #expect(bySource.first?["threshold"] is Double && bySource.last?["threshold"] == nil)
+        #expect(bySource.first?["resolved"] as? Bool == true && bySource.first?["other_bona_fide"] as? Int == 2 && bySource.last?["resolved"] == nil)
         let rates = try #require(j["cue_rates"] as? [[String: Any]])
         #expect(rates.contains { $0["cue"] as? String == "model" && $0["source"] as? String == "alexcamargoweb__liveness-detection" })
         let firstSample = try #require((j["samples"] as? [[String: Any]])?.first)
