@@ -62,7 +62,7 @@ import Testing
 
     /// Timestamps and the source time each picture shows, for a delivery at `fps` over `seconds`.
     static func frames(fps: Double, seconds: Double, _ d: Delivery, seed: UInt64) -> [(t: Double, shown: Double)] {
-        var rng = PoseTestRNG(seed)
+        var rng = seededRNG(seed)
         var out: [(t: Double, shown: Double)] = []
         let n = Int(seconds * fps)
         for i in 0..<n {
@@ -72,7 +72,7 @@ import Testing
             case .duplicated: out.append((t, Double(Int(t * fps * 0.8)) / (fps * 0.8)))  // a source at 80 % of the rate
             case .sameTimestampRepeats: out.append((t, t)); if i % 4 == 0 { out.append((t, t)) }
             case .everyThirdDropped: if i % 3 != 2 { out.append((t, t)) }
-            case .jitter20ms: out.append((max(0, t + (rng.unit() - 0.5) * 0.04), t))
+            case .jitter20ms: out.append((max(0, t + (rng.uniform() - 0.5) * 0.04), t))
             }
         }
         return out
@@ -82,8 +82,8 @@ import Testing
     func aRealFastTurnIsSeenAtEveryRate(fps: Double) {
         for d in Delivery.allCases {
             for seed in 0..<5 as Range<UInt64> {
-                var rng = PoseTestRNG(seed &+ 100)
-                let start = 0.4 + rng.unit() * 0.2
+                var rng = seededRNG(seed &+ 100)
+                let start = 0.4 + rng.uniform() * 0.2
                 let samples = Self.frames(fps: fps, seconds: 1.5, d, seed: seed).map { f in
                     (t: f.t, pose: HeadPose(yaw: Self.turn(f.shown, start: start) + rng.normal() * 1.5,
                                             pitch: rng.normal() * 1.5, roll: rng.normal() * 0.5))
@@ -113,7 +113,7 @@ import Testing
 
     @Test func aStillFaceGainsNoMotion() {
         // A photo held still: small fit noise and, now and then, one picture fitted 40° off (a bad box).
-        var rng = PoseTestRNG(7)
+        var rng = seededRNG(7)
         for fps in [10.0, 12.0, 30.0, 60.0] {
             let samples = (0..<Int(10 * fps)).map { i -> (t: Double, pose: HeadPose) in
                 let spike = i % 17 == 9 ? 40.0 : 0
@@ -149,17 +149,5 @@ import Testing
     }
 }
 
-/// Deterministic generator for the tests (PoseTestRNG64).
-private struct PoseTestRNG {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-    mutating func normal() -> Double { (-2 * log(max(unit(), 1e-12))).squareRoot() * cos(2 * .pi * unit()) }
-}
+/// The suites' seeded SplitMix64 (FrameTimingCueTests.Rng), seeded as before so every series is unchanged.
+private func seededRNG(_ seed: UInt64) -> FrameTimingCueTests.Rng { .init(state: seed &+ 0x9E37_79B9_7F4A_7C15) }
