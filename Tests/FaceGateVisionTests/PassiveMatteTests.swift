@@ -32,13 +32,46 @@ struct PassiveMatteTests {
     /// Known issue: inside its matte the press photo still shows two long vertical edges flanking the face (window
     /// frame and curtains behind the head, from the top border down to the shoulders), which the bezel's sides rule
     /// takes for a phone cut by the frame; a rule on where the sides end would also drop the Manikantha-M phone replay's
-    /// sides (they end mid-frame on most frames), so none was adopted (docs/passive-liveness.md, session 11).
+    /// sides (they end mid-frame on most frames), so none was adopted (docs/passive-liveness.md, session 11). This test
+    /// runs without a model; with the installed MiniFASNets the sides yield (`theSidesYieldToConfidentlyLiveModels`).
     @Test(.enabled(if: ready)) func aPillarboxedGenuinePhotoIsNotADevice() throws {
         let photo = TestPaths.fixture("identities/ageitgey__face_recognition/examples/obama-1080p.jpg")
         let state = try Self.bezel(photo)
         withKnownIssue("the window/curtain edges inside the matte still count as device sides") {
             #expect(state == .neutral, "the press photo's pillarbox bars and background are not a phone's sides")
         }
+    }
+
+    static var hasPadModels: Bool { ready && !PadModelResolver.installedAntiSpoof(in: .resolve()).isEmpty }
+
+    static func verdict(_ path: String, models: [PadModel]) throws -> PassiveVerdict {
+        let src = ImageFilesSource(paths: [path])
+        src.orientation = .exif
+        var o = PassiveOptions()
+        o.models = models
+        return try EnginePool.shared.with { try PassiveRunner.run(src, engine: $0, options: o) }.verdict
+    }
+
+    /// Session 12: with the installed anti-spoof models the press photo is live — its bezel evidence rests on the
+    /// sides alone (no rim in view) and the models judge it confidently live (P(real) 0.99), so the sides yield
+    /// (`BezelCue.sidesYieldModelLevel`). Fails before that change (bezel spoof, refused). The attack side: a frame of
+    /// the Manikantha-M phone replay, whose device the sides catch, is still refused with and without the models.
+    @Test(.enabled(if: hasPadModels)) func theSidesYieldToConfidentlyLiveModels() throws {
+        let models = try PadModelResolver.resolve([], directory: .resolve(), includeInstalled: true)
+        let photo = TestPaths.fixture("identities/ageitgey__face_recognition/examples/obama-1080p.jpg")
+        let v = try Self.verdict(photo, models: models)
+        let bezel = v.cues.first { $0.cue == .bezel }
+        #expect(v.live, "obama-1080p with both MiniFASNets: \(v.cueSummaries)")
+        #expect(bezel?.state == .neutral && bezel?.note.contains("yields") == true, "\(bezel?.note ?? "no bezel")")
+
+        let dir = TestPaths.tempDir("pad-sides-yield")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let frame = dir + "/manikantha_fake.png"
+        try ffmpeg(["-ss", "1", "-i", TestPaths.fixture("liveness/Manikantha-M__Face-Liveness-detection-using-Deeplearning-and-OpenCV/videos/fake.mp4"),
+                    "-frames:v", "1", frame])
+        let without = try Self.verdict(frame, models: [])
+        #expect(!without.live && without.decidedBy.contains(.bezel), "no models: the sides catch the phone replay")
+        #expect(!(try Self.verdict(frame, models: models)).live, "with the models: still refused")
     }
 
     @Test(.enabled(if: ready)) func genuineFramesInAMatteAreNotDevices() throws {

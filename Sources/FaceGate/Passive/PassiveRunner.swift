@@ -135,7 +135,9 @@ public final class PassiveAnalyzer {
 
     /// Every cue's evaluator, in the order of `PadCue.analyzed` (one per cue; a cue without its input abstains).
     public var evaluators: [any PassiveCueEvaluator] {
-        [texture, moire, banding, glare, bezel, flat, nose, blink, depth,
+        // The bezel sees the model's reading: a deny resting on its sides rule alone yields to a confidently-live
+        // model (`BezelCue.sidesYieldModelLevel`).
+        [texture, moire, banding, glare, bezel.deferring(to: model.reading), flat, nose, blink, depth,
          imu.map { $0 as any PassiveCueEvaluator } ?? AbsentCue(cue: .imu, note: "no gyroscope trace (--imu FILE.csv)"),
          model]
     }

@@ -97,6 +97,12 @@ public struct GlareCue: Sendable {
 }
 
 /// Bezel: the edges of a phone, tablet or monitor around the face (a device-shaped quadrilateral enclosing it).
+///
+/// Two kinds of evidence: a **quad** (the device's whole rim in view: four sides, right-angle corners, edge support)
+/// and **sides** (two long parallel straight edges flanking the face, open at both ends: a device cut by the frame).
+/// The sides rule cannot tell a device's sides from straight background edges beside a head (window frames, curtain
+/// edges, door jambs down to the shoulders), so when only the sides saw a device it yields to an anti-spoof model
+/// that looked and judged the face confidently live (`sidesYieldModelLevel`, `deferring(to:)`); a quad always denies.
 public struct BezelCue: Sendable {
     /// Fraction of the quad's sides on image edges needed to count it. Doors and picture frames behind a person are
     /// occluded by the head and rarely reach it; a held device's rim is continuous.
@@ -106,25 +112,41 @@ public struct BezelCue: Sendable {
     /// Share of frames with the quad needed to deny (persistent object, not a chance alignment of edges).
     public static let frameShare = 0.4
     public static let fullConfidenceFrames = 8
+    /// Model level (0.5 − margin / 2, margin = P(real) − P(largest other class)) at or below which a deny resting on
+    /// the sides alone yields: 0.1 = P(real) ≥ ~0.9. Measured (session 12, camera-variant set, 432 stills, both
+    /// MiniFASNets): the sides alone refused 19 genuine stills (obama-1080p in all 16 variants: window frame and
+    /// curtain edges from the top border to the shoulders; biden.jpg in 3) whose model P(real) is 0.95–1.00, and
+    /// caught no attack still that the models passed; the fixture phone replay they catch (Manikantha-M) has P(real) ≤ 0.42.
+    /// Genuine fixture clips have P(real) ≥ 0.935 except KwaiVGI d18 (0.525), where the sides find nothing.
+    public static let sidesYieldModelLevel = 0.1
 
     public private(set) var frames = 0
     public private(set) var hits = 0
+    /// Frames whose device evidence includes a qualifying quad (the rest of `hits` rest on the sides alone).
+    public private(set) var quadHits = 0
     public private(set) var bestSupport = 0.0
+    /// The anti-spoof model's reading, when the analyzer hands it over (`deferring(to:)`); nil = no model.
+    public private(set) var modelReading: PadCueReading? = nil
     public init() {}
 
     /// Straight device sides (cut by the frame) must be at least this long, in face heights: a phone held up close
     /// spans 2+ face heights; window mullions and shelves beside a head are shorter or farther (see the native test).
     public static let minimumSideLength = 1.2
 
+    /// A qualifying quad: the device's rim in view.
+    public static func isQuad(_ b: BezelMeasurement) -> Bool {
+        b.found && b.edgeSupport >= minimumEdgeSupport && areaRange.contains(b.areaRatio)
+    }
+
     public static func isDevice(_ b: BezelMeasurement) -> Bool {
-        (b.found && b.edgeSupport >= minimumEdgeSupport && areaRange.contains(b.areaRatio))
-            || (b.sidesFound && b.sidesLength >= minimumSideLength)
+        isQuad(b) || (b.sidesFound && b.sidesLength >= minimumSideLength)
     }
 
     public mutating func add(_ b: BezelMeasurement?) {
         guard let b else { return }
         frames += 1
         if Self.isDevice(b) { hits += 1 }
+        if Self.isQuad(b) { quadHits += 1 }
         noteSupport(b)
     }
 
@@ -139,23 +161,46 @@ public struct BezelCue: Sendable {
     /// polygons): the same photo at 640 px and upscaled to 4032 px — working images differing by 0.05–0.2 grey levels
     /// on average — changed the decision on 3 of 27 fixture/simulator stills (session 10, no models; 1 of 27 with this rule); a video
     /// averages that over its frames (`frameShare`), a still needs the same. Support: the agreeing looks' best.
+    /// A device still counts as a quad when more than half of the looks find the quad (the same majority).
     public mutating func add(looks: [BezelMeasurement]) {
         guard !looks.isEmpty else { return }
         let devices = looks.filter(Self.isDevice)
         frames += 1
         let device = 2 * devices.count > looks.count
         if device { hits += 1 }
+        if device && 2 * looks.filter(Self.isQuad).count > looks.count { quadHits += 1 }
         for b in device ? devices : looks.filter({ !Self.isDevice($0) }) { noteSupport(b) }
+    }
+
+    /// This cue judged alongside the anti-spoof model's reading: a deny that rests on the sides alone yields when the
+    /// model voted and is confidently live (`sidesYieldModelLevel`).
+    public func deferring(to model: PadCueReading) -> BezelCue {
+        var c = self
+        c.modelReading = model
+        return c
+    }
+
+    /// A confidently-live model reading that voted (what a sides-only deny yields to).
+    static func modelConfidentlyLive(_ m: PadCueReading?) -> Bool {
+        guard let m, m.cue == .model, m.state == .neutral, m.confidence >= PassiveFusion.minimumConfidence,
+              let level = m.level else { return false }
+        return level <= sidesYieldModelLevel
     }
 
     public var reading: PadCueReading {
         guard frames > 0 else { return .abstain(.bezel, "no frame with a face") }
         let share = Double(hits) / Double(frames)
-        let spoof = share >= Self.frameShare
+        let quadShare = Double(quadHits) / Double(frames)
+        var spoof = share >= Self.frameShare
+        var note = String(format: "device-shaped frame around the face in %d of %d frame(s) (best edge support %.2f)", hits, frames, bestSupport)
+        if spoof && quadShare < Self.frameShare && Self.modelConfidentlyLive(modelReading) {
+            spoof = false
+            note += String(format: "; sides only (no rim in %d of %d) — yields to the anti-spoof model (level %.2f ≤ %.2f)",
+                           frames - quadHits, frames, modelReading?.level ?? 0, Self.sidesYieldModelLevel)
+        }
         let level = spoof ? PadCueReading.level(share, live: 0, threshold: Self.frameShare, spoof: 1)
                           : min(0.45, PadCueReading.level(bestSupport, live: 0.3, threshold: Self.minimumEdgeSupport, spoof: 1) * 0.9)
         return PadCueReading(cue: .bezel, state: spoof ? .spoof : .neutral, level: level,
-                             confidence: padFrameConfidence(frames, full: Self.fullConfidenceFrames),
-                             note: String(format: "device-shaped frame around the face in %d of %d frame(s) (best edge support %.2f)", hits, frames, bestSupport))
+                             confidence: padFrameConfidence(frames, full: Self.fullConfidenceFrames), note: note)
     }
 }
