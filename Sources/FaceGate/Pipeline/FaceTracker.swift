@@ -10,7 +10,8 @@ import Foundation
 ///   is re-anchored on the detection;
 /// - **face-like**: no detection, but HOG scores a window on the track above `weakFaceMargin` (a face turned, tilted
 ///   or pitched just past HOG's threshold): the track is kept as it is;
-/// - **missed**: nothing face-like there: after `maxMisses` such checks in a row the track is dropped.
+/// - **missed**: nothing face-like there: after `maxMisses` such checks in a row the track is dropped (a face partly
+///   outside the frame: once its checks have missed for `maxBorderMissSeconds`).
 /// Between checks, an appearance guard compares each frame's face region with the previous one: a sudden change
 /// (a cut, the face covered or gone, a blank frame) runs the check on that very frame, so a track never outlives its
 /// face by more than the frame where it vanished.
@@ -34,8 +35,9 @@ public final class FaceTracker {
         /// window) before the track is dropped. 1 rides out one blurred check; poses HOG misses are face-like.
         public var maxMisses = 1
         /// The same for a face partly outside the frame (≥ `TrackerConstants.borderFraction` of its box), which no
-        /// detector window can cover: HOG alone misses it until it comes back in (generated partial-exit clip).
-        public var maxMissesAtBorder = 3
+        /// detector window can cover, as a time: the track is dropped at the first missed check this many seconds
+        /// after the first miss. See `TrackerConstants.maxBorderMissSeconds`.
+        public var maxBorderMissSeconds = TrackerConstants.maxBorderMissSeconds
         /// IoU above which a detection refreshes an existing track.
         public var matchIoU = 0.3
         /// Largest plausible landmark jump between frames, in face sizes; beyond it the track is re-detected.
@@ -71,6 +73,20 @@ public final class FaceTracker {
         var tentative = false
         /// Normalised appearance of the face region on the previous frame (appearance guard).
         var patch: [Double]?
+        /// Time of the first of the current run of missed region checks (nil while the checks find the face).
+        var missedSince: Double?
+        /// Holds a pose change faster than a head can turn until the next picture confirms it: the landmark fit on a
+        /// blurred picture depends on the box, which follows the previous fit (notes of session 11, `PoseContinuity`).
+        var continuity = PoseContinuity()
+
+        /// Counts a missed region check at `time`.
+        mutating func miss(at time: Double) {
+            misses += 1
+            if missedSince == nil { missedSince = time }
+        }
+
+        /// The face was found (or is face-like) again.
+        mutating func clearMisses() { misses = 0; missedSince = nil }
     }
 
     /// Answer of a region check on one tracked face.
@@ -134,7 +150,7 @@ public final class FaceTracker {
         sinceFullScan += 1
         var checkedNow = Set<Int>()
         if tracks.isEmpty || sinceDetect >= configuration.redetectEvery {
-            checkedNow = redetect(image, fullScan: tracks.isEmpty || sinceFullScan >= configuration.fullScanEvery)
+            checkedNow = redetect(image, fullScan: tracks.isEmpty || sinceFullScan >= configuration.fullScanEvery, at: timestamp)
         }
         var observations: [FaceObservation] = []
         var forceRedetect = false
@@ -162,7 +178,7 @@ public final class FaceTracker {
                 probe.landmarks = obs.landmarks
                 switch regionCheck(image, track: probe) {
                 case .found(let d):
-                    t.box = d.box; t.score = d.score; t.misses = 0; t.fresh = true
+                    t.box = d.box; t.score = d.score; t.clearMisses(); t.fresh = true
                     obs = engine.observe(image, box: d.box, score: d.score, tracked: false, trackID: t.id, fillBelowFrame: true)
                     lb = obs.landmarks.boundingBox
                     patch = Self.appearance(image, region: lb)
@@ -170,11 +186,11 @@ public final class FaceTracker {
                     break
                 case .missed:
                     // A face leaving the frame changes its crop and hides from the detectors: count a miss there
-                    // (see `maxMissesAtBorder`); anywhere else the face is gone.
+                    // (see `maxBorderMissSeconds`); anywhere else the face is gone.
                     forceRedetect = true
-                    t.misses += 1
+                    t.miss(at: timestamp)
                     if Self.outsideFraction(currentBox(probe), W, H) < TrackerConstants.borderFraction
-                        || t.misses > configuration.maxMissesAtBorder {
+                        || borderBudgetSpent(t, at: timestamp) {
                         stats.guardDrops += 1
                         continue
                     }
@@ -186,6 +202,7 @@ public final class FaceTracker {
                 t.side = max(t.box.width, 1)
                 t.offset = (t.box.center - lb.center) / t.side
             }
+            obs.pose = t.continuity.update(obs.pose, at: timestamp)
             t.patch = patch.vector
             t.landmarks = obs.landmarks
             t.box = obs.box
@@ -259,6 +276,16 @@ public final class FaceTracker {
         return .missed
     }
 
+    /// True when a track's region checks have missed for at least `maxBorderMissSeconds` (time, not checks: the
+    /// checks come every `redetectEvery` frames, so a count of them lasted three times longer at 10 fps than at 30).
+    private func borderBudgetSpent(_ t: Track, at time: Double) -> Bool {
+        guard let since = t.missedSince else { return false }
+        return time - since >= configuration.maxBorderMissSeconds - Self.timeTolerance
+    }
+
+    /// Timestamps are sums of frame durations: 1 ms absorbs their rounding (2.4 s after 0.8 s may read 2.3999…).
+    static let timeTolerance = 0.001
+
     /// Fraction of a box outside a W×H frame.
     static func outsideFraction(_ b: Rect, _ W: Double, _ H: Double) -> Double {
         1 - b.intersection(Rect(x: 0, y: 0, width: W, height: H)).area / max(b.area, 1)
@@ -304,7 +331,7 @@ public final class FaceTracker {
 
     /// Re-detection; returns the ids of the tracks checked in their region on this frame.
     @discardableResult
-    private func redetect(_ image: Image, fullScan: Bool) -> Set<Int> {
+    private func redetect(_ image: Image, fullScan: Bool, at timestamp: Double) -> Set<Int> {
         sinceDetect = 0
         detections += 1
         var dets: [Detection] = []
@@ -358,25 +385,27 @@ public final class FaceTracker {
                 matched.insert(best)
                 tracks[i].box = dets[best].box
                 tracks[i].score = dets[best].score
-                tracks[i].misses = 0
+                tracks[i].clearMisses()
                 tracks[i].fresh = true
                 tracks[i].tentative = false
             } else if faceLikeIDs.contains(tracks[i].id) && !tracks[i].tentative {
                 // Still face-like where the landmarks are: keep following (a pose HOG does not detect).
-                tracks[i].misses = 0
+                tracks[i].clearMisses()
             } else {
-                tracks[i].misses += 1
+                tracks[i].miss(at: timestamp)
             }
         }
-        // Unconfirmed newcomers go at their first miss; confirmed tracks ride out `maxMisses` checks unless a face
-        // turned up elsewhere in the frame, which means the landmarks drifted off the face they followed.
+        // Unconfirmed newcomers go at their first miss; confirmed tracks ride out `maxMisses` checks (partly outside
+        // the frame: `maxBorderMissSeconds`) unless a face turned up elsewhere in the frame, which means the
+        // landmarks drifted off the face they followed.
         let faceElsewhere = scanned && dets.indices.contains { !matched.contains($0) && dets[$0].score >= configuration.minNewFaceScore }
-        func allowed(_ t: Track) -> Int {
-            if t.tentative || faceElsewhere { return 0 }
+        func dropped(_ t: Track) -> Bool {
+            guard t.misses > 0 else { return false }
+            if t.tentative || faceElsewhere { return true }
             let outside = Self.outsideFraction(currentBox(t), Double(image.width), Double(image.height))
-            return outside >= TrackerConstants.borderFraction ? configuration.maxMissesAtBorder : configuration.maxMisses
+            return outside >= TrackerConstants.borderFraction ? borderBudgetSpent(t, at: timestamp) : t.misses > configuration.maxMisses
         }
-        tracks.removeAll { $0.misses > allowed($0) }
+        tracks.removeAll(where: dropped)
         let hadTracks = !tracks.isEmpty
         for (j, d) in dets.enumerated() where !matched.contains(j) {
             if hadTracks && d.score < configuration.minNewFaceScore { continue }
@@ -429,8 +458,14 @@ public enum TrackerConstants {
     /// to 2.3° and its turn-right failed as a nod (3 of 3 runs). No other fixture clip passes 0.06.
     public static let fillBelowStart = 0.2
     public static let fillBelowFull = 0.35
-    /// Fraction of a face box outside the frame from which the face counts as leaving it (`maxMissesAtBorder`).
+    /// Fraction of a face box outside the frame from which the face counts as leaving it (`maxBorderMissSeconds`).
     public static let borderFraction = 0.15
+    /// How long (s) the region checks of a face partly outside the frame may miss it before the track is dropped.
+    /// Until session 12 this was 3 missed checks, 8 frames apart: 2.4 s at 10 fps but 0.8 s at 30 fps, where HOG
+    /// alone lost the generated close face (chin out of the bottom, resampled to 30 fps) on frames 72–77 of 120
+    /// while it was back by frame 78. 2.4 s keeps the longest hold the count gave at the slowest supported rate,
+    /// at every rate. A face that really left is dropped sooner by `minVisibleFraction` and the appearance guard.
+    public static let maxBorderMissSeconds = 2.4
     /// Side (px) of the appearance patch of the guard.
     public static let appearanceSide = 16
     /// Correlation of consecutive frames' face patches below which the guard checks the face at once. Tracked faces
