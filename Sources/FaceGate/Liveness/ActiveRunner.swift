@@ -40,10 +40,13 @@ public final class ActiveRunner {
     /// the identity embeddings.
     @discardableResult
     public func process(_ analysis: FrameAnalysis, image: Image?) -> LivenessUpdate {
+        // The identity reference is the most open-eyed frame of the calibration window when calibration completes
+        // mid-blink (`OpenEyeReference`): every calibrating frame is offered before the session sees it.
+        if let image, case .calibrating = session.phase { identity.offerCalibrationFrame(image: image, analysis: analysis) }
         let update = session.process(analysis)
         lastAnalysis = analysis
         lastUpdate = update
-        if let image, let e = identity.add(IdentityContinuity.anchorRole(update.events), image: image, analysis: analysis),
+        if let image, let e = identity.add(events: update.events, image: image, analysis: analysis),
            checkIdentity {
             session.reportEmbedding(e)
         }

@@ -32,6 +32,11 @@ public struct IdentityAnchor: Sendable {
 /// on the frame that reports them, so the frame of the `.passed` event is the completion frame; checked), and in
 /// passive mode each capture anchor. Only frames with exactly one face are embedded: with a second face in view
 /// the primary face is not certainly the person who answered, and such a frame is counted in `skipped`.
+///
+/// The calibration anchor is the session's identity reference (every later anchor is compared with it), so it must
+/// show the eyes open: when calibration completes on a frame whose eyes are closing (calibration is robust to a
+/// blink inside its window, so it can complete mid-blink), the reference is the most open-eyed frame of the still
+/// window instead (`OpenEyeReference`; the runner offers each calibrating frame with `offerCalibrationFrame`).
 public final class IdentityContinuity {
     public let engine: FaceEngine
     /// Embed anchors at all (identity continuity check, or a caller that needs the anchors).
@@ -42,9 +47,36 @@ public final class IdentityContinuity {
     /// Anchor frames that could not be embedded (a second face, face too small, alignment failed).
     public private(set) var skipped = 0
 
+    /// The most open-eyed frame of the calibration window so far (one image copy), for the identity reference.
+    private var calibrationCandidate = OpenEyeReference<(image: Image, analysis: FrameAnalysis)>()
+
     public init(engine: FaceEngine, enabled: Bool) {
         self.engine = engine
         self.enabled = enabled
+    }
+
+    /// A frame of the session's calibration phase, offered before the session sees it (so the frame calibration
+    /// completes on is offered too). Keeps the most open-eyed one-face frame of the last calibration window — one
+    /// image copy, replaced only by a more open-eyed frame or when it leaves the window.
+    public func offerCalibrationFrame(image: Image, analysis: FrameAnalysis) {
+        guard enabled, analysis.faces.count == 1, let face = analysis.primary else { return }
+        calibrationCandidate.offer(ear: face.ear.mean, timestamp: analysis.timestamp) { (image.clone(), analysis) }
+    }
+
+    /// Embeds the anchor of a challenge-session frame, from the session's events on it (`anchorRole`): on the frame
+    /// calibration completed on, the reference is that frame unless its eyes were closing, then the most open-eyed
+    /// frame of the window (`OpenEyeReference.choose`; the anchor then carries that frame's index and time).
+    @discardableResult
+    public func add(events: [LivenessEvent], image: Image, analysis: FrameAnalysis) -> Embedding? {
+        guard let role = Self.anchorRole(events) else { return nil }
+        guard role == .calibration else { return add(role, image: image, analysis: analysis) }
+        let baseline = events.lazy.compactMap { e -> ActiveBaseline? in if case .calibrated(let b) = e { return b }; return nil }.first
+        guard let baseline, let face = analysis.primary,
+              let c = calibrationCandidate.choose(calibrationEAR: face.ear.mean, at: analysis.timestamp, openEAR: baseline.openEAR) else {
+            calibrationCandidate.reset()
+            return add(role, image: image, analysis: analysis)
+        }
+        return add(role, image: c.payload.image, analysis: c.payload.analysis)
     }
 
     /// The anchor role of a frame of a challenge session, from the session's events on it (the one rule).
@@ -75,4 +107,53 @@ public final class IdentityContinuity {
     }
 
     public var embeddings: [Embedding] { anchors.map(\.embedding) }
+}
+
+/// Which frame of the calibration window becomes the identity reference. The frame calibration completes on is
+/// the reference unless its eyes are closing — EAR below `openShare` of the window's open EAR, the calibrator's
+/// own rule for an open frame — and then the most open-eyed frame of the window is. Why: calibration tolerates a
+/// blink inside its window, so it can complete mid-blink; LivePortrait d6 at 12 fps calibrated at 31.0 s inside a
+/// blink (EAR 0.14 of 0.43 open), and the person's own open-eyed frames 0.6 s later were 0.556–0.588 from that
+/// closed-eye embedding (over the 0.55 identity threshold: `identity_changed`), 0.08–0.51 from an open-eyed frame of
+/// the same window. Delaying calibration to an open-eyed frame instead moved the prompt and cost another trial.
+///
+/// Bounded: one candidate is kept (the payload, e.g. one image copy), replaced by a frame at least as open or when it
+/// is older than the window. A sliding maximum with one slot is approximate: when the kept frame leaves the window
+/// the candidate restarts from the current frame, so frames offered while an older, more open one was kept are not
+/// remembered. The choice is then the most open frame since that restart (the later part of the window, at least
+/// the frame calibration completed on), which is enough to step back from a blink of 1–4 frames.
+public struct OpenEyeReference<Payload> {
+    /// A candidate older than this is outside the still window calibration decided on (`BaselineCalibrator.window`).
+    public static var window: Double { BaselineCalibrator.window }
+    /// A frame whose EAR is at least this share of the open EAR has open eyes: the ratio below which a blink's dip
+    /// starts, which is also the calibrator's rule for the open frames of its window (`BlinkDetector.dipStartRatio`).
+    public static var openShare: Double { BlinkDetector.dipStartRatio }
+
+    public struct Candidate {
+        public var ear: Double
+        public var timestamp: Double
+        public var payload: Payload
+    }
+
+    public private(set) var best: Candidate?
+
+    public init() {}
+
+    /// A frame of the calibration phase; `payload` is made only when the frame is kept.
+    public mutating func offer(ear: Double, timestamp: Double, payload: () -> Payload) {
+        if let b = best, timestamp - b.timestamp <= Self.window, b.ear > ear { return }
+        best = Candidate(ear: ear, timestamp: timestamp, payload: payload())
+    }
+
+    /// The reference when calibration completed on a frame with `calibrationEAR` at `timestamp` and the window's open
+    /// EAR is `openEAR`: nil keeps the calibration frame (its eyes are open, or no kept frame is more open). Clears
+    /// the candidate.
+    public mutating func choose(calibrationEAR: Double, at timestamp: Double, openEAR: Double) -> Candidate? {
+        defer { best = nil }
+        guard calibrationEAR < Self.openShare * openEAR, let b = best, b.ear > calibrationEAR,
+              timestamp - b.timestamp <= Self.window else { return nil }
+        return b
+    }
+
+    public mutating func reset() { best = nil }
 }
