@@ -164,6 +164,24 @@ struct BandingCueTests {
         }
     }
 
+    /// A short session (session 12): 3 s at 10 fps with every 3rd frame lost, 20 frames = 19 timed pairs (under the
+    /// earlier floor of 20). A low band rolling in those frames is refused; the same scene without it is not.
+    @Test func aLowBandInAShortSessionWithLostFramesIsDenied() {
+        for seed: UInt64 in 1...3 {
+            for (cycles, step) in [(2.5, 0.9), (2.2, 0.5)] {
+                var band = BandingCue(), plain = BandingCue()
+                for t in 0..<30 where t % 3 != 2 {
+                    let ts = Double(t) / 10
+                    band.add(rowProfile: Scene(seed: seed, bandDepth: 0.06, bandCycles: cycles, bandStep: step).profile(t), timestamp: ts)
+                    plain.add(rowProfile: Scene(seed: seed).profile(t), timestamp: ts)
+                }
+                #expect(band.timedPairs == 19)
+                #expect(band.reading.state == .spoof, "\(cycles) cycles: \(band.reading.note)")
+                #expect(plain.reading.state == .neutral, "\(plain.reading.note)")
+            }
+        }
+    }
+
     /// What also changes the low lines and must stay neutral: the head moving (slowly, and 4× faster), an exposure ramp,
     /// and a camera tilted steadily for the whole session (a broadband scene scrolled 4–12 rows per frame rolls every
     /// line, at rates proportional to the line); a 50 Hz lamp at 30 fps (1.5 cycles, rolling at −10 Hz) abstains.
