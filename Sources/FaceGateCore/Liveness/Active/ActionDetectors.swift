@@ -13,6 +13,10 @@ public struct DetectedAction: Sendable, Hashable, Codable {
     /// nod/shake (the last swing completes the action as soon as it reaches the minimum),
     /// the EAR drop as a fraction of the open EAR for a blink, the MAR rise for an open mouth.
     public var amplitude: Double
+    /// The 3-D evidence of a head rotation (`Parallax`): for turns and looks the largest change of the parallax ratio
+    /// from neutral in the action's direction, for nods and shakes its range over the swings; nil for actions without
+    /// a parallax check (tilts, blinks, the mouth). `ActionEngine.isRigidYaw` reads it for yaw actions.
+    public var parallax: Double? = nil
     public var duration: Double { completion.timestamp - onset.timestamp }
 }
 
@@ -147,7 +151,8 @@ public struct ExcursionDetector: Sendable {
                 state = abs(d) <= arm ? .armed : .unarmed
                 // a flat picture moved about: the pose solver saw a rotation the face's own geometry did not show
                 guard parallax >= p.parallaxPerDegree * min(peak, Self.parallaxCapDegrees) else { return nil }
-                return DetectedAction(type: type, onset: onset, peak: peakAt, completion: s.stamp, amplitude: peak)
+                return DetectedAction(type: type, onset: onset, peak: peakAt, completion: s.stamp, amplitude: peak,
+                                      parallax: p.parallaxPerDegree > 0 ? parallax : nil)
             }
             state = .returning(onset: onset, peak: peak, peakAt: peakAt, parallax: parallax)
         }
@@ -349,7 +354,8 @@ public struct SwingDetector: Sendable {
         var confirmed = Double.infinity
         for k in 1..<(seq.count - 1) { confirmed = min(confirmed, abs(seq[k].d - seq[k - 1].d)) }
         let amplitude = confirmed.isFinite ? confirmed : smallest
-        let action = DetectedAction(type: type, onset: onset, peak: peak.at, completion: s.stamp, amplitude: amplitude)
+        let action = DetectedAction(type: type, onset: onset, peak: peak.at, completion: s.stamp, amplitude: amplitude,
+                                    parallax: (pars.max() ?? 0) - (pars.min() ?? 0))
         reset()
         return action
     }
