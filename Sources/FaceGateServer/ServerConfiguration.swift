@@ -29,7 +29,8 @@ public struct ServerConfiguration: Sendable {
     /// Challenge types sessions draw from (config liveness.challenge_types; empty = all).
     public var challengeTypes: [ChallengeType] = schema.liveness.challengeTypes
     /// Per-challenge and whole-session limits and the continuity threshold: `LivenessTiming`, the rule every front-end
-    /// uses (config liveness.challenge_timeout, liveness.timeout; the continuity threshold follows `thresholds`).
+    /// uses (config liveness.challenge_timeout, liveness.timeout; the continuity threshold follows `thresholds`, never below
+    /// `LivenessTiming.continuityFloor`).
     public var liveness = LivenessTiming.configuration(schema, identity: ThresholdSettings())
     /// Mode of sessions whose creation does not name one (config liveness.mode; the API default is active).
     public var livenessMode: LivenessMode = schema.liveness.mode
@@ -50,7 +51,7 @@ public struct ServerConfiguration: Sendable {
     /// own threshold applies over it (`IdentityPolicy.resolvedThreshold`). The only place the server keeps it: verify,
     /// identify, the per-user check and the sessions' continuity check all read it from here.
     public var thresholds = ThresholdSettings() {
-        didSet { liveness.identityThreshold = thresholds.global.value }
+        didSet { liveness.identityThreshold = max(thresholds.global.value, LivenessTiming.continuityFloor) }
     }
     /// The global same-person threshold (`thresholds.global`).
     public var identityThreshold: Double { thresholds.global.value }

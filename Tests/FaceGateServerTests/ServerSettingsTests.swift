@@ -77,7 +77,7 @@ import Testing
         #expect(s.host == "0.0.0.0" && s.port == 9191 && s.allowImageProbes)
         #expect(s.identityThreshold == 0.5 && s.enrollmentQuality == .lenient)
         #expect(s.livenessMode == .both && s.challenges == 4 && s.challengeTypes == [.nod, .shake])
-        #expect(s.liveness.totalTimeout(challenges: 4) == 45 && s.liveness.challengeTimeout == 7 && s.liveness.identityThreshold == 0.5)
+        #expect(s.liveness.totalTimeout(challenges: 4) == 45 && s.liveness.challengeTimeout == 7 && s.liveness.identityThreshold == LivenessTiming.continuityFloor)
         #expect(s.passiveMode == .strict && s.padModels == ["minifasnet-v2"] && !s.useInstalledPadModels)
         #expect(s.padThreshold == 0.6 && s.passiveFrames == 45)
         #expect(!s.lockoutEnabled && s.lockout == LockoutPolicy(maxFailures: 9, window: 1200, duration: 1800))
@@ -133,12 +133,15 @@ import Testing
         var s = ServerConfiguration(database: .sqlite(path: "/tmp/unused.sqlite"), settings: c)
         #expect(s.thresholds == (try ThresholdSettings(flag: nil, config: c)))   // --set > env > file > default, as the CLI
         #expect(s.identityThreshold == 0.48 && s.thresholds.global.source == .config)
-        #expect(s.liveness.identityThreshold == 0.48)
+        // The continuity check follows it, but is never stricter than the default same-person threshold.
+        #expect(s.liveness.identityThreshold == LivenessTiming.continuityFloor)
         // A user's own threshold applies over it through the same policy object.
         let policy = IdentityPolicy(settings: s.thresholds)
         #expect(policy.resolvedThreshold(override: 0.4) == (0.4, .user) && policy.resolvedThreshold(override: nil) == (0.48, .config))
         s.thresholds = ThresholdSettings(config: 0.45)
-        #expect(s.identityThreshold == 0.45 && s.liveness.identityThreshold == 0.45)
+        #expect(s.identityThreshold == 0.45 && s.liveness.identityThreshold == LivenessTiming.continuityFloor)
+        s.thresholds = ThresholdSettings(config: 0.6)
+        #expect(s.identityThreshold == 0.6 && s.liveness.identityThreshold == 0.6)
         #expect(s.allowImageProbes)
         #expect(!ServerConfiguration(database: .sqlite(path: "/tmp/unused.sqlite")).allowImageProbes)
     }
