@@ -23,10 +23,14 @@ struct LockoutCLITests {
         // Lock a/fake.mp4 the way 5 failures would.
         let store = try SQLiteLockoutStore(path: dir + "/g.sqlite")
         let a = LockoutSubject.source("video:\(dir)/a/fake.mp4")
+        // One instant for all five: a loaded machine must not spread them beyond the counting window.
+        let now = Date()
         for i in 0..<LockoutPolicy.defaultMaxFailures {
-            _ = try await store.settle([a], attempt: "t\(i)", effect: .failure, policy: .default)
+            _ = try await store.settle([a], attempt: "t\(i)", effect: .failure, policy: .default, now: now)
         }
+        let locked = try await store.status([a], policy: .default)
         await store.close()
+        try #require(locked != .open, "five failures did not lock \(a): \(locked)")
 
         let auth = ["authenticate", "--user", "obama", "--challenges", "blink", "--no-installed-models"]
         // Reached through a relative path with "..": the same file, the same counter.
