@@ -51,7 +51,7 @@ public struct ServerConfiguration: Sendable {
     /// own threshold applies over it (`IdentityPolicy.resolvedThreshold`). The only place the server keeps it: verify,
     /// identify, the per-user check and the sessions' continuity check all read it from here.
     public var thresholds = ThresholdSettings() {
-        didSet { liveness.identityThreshold = max(thresholds.global.value, LivenessTiming.continuityFloor) }
+        didSet { liveness.identityThreshold = LivenessTiming.continuityThreshold(thresholds) }
     }
     /// The global same-person threshold (`thresholds.global`).
     public var identityThreshold: Double { thresholds.global.value }

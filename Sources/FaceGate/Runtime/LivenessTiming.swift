@@ -33,7 +33,7 @@ public enum LivenessTiming {
             c.challengeTimeout = settings.liveness.challengeTimeout
         }
         c.sessionTimeout = settings.liveness.timeout > 0 ? settings.liveness.timeout : nil
-        c.identityThreshold = max(identity.global.value, continuityFloor)
+        c.identityThreshold = continuityThreshold(identity)
         return c
     }
 
@@ -43,6 +43,12 @@ public enum LivenessTiming {
     /// (e.g. 0.11 in IdentityThresholdCLITests) would call the same person "a different face". A stricter threshold
     /// still applies where it belongs: every anchor's match against the enrolled template.
     public static let continuityFloor = IdentityThreshold.default
+
+    /// The continuity check's threshold under an identity threshold policy: its global threshold, never below
+    /// `continuityFloor` (the one rule; the CLI's configuration and the server's `ServerConfiguration` read it).
+    public static func continuityThreshold(_ identity: ThresholdSettings) -> Double {
+        max(identity.global.value, continuityFloor)
+    }
 
     /// Seconds a passive-only session may take to collect its frames under `configuration`.
     public static func captureTimeout(_ configuration: LivenessConfiguration) -> Double {
