@@ -191,6 +191,7 @@ struct HoughScratch {
     std::vector<float> cosT, sinT;  // (float)(cos(n theta) / rho), padded to a multiple of 8
     std::vector<uint8_t> mask;
     std::vector<cv::Point> nz;
+    int xMin = 0, xMax = 0, yMin = 0, yMax = 0;  // bounding box of nz
     std::vector<int16_t> acc16;
     std::vector<int32_t> acc32;
 };
@@ -199,24 +200,52 @@ template <typename Acc>
 void houghRun(HoughScratch &sc, std::vector<Acc> &accum, int threshold, int lineLength, int lineGap,
               std::vector<cv::Vec4i> &lines) {
     const int width = sc.cols, height = sc.rows, numangle = sc.numangle;
-    const int numrho = cvRound(((width + height) * 2 + 1) / 1.0f);
-    const int off = (numrho - 1) / 2;
-    accum.assign((size_t)numangle * numrho, 0);
     uint8_t *mdata0 = sc.mask.data();
     const float *ct = sc.cosT.data(), *st = sc.sinT.data();
-    alignas(32) int32_t rix[192];
+    // Accumulator rows only as long as the rho range of the points' bounding box at each angle (the same cells as
+    // cv::HoughLinesP's full-range rows, which are mostly never touched): a row n starts at rowBase[n] - its lowest rho.
+    alignas(32) int32_t rowBase[192];
+    int span = 1;
+    {
+        const double xs[2] = {(double)sc.xMin, (double)sc.xMax}, ys[2] = {(double)sc.yMin, (double)sc.yMax};
+        int lo[192];
+        for (int n = 0; n < numangle; n++) {
+            double mn = 1e9, mx = -1e9;
+            for (double xx : xs) for (double yy : ys) { double r = xx * ct[n] + yy * st[n]; mn = std::min(mn, r); mx = std::max(mx, r); }
+            lo[n] = (int)std::floor(mn) - 2;
+            span = std::max(span, (int)std::ceil(mx) + 2 - lo[n] + 1);
+        }
+        for (int n = 0; n < numangle; n++) rowBase[n] = n * span - lo[n];
+        for (int n = numangle; n < 192; n++) rowBase[n] = 0;
+    }
+    accum.assign((size_t)numangle * span, 0);
+    alignas(32) int32_t rix[192], vals[192];
+    for (int n = numangle; n < 192; n++) vals[n] = INT_MIN;
+    auto maxOf = [&](const int32_t *v) {
+#if defined(__AVX2__)
+        __m256i m = _mm256_load_si256((const __m256i *)v);
+        for (int n = 8; n < numangle; n += 8) m = _mm256_max_epi32(m, _mm256_load_si256((const __m256i *)(v + n)));
+        __m128i h = _mm_max_epi32(_mm256_castsi256_si128(m), _mm256_extracti128_si256(m, 1));
+        h = _mm_max_epi32(h, _mm_shuffle_epi32(h, 0x4E));
+        h = _mm_max_epi32(h, _mm_shuffle_epi32(h, 0xB1));
+        return _mm_cvtsi128_si32(h);
+#else
+        int m = INT_MIN;
+        for (int n = 0; n < numangle; n++) m = std::max(m, v[n]);
+        return m;
+#endif
+    };
     auto rhoIndices = [&](int j, int i) {
 #if defined(__AVX2__)
         const __m256 jf = _mm256_set1_ps((float)j), iff = _mm256_set1_ps((float)i);
-        const __m256i o = _mm256_set1_epi32(off);
         for (int n = 0; n < numangle; n += 8) {
             __m256 v = _mm256_add_ps(_mm256_mul_ps(jf, _mm256_loadu_ps(ct + n)), _mm256_mul_ps(iff, _mm256_loadu_ps(st + n)));
-            _mm256_store_si256((__m256i *)(rix + n), _mm256_add_epi32(_mm256_cvtps_epi32(v), o));
+            _mm256_store_si256((__m256i *)(rix + n), _mm256_add_epi32(_mm256_cvtps_epi32(v), _mm256_load_si256((const __m256i *)(rowBase + n))));
         }
 #else
         for (int n = 0; n < numangle; n++) {
             float jc = (float)j * ct[n], is = (float)i * st[n];
-            rix[n] = cvRound(jc + is) + off;
+            rix[n] = cvRound(jc + is) + rowBase[n];
         }
 #endif
     };
@@ -229,13 +258,14 @@ void houghRun(HoughScratch &sc, std::vector<Acc> &accum, int threshold, int line
         const int i = pt.y, j = pt.x;
         if (!mdata0[i * width + j]) continue;  // already taken by a segment
         rhoIndices(j, i);
-        int maxVal = threshold - 1, maxN = 0;
+        // Votes first (independent increments), then the strongest angle: the first n holding the largest count,
+        // as cv::HoughLinesP's running `if (max_val < val)` picks it.
         Acc *a = accum.data();
-        for (int n = 0; n < numangle; n++, a += numrho) {
-            int val = ++a[rix[n]];
-            if (maxVal < val) { maxVal = val; maxN = n; }
-        }
+        for (int n = 0; n < numangle; n++) vals[n] = ++a[rix[n]];
+        int maxVal = maxOf(vals);
         if (maxVal < threshold) continue;
+        int maxN = 0;
+        while (vals[maxN] != maxVal) maxN++;
         // Walk both ways along the strongest line through the point (fixed point, 16 fractional bits).
         const float la = -st[maxN], lb = ct[maxN];
         int x0 = j, y0 = i, dx0, dy0;
@@ -269,7 +299,7 @@ void houghRun(HoughScratch &sc, std::vector<Acc> &accum, int threshold, int line
                     if (good) {  // its votes are withdrawn (also from points not drawn yet, as OpenCV does)
                         rhoIndices(j1, i1);
                         Acc *b = accum.data();
-                        for (int n = 0; n < numangle; n++, b += numrho) b[rix[n]]--;
+                        for (int n = 0; n < numangle; n++) b[rix[n]]--;
                     }
                     *m = 0;
                 }
@@ -318,6 +348,7 @@ void houghBands(const cv::Mat &edges, const cv::Rect &bandA, const cv::Rect &ban
             sc.nz.emplace_back(x, y);
         }
     }
+    sc.xMin = x0; sc.xMax = x1 - 1; sc.yMin = 0; sc.yMax = edges.rows - 1;
     const int len = cvRound(minLineLength), gap = cvRound(maxLineGap);
     if (sc.nz.size() < 32000) houghRun(sc, sc.acc16, threshold, len, gap, lines);
     else houghRun(sc, sc.acc32, threshold, len, gap, lines);
