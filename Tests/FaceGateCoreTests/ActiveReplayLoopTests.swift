@@ -50,7 +50,9 @@ func runAllActionsLoop(plan: ChallengePlan, order: [ChallengeType], seed: UInt64
     /// a fixed recording: its consecutive actions form the plan (a look-down and back is also a nod; blinks, mouth
     /// openings and movements below the deliberate strength contradict nothing). Counting cross-axis movements at
     /// their detector's minimum brought it to 1 and 5 but failed real people who look down while turning (fixture
-    /// evaluation, docs/active-liveness.md). 0 needs prompt timing the recording cannot know.
+    /// evaluation, docs/active-liveness.md). 0 needs prompt timing the recording cannot know. Session 13: the
+    /// reaction floor from where the movement began and the opposite direction at its detector's minimum: 2 and 1
+    /// (103: a prompt revealed during the loop's small nod; 657: the floor; 590 as 103).
     @Test(arguments: Loop.allCases)
     func aLoopOfAllTenActionsFailsRandomPlans(_ loop: Loop) throws {
         var passed: [String] = []
@@ -66,9 +68,68 @@ func runAllActionsLoop(plan: ChallengePlan, order: [ChallengeType], seed: UInt64
             if r.live { passed.append("seed \(seed): plan \(plan.challenges) on loop \(order)") }
             reasons[r.failure?.code ?? "live", default: 0] += 1
         }
-        let limit = loop == .shuffled ? 10 : 4
+        // measured 2 (canonical) and 1 (shuffled) with the reaction floor judged from the movement's start and the
+        // opposite direction at its detector's minimum (2 and 2 before); held-out seeds 1000–10999: 9 and 11 of 10,000
+        let limit = loop == .shuffled ? 1 : 2
         #expect(passed.count <= limit, "the all-actions loop (\(loop)) passed \(passed.count) of 1,000 random plans:\n\(passed.joined(separator: "\n"))")
         print("all-actions loop (\(loop)): \(passed.count)/1000 plans passed; outcomes \(reasons.sorted { $0.key < $1.key })\n\(passed.joined(separator: "\n"))")
+    }
+
+    /// One head action scheduled `offset` seconds after the prompt that a still face gets (nil: none), on the noisy
+    /// synthetic webcam; the prompt time is that of the run without the action (the stream is deterministic).
+    static func movement(_ c: ChallengeType, fps: Double, seed: UInt64, at offset: Double?,
+                         amplitude: Double? = nil) throws -> LivenessResult {
+        func run(_ at: Double?) throws -> LivenessResult {
+            var session = LivenessSession(plan: try ChallengePlan(explicit: [c]), holdFractions: [0.5])
+            var stream = SynthStream.noisy(fps: fps, seed: seed)
+            if let at { stream.add(c, at: at, amplitude: amplitude) }
+            var i = 0
+            while session.result == nil, stream.time(ofFrame: i) <= 12 {
+                for f in stream.deliver(i) where session.result == nil { _ = session.process(f) }
+                i += 1
+            }
+            return session.endOfInput()
+        }
+        guard let offset else { return try run(nil) }
+        let prompt = try #require(try run(nil).challenges[0].promptAt).timestamp
+        return try run(prompt + offset)
+    }
+
+    /// A head movement begun 0.1–0.16 s before its prompt is no reaction to it (`reaction_too_fast`, or not seen at
+    /// all when the detector re-arms only back at neutral), although the detectors, re-armed at the prompt, can report
+    /// its onset after it (the all-actions loop passed plan 673 so: a look-down begun 0.16 s
+    /// before a nod prompt, onset read 0.2 s after it). The reaction floor is judged from where the movement began
+    /// (`ActionEngine.movementStart`). The same movement 0.35 s after the prompt passes.
+    @Test(arguments: [12.0, 15.0, 30.0])
+    func aMovementBegunBeforeItsPromptIsTooFast(fps: Double) throws {
+        for c in [ChallengeType.lookDown, .lookUp, .nod, .turnLeft, .tiltRight, .shake] {
+            for seed: UInt64 in [1, 2] {
+                for lead in [0.1, 0.16] {
+                    // too fast, or (re-armed only back at neutral) not seen at all: never counted
+                    let r = try Self.movement(c, fps: fps, seed: seed, at: -lead, amplitude: c == .nod ? 13 : nil)
+                    #expect(!r.live, "\(c) begun \(lead) s before its prompt at \(fps) fps, seed \(seed) passed")
+                    if case .reactionTooFast(_, let ms) = r.failure { #expect(ms < 150) }
+                }
+                let ok = try Self.movement(c, fps: fps, seed: seed, at: 0.35, amplitude: c == .nod ? 13 : nil)
+                #expect(ok.live, "\(c) 0.35 s after its prompt at \(fps) fps, seed \(seed): \(ok.reason ?? "")")
+            }
+        }
+    }
+
+    /// While a turn, tilt or look is asked, the opposite one fails as a wrong action as soon as its detector completes
+    /// it, below the deliberate strength of other axes (turn 20° < 22.5°, tilt 17° < 18.75°, look 15° < 18°): the
+    /// all-actions loop with minimal amplitudes passed plans by turning left 21° before the asked turn-right.
+    @Test func theOppositeDirectionAtItsDetectorsMinimumIsAWrongAction() throws {
+        for fps in [12.0, 30.0] {
+            for (asked, done, amplitude) in [(ChallengeType.turnRight, ChallengeType.turnLeft, 20.0), (.turnLeft, .turnRight, 20),
+                                             (.tiltRight, .tiltLeft, 17), (.lookUp, .lookDown, 15), (.lookDown, .lookUp, 15)] {
+                var session = LivenessSession(plan: try ChallengePlan(explicit: [asked]), holdFractions: [0.5])
+                var stream = SynthStream.noisy(fps: fps, seed: 31)
+                let r = SynthActor(respond: { _ in done }, amplitude: amplitude).run(&session, stream: &stream)
+                #expect(r.failure == .wrongAction(expected: asked, performed: done),
+                        "\(asked) asked, \(done) \(amplitude)° done at \(fps) fps: \(r.reason ?? "live")")
+            }
+        }
     }
 
     /// The plan never puts two challenges that move the same part of the face next to each other, and every valid
