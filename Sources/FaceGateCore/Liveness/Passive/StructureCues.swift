@@ -23,6 +23,16 @@ public struct FlatnessCue: Sendable {
     public static let flatShare = 0.35
     /// 3-D share at or above which the motion is clearly three-dimensional.
     public static let solidShare = 0.55
+    /// Motion beyond a similarity needed before a flat share may DENY, in multiples of the landmark jitter (below it a
+    /// flat reading is neutral, level ≤ `noisyFlatLevel`). Under ~7× the share is noise-dominated: on the 16 genuine
+    /// liveness-manifest clips at 10 and 12 fps (sliding windows of 13–41 frames), 89 of 3,472 windows read flat
+    /// (KwaiVGI d9, d10, d19, d6, Hamilton: 0.14–0.34) at 4.0–6.25× — among them d9's blink at 16.1 s at 10 fps (4.1×),
+    /// the only genuine mode-both refusal by a passive cue (session 13) — while simulator moving prints read flat too
+    /// (0.0–0.35) at 4–13×. In no measured set did the flat deny catch an attack that the model, bezel or moiré missed
+    /// (mode-both attacks at 12 fps: it fired on 20 of 30 moving-print sessions, always with them).
+    public static let minimumDenyMotionOverJitter = 7.0
+    /// Level ceiling of a flat-looking reading whose motion is under `minimumDenyMotionOverJitter` (reported, not a deny).
+    public static let noisyFlatLevel = 0.45
 
     public private(set) var reference: Landmarks68?
     private var previous: Landmarks68?
@@ -63,12 +73,17 @@ public struct FlatnessCue: Sendable {
         guard st.motionOverJitter >= Self.minimumMotionOverJitter else {
             return .abstain(.flat3D, String(format: "not enough motion (%.1f× landmark jitter, need %.0f×)", st.motionOverJitter, Self.minimumMotionOverJitter))
         }
-        let level = PadCueReading.level(st.share, live: Self.solidShare + 0.15, threshold: (Self.flatShare + Self.solidShare) / 2, spoof: Self.flatShare - 0.15)
-        let state: PadCueState = st.share <= Self.flatShare ? .spoof : (st.share >= Self.solidShare ? .live : .neutral)
+        var level = PadCueReading.level(st.share, live: Self.solidShare + 0.15, threshold: (Self.flatShare + Self.solidShare) / 2, spoof: Self.flatShare - 0.15)
+        var state: PadCueState = st.share <= Self.flatShare ? .spoof : (st.share >= Self.solidShare ? .live : .neutral)
+        var note = String(format: "3-D share of motion %.2f (flat ≤ %.2f, 3-D ≥ %.2f); motion %.1f× jitter (%.2f px) over %d frames",
+                          st.share, Self.flatShare, Self.solidShare, st.motionOverJitter, st.jitter, frames)
+        if state == .spoof && st.motionOverJitter < Self.minimumDenyMotionOverJitter {
+            state = .neutral
+            level = min(level, Self.noisyFlatLevel)
+            note += String(format: "; flat-looking, but a deny needs motion ≥ %.0f× jitter (noise-dominated below)", Self.minimumDenyMotionOverJitter)
+        }
         let conf = min(1, 0.4 + 0.6 * (st.motionOverJitter - Self.minimumMotionOverJitter) / 8)
-        return PadCueReading(cue: .flat3D, state: state, level: level, confidence: conf,
-                             note: String(format: "3-D share of motion %.2f (flat ≤ %.2f, 3-D ≥ %.2f); motion %.1f× jitter (%.2f px) over %d frames",
-                                          st.share, Self.flatShare, Self.solidShare, st.motionOverJitter, st.jitter, frames))
+        return PadCueReading(cue: .flat3D, state: state, level: level, confidence: conf, note: note)
     }
 }
 
