@@ -132,6 +132,43 @@ func runAllActionsLoop(plan: ChallengePlan, order: [ChallengeType], seed: UInt64
         }
     }
 
+    /// A look-up or look-down done together with a turn (a diagonal look) passes the look: the person did what was
+    /// asked. A turn made first and the look after it is still the wrong action. Fails on 2a99d1d (a 35° turn that
+    /// completes while a 20° look is under way: `wrong_action` at 12 and 30 fps).
+    @Test func aDiagonalLookPassesATurnThenALookDoesNot() throws {
+        func run(_ asked: ChallengeType, _ turn: ChallengeType, fps: Double, seed: UInt64, turnAt: Double, lookAt: Double,
+                 turnAmplitude: Double) throws -> LivenessResult {
+            var s = LivenessSession(plan: try ChallengePlan(explicit: [asked]), holdFractions: [0.5])
+            var st = SynthStream.noisy(fps: fps, seed: seed)
+            var i = 0
+            while s.result == nil, st.time(ofFrame: i) < 12 {
+                for f in st.deliver(i) where s.result == nil {
+                    for e in s.process(f).events {
+                        if case .prompt(_, _, _, let at) = e {
+                            st.add(turn, at: at.timestamp + turnAt, amplitude: turnAmplitude)
+                            st.add(asked, at: at.timestamp + lookAt, amplitude: 20)
+                        }
+                    }
+                }
+                i += 1
+            }
+            return s.endOfInput()
+        }
+        for fps in [10.0, 12.0, 30.0] {
+            for (asked, turn) in [(ChallengeType.lookDown, ChallengeType.turnLeft), (.lookUp, .turnRight), (.lookDown, .turnRight)] {
+                for seed: UInt64 in [1, 2] {
+                    for (lookAt, amplitude) in [(0.6, 30.0), (0.7, 35.0), (0.5, 25.0)] {
+                        let r = try run(asked, turn, fps: fps, seed: seed, turnAt: 0.6, lookAt: lookAt, turnAmplitude: amplitude)
+                        #expect(r.live, "\(asked) with a \(amplitude)° \(turn) at \(fps) fps, seed \(seed): \(r.reason ?? "")")
+                    }
+                    let r = try run(asked, turn, fps: fps, seed: seed, turnAt: 0.5, lookAt: 1.9, turnAmplitude: 30)
+                    #expect(r.failure == .wrongAction(expected: asked, performed: turn),
+                            "\(turn) then \(asked) at \(fps) fps, seed \(seed): \(r.reason ?? "live")")
+                }
+            }
+        }
+    }
+
     /// The plan never puts two challenges that move the same part of the face next to each other, and every valid
     /// plan is equally likely: 584 plans of 3 over all ten types (810 with the no-repeat rule alone).
     @Test func plansAlternateTheMovingPart() throws {
