@@ -51,8 +51,8 @@ func runAllActionsLoop(plan: ChallengePlan, order: [ChallengeType], seed: UInt64
     /// openings and movements below the deliberate strength contradict nothing). Counting cross-axis movements at
     /// their detector's minimum brought it to 1 and 5 but failed real people who look down while turning (fixture
     /// evaluation, docs/active-liveness.md). 0 needs prompt timing the recording cannot know. Session 13: the
-    /// reaction floor from where the movement began and the opposite direction at its detector's minimum: 2 and 1
-    /// (103: a prompt revealed during the loop's small nod; 657: the floor; 590 as 103).
+    /// reaction floor from where the movement began: 2 and 1 (103: a prompt revealed during the loop's small nod;
+    /// 657: the floor; 590 as 103).
     @Test(arguments: Loop.allCases)
     func aLoopOfAllTenActionsFailsRandomPlans(_ loop: Loop) throws {
         var passed: [String] = []
@@ -112,22 +112,6 @@ func runAllActionsLoop(plan: ChallengePlan, order: [ChallengeType], seed: UInt64
                 }
                 let ok = try Self.movement(c, fps: fps, seed: seed, at: 0.35, amplitude: c == .nod ? 13 : nil)
                 #expect(ok.live, "\(c) 0.35 s after its prompt at \(fps) fps, seed \(seed): \(ok.reason ?? "")")
-            }
-        }
-    }
-
-    /// While a turn, tilt or look is asked, the opposite one fails as a wrong action as soon as its detector completes
-    /// it, below the deliberate strength of other axes (turn 20° < 22.5°, tilt 17° < 18.75°, look 15° < 18°): the
-    /// all-actions loop with minimal amplitudes passed plans by turning left 21° before the asked turn-right.
-    @Test func theOppositeDirectionAtItsDetectorsMinimumIsAWrongAction() throws {
-        for fps in [12.0, 30.0] {
-            for (asked, done, amplitude) in [(ChallengeType.turnRight, ChallengeType.turnLeft, 20.0), (.turnLeft, .turnRight, 20),
-                                             (.tiltRight, .tiltLeft, 17), (.lookUp, .lookDown, 15), (.lookDown, .lookUp, 15)] {
-                var session = LivenessSession(plan: try ChallengePlan(explicit: [asked]), holdFractions: [0.5])
-                var stream = SynthStream.noisy(fps: fps, seed: 31)
-                let r = SynthActor(respond: { _ in done }, amplitude: amplitude).run(&session, stream: &stream)
-                #expect(r.failure == .wrongAction(expected: asked, performed: done),
-                        "\(asked) asked, \(done) \(amplitude)° done at \(fps) fps: \(r.reason ?? "live")")
             }
         }
     }

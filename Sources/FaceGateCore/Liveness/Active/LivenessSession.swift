@@ -550,7 +550,7 @@ public struct LivenessSession: Sendable {
     /// completion, and the look then completes: a recording that turns and then looks down (the turn back before the
     /// look starts) still fails. Synthetic (noisy webcam, 10/12/30 fps, 5 seeds, turns of 25–35° starting 0.1 s
     /// before, with or 0.1 s after a 20° look): 81 → 135 of 135 live; turn then look 1.4 s later: 0 of 20 live, as
-    /// before; the all-actions loop unchanged (test seeds 2 + 1, held-out 9 + 11 of 10,000).
+    /// before; the all-actions loop unchanged by it (test seeds 2 + 1 of 1,000).
     static func mayBeDiagonal(_ a: DetectedAction, asked: ChallengeType) -> Bool {
         (asked == .lookUp || asked == .lookDown) && (a.type == .turnLeft || a.type == .turnRight)
     }
