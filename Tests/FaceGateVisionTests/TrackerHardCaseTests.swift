@@ -219,43 +219,6 @@ import Testing
         }
     }
 
-    /// A track started just before a blink at 10 fps, as each live session starts its own: LivePortrait d0 from
-    /// 1.22 s and d6 from 29.67 s (the evaluator's event sessions for the blinks at 2.52 s and 30.97 s), the clips
-    /// resampled with `ffmpeg -vf fps=10`. Between region checks the box follows its own landmark fit. Checked every
-    /// 8 frames (0.8 s at 10 fps, session 12) the box walked on the still face (d6: 50 px up in 0.5 s, the eye
-    /// points on the lid crease) and the closed eye read 0.22 (d0, 2.6 s) and 0.43 (d6, 31.0 s), 85 % and 98 % of
-    /// the open EAR: no blink, `input_ended`. Checked at least every `TrackerConstants.redetectInterval` (0.27 s):
-    /// 0.10 and 0.10, under the blink detector's `closedRatio` (70 %), with and without the assist.
-    @Test(.enabled(if: enabled, "needs ../shared/fixtures and the base models")) func closedEyeOfAFreshTrackAtTenFps() async throws {
-        let e = try await Self.engines()
-        let cases: [(clip: String, start: Double, closed: Double)] = [("d0", 1.22, 2.6), ("d6", 29.67, 31.0)]
-        for c in cases {
-            let out = TestPaths.tempDir("fg-track") + "/\(c.clip)-10.mkv"
-            try ffmpeg(["-i", TestPaths.fixture("motion/KwaiVGI__LivePortrait/assets/examples/driving/\(c.clip).mp4"), "-an",
-                        "-vf", "fps=10", "-c:v", "ffv1", out])
-            for (name, engine) in [("hog", e.hogOnly), ("hog+retinaface", e.assisted)] {
-                let reader = try VideoReader.open(out)
-                let tracker = FaceTracker(engine: engine)
-                var open: [Double] = []
-                var closed: Double?
-                while let f = try reader.next() {
-                    if f.timestamp < c.start - 1e-6 { continue }
-                    if f.timestamp > c.closed + 0.05 { break }
-                    guard let face = tracker.process(f).faces.first else { continue }
-                    let ear = (face.landmarks.leftEAR + face.landmarks.rightEAR) / 2
-                    // The calibration window's open eye (0.6 s), and the picture with the eye shut (checked by eye).
-                    if f.timestamp < c.start + 0.6 { open.append(ear) }
-                    if abs(f.timestamp - c.closed) < 0.05 { closed = ear }
-                }
-                try #require(open.count >= 5, "\(c.clip) \(name): face on \(open.count) calibration frames")
-                let shut = try #require(closed, "\(c.clip) \(name): no face on the closed-eye picture at \(c.closed) s")
-                let reference = open.sorted()[open.count / 2]
-                #expect(shut <= BlinkDetector.closedRatio * reference,
-                        "\(c.clip) \(name): closed eye at EAR \(shut), open \(reference): the box walked off the eyes")
-            }
-        }
-    }
-
     /// A mirrored camera (front cameras and the page preview mirror) rolling to ±30° while moving: the same face,
     /// flipped left-right, must be followed as well as the original.
     @Test(.enabled(if: enabled, "needs ../shared/fixtures and the base models")) func mirroredFaceRollingAndMoving() async throws {

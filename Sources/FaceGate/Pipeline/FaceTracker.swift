@@ -5,8 +5,7 @@ import Foundation
 /// Follows faces through a video: detects on a downscaled frame every few frames and follows each face with
 /// landmarks in between, re-detecting at once when a track drifts or is lost.
 ///
-/// A tracked face is re-checked in its own region every `redetectEvery` frames, and at least every
-/// `redetectInterval` seconds at low frame rates. The check has three answers:
+/// A tracked face is re-checked in its own region every `redetectEvery` frames. The check has three answers:
 /// - **found**: HOG (or, when HOG misses, the assist detector — RetinaFace when installed) finds the face: the track
 ///   is re-anchored on the detection;
 /// - **face-like**: no detection, but HOG scores a window on the track above `weakFaceMargin` (a face turned, tilted
@@ -23,9 +22,6 @@ public final class FaceTracker {
         /// Period (frames) of the check that each tracked face is still a face: a detection inside the track's own
         /// region, scaled so the face is ≈`roiFaceSide` px for the detector (≈1–2 ms). 8 at 30 fps = every 0.27 s.
         public var redetectEvery = 8
-        /// The same period as a time (s): the check also runs once this long has passed since the last one, so at
-        /// 10–15 fps a track is re-anchored as often as at 30 fps. See `TrackerConstants.redetectInterval`.
-        public var redetectInterval = TrackerConstants.redetectInterval
         /// Period (frames) of a full-frame scan for new faces at `detectSide` (≈5 ms; amortised < 0.4 ms/frame). 16 at
         /// 30 fps: a second person stepping in is noticed within about half a second.
         public var fullScanEvery = 16
@@ -107,8 +103,6 @@ public final class FaceTracker {
     private var sinceDetect = Int.max / 2
     private var sinceFullScan = Int.max / 2
     private var primaryID: Int?
-    /// Timestamp of the last re-detection (nil before the first, and after `reset`).
-    private var lastCheckAt: Double?
     /// Frames on which a full detection ran (for statistics and benchmarks).
     public private(set) var detections = 0
     /// Counters for evaluation: region checks answered by HOG, by the assist detector, face-like only, missed; and
@@ -122,14 +116,11 @@ public final class FaceTracker {
     public init(engine: FaceEngine, configuration: Configuration = Configuration()) {
         self.engine = engine
         self.configuration = configuration
-        if engine.detectorChoice.isSlow {
-            self.configuration.redetectEvery = max(self.configuration.redetectEvery, 30)
-            self.configuration.redetectInterval = max(self.configuration.redetectInterval, Self.slowDetectorInterval)
-        }
+        if engine.detectorChoice.isSlow { self.configuration.redetectEvery = max(self.configuration.redetectEvery, 30) }
     }
 
     public func reset() {
-        tracks = []; sinceDetect = Int.max / 2; sinceFullScan = Int.max / 2; primaryID = nil; lastCheckAt = nil
+        tracks = []; sinceDetect = Int.max / 2; sinceFullScan = Int.max / 2; primaryID = nil
     }
 
     private var assist: FaceDetector? { configuration.useAssist ? engine.assistDetector : nil }
@@ -158,7 +149,7 @@ public final class FaceTracker {
         sinceDetect += 1
         sinceFullScan += 1
         var checkedNow = Set<Int>()
-        if tracks.isEmpty || sinceDetect >= configuration.redetectEvery || checkIsDue(at: timestamp) {
+        if tracks.isEmpty || sinceDetect >= configuration.redetectEvery {
             checkedNow = redetect(image, fullScan: tracks.isEmpty || sinceFullScan >= configuration.fullScanEvery, at: timestamp)
         }
         var observations: [FaceObservation] = []
@@ -292,17 +283,6 @@ public final class FaceTracker {
         return time - since >= configuration.maxBorderMissSeconds - Self.timeTolerance
     }
 
-    /// True when `redetectInterval` has passed since the last re-detection (a frame count alone re-anchored a track
-    /// every 0.8 s at 10 fps, every 0.27 s at 30).
-    private func checkIsDue(at time: Double) -> Bool {
-        guard let last = lastCheckAt else { return false }
-        return time - last >= configuration.redetectInterval - Self.timeTolerance
-    }
-
-    /// A slow detector (MMOD) checks a track about once a second at any rate: 30 frames at 30 fps, its frame-count
-    /// period.
-    static let slowDetectorInterval = 1.0
-
     /// Timestamps are sums of frame durations: 1 ms absorbs their rounding (2.4 s after 0.8 s may read 2.3999…).
     static let timeTolerance = 0.001
 
@@ -353,7 +333,6 @@ public final class FaceTracker {
     @discardableResult
     private func redetect(_ image: Image, fullScan: Bool, at timestamp: Double) -> Set<Int> {
         sinceDetect = 0
-        lastCheckAt = timestamp
         detections += 1
         var dets: [Detection] = []
         var scanned = false
@@ -487,13 +466,6 @@ public enum TrackerConstants {
     /// while it was back by frame 78. 2.4 s keeps the longest hold the count gave at the slowest supported rate,
     /// at every rate. A face that really left is dropped sooner by `minVisibleFraction` and the appearance guard.
     public static let maxBorderMissSeconds = 2.4
-    /// Longest time (s) between two region checks of a tracked face: 8 frames at 30 fps, the period the tracker was
-    /// built and measured at. Between checks the box follows its own landmark fit, and on a still face that loop can
-    /// walk: counted in frames, the checks came every 0.8 s at 10 fps, and on LivePortrait d6 a track started at
-    /// 29.67 s climbed 50 px in 0.5 s, read the closed eye of the blink at 31.0 s at EAR 0.43 (0.10 with a check
-    /// every 0.3 s) and the blink was missed; the same on d0 (2.6 s: 0.22 → 0.10) and the Thin-Plate-Spline clip
-    /// (6.0 s: 0.27 → 0.21). At 30 fps and above the frame count comes first, as before.
-    public static let redetectInterval = 0.27
     /// Side (px) of the appearance patch of the guard.
     public static let appearanceSide = 16
     /// Correlation of consecutive frames' face patches below which the guard checks the face at once. Tracked faces
