@@ -40,6 +40,13 @@ public enum DetectorStatus: Sendable, Equatable {
         }
     }
     public var isInsufficient: Bool { if case .insufficientSignal = self { return true } else { return false } }
+    /// A movement has started and not yet completed or fallen back (in progress, or at its extent awaiting the return).
+    public var isUnderWay: Bool {
+        switch self {
+        case .inProgress, .awaitingReturn: return true
+        default: return false
+        }
+    }
 }
 
 // MARK: - Excursion: turn, tilt, look up/down

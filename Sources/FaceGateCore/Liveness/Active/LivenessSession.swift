@@ -345,13 +345,13 @@ public struct LivenessSession: Sendable {
             // contradiction; the incidental motion of talking or blinking is recorded as another action.
             // A diagonal look: a turn completed while the asked look-up/down is under way waits for the look. The
             // look counts if it completes; if the look falls back instead, the turn is the wrong action.
-            if let p = pendingDiagonal, !actions.contains(where: { $0.type == asked }), !Self.isUnderWay(e.status(of: asked)) {
+            if let p = pendingDiagonal, !actions.contains(where: { $0.type == asked }), !e.status(of: asked).isUnderWay {
                 outcomes[i].status = .failed
                 fail(.wrongAction(expected: asked, performed: p.type), events: &events)
                 return update(events)
             }
             if let wrong = actions.first(where: { e.contradicts($0, asked: asked) }) {
-                let lookUnderWay = Self.isUnderWay(e.status(of: asked)) || actions.contains(where: { $0.type == asked })
+                let lookUnderWay = e.status(of: asked).isUnderWay || actions.contains(where: { $0.type == asked })
                 let others = actions.contains { $0.type != wrong.type && $0.type != asked && e.contradicts($0, asked: asked) }
                 if pendingDiagonal == nil, Self.mayBeDiagonal(wrong, asked: asked), lookUnderWay, !others {
                     pendingDiagonal = wrong
@@ -553,13 +553,6 @@ public struct LivenessSession: Sendable {
     /// before; the all-actions loop unchanged by it (test seeds 2 + 1 of 1,000).
     static func mayBeDiagonal(_ a: DetectedAction, asked: ChallengeType) -> Bool {
         (asked == .lookUp || asked == .lookDown) && (a.type == .turnLeft || a.type == .turnRight)
-    }
-
-    static func isUnderWay(_ status: DetectorStatus) -> Bool {
-        switch status {
-        case .inProgress, .awaitingReturn: return true
-        default: return false
-        }
     }
 
     private mutating func checkChallengeTimeout(at t: Double, events: inout [LivenessEvent]) {
