@@ -63,17 +63,44 @@ import Testing
         #expect(made == 2, "0.40, then 0.45; the less open frames are not copied")
     }
 
+    // MARK: the reference's other views (`ReferenceViewSlots`, `IdentityReference`)
+
+    /// One view per third of the calibration window, the most open-eyed frame of each; closed eyes and the reference
+    /// frame itself are not views; at most `maxViews − 1` of them.
+    @Test func theViewsAreTheMostOpenFrameOfEachThirdOfTheWindow() {
+        var v = ReferenceViewSlots<Int>()
+        // 12 fps over 0.75 s: EARs with a blink in the middle third
+        let ears = [0.40, 0.42, 0.41, 0.39, 0.20, 0.12, 0.25, 0.38, 0.44, 0.43]
+        for (i, e) in ears.enumerated() { v.offer(ear: e, timestamp: Double(i) / 12) { i } }
+        let end = Double(ears.count - 1) / 12
+        let chosen = v.choose(at: end, openEAR: 0.42, excluding: end)
+        #expect(chosen.count <= IdentityReference.maxViews - 1)
+        #expect(chosen.allSatisfy { $0.ear >= OpenEyeReference<Int>.openShare * 0.42 }, "\(chosen.map(\.ear))")
+        #expect(chosen.allSatisfy { end - $0.timestamp <= ReferenceViewSlots<Int>.window + 1e-9 })
+        #expect(!chosen.contains { $0.payload == ears.count - 1 }, "the reference frame is not its own view")
+        // from different thirds of the window
+        let slots = Set(chosen.map { Int(($0.timestamp / ReferenceViewSlots<Int>.slotLength).rounded(.down)) })
+        #expect(slots.count == chosen.count)
+        #expect(chosen.map(\.payload).contains(8), "the most open frame (0.44) is a view")
+    }
+
+    @Test func theSlotsAreBounded() {
+        var v = ReferenceViewSlots<Int>()
+        for i in 0..<300 { v.offer(ear: 0.3 + Double(i % 7) / 100, timestamp: Double(i) / 30) { i } }
+        #expect(v.kept.count <= ReferenceViewSlots<Int>.slots + 1)
+    }
+
     // MARK: the runner on fixture frames (the path of the CLI, the server's sessions and the unlock daemon)
 
     static let d6 = "motion/KwaiVGI__LivePortrait/assets/examples/driving/d6.mp4"
     static let d10 = "motion/KwaiVGI__LivePortrait/assets/examples/driving/d10.mp4"
 
-    func blinkSession(_ path: String) throws -> (LivenessResult, [IdentityAnchor]) {
+    func blinkSession(_ path: String) throws -> (LivenessResult, [IdentityAnchor], IdentityReference?) {
         try EnginePool.shared.with { engine in
             let runner = ActiveRunner(engine: engine, plan: try ChallengePlan(explicit: [.blink]),
                                       configuration: LivenessConfiguration(holdStill: nil), checkIdentity: true)
             let r = try runner.run(try VideoSource.file(path))
-            return (r, runner.identity.anchors)
+            return (r, runner.identity.anchors, runner.session.identityReference)
         }
     }
 
@@ -87,7 +114,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let clip = dir + "/d6.mkv"
         try ffmpeg(["-i", TestPaths.fixture(Self.d6), "-an", "-vf", "fps=12,trim=start=29.8,setpts=PTS-STARTPTS", "-c:v", "ffv1", clip])
-        let (r, anchors) = try blinkSession(clip)
+        let (r, anchors, views) = try blinkSession(clip)
         #expect(r.live, "\(r.reason ?? "") (identity distance \(r.identityDistance ?? -1))")
         let calibration = try #require(r.evidence.first { $0.role == .calibration })
         let reference = try #require(anchors.first)
@@ -96,6 +123,12 @@ import Testing
         #expect(reference.frameIndex < calibration.index, "reference \(reference.frameIndex), calibration \(calibration.index)")
         #expect(calibration.timestamp - reference.timestamp <= OpenEyeReference<Int>.window + 1e-9)
         #expect((r.identityDistance ?? 1) < LivenessConfiguration().identityThreshold)
+        // the reference's other views: open-eyed frames of the same window, of the same person
+        let ref = try #require(views)
+        #expect(ref.views.count >= 2, "views \(ref.views.count)")
+        #expect(ref.views.first == reference.embedding)
+        let d = ref.distance(to: try #require(anchors.last).embedding)
+        #expect(abs((r.identityDistance ?? -1) - d) < 1e-9)
     }
 
     /// A different person answering the challenge is still refused: d6 calibrates (inside the same blink as above, so
@@ -109,7 +142,7 @@ import Testing
                     "[0:v]fps=12,trim=start=29.8:end=31.1,setpts=PTS-STARTPTS[a];"
                     + "[1:v]fps=12,trim=start=9.9:end=12.5,setpts=PTS-STARTPTS,scale=480:480[b];[a][b]concat=n=2:v=1:a=0[v]",
                     "-map", "[v]", "-c:v", "ffv1", clip])
-        let (r, anchors) = try blinkSession(clip)
+        let (r, anchors, _) = try blinkSession(clip)
         #expect(!r.live)
         #expect(r.failure?.code == "identity_changed", "\(r.reason ?? "")")
         // the blink itself was seen (the other person did answer): only the identity check refused it

@@ -49,6 +49,8 @@ public final class ActiveRunner {
         if let image, let e = identity.add(events: update.events, image: image, analysis: analysis),
            checkIdentity {
             session.reportEmbedding(e)
+            // the reference's other views (open-eyed frames of the calibration window; `IdentityReference`)
+            for v in identity.takeReferenceViews() { session.reportReferenceView(v) }
         }
         return update
     }

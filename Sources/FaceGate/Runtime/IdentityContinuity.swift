@@ -37,6 +37,9 @@ public struct IdentityAnchor: Sendable {
 /// show the eyes open: when calibration completes on a frame whose eyes are closing (calibration is robust to a
 /// blink inside its window, so it can complete mid-blink), the reference is the most open-eyed frame of the still
 /// window instead (`OpenEyeReference`; the runner offers each calibrating frame with `offerCalibrationFrame`).
+/// Besides the reference anchor, up to two more open-eyed frames of the window (one per third of it,
+/// `ReferenceViewSlots`) are embedded as other views of the reference (`referenceViews`, not anchors): a face pulling
+/// expressions is compared with its closest view (`IdentityReference`, which admits only views of the same person).
 public final class IdentityContinuity {
     public let engine: FaceEngine
     /// Embed anchors at all (identity continuity check, or a caller that needs the anchors).
@@ -49,6 +52,13 @@ public final class IdentityContinuity {
 
     /// The most open-eyed frame of the calibration window so far (one image copy), for the identity reference.
     private var calibrationCandidate = OpenEyeReference<(image: Image, analysis: FrameAnalysis)>()
+    /// The most open-eyed frame of each third of the calibration window (one image copy each), for the reference's
+    /// other views (`IdentityReference`).
+    private var viewCandidates = ReferenceViewSlots<(image: Image, analysis: FrameAnalysis)>()
+    /// Embeddings of the reference's other views, made when the calibration anchor was embedded (open-eyed frames of
+    /// the calibration window other than the reference; not anchors). The runner hands them to the session
+    /// (`LivenessSession.reportReferenceView`), which admits only views of the same person.
+    public private(set) var referenceViews: [Embedding] = []
 
     public init(engine: FaceEngine, enabled: Bool) {
         self.engine = engine
@@ -61,6 +71,7 @@ public final class IdentityContinuity {
     public func offerCalibrationFrame(image: Image, analysis: FrameAnalysis) {
         guard enabled, analysis.faces.count == 1, let face = analysis.primary else { return }
         calibrationCandidate.offer(ear: face.ear.mean, timestamp: analysis.timestamp) { (image.clone(), analysis) }
+        viewCandidates.offer(ear: face.ear.mean, timestamp: analysis.timestamp) { (image.clone(), analysis) }
     }
 
     /// Embeds the anchor of a challenge-session frame, from the session's events on it (`anchorRole`): on the frame
@@ -71,12 +82,27 @@ public final class IdentityContinuity {
         guard let role = Self.anchorRole(events) else { return nil }
         guard role == .calibration else { return add(role, image: image, analysis: analysis) }
         let baseline = events.lazy.compactMap { e -> ActiveBaseline? in if case .calibrated(let b) = e { return b }; return nil }.first
-        guard let baseline, let face = analysis.primary,
-              let c = calibrationCandidate.choose(calibrationEAR: face.ear.mean, at: analysis.timestamp, openEAR: baseline.openEAR) else {
-            calibrationCandidate.reset()
-            return add(role, image: image, analysis: analysis)
+        var reference = (image: image, analysis: analysis)
+        if let baseline, let face = analysis.primary,
+           let c = calibrationCandidate.choose(calibrationEAR: face.ear.mean, at: analysis.timestamp, openEAR: baseline.openEAR) {
+            reference = c.payload
         }
-        return add(role, image: c.payload.image, analysis: c.payload.analysis)
+        calibrationCandidate.reset()
+        var views: [(image: Image, analysis: FrameAnalysis)] = []
+        if let baseline {
+            views = viewCandidates.choose(at: analysis.timestamp, openEAR: baseline.openEAR,
+                                          excluding: reference.analysis.timestamp).map(\.payload)
+        }
+        viewCandidates.reset()
+        guard let e = add(role, image: reference.image, analysis: reference.analysis) else { return nil }
+        referenceViews = views.compactMap { v in v.analysis.primary.flatMap { try? engine.embedding(v.image, face: $0) } }
+        return e
+    }
+
+    /// The reference's other views made at calibration (`referenceViews`), handed over once.
+    public func takeReferenceViews() -> [Embedding] {
+        defer { referenceViews = [] }
+        return referenceViews
     }
 
     /// The anchor role of a frame of a challenge session, from the session's events on it (the one rule).
@@ -156,4 +182,48 @@ public struct OpenEyeReference<Payload> {
     }
 
     public mutating func reset() { best = nil }
+}
+
+/// The candidates for the identity reference's other views (`IdentityReference`): the most open-eyed frame of each
+/// third of the calibration window, so the views are spread over it (an expression changes within 0.2–0.4 s; the most
+/// open frames of the whole window would often be neighbours showing the same face). Bounded: one payload per slot
+/// of `window / slots` seconds, slots older than the window are dropped (at most `slots + 1` payloads).
+public struct ReferenceViewSlots<Payload> {
+    /// Calibration's still window (`BaselineCalibrator.window`).
+    public static var window: Double { BaselineCalibrator.window }
+    /// One slot per view of the reference.
+    public static var slots: Int { IdentityReference.maxViews }
+    public static var slotLength: Double { window / Double(slots) }
+
+    public struct Candidate {
+        public var ear: Double
+        public var timestamp: Double
+        public var payload: Payload
+    }
+
+    /// Kept frames by slot number (timestamp / `slotLength`).
+    public private(set) var kept: [Int: Candidate] = [:]
+
+    public init() {}
+
+    /// A frame of the calibration phase; `payload` is made only when the frame is kept.
+    public mutating func offer(ear: Double, timestamp: Double, payload: () -> Payload) {
+        kept = kept.filter { timestamp - $0.value.timestamp <= Self.window }
+        let slot = Int((timestamp / Self.slotLength).rounded(.down))
+        if let b = kept[slot], b.ear >= ear { return }
+        kept[slot] = Candidate(ear: ear, timestamp: timestamp, payload: payload())
+    }
+
+    /// The views when calibration completes at `timestamp` with the window's open EAR `openEAR`: kept frames inside
+    /// the window with open eyes (EAR ≥ `OpenEyeReference.openShare` × `openEAR`), other than the reference frame
+    /// (`excluding`, its timestamp), most open first, at most `slots − 1`.
+    public func choose(at timestamp: Double, openEAR: Double, excluding: Double) -> [Candidate] {
+        let open = OpenEyeReference<Payload>.openShare * openEAR
+        let c = kept.values.filter {
+            timestamp - $0.timestamp <= Self.window + 1e-9 && $0.ear >= open && abs($0.timestamp - excluding) > 1e-6
+        }
+        return Array(c.sorted { $0.ear > $1.ear }.prefix(Self.slots - 1))
+    }
+
+    public mutating func reset() { kept = [:] }
 }

@@ -150,7 +150,7 @@ public struct LivenessSession: Sendable {
     /// Raw signals while waiting for a neutral head (the last `BaselineCalibrator.window`), for re-anchoring it.
     private var restSignals: [FaceSignal] = []
     // identity
-    private var referenceEmbedding: Embedding? = nil
+    private var reference: IdentityReference? = nil
     private var identityDistance: Double? = nil
 
     /// `holdFractions`: where in `configuration.holdStill` each pause falls (0…1 per challenge); nil draws them
@@ -427,10 +427,14 @@ public struct LivenessSession: Sendable {
     /// `LivenessResult.identityAnchors`). Above the identity threshold the session fails (or a finished live
     /// result turns not live).
     public mutating func reportIdentityDistance(_ distance: Double) {
+        judgeIdentity(distance, threshold: configuration.identityThreshold)
+    }
+
+    private mutating func judgeIdentity(_ distance: Double, threshold: Double) {
         identityDistance = max(identityDistance ?? 0, distance)
         result?.identityDistance = identityDistance
-        guard distance > configuration.identityThreshold else { return }
-        let f = LivenessFailure.identityChanged(distance: distance, threshold: configuration.identityThreshold)
+        guard distance > threshold else { return }
+        let f = LivenessFailure.identityChanged(distance: distance, threshold: threshold)
         if var r = result {
             if r.live { r.live = false; r.failure = f; result = r; phase = .finished(live: false) }
         } else {
@@ -440,11 +444,24 @@ public struct LivenessSession: Sendable {
     }
 
     /// Reports the embedding of the face on an identity anchor frame: the first one becomes the reference, every
-    /// later one is compared with it.
+    /// later one is compared with the reference's closest view (`IdentityReference`).
     public mutating func reportEmbedding(_ e: Embedding) {
-        guard let ref = referenceEmbedding else { referenceEmbedding = e; return }
-        reportIdentityDistance(e.distance(to: ref))
+        guard let ref = reference else { reference = IdentityReference(e); return }
+        judgeIdentity(ref.distance(to: e), threshold: ref.threshold(configuration.identityThreshold))
     }
+
+    /// Another view of the reference (an open-eyed frame of the calibration window, `IdentityContinuity`), reported
+    /// right after the reference and before any later anchor: admitted only within the identity threshold of the
+    /// reference (`IdentityReference.admit`). Returns whether it was admitted.
+    @discardableResult
+    public mutating func reportReferenceView(_ e: Embedding) -> Bool {
+        guard var ref = reference, identityDistance == nil else { return false }
+        defer { reference = ref }
+        return ref.admit(e, threshold: configuration.identityThreshold)
+    }
+
+    /// The session's identity reference (nil until the first anchor was reported).
+    public var identityReference: IdentityReference? { reference }
 
     /// A head that holds still away from the calibrated neutral for a whole calibration window (calibration's own
     /// stillness test, `BaselineCalibrator`) while the session waits for it to come back — during the hold-still, or
