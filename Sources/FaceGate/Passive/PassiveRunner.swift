@@ -110,7 +110,7 @@ public final class PassiveAnalyzer {
                         }
                         frameProbs.append((m.name, p))
                     }
-                    model.add(frame: frameProbs)
+                    model.add(frame: frameProbs, noiseSigma: Self.faceNoise(image, box: box))
                 }
                 if let t = options.texture {
                     texture.add(realProbability: t.realProbability(image: image, landmarks: face.landmarks.points))
@@ -131,6 +131,16 @@ public final class PassiveAnalyzer {
             }
             previous = (image, analysis.timestamp, centre)
         }
+    }
+
+    /// Sensor noise σ of the face's landmark square (`SensorNoise`), clipped to the image: what the anti-spoof models
+    /// see besides the face (`ModelCue.noisyFaceSigma`).
+    static func faceNoise(_ image: Image, box: Rect) -> Double? {
+        let x0 = max(0, box.x.rounded()), y0 = max(0, box.y.rounded())
+        let x1 = min(Double(image.width), (box.x + box.width).rounded()), y1 = min(Double(image.height), (box.y + box.height).rounded())
+        guard x1 - x0 >= 8, y1 - y0 >= 8 else { return nil }
+        let crop = image.cropped(Rect(x: x0, y: y0, width: x1 - x0, height: y1 - y0))
+        return SensorNoise.sigma(gray: crop.grayBytes, width: crop.width, height: crop.height)
     }
 
     /// Every cue's evaluator, in the order of `PadCue.analyzed` (one per cue; a cue without its input abstains).

@@ -180,12 +180,25 @@ public struct ModelCue: Sendable {
     /// 0.25-quantile (−0.10) and median (−0.015) reject it, the mean accepts it. The per-frame spread is reported.
     /// Quantile shown (advisory) in the note: how low the worst quarter of the frames went.
     public static let reportedQuantile = 0.25
+    /// Face sensor noise σ (grey levels, `SensorNoise` on the face's landmark square) from which a frame is too noisy
+    /// for the models: such a frame is not counted, and a session of only such frames abstains (the models, trained
+    /// on clean faces, cannot see there). Measured (session 14, both MiniFASNets, `liveness --passive --max-frames 60`):
+    /// the fixture clips as recorded (18 genuine, 15 attacks, 6 sources + simulator) σ 0.25–0.99; their dark webcam
+    /// variant (−1.5 EV, sensor noise, auto-gain; scripts/liveness_lighting_variants.py) σ 5.1–7.2, where the models'
+    /// session P(real) spreads over 0.05–0.99 for genuine faces (8 of 18 refused) and 0.001–0.83 for attacks (no
+    /// threshold separates them); added noise alone (d0, d14, s32, Krzysiek354) lowers genuine P(real) steadily from
+    /// σ ≈ 2.4, with refusals from σ ≈ 5.2. 3.0: 3× the noisiest clean clip, below every dark-variant face.
+    public static let noisyFaceSigma = 3.0
 
     public private(set) var sums: [Double] = []
     public private(set) var frames = 0
     public private(set) var models: [String] = []
     /// Per analysed frame: P(real) − P(largest other class), models summed.
     public private(set) var frameMargins: [Double] = []
+    /// Per analysed frame: sensor noise σ of the face region (`SensorNoise`), when the analyzer measured it.
+    public private(set) var noiseSigmas: [Double] = []
+    /// Frames left out because their face was noisier than `noisyFaceSigma`.
+    public private(set) var noisyFrames = 0
     public let realClass: Int
     public init(realClass: Int = 1) { self.realClass = realClass }
 
@@ -198,8 +211,13 @@ public struct ModelCue: Sendable {
     }
 
     /// One frame: each model's class probabilities (already softmaxed), in the common class order.
-    public mutating func add(frame probabilities: [(model: String, probs: [Double])]) {
+    /// `noiseSigma`: the face region's sensor noise on this frame (`SensorNoise.sigma`), nil when not measured.
+    public mutating func add(frame probabilities: [(model: String, probs: [Double])], noiseSigma: Double? = nil) {
         guard !probabilities.isEmpty else { return }
+        if let noiseSigma, noiseSigma.isFinite {
+            noiseSigmas.append(noiseSigma)
+            if noiseSigma >= Self.noisyFaceSigma { noisyFrames += 1; return }
+        }
         frames += 1
         var frameSums: [Double] = []
         for (name, p) in probabilities {
@@ -237,6 +255,10 @@ public struct ModelCue: Sendable {
 
     public var reading: PadCueReading {
         guard frames > 0, let pReal = realProbability, let margin = Self.margin(sums, realClass: realClass) else {
+            if noisyFrames > 0 {
+                return .abstain(.model, String(format: "face too noisy for the anti-spoof models on all %d frame(s) (median noise σ %.2f ≥ %.1f: a dark or low-light camera)",
+                                               noisyFrames, padMedian(noiseSigmas), Self.noisyFaceSigma))
+            }
             return .abstain(.model, "no anti-spoof model configured (facegate models install minifasnet-v2 minifasnet-v1se)")
         }
         let arg = sums.indices.max { sums[$0] < sums[$1] } ?? realClass
@@ -250,10 +272,13 @@ public struct ModelCue: Sendable {
                             Self.reportedQuantile * 100, Self.quantile(frameMargins, Self.reportedQuantile),
                             frameMargins.min() ?? 0, below, frameMargins.count)
         }
+        let noise = noiseSigmas.isEmpty ? nil : padMedian(noiseSigmas)
+        var noiseNote = noise.map { String(format: "; face noise σ %.2f", $0) } ?? ""
+        if noisyFrames > 0 { noiseNote += String(format: " (%d frame(s) ≥ %.1f left out)", noisyFrames, Self.noisyFaceSigma) }
         return PadCueReading(cue: .model, state: spoof ? .spoof : .neutral, level: level,
                              confidence: min(1, 0.5 + abs(margin)),
-                             note: String(format: "P(real) %.3f (arg-max class %d) from %@ over %d frame(s), session mean%@", pReal, arg,
-                                          models.joined(separator: " + "), frames, spread))
+                             note: String(format: "P(real) %.3f (arg-max class %d) from %@ over %d frame(s), session mean%@%@", pReal, arg,
+                                          models.joined(separator: " + "), frames, spread, noiseNote))
     }
 }
 
