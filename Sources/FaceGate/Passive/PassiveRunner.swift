@@ -138,7 +138,7 @@ public final class PassiveAnalyzer {
     static func faceNoise(_ image: Image, box: Rect) -> Double? {
         let x0 = max(0, box.x.rounded()), y0 = max(0, box.y.rounded())
         let x1 = min(Double(image.width), (box.x + box.width).rounded()), y1 = min(Double(image.height), (box.y + box.height).rounded())
-        guard x1 - x0 >= 8, y1 - y0 >= 8 else { return nil }
+        guard x1 - x0 >= ModelCue.minimumNoiseSide, y1 - y0 >= ModelCue.minimumNoiseSide else { return nil }
         let crop = image.cropped(Rect(x: x0, y: y0, width: x1 - x0, height: y1 - y0))
         return SensorNoise.sigma(gray: crop.grayBytes, width: crop.width, height: crop.height)
     }

@@ -189,6 +189,10 @@ public struct ModelCue: Sendable {
     /// threshold separates them); added noise alone (d0, d14, s32, Krzysiek354) lowers genuine P(real) steadily from
     /// σ ≈ 2.4, with refusals from σ ≈ 5.2. 3.0: 3× the noisiest clean clip, below every dark-variant face.
     public static let noisyFaceSigma = 3.0
+    /// Smallest face square (px) whose noise is measured: on a smaller face the operator sees the face's own detail
+    /// (session 14, camera-variant stills: obama-1080p at 320×180 σ 3.95, biden 2.47, from skin and hair, not noise).
+    /// Below it no noise is recorded and the models vote as without the floor.
+    public static let minimumNoiseSide = 64.0
 
     public private(set) var sums: [Double] = []
     public private(set) var frames = 0
