@@ -135,7 +135,7 @@ public final class PassiveAnalyzer {
 
     /// Sensor noise σ of the face's landmark square (`SensorNoise`), clipped to the image: what the anti-spoof models
     /// see besides the face (`ModelCue.noisyFaceSigma`).
-    static func faceNoise(_ image: Image, box: Rect) -> Double? {
+    public static func faceNoise(_ image: Image, box: Rect) -> Double? {
         let x0 = max(0, box.x.rounded()), y0 = max(0, box.y.rounded())
         let x1 = min(Double(image.width), (box.x + box.width).rounded()), y1 = min(Double(image.height), (box.y + box.height).rounded())
         guard x1 - x0 >= ModelCue.minimumNoiseSide, y1 - y0 >= ModelCue.minimumNoiseSide else { return nil }

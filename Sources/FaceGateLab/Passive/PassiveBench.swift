@@ -46,6 +46,13 @@ public enum PassiveBench {
             for i in cues.indices { single[i].time { cues[i].1() } }
         }
         var out = [base] + single
+        // The model cue's face noise (`ModelCue.noisyFaceSigma`), measured on every model frame on the runner's face
+        // box: its own stage, and part of the two model stages below (not of the cues without a model).
+        let noiseBox = PadFaceRegion.box(landmarks: ref.points, fallback: face.box)
+        func faceNoise() { _ = PassiveAnalyzer.faceNoise(frame, box: noiseBox) }
+        var noise = LatencySamples(name: "  face noise (model frames)")
+        for _ in 0..<n { noise.time { faceNoise() } }
+        out.append(noise)
         // Both MiniFASNets (the default installed pair): the installed files, else the fixture copies beside the
         // repository (for developers). One stage with V2 only, one with both.
         let fixtures = "../shared/fixtures/models/marcos4758__Silent-Face-Anti-Spoofing-Tests/resources/anti_spoof_models/"
@@ -58,12 +65,12 @@ public enum PassiveBench {
         if let v2 = load(ModelCatalog.miniFASNetV2, "2.7_80x80_MiniFASNetV2.onnx") {
             _ = try? v2.probabilities(frame, box: box)
             var withModel = LatencySamples(name: "passive + MiniFASNetV2")
-            for _ in 0..<n { withModel.time { allCues(); _ = try? v2.probabilities(frame, box: box) } }
+            for _ in 0..<n { withModel.time { allCues(); faceNoise(); _ = try? v2.probabilities(frame, box: box) } }
             out.append(withModel)
             if let v1 = load(ModelCatalog.miniFASNetV1SE, "4_0_0_80x80_MiniFASNetV1SE.onnx") {
                 _ = try? v1.probabilities(frame, box: box)
                 var both = LatencySamples(name: "passive + MiniFASNetV2 + V1SE")
-                for _ in 0..<n { both.time { allCues(); _ = try? v2.probabilities(frame, box: box); _ = try? v1.probabilities(frame, box: box) } }
+                for _ in 0..<n { both.time { allCues(); faceNoise(); _ = try? v2.probabilities(frame, box: box); _ = try? v1.probabilities(frame, box: box) } }
                 out.append(both)
             }
         }
