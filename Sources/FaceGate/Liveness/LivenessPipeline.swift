@@ -82,7 +82,7 @@ public final class LivenessPipeline {
     /// Anchors that could not be embedded.
     public var identitySkipped: Int { identity.skipped }
     private var frozenReadings: [PadCueReading]?
-    private var referenceEmbedding: Embedding?
+    private var reference: IdentityReference?
     private var identityDistance: Double?
 
     public init(engine: FaceEngine, options: LivenessPipelineOptions) throws {
@@ -161,11 +161,11 @@ public final class LivenessPipeline {
     /// A passive capture anchor's embedding: the first is the reference, later ones above the identity threshold
     /// fail the session.
     private func reportEmbedding(_ e: Embedding) {
-        guard let ref = referenceEmbedding else { referenceEmbedding = e; return }
-        let d = e.distance(to: ref)
+        guard let ref = reference else { reference = IdentityReference(e); return }
+        let d = ref.distance(to: e), threshold = ref.threshold(options.configuration.identityThreshold)
         identityDistance = max(identityDistance ?? 0, d)
-        if d > options.configuration.identityThreshold {
-            capture?.identityChanged(distance: d, threshold: options.configuration.identityThreshold)
+        if d > threshold {
+            capture?.identityChanged(distance: d, threshold: threshold)
             freezePassive()
         }
     }

@@ -70,8 +70,16 @@ public final class IdentityContinuity {
     /// image copy, replaced only by a more open-eyed frame or when it leaves the window.
     public func offerCalibrationFrame(image: Image, analysis: FrameAnalysis) {
         guard enabled, analysis.faces.count == 1, let face = analysis.primary else { return }
-        calibrationCandidate.offer(ear: face.ear.mean, timestamp: analysis.timestamp) { (image.clone(), analysis) }
-        viewCandidates.offer(ear: face.ear.mean, timestamp: analysis.timestamp) { (image.clone(), analysis) }
+        // One copy of the frame, shared when both keep it (the most open frame is usually also its third's best).
+        var copy: (image: Image, analysis: FrameAnalysis)?
+        func payload() -> (image: Image, analysis: FrameAnalysis) {
+            if let copy { return copy }
+            let made = (image: image.clone(), analysis: analysis)
+            copy = made
+            return made
+        }
+        calibrationCandidate.offer(ear: face.ear.mean, timestamp: analysis.timestamp, payload: payload)
+        viewCandidates.offer(ear: face.ear.mean, timestamp: analysis.timestamp, payload: payload)
     }
 
     /// Embeds the anchor of a challenge-session frame, from the session's events on it (`anchorRole`): on the frame
