@@ -166,4 +166,30 @@ func activeEngineActions(_ stream: inout SynthStream, seconds: Double, engine: i
         #expect(got.contains(.turnLeft) && got.contains(.blink))
         #expect(!got.contains(.turnRight))
     }
+
+    /// A person calibrated while talking (pitch noise σ 4.5°) nods at 10 fps as the engine's smoothed pitch shows it
+    /// under browser delivery (synthetic nod −15°/+5°, two-picture median: rest → −10° → +3°). The swing asked is
+    /// capped at 11° (`SwingDetector.nodMaxNoiseSwing`), and so are the reversal and neutral band that follow the
+    /// noise: uncapped they asked 13.5° of reversal, more than the swing, and this nod was never seen. The same
+    /// wobble at half the size is still no nod.
+    @Test func aNoisyCalibrationDoesNotHideANodAtLowRates() {
+        let noisy = ActiveBaseline(yaw: 0, pitch: 0, roll: 0, openEAR: 0.3, earNoise: 0.01, mar: 0.05, marNoise: 0.01,
+                                   yawNoise: 1, pitchNoise: 4.5, rollNoise: 1, interocular: 60,
+                                   frame: FrameStamp(index: 0, timestamp: 0))
+        let rest: [Double] = [0, 1, -1, 0.5, 0, 1, -0.5, 0, 1, 0]
+        let nod: [Double] = [-4, -10, -9, -2, 3, 2, 0, 0, 0, 0]
+        func run(_ scale: Double) -> [DetectedAction] {
+            var d = SwingDetector(type: .nod, parameters: SwingDetector.nod)
+            var out: [DetectedAction] = []
+            for (i, v) in (rest + nod.map { $0 * scale } + rest).enumerated() {
+                let s = FaceSignal(stamp: FrameStamp(index: i, timestamp: Double(i) / 10), yaw: 0, pitch: v, roll: 0,
+                                   ear: 0.3, mar: 0.05, interocular: 60, pitchParallax: 0.008 * v)
+                if let a = d.update(s, baseline: noisy) { out.append(a) }
+            }
+            return out
+        }
+        let seen = run(1)
+        #expect(seen.count == 1 && seen.first.map { $0.amplitude >= SwingDetector.nod.minSwing } == true, "\(seen)")
+        #expect(run(0.5).isEmpty)
+    }
 }

@@ -167,9 +167,10 @@ func synthSessionPasses(_ c: ChallengeType, fps: Double, delivery: SynthDelivery
     /// (seeds apart from the ones the 11° nod cap and the 2 s were tuned on). Single attempts pass nod 80/85/88 %,
     /// shake 85/91/97 % at 10/12/15 fps. Measured with the repeat: nod 95.3/97.7/99.0 % before, 97.7/99.3/99.0 %
     /// with the nod's first swing at 75 % (`SwingDetector.nodFirstSwingFraction`; held-out seeds 300–1299:
-    /// 96.0/98.1/99.5 %), shake 97.0/100/100 %; the bar is the issue's 97 % at 12 and 15 fps and 96 % for the nod at
-    /// 10 fps, the held-out rate (a 15° nod's extreme is one picture at ~6 distinct pictures a second, halved by the
-    /// two-picture median; 2 of the failures here are the delivery's face gaps).
+    /// 96.0/98.1/99.5 %), shake 97.0/100/100 %. Session 15: with the nod's reversal and neutral band bounded by the
+    /// swing cap (`SwingDetector.nodMaxNoiseSwing`) nod 98.3/99.7/100 % here, held-out seeds 300–1299
+    /// 97.2/99.6/99.8 %; the bar is the issue's 97 % at every rate (it was 96 % for the nod at 10 fps; 2 of the
+    /// failures here are the delivery's face gaps).
     @Test(arguments: [10.0, 12.0, 15.0])
     func aPersonWhoNodsOrShakesAgainPassesAtLowRates(fps: Double) throws {
         for c in [ChallengeType.nod, .shake] {
@@ -182,7 +183,7 @@ func synthSessionPasses(_ c: ChallengeType, fps: Double, delivery: SynthDelivery
                 let r = actor.run(&session, stream: &stream, seconds: 14)
                 if !r.live { failures.append("seed \(seed): \(r.reason ?? "")") }
             }
-            let allowed = c == .nod && fps < 12 ? 12 : 9      // 96 % / 97 % of 300
+            let allowed = 9      // 97 % of 300
             #expect(failures.count <= allowed, "\(c) at \(fps) fps: \(failures.count) of 300 sessions failed:\n\(failures.joined(separator: "\n"))")
         }
     }

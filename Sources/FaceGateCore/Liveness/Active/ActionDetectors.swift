@@ -237,6 +237,14 @@ public struct SwingDetector: Sendable {
     /// 10 min per cell) gave as many nods with the cap as without (±2; a cap of 10° added up to 9 in 10 min), and
     /// none without talking; those nods are never deliberate: the wrong-action strength keeps the uncapped 5 σ
     /// (`ActionEngine.deliberateAmplitude`). Notes: /work/notes/h1/s9.
+    /// Session 15: the cap also bounds the noise behind the reversal and the neutral band (3 σ with σ ≤ 11°/5 =
+    /// 2.2°, i.e. ≤ 6.6°). Uncapped, a talker calibrated at σ 4.5° needed 13.5° of reversal to confirm an extreme
+    /// and counted a whole 15° nod as "at neutral" (the rest break ended it): more than the 11° swing asked. Of the
+    /// nods that timed out at 10 fps (tuning seeds 2000–6999), 120 of 140 had σ > 1.67° (3 σ > the 5° reversal).
+    /// Synthetic nods with "Nod again" (browser delivery; private release build, /work/notes/h4/core nodprobe):
+    /// held-out seeds 300–1299 at 10/12/15 fps 40/19/5 → 28/4/2 of 1,000 (10 fps 96.0 → 97.2 %; 10 of the 28 are
+    /// the delivery's face gaps), 25–60 fps 0 before and after; all-actions loop 2/1 of 1,000 unchanged; faces that
+    /// only talk or jitter (`nodprobe talk 2`, 144 min): small nods 458 → 515, deliberate 11 → 11, none without talking.
     public static let nodMaxNoiseSwing = 11.0
     /// Shake: three yaw swings of ≥ 12° within 3.5 s reaching ≥ 5° on both sides of neutral. A prompted "no" is
     /// ±10–30°; requiring both sides separates it from a turn that wobbles on its way back.
@@ -297,7 +305,10 @@ public struct SwingDetector: Sendable {
         }
         insufficient = nil
         let p = parameters
-        let noise = ExcursionDetector.noiseMultiple * b.noise(p.axis)
+        // The hysteresis and the neutral band follow the calibrated noise only up to the noise the swing cap stands
+        // for (`maxNoiseSwing` / 5 σ): beyond it they would ask more than the swing itself (`nodMaxNoiseSwing`).
+        let sigma = min(b.noise(p.axis), p.maxNoiseSwing / ExcursionDetector.minAngleNoiseMultiple)
+        let noise = ExcursionDetector.noiseMultiple * sigma
         let rev = max(p.reversal, noise)
         let arm = max(p.armBand, noise)
         let minSwing = min(max(p.minSwing, ExcursionDetector.minAngleNoiseMultiple * b.noise(p.axis)), p.maxNoiseSwing)
