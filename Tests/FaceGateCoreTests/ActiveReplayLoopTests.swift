@@ -153,6 +153,46 @@ func runAllActionsLoop(plan: ChallengePlan, order: [ChallengeType], seed: UInt64
         }
     }
 
+    /// A turn's pitch coupling: a 21° dip or lift that completes inside an asked 32° turn (as LivePortrait d3's turn
+    /// at 8 s reads on the backlit variant: a 19° look-down and a nod, completed 0.3 s before the turn) is part of the
+    /// turn. The same pitch movement before the turn starts, or inside a turn that falls back short of its angle,
+    /// is still the wrong action. Fails on 9377031 (`wrong_action` "saw look-down"/"saw look-up" at once).
+    @Test func aPitchMovementInsideAnAskedTurnIsPartOfIt() throws {
+        func run(_ asked: ChallengeType, _ pitch: ChallengeType, fps: Double, seed: UInt64, turn: Double,
+                 turnAt: Double = 0.6, pitchAt: Double) throws -> LivenessResult {
+            var s = LivenessSession(plan: try ChallengePlan(explicit: [asked]), holdFractions: [0.5])
+            var st = SynthStream.noisy(fps: fps, seed: seed)
+            var i = 0
+            while s.result == nil, st.time(ofFrame: i) < 12 {
+                for f in st.deliver(i) where s.result == nil {
+                    for e in s.process(f).events {
+                        if case .prompt(_, _, _, let at) = e {
+                            st.add(asked, at: at.timestamp + turnAt, amplitude: turn)
+                            st.add(pitch, at: at.timestamp + pitchAt, amplitude: 21, speed: 1.25)
+                        }
+                    }
+                }
+                i += 1
+            }
+            return s.endOfInput()
+        }
+        for fps in [10.0, 12.0, 30.0] {
+            for (asked, pitch) in [(ChallengeType.turnLeft, ChallengeType.lookDown), (.turnRight, .lookDown), (.turnLeft, .lookUp)] {
+                for seed: UInt64 in [1, 2] {
+                    let inside = try run(asked, pitch, fps: fps, seed: seed, turn: 32, pitchAt: 0.7)
+                    #expect(inside.live, "\(pitch) inside a 32° \(asked) at \(fps) fps, seed \(seed): \(inside.reason ?? "")")
+                    let before = try run(asked, pitch, fps: fps, seed: seed, turn: 32, turnAt: 1.7, pitchAt: 0.4)
+                    // the dip completes as a look and, on the way back, as a nod: either is the wrong action
+                    #expect([pitch, .nod].contains { before.failure == .wrongAction(expected: asked, performed: $0) },
+                            "\(pitch) before the \(asked) at \(fps) fps, seed \(seed): \(before.reason ?? "live")")
+                    let short = try run(asked, pitch, fps: fps, seed: seed, turn: 12, pitchAt: 0.7)
+                    #expect([pitch, .nod].contains { short.failure == .wrongAction(expected: asked, performed: $0) },
+                            "\(pitch) inside a 12° \(asked) at \(fps) fps, seed \(seed): \(short.reason ?? "live")")
+                }
+            }
+        }
+    }
+
     /// The plan never puts two challenges that move the same part of the face next to each other, and every valid
     /// plan is equally likely: 584 plans of 3 over all ten types (810 with the no-repeat rule alone).
     @Test func plansAlternateTheMovingPart() throws {

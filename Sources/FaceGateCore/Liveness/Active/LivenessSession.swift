@@ -140,8 +140,8 @@ public struct LivenessSession: Sendable {
     private var neutralSeen = false
     /// The "again" text of the current challenge was announced (`LivenessEvent.promptAgain`).
     private var askedAgain = false
-    /// A turn completed while the asked look was under way (a diagonal look, `mayBeDiagonal`): judged when the look
-    /// ends.
+    /// A turn completed while the asked look was under way (a diagonal look, `mayBeDiagonal`), or a pitch action
+    /// inside an asked turn (`mayAccompanyTurn`): judged when the asked movement ends.
     private var pendingDiagonal: DetectedAction? = nil
     // hold-still before each prompt
     private let holdDelays: [Double]
@@ -344,17 +344,18 @@ public struct LivenessSession: Sendable {
             // contradictions first (stricter), then the asked action. Only a deliberate different action is a
             // contradiction; the incidental motion of talking or blinking is recorded as another action.
             // A diagonal look: a turn completed while the asked look-up/down is under way waits for the look. The
-            // look counts if it completes; if the look falls back instead, the turn is the wrong action.
+            // look counts if it completes; if the look falls back instead, the turn is the wrong action. The same for
+            // a pitch action inside an asked turn (`mayAccompanyTurn`).
             if let p = pendingDiagonal, !actions.contains(where: { $0.type == asked }), !e.status(of: asked).isUnderWay {
                 outcomes[i].status = .failed
                 fail(.wrongAction(expected: asked, performed: p.type), events: &events)
                 return update(events)
             }
             if let wrong = actions.first(where: { e.contradicts($0, asked: asked) }) {
-                let lookUnderWay = e.status(of: asked).isUnderWay || actions.contains(where: { $0.type == asked })
-                let others = actions.contains { $0.type != wrong.type && $0.type != asked && e.contradicts($0, asked: asked) }
-                if pendingDiagonal == nil, Self.mayBeDiagonal(wrong, asked: asked), lookUnderWay, !others {
-                    pendingDiagonal = wrong
+                let askedUnderWay = e.status(of: asked).isUnderWay || actions.contains(where: { $0.type == asked })
+                let contradicting = actions.filter { $0.type != asked && e.contradicts($0, asked: asked) }
+                if askedUnderWay, Self.mayAccompany(contradicting, asked: asked, pending: pendingDiagonal) {
+                    pendingDiagonal = pendingDiagonal ?? wrong
                 } else {
                     outcomes[i].status = .failed
                     fail(.wrongAction(expected: asked, performed: wrong.type), events: &events)
@@ -570,6 +571,27 @@ public struct LivenessSession: Sendable {
     /// before; the all-actions loop unchanged by it (test seeds 2 + 1 of 1,000).
     static func mayBeDiagonal(_ a: DetectedAction, asked: ChallengeType) -> Bool {
         (asked == .lookUp || asked == .lookDown) && (a.type == .turnLeft || a.type == .turnRight)
+    }
+
+    /// A pitch movement completed inside an asked turn: the turn's pitch coupling, not a different action. Real heads
+    /// dip or lift while they turn, and a re-lit or noisy face reads that pitch larger: LivePortrait d3's turn-left at
+    /// 8 s (backlit variant, 12 fps) dips 19° (a look-down, and a nod on the way back) and completes that dip 0.3 s
+    /// before its 31° turn completes — `wrong_action` "saw look-down" where the re-encoded clip read 14.8°, under
+    /// the deliberate 18°. Judged as the diagonal look is (`mayBeDiagonal`, the same `pendingDiagonal`): only while
+    /// the asked turn is under way (the yaw past its onset angle, not yet back), and only if the turn then completes;
+    /// if the turn falls back instead, the pitch action is the wrong action. A look or nod made before the turn
+    /// starts or after it returned still fails at once.
+    static func mayAccompanyTurn(_ a: DetectedAction, asked: ChallengeType) -> Bool {
+        (asked == .turnLeft || asked == .turnRight) && (a.type == .lookUp || a.type == .lookDown || a.type == .nod)
+    }
+
+    /// True when every contradicting action of this frame may wait for the asked movement under way: one diagonal
+    /// turn during an asked look (while none is pending), or pitch actions during an asked turn (`mayAccompanyTurn`,
+    /// also while one is pending: a dip completes as a look and as a nod on nearby frames).
+    static func mayAccompany(_ contradicting: [DetectedAction], asked: ChallengeType, pending: DetectedAction?) -> Bool {
+        guard let first = contradicting.first else { return false }
+        if contradicting.allSatisfy({ mayAccompanyTurn($0, asked: asked) }) { return true }
+        return pending == nil && mayBeDiagonal(first, asked: asked) && contradicting.allSatisfy { $0.type == first.type }
     }
 
     private mutating func checkChallengeTimeout(at t: Double, events: inout [LivenessEvent]) {
