@@ -82,11 +82,34 @@ public final class PadModel {
     public let name: String
     public let spec: PadModelSpec
     public let net: PadNet
+    /// Whether this is a measured catalogue model (`measuredCatalogue`), decided from the file's bytes and the spec
+    /// it runs with — not from `name` or the file name. What other cues may defer to (`BezelCue.yieldsTo`).
+    public let provenance: PadModelProvenance
 
     public init(path: String, name: String? = nil, spec: PadModelSpec? = nil) throws {
         self.spec = try spec ?? PadModelSpec.resolve(for: path)
         self.net = try PadNet(path: path)
         self.name = name ?? ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        self.provenance = Self.provenance(ofFile: path, spec: self.spec)
+    }
+
+    /// Who voted, as the model cue records it.
+    public var voter: PadModelVoter { PadModelVoter(name: name, provenance: provenance) }
+
+    /// The catalogue anti-spoof models whose votes next to the other cues were measured (fixture clips, camera-variant
+    /// stills, lighting variants, rendered rooms: docs/passive-liveness.md): the two Silent-Face MiniFASNets. A new
+    /// catalogue entry joins only after the same measurements.
+    public static let measuredCatalogue: [CatalogEntry] = [ModelCatalog.miniFASNetV2, ModelCatalog.miniFASNetV1SE]
+
+    /// `measuredCatalogue` when the file at `path` has the size and SHA-256 pinned for one of `measuredCatalogue` and
+    /// `spec` is that entry's preprocessing; `unmeasured` otherwise (a user's own model, an altered or unreadable file,
+    /// a pinned file fed another crop). Hashes only files whose size matches a pin (1.75 MB each).
+    public static func provenance(ofFile path: String, spec: PadModelSpec) -> PadModelProvenance {
+        let attrs = try? FileManager.default.attributesOfItem(atPath: URL(fileURLWithPath: path).resolvingSymlinksInPath().path)
+        guard let size = (attrs?[.size] as? NSNumber)?.intValue else { return .unmeasured }
+        let candidates = measuredCatalogue.filter { $0.file.size == size && $0.padSpec == spec }
+        guard !candidates.isEmpty, let digest = try? sha256Hex(ofFile: path) else { return .unmeasured }
+        return candidates.contains { $0.file.sha256 == digest } ? .measuredCatalogue : .unmeasured
     }
 
     /// Silent-Face's models were trained on RetinaFace boxes, which sit higher and larger than dlib's landmark hull.

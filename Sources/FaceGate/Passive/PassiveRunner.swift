@@ -95,7 +95,7 @@ public final class PassiveAnalyzer {
             if isStill || i % PassiveSchedule.modelEvery == 0 {
                 if !options.models.isEmpty {
                     let mbox = PadModel.faceBox(from: face.landmarks)
-                    var frameProbs: [(model: String, probs: [Double])] = []
+                    var frameProbs: [(voter: PadModelVoter, probs: [Double])] = []
                     for m in options.models {
                         var p: [Double]
                         if m.usesAlignedChip {  // a `facegate export` model: its own aligned chip
@@ -108,7 +108,7 @@ public final class PassiveAnalyzer {
                             let real = m.spec.realClass < p.count ? p[m.spec.realClass] : 0
                             p = [1 - real, real]
                         }
-                        frameProbs.append((m.name, p))
+                        frameProbs.append((m.voter, p))
                     }
                     model.add(frame: frameProbs, noiseSigma: Self.faceNoise(image, box: box))
                 }
@@ -145,8 +145,8 @@ public final class PassiveAnalyzer {
 
     /// Every cue's evaluator, in the order of `PadCue.analyzed` (one per cue; a cue without its input abstains).
     public var evaluators: [any PassiveCueEvaluator] {
-        // The bezel sees the model's reading: a deny resting on its sides rule alone yields to a confidently-live
-        // model (`BezelCue.sidesYieldModelLevel`).
+        // The bezel sees the model's reading: a deny resting on its sides rule alone yields when the measured
+        // catalogue models alone voted live (`BezelCue.yieldsTo`; the reading carries who voted).
         [texture, moire, banding, glare, bezel.deferring(to: model.reading), flat, nose, blink, depth,
          imu.map { $0 as any PassiveCueEvaluator } ?? AbsentCue(cue: .imu, note: "no gyroscope trace (--imu FILE.csv)"),
          model]

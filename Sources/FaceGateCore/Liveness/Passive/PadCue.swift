@@ -85,23 +85,28 @@ public struct PadCueReading: Sendable, Hashable, Codable {
     public var confidence: Double
     /// Raw statistic(s) in human words, e.g. "peak ratio 14.2 (threshold 9)".
     public var note: String
+    /// The anti-spoof models whose probabilities make up a `model` reading (empty for every other cue). What a cue
+    /// deferring to the model checks (`votedOnlyByMeasuredModels`); not part of the wire shape.
+    public var voters: [PadModelVoter]
 
     /// The cue's name as printed (`decided_by`, `cues`).
     public var name: String { cue.rawValue }
     /// The cue's role (on the type: a reading cannot claim another role).
     public var role: PadCueRole { cue.role }
 
-    public init(cue: PadCue, state: PadCueState, level: Double?, confidence: Double, note: String = "") {
+    public init(cue: PadCue, state: PadCueState, level: Double?, confidence: Double, note: String = "", voters: [PadModelVoter] = []) {
         self.cue = cue; self.state = state
         self.level = level.map { min(1, max(0, $0)) }
         self.confidence = min(1, max(0, confidence)); self.note = note
+        self.voters = cue == .model ? voters : []
     }
 
     public static func abstain(_ cue: PadCue, _ note: String) -> PadCueReading {
         PadCueReading(cue: cue, state: .abstain, level: nil, confidence: 0, note: note)
     }
 
-    // The wire shape is unchanged: {"name", "role", "state", "level", "confidence", "note"}.
+    // The wire shape is unchanged: {"name", "role", "state", "level", "confidence", "note"} (a decoded model reading
+    // has no voters, so nothing defers to it).
     enum CodingKeys: String, CodingKey { case name, role, state, level, confidence, note }
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)

@@ -101,8 +101,11 @@ public struct GlareCue: Sendable {
 /// Two kinds of evidence: a **quad** (the device's whole rim in view: four sides, right-angle corners, edge support)
 /// and **sides** (two long parallel straight edges flanking the face, open at both ends: a device cut by the frame).
 /// The sides rule cannot tell a device's sides from straight background edges beside a head (window frames, curtain
-/// edges, door jambs down to the shoulders), so when only the sides saw a device it yields to an anti-spoof model
-/// that looked and judged the face confidently live (`sidesYieldModelLevel`, `deferring(to:)`); a quad always denies.
+/// edges, the jambs of an open doorway), so when only the sides saw a device it yields to the measured catalogue
+/// anti-spoof models when they — and only they — voted confidently live (`sidesYieldModelLevel`, `deferring(to:)`,
+/// `PadCueReading.votedOnlyByMeasuredModels`). Without a model, with a model that is unsure or says spoof, or with
+/// any model of unmeasured provenance (a user's own `--pad-model`, an unpinned ONNX) the sides deny; a quad always
+/// denies.
 public struct BezelCue: Sendable {
     /// Fraction of the quad's sides on image edges needed to count it. Doors and picture frames behind a person are
     /// occluded by the head and rarely reach it; a held device's rim is continuous.
@@ -113,11 +116,16 @@ public struct BezelCue: Sendable {
     public static let frameShare = 0.4
     public static let fullConfidenceFrames = 8
     /// Model level (0.5 − margin / 2, margin = P(real) − P(largest other class)) at or below which a deny resting on
-    /// the sides alone yields: 0.1 = P(real) ≥ ~0.9. Measured (session 12, camera-variant set, 432 stills, both
-    /// MiniFASNets): the sides alone refused 19 genuine stills (obama-1080p in all 16 variants: window frame and
-    /// curtain edges from the top border to the shoulders; biden.jpg in 3) whose model P(real) is 0.95–1.00, and
-    /// caught no attack still that the models passed; the fixture phone replay they catch (Manikantha-M) has P(real) ≤ 0.42.
-    /// Genuine fixture clips have P(real) ≥ 0.935 except KwaiVGI d18 (0.525), where the sides find nothing.
+    /// the sides alone yields to the measured catalogue models (`PadModelProvenance.measuredCatalogue`): 0.1 =
+    /// P(real) ≥ ~0.9. Measured (session 12, camera-variant set, 432 stills, both MiniFASNets): the sides alone
+    /// refused 19 genuine stills (obama-1080p in all 16 variants: window frame and curtain edges from the top border
+    /// to the shoulders; biden.jpg in 3) whose model P(real) is 0.95–1.00, and caught no attack still that the models
+    /// passed. Not raised to the models' arg-max (0.5), which would pass the genuine people rendered before an open
+    /// doorway or a window (rooms, 10/16/30 fps: levels 0.19–0.48), because session 15 measured a backlit moving print
+    /// (lighting variants, lin-manuel-miranda seed 1) refused by the sides alone while both MiniFASNets vote live at
+    /// level 0.107: the attack looks more live to the models than those genuine people (docs/passive-liveness.md,
+    /// session 15). Session 14's arg-max version also applied to any model, and a user's own exported model
+    /// (`--pad-model`, live at 0.55 on obama.jpg) silenced the sides: models of other provenance get no yield at all.
     public static let sidesYieldModelLevel = 0.1
 
     public private(set) var frames = 0
@@ -173,17 +181,24 @@ public struct BezelCue: Sendable {
     }
 
     /// This cue judged alongside the anti-spoof model's reading: a deny that rests on the sides alone yields when the
-    /// model voted and is confidently live (`sidesYieldModelLevel`).
+    /// measured catalogue models alone voted live (`yieldsTo`).
     public func deferring(to model: PadCueReading) -> BezelCue {
         var c = self
         c.modelReading = model
         return c
     }
 
-    /// A confidently-live model reading that voted (what a sides-only deny yields to).
-    static func modelConfidentlyLive(_ m: PadCueReading?) -> Bool {
-        guard let m, m.cue == .model, m.state == .neutral, m.confidence >= PassiveFusion.minimumConfidence,
-              let level = m.level else { return false }
+    /// Whether a sides-only deny yields to this reading: the anti-spoof model cue, voting (confidence ≥ the fusion's
+    /// minimum), confidently live (level ≤ `sidesYieldModelLevel`), and made only by measured catalogue models.
+    public static func yieldsTo(_ m: PadCueReading?) -> Bool {
+        guard let m, votesLive(m) else { return false }
+        return m.votedOnlyByMeasuredModels
+    }
+
+    /// The model cue voted confidently live (whoever the models are).
+    static func votesLive(_ m: PadCueReading) -> Bool {
+        guard m.cue == .model, m.state == .neutral, m.confidence >= PassiveFusion.minimumConfidence, let level = m.level
+        else { return false }
         return level <= sidesYieldModelLevel
     }
 
@@ -193,10 +208,22 @@ public struct BezelCue: Sendable {
         let quadShare = Double(quadHits) / Double(frames)
         var spoof = share >= Self.frameShare
         var note = String(format: "device-shaped frame around the face in %d of %d frame(s) (best edge support %.2f)", hits, frames, bestSupport)
-        if spoof && quadShare < Self.frameShare && Self.modelConfidentlyLive(modelReading) {
-            spoof = false
-            note += String(format: "; sides only (no rim in %d of %d) — yields to the anti-spoof model (level %.2f ≤ %.2f)",
-                           frames - quadHits, frames, modelReading?.level ?? 0, Self.sidesYieldModelLevel)
+        if spoof && quadShare < Self.frameShare, let m = modelReading, m.cue == .model, m.state != .abstain {
+            let sides = String(format: "; sides only (no rim in %d of %d)", frames - quadHits, frames)
+            if Self.yieldsTo(m) {
+                spoof = false
+                note += sides + String(format: " — yields to the pinned catalogue models' live vote (level %.2f ≤ %.2f)",
+                                       m.level ?? 0, Self.sidesYieldModelLevel)
+            } else if Self.votesLive(m) {
+                let others = m.voters.filter { $0.provenance != .measuredCatalogue }.map(\.name)
+                note += sides + " — no yield: the model vote " + (others.isEmpty ? "names no model"
+                    : "includes \(others.joined(separator: ", ")) (not a pinned catalogue model)")
+            } else if m.confidence < PassiveFusion.minimumConfidence {
+                note += sides + " — no yield: the model did not vote"
+            } else {
+                note += sides + String(format: " — no yield: the model vote is not confidently live (level %.2f > %.2f)",
+                                       m.level ?? 1, Self.sidesYieldModelLevel)
+            }
         }
         let level = spoof ? PadCueReading.level(share, live: 0, threshold: Self.frameShare, spoof: 1)
                           : min(0.45, PadCueReading.level(bestSupport, live: 0.3, threshold: Self.minimumEdgeSupport, spoof: 1) * 0.9)

@@ -197,6 +197,8 @@ public struct ModelCue: Sendable {
     public private(set) var sums: [Double] = []
     public private(set) var frames = 0
     public private(set) var models: [String] = []
+    /// The models that voted (on a counted frame), with their provenance; the reading carries them.
+    public private(set) var voters: [PadModelVoter] = []
     /// Per analysed frame: P(real) − P(largest other class), models summed.
     public private(set) var frameMargins: [Double] = []
     /// Per analysed frame: sensor noise σ of the face region (`SensorNoise`), when the analyzer measured it.
@@ -214,9 +216,16 @@ public struct ModelCue: Sendable {
         return e.map { $0 / s }
     }
 
-    /// One frame: each model's class probabilities (already softmaxed), in the common class order.
+    /// One frame: each model's class probabilities (already softmaxed), in the common class order, by name only —
+    /// such models are of unmeasured provenance (`PadModelProvenance.unmeasured`).
     /// `noiseSigma`: the face region's sensor noise on this frame (`SensorNoise.sigma`), nil when not measured.
     public mutating func add(frame probabilities: [(model: String, probs: [Double])], noiseSigma: Double? = nil) {
+        add(frame: probabilities.map { (voter: PadModelVoter.unmeasured($0.model), probs: $0.probs) }, noiseSigma: noiseSigma)
+    }
+
+    /// One frame: each model's class probabilities (already softmaxed), in the common class order, with who voted.
+    /// `noiseSigma`: the face region's sensor noise on this frame (`SensorNoise.sigma`), nil when not measured.
+    public mutating func add(frame probabilities: [(voter: PadModelVoter, probs: [Double])], noiseSigma: Double? = nil) {
         guard !probabilities.isEmpty else { return }
         if let noiseSigma, noiseSigma.isFinite {
             noiseSigmas.append(noiseSigma)
@@ -224,8 +233,9 @@ public struct ModelCue: Sendable {
         }
         frames += 1
         var frameSums: [Double] = []
-        for (name, p) in probabilities {
-            if !models.contains(name) { models.append(name) }
+        for (voter, p) in probabilities {
+            if !models.contains(voter.name) { models.append(voter.name) }
+            if !voters.contains(voter) { voters.append(voter) }
             if sums.count < p.count { sums += Array(repeating: 0, count: p.count - sums.count) }
             if frameSums.count < p.count { frameSums += Array(repeating: 0, count: p.count - frameSums.count) }
             for (i, v) in p.enumerated() { sums[i] += v; frameSums[i] += v }
@@ -282,7 +292,8 @@ public struct ModelCue: Sendable {
         return PadCueReading(cue: .model, state: spoof ? .spoof : .neutral, level: level,
                              confidence: min(1, 0.5 + abs(margin)),
                              note: String(format: "P(real) %.3f (arg-max class %d) from %@ over %d frame(s), session mean%@%@", pReal, arg,
-                                          models.joined(separator: " + "), frames, spread, noiseNote))
+                                          models.joined(separator: " + "), frames, spread, noiseNote),
+                             voters: voters)
     }
 }
 
