@@ -192,4 +192,28 @@ func activeEngineActions(_ stream: inout SynthStream, seconds: Double, engine: i
         #expect(seen.count == 1 && seen.first.map { $0.amplitude >= SwingDetector.nod.minSwing } == true, "\(seen)")
         #expect(run(0.5).isEmpty)
     }
+
+    /// On a face 30 px between the eyes dlib's whole-pixel landmarks make one pixel of eye height a 30 % EAR dip in
+    /// both eyes (a small rendered print: 0.25 → 0.17 on one frame). That is no blink
+    /// (`BlinkDetector.minDipTimesEyeDistance`); a real blink at the same size (0.25 → 0.10) is, and the same 0.08 dip
+    /// on a face 60 px between the eyes (two pixels of lid movement) still counts as before.
+    @Test func aOnePixelFlipOnASmallFaceIsNoBlink() {
+        func run(_ dip: Double, eyeDistance: Double = 30) -> [DetectedAction] {
+            let b = ActiveBaseline(yaw: 0, pitch: 0, roll: 0, openEAR: 0.25, earNoise: 0.005, mar: 0.05, marNoise: 0.01,
+                                   yawNoise: 1, pitchNoise: 1, rollNoise: 1, interocular: eyeDistance,
+                                   frame: FrameStamp(index: 0, timestamp: 0))
+            var d = BlinkDetector()
+            var out: [DetectedAction] = []
+            let open: [Double] = [0.25, 0.25, 0.24, 0.25, 0.25, 0.25, 0.24, 0.25, 0.25, 0.25, 0.25, 0.24]
+            for (i, e) in (open + [dip] + open).enumerated() {
+                let s = FaceSignal(stamp: FrameStamp(index: i, timestamp: Double(i) / 12), yaw: 0, pitch: 0, roll: 0,
+                                   ear: e, mar: 0.05, interocular: eyeDistance)
+                if let a = d.update(s, baseline: b) { out.append(a) }
+            }
+            return out
+        }
+        #expect(run(0.17).isEmpty)
+        #expect(run(0.10).count == 1)
+        #expect(run(0.17, eyeDistance: 60).count == 1)
+    }
 }

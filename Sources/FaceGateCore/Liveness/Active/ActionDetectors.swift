@@ -442,6 +442,14 @@ public struct BlinkDetector: Sendable {
     /// 100 ms at 30 fps and 120 ms at 25 fps, so with 120 ms the same fast blink counted at 25 fps and not at 30
     /// (LivePortrait d14, 30 fps, blink at 12.37 s: 0.31 → 0.09 → 0.20 → 0.30). One dipped picture still needs 120 ms.
     public static let minSpanTwoPictures = 0.10
+    /// The dip's EAR depth times the eye distance (px) must be ≥ 3.5: about 1.4 px of lid movement (the eye is
+    /// ≈ 0.4 eye distances wide). dlib's landmarks are whole pixels, and on a face 28–32 px between the eyes one pixel
+    /// of eye height is a 30 % EAR dip in both eyes at once (rendered print of obama.jpg at 32 px: EAR 0.25 → 0.17 on
+    /// single frames, 3 "blinks" in 8 s at 12 fps). Fixture clips and photo attacks downscaled to 20–32 px between the
+    /// eyes (/work/notes/h4/blink, `facegate analyze` landmarks replayed through the engine), 12 fps: photo blinks
+    /// 4/1/3 → 0/0/0 at 32/28/24 px (6/12/12 clips × 8 s), labelled blinks found 37/32/22 → 37/29/18 of 40/40/39;
+    /// 10 fps 34/27/19 → 31/24/16; full size unchanged (37/39 at 12 fps, 32/40 at 10 fps).
+    public static let minDipTimesEyeDistance = 3.5
     /// The bracket's lower bound (first → last dipped frame) must be ≤ 500 ms: spontaneous and voluntary blinks
     /// last 100–400 ms; longer is a deliberate eye closure.
     public static let maxDuration = 0.5
@@ -629,6 +637,7 @@ public struct BlinkDetector: Sendable {
                 let minRatio = d.minEAR / d.reference
                 let depth = 1 - minRatio
                 let deepEnough = minRatio <= Self.closedRatio && depth * d.reference >= Self.noiseMultiple * noise(b)
+                    && depth * d.reference * s.interocular >= Self.minDipTimesEyeDistance
                 let upper = s.stamp.timestamp - o.stamp.timestamp        // the blink lasted at most this …
                 let lower = d.last.timestamp - d.first.timestamp         // … and at least this
                 let span = d.pictures >= 2 ? Self.minSpanTwoPictures : Self.minSpan
