@@ -19,14 +19,6 @@ struct PadModelProvenanceTests {
         try JSONEncoder().encode(spec).write(to: URL(fileURLWithPath: PadModelSpec.sidecarPaths(for: model)[0]))
     }
 
-    static func verdict(_ path: String, models: [PadModel]) throws -> PassiveVerdict {
-        let src = ImageFilesSource(paths: [path])
-        src.orientation = .exif
-        var o = PassiveOptions()
-        o.models = models
-        return try EnginePool.shared.with { try PassiveRunner.run(src, engine: $0, options: o) }.verdict
-    }
-
     @Test(.enabled(if: TestPaths.hasFixtures)) func identityComesFromTheBytesAndTheRecipeNotTheName() throws {
         let dir = TestPaths.tempDir("pad-provenance")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -68,7 +60,7 @@ struct PadModelProvenanceTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let photo = TestPaths.fixture("identities/ageitgey__face_recognition/examples/obama-1080p.jpg")
         let pinned = [try PadModel(path: Self.v2), try PadModel(path: Self.v1se)]
-        let v = try Self.verdict(photo, models: pinned)
+        let v = try PassiveMatteTests.verdict(photo, models: pinned)
         let bezel = v.cues.first { $0.cue == .bezel }
         #expect(v.live && bezel?.note.contains("yields") == true, "\(v.cueSummaries)")
         let mine2 = dir + "/mine_a.onnx", mine1 = dir + "/mine_b.onnx"
@@ -78,7 +70,7 @@ struct PadModelProvenanceTests {
         try Self.sidecar(PadModelSpec(inputSize: [80, 80], cropScale: 4.05), for: mine1)
         let own = [try PadModel(path: mine2), try PadModel(path: mine1)]
         #expect(own.allSatisfy { $0.provenance == .unmeasured })
-        let w = try Self.verdict(photo, models: own)
+        let w = try PassiveMatteTests.verdict(photo, models: own)
         let model = w.cues.first { $0.cue == .model }, ownBezel = w.cues.first { $0.cue == .bezel }
         #expect(model?.state == .neutral && (model?.level ?? 1) <= BezelCue.sidesYieldModelLevel, "the own recipe votes confidently live: \(model?.note ?? "")")
         #expect(ownBezel?.state == .spoof && ownBezel?.note.contains("no yield") == true, "\(ownBezel?.note ?? "no bezel")")
