@@ -252,7 +252,8 @@ public final class FaceTracker {
     /// read the closed eye of LivePortrait d0 2.6 s at 86 % and d6 31.0 s at 101 % of the open EAR (box 28 px up, eye
     /// points on the lid crease); re-fitted from the detection: 40 % and 31 % (notes of session 15, H1). Only `ear`
     /// changes: box, pose and all 68 landmarks (so the eye centres that parallax, roll and the nose-depth cue use)
-    /// stay the tracking fit's. One more landmark fit per tracked frame (≈ 0.7 ms release).
+    /// stay the tracking fit's. One more landmark fit per tracked frame: release, idle, tracked frame +0.4–1.4 ms
+    /// median (1.0–2.2 → 1.4–3.6 ms on d10, d3, Krzysiek; docs/benchmarks.md, session 15).
     func eyesFromDetection(_ image: Image, _ obs: FaceObservation, anchor: EyeAnchor) -> FaceObservation {
         let shift = Self.stableCentre(obs.landmarks) - anchor.centre
         let box = Rect(x: anchor.box.x + shift.x, y: anchor.box.y + shift.y, width: anchor.box.width, height: anchor.box.height)
